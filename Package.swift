@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// Binary Autoencoder distributed trainer. Layers, bottom to top:
+//   C system libraries (CMPI, COpenBLAS, CZstd)
+//   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
+//   BAEModel (model, losses, Adam; no MPI)         BAEStore (zstd shards, sampler)
+//   BAETrain (trainer, checkpoints)   ->   bae (CLI)
+import PackageDescription
+
+let package = Package(
+  name: "BAE",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "bae", targets: ["bae"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                   providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+    .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                   providers: [.apt(["libzstd-dev"])]),
+
+    .target(name: "BAETensor", dependencies: ["COpenBLAS"]),
+    .target(name: "BAEIO"),
+    .target(name: "BAEComm", dependencies: ["CMPI"]),
+    .target(name: "BAEModel", dependencies: ["BAETensor"]),
+    .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO"]),
+    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor"]),
+    .executableTarget(name: "bae", dependencies: [
+      "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+
+    .testTarget(name: "BAETensorTests", dependencies: ["BAETensor"]),
+    .testTarget(name: "BAEIOTests", dependencies: ["BAEIO"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO"],
+                resources: [.copy("Fixtures")]),
+    .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO"]),
+    .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),
+    .testTarget(name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm"]),
+    .testTarget(name: "BAECLITests", dependencies: ["BAEIO"]),
+  ]
+)

@@ -1,0 +1,2 @@
+import CMPI
+func _probeWorld() { _ = bae_mpi_comm_world() }

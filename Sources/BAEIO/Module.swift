@@ -1,0 +1,1 @@
+// Module BAEIO: see Documentation/Architecture.md.

@@ -1,0 +1,1 @@
+// Module BAEModel: see Documentation/Architecture.md.

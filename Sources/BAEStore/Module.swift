@@ -1,0 +1,2 @@
+import CZstd
+func _probeZstd() { _ = ZSTD_versionNumber() }

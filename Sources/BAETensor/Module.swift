@@ -1,0 +1,2 @@
+import COpenBLAS
+func _probeBlas() { _ = openblas_get_num_threads() }

@@ -1,0 +1,1 @@
+// Module BAETrain: see Documentation/Architecture.md.
