@@ -1,0 +1,138 @@
+// One reader's view of the global batch sequence: a background thread runs its own copy of the
+// sampler ahead of the trainer, gathers this reader's slice of each upcoming global minibatch
+// (decoding frames as needed) into a bounded queue, and `nextBatch` just copies the next one out.
+import Foundation
+
+/// Streams this reader's slices of the global minibatches, decoded ahead on a background thread.
+///
+/// Memory: `prefetchBatches` batch buffers (localBatch·inputDim floats each) plus the source's
+/// own cache (a dataset's `cacheFrames` decoded frames).
+public final class DatasetReader: @unchecked Sendable {
+  public let source: any RowSource
+  public let rank: Int
+  public let readers: Int
+  /// Rows this reader returns per batch: the length of its slice of the global minibatch.
+  public let localBatch: Int
+  public var inputDim: Int { source.inputDim }
+  public var rowCount: Int { source.rowCount }
+
+  private let pipeline: Pipeline
+
+  /// Starts the background thread. `sampler` carries the start state (fresh or from a checkpoint)
+  /// and must be built identically on every reader.
+  public init(source: any RowSource, rank: Int, readers: Int, sampler: GlobalBatchSampler, prefetchBatches: Int = 2) {
+    precondition(prefetchBatches >= 1, "prefetchBatches \(prefetchBatches) must be >= 1")
+    precondition(sampler.rows.upperBound <= source.rowCount,
+                 "sampler rows \(sampler.rows) exceed the source's \(source.rowCount) rows")
+    self.source = source
+    self.rank = rank
+    self.readers = readers
+    let slice = GlobalBatchSampler.slice(globalBatch: sampler.globalBatch, rank: rank, readers: readers)
+    localBatch = slice.count
+    pipeline = Pipeline(depth: prefetchBatches, start: sampler.state)
+    let p = pipeline, src = source, d = source.inputDim
+    let thread = Thread {
+      var s = sampler
+      while let buffer = p.takeFreeBuffer(count: slice.count * d) {
+        let rows = Array(s.nextGlobalBatch()[slice])
+        var buf = buffer
+        do {
+          try buf.withUnsafeMutableBufferPointer { try src.readRows(rows, into: $0) }
+        } catch {
+          p.fail(error)
+          return
+        }
+        p.push(buf, state: s.state)
+      }
+    }
+    thread.name = "bae-reader-\(rank)"
+    thread.start()
+  }
+
+  deinit { pipeline.stop() }
+
+  /// Fills `out` with this reader's slice of the next global minibatch (localBatch·inputDim floats,
+  /// row-major) and returns the number of rows. Throws the source's error (e.g. a corrupt frame)
+  /// when the batch it belongs to is reached.
+  public func nextBatch(into out: UnsafeMutableBufferPointer<Float>) throws -> Int {
+    precondition(out.count >= localBatch * inputDim, "out has \(out.count) floats, need \(localBatch) x \(inputDim)")
+    try pipeline.pop { buf in
+      out.baseAddress!.update(from: buf.withUnsafeBufferPointer { $0.baseAddress! }, count: buf.count)
+    }
+    return localBatch
+  }
+
+  /// Sampler state after the last batch returned by `nextBatch`: store it in a checkpoint and
+  /// pass it to `GlobalBatchSampler(state:)` to continue with the next batch.
+  public var samplerState: SamplerState { pipeline.consumedState }
+
+  /// Seconds `nextBatch` spent waiting for the background thread (input-pipeline stall time).
+  public var waitSeconds: Double { pipeline.waitSeconds }
+
+  /// Stops the background thread (also done on deinit).
+  public func close() { pipeline.stop() }
+}
+
+/// The bounded queue between the decode thread and the consumer.
+private final class Pipeline: @unchecked Sendable {
+  private let cond = NSCondition()
+  private let depth: Int
+  private var ready: [(values: [Float], state: SamplerState)] = []
+  private var free: [[Float]] = []
+  private var error: Error?
+  private var stopped = false
+  private var _consumed: SamplerState
+  private var _wait: Double = 0
+
+  init(depth: Int, start: SamplerState) {
+    self.depth = depth
+    _consumed = start
+  }
+
+  var consumedState: SamplerState { cond.lock(); defer { cond.unlock() }; return _consumed }
+  var waitSeconds: Double { cond.lock(); defer { cond.unlock() }; return _wait }
+
+  /// Blocks while the queue is full; nil once stopped.
+  func takeFreeBuffer(count: Int) -> [Float]? {
+    cond.lock(); defer { cond.unlock() }
+    while ready.count >= depth && !stopped { cond.wait() }
+    if stopped { return nil }
+    return free.popLast() ?? [Float](repeating: 0, count: count)
+  }
+
+  func push(_ values: [Float], state: SamplerState) {
+    cond.lock(); defer { cond.unlock() }
+    ready.append((values, state))
+    cond.broadcast()
+  }
+
+  func fail(_ e: Error) {
+    cond.lock(); defer { cond.unlock() }
+    error = e
+    cond.broadcast()
+  }
+
+  func stop() {
+    cond.lock(); defer { cond.unlock() }
+    stopped = true
+    cond.broadcast()
+  }
+
+  func pop(_ body: ([Float]) -> Void) throws {
+    cond.lock(); defer { cond.unlock() }
+    if ready.isEmpty {
+      let t0 = DispatchTime.now().uptimeNanoseconds
+      while ready.isEmpty && error == nil && !stopped { cond.wait() }
+      _wait += Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9
+    }
+    guard !ready.isEmpty else {
+      if let e = error { throw e }
+      preconditionFailure("DatasetReader.nextBatch after close()")
+    }
+    let b = ready.removeFirst()
+    body(b.values)
+    _consumed = b.state
+    free.append(b.values)
+    cond.broadcast()
+  }
+}

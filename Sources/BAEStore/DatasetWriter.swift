@@ -1,0 +1,91 @@
+// Builds a dataset directory shard by shard; the manifest is written last, so an interrupted pack
+// leaves no manifest and cannot be mistaken for a complete dataset.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import BAEIO
+import Foundation
+
+/// Writes `shard_000000.baes`, `shard_000000.tokens.tsv`, ... and finally `manifest.json`.
+public final class DatasetWriter {
+  public let directory: URL
+  public let inputDim: Int
+  public let options: ShardOptions
+  public let source: [String: String]
+  private var shards: [ShardEntry] = []
+  private var finished = false
+
+  /// Creates `directory` if needed and removes a previous manifest there (the dataset is incomplete
+  /// until `finish`).
+  public init(directory: URL, inputDim: Int, options: ShardOptions, source: [String: String]) throws {
+    precondition(inputDim > 0, "inputDim \(inputDim) must be > 0")
+    self.directory = directory
+    self.inputDim = inputDim
+    self.options = options
+    self.source = source
+    let fm = FileManager.default
+    do {
+      try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+      let manifest = directory.appendingPathComponent(DatasetManifest.fileName)
+      if fm.fileExists(atPath: manifest.path) { try fm.removeItem(at: manifest) }
+    } catch {
+      throw StoreError.io(file: directory.path, operation: "create the dataset directory", reason: error.localizedDescription)
+    }
+  }
+
+  /// Shard file name for index `i` (zero-padded, sorts in order).
+  public static func shardName(_ i: Int) -> String {
+    let s = String(i)
+    return "shard_" + String(repeating: "0", count: max(0, 6 - s.count)) + s + ".baes"
+  }
+
+  /// Compresses and writes one shard of `rows` (n·inputDim floats) and, if given, its token sidecar
+  /// (exactly n records).
+  public func appendShard(_ rows: UnsafeBufferPointer<Float>, tokens: ArraySlice<TokenRecord>?) throws {
+    precondition(!finished, "appendShard after finish")
+    precondition(rows.count % inputDim == 0, "rows.count \(rows.count) not a multiple of inputDim \(inputDim)")
+    let n = rows.count / inputDim
+    if let t = tokens { precondition(t.count == n, "\(t.count) token records for \(n) rows") }
+    let name = DatasetWriter.shardName(shards.count)
+    let url = directory.appendingPathComponent(name)
+    try ShardWriter.write(rows, inputDim: inputDim, options: options, metadata: source, to: url)
+    let shard = try ShardFile(url: url)
+    var entry = ShardEntry(file: name, rows: n, bytes: shard.fileSize, xxh64: XXH64.hex(try shard.contentHash()),
+                           tokens: nil, tokensXXH64: nil)
+    if let t = tokens {
+      let tname = name.replacingOccurrences(of: ".baes", with: ".tokens.tsv")
+      let turl = directory.appendingPathComponent(tname)
+      try TokenTable.write(t, to: turl)
+      entry.tokens = tname
+      entry.tokensXXH64 = XXH64.hex(try contentHash(of: turl))
+    }
+    shards.append(entry)
+  }
+
+  /// Writes manifest.json atomically and returns it.
+  @discardableResult
+  public func finish() throws -> DatasetManifest {
+    precondition(!shards.isEmpty, "finish with no shards")
+    finished = true
+    let m = DatasetManifest(dtype: options.dtype, inputDim: inputDim, rowsPerFrame: options.rowsPerFrame,
+                            shuffled: options.shuffle, source: source, shards: shards)
+    let url = directory.appendingPathComponent(DatasetManifest.fileName)
+    do { try AtomicFile.write(m.encoded(), to: url) } catch {
+      throw StoreError.io(file: url.path, operation: "write", reason: "\(error)")
+    }
+    return m
+  }
+}
+
+/// Chunked XXH64 of any file (the manifest's content hash; see FileFormats.md).
+public func contentHash(of url: URL) throws -> UInt64 {
+  let path = url.path
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { throw StoreError.io(file: path, operation: "open", reason: String(cString: strerror(errno))) }
+  defer { close(fd) }
+  var st = stat()
+  guard fstat(fd, &st) == 0 else { throw StoreError.io(file: path, operation: "stat", reason: String(cString: strerror(errno))) }
+  return try ShardFile.hashFile(fd: fd, path: path, size: Int(st.st_size))
+}

@@ -1,2 +1,0 @@
-import CZstd
-func _probeZstd() { _ = ZSTD_versionNumber() }
