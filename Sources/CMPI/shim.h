@@ -21,4 +21,6 @@ static inline MPI_Op bae_mpi_op_lor(void) { return MPI_LOR; }
 static inline void *bae_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *bae_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Errhandler bae_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+// Appended for BAEComm: logical AND for "every rank agrees" flags.
+static inline MPI_Op bae_mpi_op_land(void) { return MPI_LAND; }
 #endif

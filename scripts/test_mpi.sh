@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs XCTest classes under mpirun with 2 ranks and with 4 ranks (oversubscribed), after building
+# the test bundle. Fails if any rank of any run fails.
+#   scripts/test_mpi.sh                                  all classes of BAECommTests
+#   scripts/test_mpi.sh BAETrainTests.DistributedTests   a class (or Module, or Class/testMethod)
+#   scripts/test_mpi.sh BAECommTests BAETrainTests.DistributedTests
+# Environment: SCRATCH (build directory, default .build), NP_LIST (default "2 4"),
+#   TIMEOUT (seconds per mpirun, default 300), SKIP_BUILD=1 to reuse an existing build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCRATCH="${SCRATCH:-.build}"
+NP_LIST="${NP_LIST:-2 4}"
+TIMEOUT="${TIMEOUT:-300}"
+BUNDLE="$SCRATCH/debug/BAEPackageTests.xctest"
+filters=("$@")
+[ ${#filters[@]} -eq 0 ] && filters=(BAECommTests)
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  swift build --build-tests --scratch-path "$SCRATCH"
+fi
+[ -x "$BUNDLE" ] || { echo "test_mpi.sh: no test bundle at $BUNDLE (build failed?)" >&2; exit 1; }
+
+# Linux XCTest takes one argument: comma-separated Module.Class or Module.Class/testMethod. A bare
+# module name is not accepted, so expand it to that module's classes.
+listed="$("$BUNDLE" --list-tests)"
+selected=()
+for f in "${filters[@]}"; do
+  if [[ "$f" == *.* ]]; then
+    selected+=("$f")
+  else
+    classes="$(grep "^$f\." <<<"$listed" | cut -d/ -f1 | sort -u || true)"
+    [ -n "$classes" ] || { echo "test_mpi.sh: no tests in module $f" >&2; exit 1; }
+    while read -r c; do selected+=("$c"); done <<<"$classes"
+  fi
+done
+filter="$(IFS=,; echo "${selected[*]}")"
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader
+
+status=0
+for np in $NP_LIST; do
+  echo "== mpirun -np $np: $filter" >&2
+  # Output of each rank is prefixed with [job,rank]; XCTest exits non-zero on any failure and
+  # mpirun then exits non-zero. timeout guards against a rank stuck in a mismatched collective.
+  if timeout "$TIMEOUT" mpirun -np "$np" --oversubscribe --tag-output "$BUNDLE" "$filter"; then
+    echo "== mpirun -np $np: passed" >&2
+  else
+    rc=$?
+    [ $rc -eq 124 ] && echo "== mpirun -np $np: TIMED OUT after ${TIMEOUT}s" >&2
+    echo "== mpirun -np $np: FAILED (exit $rc)" >&2
+    status=1
+  fi
+done
+exit $status
