@@ -8,7 +8,7 @@ public enum XXH64 {
   private static let p1: UInt64 = 0x9E37_79B1_85EB_CA87
   private static let p2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
   private static let p3: UInt64 = 0x1656_67B1_9E37_79F9
-  private static let p4: UInt64 = 0x85EB_CA77_C2B2_CA63
+  private static let p4: UInt64 = 0x85EB_CA77_C2B2_AE63
   private static let p5: UInt64 = 0x27D4_EB2F_1656_67C5
 
   @inline(__always) private static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
