@@ -1,0 +1,63 @@
+// `bae bench store`: compression ratios and decode throughput of the shard format (not a test).
+import ArgumentParser
+import BAEIO
+import BAEStore
+import Foundation
+
+struct StoreBenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "store",
+    abstract: "Benchmark shard compression (f32/f16/bf16, with/without byte shuffle) and decode GB/s per core.")
+
+  @Option(name: .long, help: "Rows of synthetic Gaussian data.")
+  var rows: Int = 16_384
+
+  @Option(name: .long, help: "Width of synthetic Gaussian data.")
+  var dim: Int = 1024
+
+  @Option(name: .long, help: "Also benchmark real activations from this 2-D .npy (first --max-rows rows).")
+  var npy: String?
+
+  @Option(name: .long, help: "Rows read from --npy at most.")
+  var maxRows: Int = 65_536
+
+  @Option(name: .long, help: "Rows per frame.")
+  var rowsPerFrame: Int = 256
+
+  @Option(name: .long, help: "Seconds of decoding per configuration.")
+  var seconds: Double = 0.5
+
+  @Flag(name: .long, help: "Print JSON instead of a table.")
+  var json = false
+
+  func run() throws {
+    var sets: [(String, [Float], Int)] = [("gaussian \(rows)x\(dim)", StoreBenchmark.gaussian(count: rows * dim, seed: 1), dim)]
+    if let npy {
+      let url = URL(fileURLWithPath: npy)
+      let h = try Npy.readHeader(url)
+      guard h.shape.count == 2 else { throw ValidationError("--npy \(npy): shape \(h.shape) is not 2-D") }
+      let n = min(h.shape[0], maxRows)
+      sets.append(("\(url.lastPathComponent) \(n)x\(h.shape[1])", try Npy.readRows(url, rows: 0..<n).values, h.shape[1]))
+    }
+    var all: [String: [StoreBenchResult]] = [:]
+    for (name, values, d) in sets {
+      let r = StoreBenchmark.run(values, inputDim: d, rowsPerFrame: rowsPerFrame, minSeconds: seconds)
+      all[name] = r
+      if !json {
+        print("\(name), \(rowsPerFrame) rows/frame, zstd level 1")
+        print("  dtype shuffle  vs raw f32  vs raw dtype  decode GB/s/core (f32-equiv)  encode GB/s (all cores)")
+        for x in r {
+          let name = x.dtype.description.padding(toLength: 5, withPad: " ", startingAt: 0)
+          let shuf = (x.shuffle ? "yes" : "no").padding(toLength: 7, withPad: " ", startingAt: 0)
+          print("  \(name) \(shuf)" + String(format: "  %8.2fx  %11.2fx  %14.2f  %24.2f",
+                                               x.ratioVsF32, x.ratioVsDType, x.decodeGBps, x.encodeGBps))
+        }
+      }
+    }
+    if json {
+      let enc = JSONEncoder()
+      enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try enc.encode(all), as: UTF8.self))
+    }
+  }
+}
