@@ -38,6 +38,9 @@ class NumpyBackend:
     def decode_one(self, i: int) -> str:
         return self.tok.decode([i], skip_special_tokens=False)
 
+    def prepare(self, layer: int) -> None:
+        self.net.prepare(layer)
+
     def hidden(self, docs, layer: int) -> np.ndarray:
         return self.net.hidden(docs, layer)
 
@@ -79,6 +82,9 @@ class TransformersBackend:
 
     def decode_one(self, i: int) -> str:
         return self.tok.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+
+    def prepare(self, layer: int) -> None:
+        pass
 
     def _run(self, docs):
         torch = self.torch

@@ -93,6 +93,14 @@ class NumpyLlama:
         return x + (g * u) @ self._w(p + "ffn_down.weight").T
 
     # -- public ----------------------------------------------------------------------------------
+    def prepare(self, layer: int) -> None:
+        """Dequantise the weights of blocks 0..layer−1 now (so timing excludes it)."""
+        names = ["token_embd.weight"] + [f"blk.{i}.{w}.weight" for i in range(min(layer, self.cfg.n_layers))
+                                         for w in ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
+                                                   "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")]
+        for n in names:
+            self._w(n)
+
     @staticmethod
     def pack(docs: Sequence[Sequence[int]]):
         """Concatenate token lists: (ids (T,), positions (T,), segments [(start, end)])."""
