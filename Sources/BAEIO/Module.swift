@@ -1,1 +1,0 @@
-// Module BAEIO: see Documentation/Architecture.md.
