@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent: creates /work/main/.venv-torch (git-ignored) with torch + numpy for scripts/reference_bae.py,
+# the independent PyTorch reference that writes Tests/BAEModelTests/Fixtures. Installs only what is missing.
+# Prefers the CPU-only wheel index (~200 MB); if that host is unreachable, falls back to plain PyPI, whose
+# default torch wheel is the CUDA build (~5 GB, ~60 s here) and runs on CPU just the same.
+#   scripts/setup_torch.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv="$PWD/.venv-torch"
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+
+if ! "$venv/bin/python" -c 'import torch, numpy' 2>/dev/null; then
+  "$venv/bin/pip" install -q --upgrade pip >/dev/null
+  cpu_index="https://download.pytorch.org/whl/cpu"
+  if curl -s -o /dev/null --max-time 10 "$cpu_index/torch/"; then
+    echo "setup_torch: installing torch (CPU wheel) + numpy" >&2
+    "$venv/bin/pip" install -q torch --index-url "$cpu_index"
+    "$venv/bin/pip" install -q numpy
+  else
+    echo "setup_torch: $cpu_index unreachable; installing torch from PyPI (CUDA build, ~5 GB)" >&2
+    "$venv/bin/pip" install -q torch numpy
+  fi
+fi
+
+"$venv/bin/python" -c 'import torch, numpy; print("setup_torch: ok, torch", torch.__version__, "numpy", numpy.__version__)' >&2
