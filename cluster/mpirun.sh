@@ -12,15 +12,25 @@
 # A leading `bae` in the command is resolved to $BAE, else `bae` on PATH, else this repo's
 # .build/release/bae.
 #
-# Environment: BAE (trainer binary), BAE_CORES (cores per node; default $SLURM_CPUS_ON_NODE or
-# nproc), MPIRUN (mpirun binary, default mpirun), MPIRUN_EXTRA_ARGS (extra mpirun arguments, e.g.
-# "--hostfile hosts --map-by ppr:8:node"), OMPI_MCA_pml / OMPI_MCA_btl (defaults ob1 / self,vader;
-# set them yourself on a cluster with a real interconnect).
+# Environment:
+#   BAE                trainer binary
+#   BAE_CORES          cores of all nodes used (default: inside Slurm $SLURM_CPUS_ON_NODE x nodes,
+#                      else nproc)
+#   MPIRUN             mpirun binary (default mpirun)
+#   MPIRUN_EXTRA_ARGS  extra mpirun arguments, e.g. "--hostfile hosts --map-by ppr:8:node"
+#   OMPI_MCA_pml, OMPI_MCA_btl  transport (default ob1, self,vader: one node; set your site's
+#                      values on a cluster with a real interconnect)
 set -euo pipefail
 
 # ---- settings (override through the environment) ------------------------------------------------
 MPIRUN="${MPIRUN:-mpirun}"
-CORES="${BAE_CORES:-${SLURM_CPUS_ON_NODE:-$(nproc)}}"
+# Cores the ranks run on, all nodes together: inside Slurm the allocation's CPUs on this node times
+# its node count (nodes assumed alike), else this machine's.
+if [ -n "${SLURM_CPUS_ON_NODE:-}" ]; then
+  CORES="${BAE_CORES:-$(( SLURM_CPUS_ON_NODE * ${SLURM_JOB_NUM_NODES:-${SLURM_NNODES:-1}} ))}"
+else
+  CORES="${BAE_CORES:-$(nproc)}"
+fi
 RANKS="${SLURM_NTASKS:-1}"
 THREADS=""                                  # empty: cores / ranks
 MPIRUN_EXTRA_ARGS="${MPIRUN_EXTRA_ARGS:-}"
@@ -31,7 +41,7 @@ export OMPI_MCA_btl="${OMPI_MCA_btl:-self,vader}"
 # --------------------------------------------------------------------------------------------------
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 die() { echo "mpirun.sh: error: $*" >&2; exit 2; }
 is_uint() { [[ "$1" =~ ^[1-9][0-9]*$ ]]; }
 

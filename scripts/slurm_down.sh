@@ -14,7 +14,7 @@ purge=0
 for a in "$@"; do
   case "$a" in
     --purge) purge=1 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "slurm_down.sh: unknown option $a (try --help)" >&2; exit 2 ;;
   esac
 done

@@ -22,7 +22,7 @@ want_env=0
 for a in "$@"; do
   case "$a" in
     --env) want_env=1 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "slurm_up.sh: unknown option $a (try --help)" >&2; exit 2 ;;
   esac
 done

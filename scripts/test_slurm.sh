@@ -16,7 +16,12 @@
 # BAE_TEST_KEEP=1 (leave Slurm up and keep the work dir), BAE_TEST_ONLY ("run", "preempt" or
 # "all", default all), BAE_SLURM_DIR (state dir, see slurm_up.sh).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+case "${1:-}" in
+  -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "test_slurm.sh: no arguments (settings are environment variables; see --help)" >&2; exit 2 ;;
+esac
+cd "$(dirname "$0")/.." || exit 2
 REPO="$PWD"
 
 PAYLOAD="${BAE_TEST_PAYLOAD:-auto}"
