@@ -2,6 +2,7 @@
 // Binary Autoencoder distributed trainer. Layers, bottom to top:
 //   C system libraries (CMPI, COpenBLAS, CZstd)
 //   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
+//   CBAEKernels (popcount bit kernels)
 //   BAEModel (model, losses, Adam; no MPI)         BAEStore (zstd shards, sampler)
 //   BAETrain (trainer, checkpoints)   ->   bae (CLI)
 import PackageDescription
@@ -23,12 +24,13 @@ let package = Package(
     .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                    providers: [.apt(["libzstd-dev"])]),
 
+    .target(name: "CBAEKernels"),
     .target(name: "BAETensor", dependencies: ["COpenBLAS"]),
     .target(name: "BAEIO"),
     .target(name: "BAEComm", dependencies: ["CMPI"]),
-    .target(name: "BAEModel", dependencies: ["BAETensor"]),
+    .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels"]),
     .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO"]),
-    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor"]),
+    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "CZstd", "CBAEKernels"]),
     .executableTarget(name: "bae", dependencies: [
       "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -36,7 +38,7 @@ let package = Package(
 
     .testTarget(name: "BAETensorTests", dependencies: ["BAETensor"]),
     .testTarget(name: "BAEIOTests", dependencies: ["BAEIO"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO"],
+    .testTarget(name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels"],
                 resources: [.copy("Fixtures")]),
     .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO"]),
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),

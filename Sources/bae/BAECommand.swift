@@ -1,10 +1,10 @@
+// The `bae` executable: a thin layer of subcommands over BAETrain, BAEStore and BAEModel.
 import ArgumentParser
-import BAETrain
 
 @main
 struct BAE: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bae",
     abstract: "Binary Autoencoder trainer: train, analyse and pack LLM activations.",
-    subcommands: [])
+    subcommands: [TrainCommand.self, SynthCommand.self, EntropyCommand.self, BenchCommand.self])
 }

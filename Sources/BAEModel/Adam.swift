@@ -1,0 +1,49 @@
+// Adam with PyTorch semantics (torch.optim.Adam, single-tensor path): m.lerp_(g, 1−β1),
+// v = β2·v + (1−β2)·g², p −= (lr/(1−β1^t))·m / (√v/√(1−β2^t) + ε). No weight decay, no clipping.
+import BAETensor
+import Foundation
+
+/// Adam state in two flat buffers with the parameters' layout.
+public final class Adam: @unchecked Sendable {
+  public let m: AlignedBuffer<Float>
+  public let v: AlignedBuffer<Float>
+  /// Number of steps taken (PyTorch's `step`).
+  public private(set) var step: Int = 0
+  public var lr: Double
+  public let beta1: Double, beta2: Double, epsilon: Double
+
+  public init(count: Int, lr: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
+    m = AlignedBuffer(count: count)
+    v = AlignedBuffer(count: count)
+    self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+  }
+
+  /// Restores a saved state (checkpoint resume).
+  public func restore(step: Int, m mValues: [Float], v vValues: [Float]) {
+    precondition(mValues.count == m.count && vValues.count == v.count, "Adam restore size mismatch")
+    self.step = step
+    _ = m.buffer.update(fromContentsOf: mValues)
+    _ = v.buffer.update(fromContentsOf: vValues)
+  }
+
+  public func update(parameters p: AlignedBuffer<Float>, gradients g: AlignedBuffer<Float>) {
+    precondition(p.count == m.count && g.count == m.count, "Adam sizes: params \(p.count) grads \(g.count) state \(m.count)")
+    step += 1
+    let t = Double(step)
+    let bc1 = 1 - Foundation.pow(beta1, t)
+    let bc2 = 1 - Foundation.pow(beta2, t)
+    let stepSize = Float(lr / bc1)
+    let bc2Sqrt = Float(bc2.squareRoot())
+    let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2), eps = Float(epsilon)
+    let pp = p.baseAddress, gp = g.baseAddress, mp = m.baseAddress, vp = v.baseAddress
+    for i in 0..<m.count {
+      let gi = gp[i]
+      let mi = mp[i] + w1 * (gi - mp[i])
+      let vi = vp[i] * b2 + w2 * (gi * gi)
+      mp[i] = mi
+      vp[i] = vi
+      let denom = vi.squareRoot() / bc2Sqrt + eps
+      pp[i] -= stepSize * (mi / denom)
+    }
+  }
+}

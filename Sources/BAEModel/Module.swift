@@ -1,1 +1,0 @@
-// Module BAEModel: see Documentation/Architecture.md.

@@ -1,0 +1,43 @@
+// One flat, 64-byte aligned allocation per state kind (parameters, gradients, Adam moments, workspaces).
+// Row-major views over it are taken with `Matrix`; nothing here allocates after init.
+import Foundation
+
+/// A fixed-size, zero-initialised, 64-byte aligned buffer of `Element`s.
+/// A reference type so views stay valid while the owner lives; not thread-safe by design
+/// (each buffer has one writer at a time), hence `@unchecked Sendable`.
+public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
+  public let count: Int
+  public let baseAddress: UnsafeMutablePointer<Element>
+
+  public init(count: Int) {
+    precondition(count >= 0, "AlignedBuffer count \(count) < 0")
+    self.count = count
+    let bytes = max(1, count * MemoryLayout<Element>.stride)
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+    baseAddress = raw.bindMemory(to: Element.self, capacity: max(1, count))
+  }
+
+  deinit { UnsafeMutableRawPointer(baseAddress).deallocate() }
+
+  public var buffer: UnsafeMutableBufferPointer<Element> {
+    UnsafeMutableBufferPointer(start: baseAddress, count: count)
+  }
+
+  public subscript(i: Int) -> Element {
+    get { precondition(i >= 0 && i < count, "index \(i) out of 0..<\(count)"); return baseAddress[i] }
+    set { precondition(i >= 0 && i < count, "index \(i) out of 0..<\(count)"); baseAddress[i] = newValue }
+  }
+
+  public func zero() {
+    UnsafeMutableRawPointer(baseAddress).initializeMemory(
+      as: UInt8.self, repeating: 0, count: count * MemoryLayout<Element>.stride)
+  }
+
+  public func copy(from other: AlignedBuffer<Element>) {
+    precondition(other.count == count, "copy: count \(other.count) != \(count)")
+    baseAddress.update(from: other.baseAddress, count: count)
+  }
+
+  public func toArray() -> [Element] { Array(buffer) }
+}

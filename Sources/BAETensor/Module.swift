@@ -1,2 +1,0 @@
-import COpenBLAS
-func _probeBlas() { _ = openblas_get_num_threads() }

@@ -1,0 +1,126 @@
+// Rank-0 checkpoints: one directory per step (step_00001200/) holding model.safetensors,
+// optimizer.safetensors, config.json and sampler.json, each written under a temporary name, fsynced
+// and renamed; the DONE marker is written last, so resume never picks a half-written checkpoint.
+import BAEIO
+import BAEModel
+import BAEStore
+import Foundation
+
+/// What a checkpoint's config.json holds besides the resolved config.
+public struct CheckpointInfo: Codable, Sendable {
+  public var step: Int
+  public var worldSize: Int
+  public var config: BAEConfig
+  public var sampler: SamplerState
+  public var versions: [String: String]
+  public var gitCommit: String
+}
+
+public struct CheckpointStore {
+  public let directory: URL
+  public init(directory: URL) { self.directory = directory }
+
+  public static func name(step: Int) -> String { String(format: "step_%08d", step) }
+
+  /// Completed checkpoints (with DONE), oldest first.
+  public func completed() throws -> [(step: Int, url: URL)] {
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+    return names.compactMap { name -> (Int, URL)? in
+      guard name.hasPrefix("step_"), name.count == 13, let s = Int(name.dropFirst(5)) else { return nil }
+      let url = directory.appendingPathComponent(name)
+      guard FileManager.default.fileExists(atPath: url.appendingPathComponent("DONE").path) else { return nil }
+      return (s, url)
+    }.sorted { $0.0 < $1.0 }
+  }
+
+  public func latestComplete() throws -> URL? { try completed().last?.url }
+
+  /// Writes step `step` (rank 0 only; other ranks return at once — no collectives in here).
+  public func write(step: Int, model: BinaryAutoencoder, adam: Adam, config: BAEConfig, sampler: SamplerState,
+                    worldSize: Int, isRoot: Bool) throws {
+    guard isRoot else { return }
+    let dir = directory.appendingPathComponent(Self.name(step: step))
+    let fm = FileManager.default
+    // a directory without DONE is from an interrupted write: start it afresh
+    if fm.fileExists(atPath: dir.path) { try fm.removeItem(at: dir) }
+    try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+    try ModelFiles.saveWeights(model, to: dir.appendingPathComponent("model.safetensors"))
+    var opt = SafeTensorsWriter(metadata: ["format": "pt", "optimizer": "Adam"])
+    let m = UnsafeBufferPointer(adam.m.buffer), v = UnsafeBufferPointer(adam.v.buffer)
+    for t in model.layout.tensors {
+      opt.add("exp_avg." + t.name, shape: t.shape, borrowing: UnsafeBufferPointer(rebasing: m[t.range]))
+      opt.add("exp_avg_sq." + t.name, shape: t.shape, borrowing: UnsafeBufferPointer(rebasing: v[t.range]))
+    }
+    opt.add("step", shape: [], int64s: [Int64(adam.step)])
+    try opt.write(to: dir.appendingPathComponent("optimizer.safetensors"))
+    let info = CheckpointInfo(step: step, worldSize: worldSize, config: config, sampler: sampler,
+                              versions: RunEnvironment.versions, gitCommit: RunEnvironment.gitCommit)
+    try ModelFiles.saveJSON(info, to: dir.appendingPathComponent("config.json"))
+    try ModelFiles.saveJSON(sampler, to: dir.appendingPathComponent("sampler.json"))
+    try AtomicFile.write(Data("step \(step)\n".utf8), to: dir.appendingPathComponent("DONE"))
+    try AtomicFile.fsyncDirectory(directory)
+  }
+
+  /// Loads a checkpoint into `model` and `adam`, refusing one whose training-defining settings differ.
+  public func load(_ dir: URL, expecting config: BAEConfig, model: BinaryAutoencoder, adam: Adam) throws
+    -> (step: Int, sampler: SamplerState) {
+    let infoURL = dir.appendingPathComponent("config.json")
+    guard let data = FileManager.default.contents(atPath: infoURL.path) else {
+      throw DataError(file: infoURL.path, message: "missing although DONE exists; delete \(dir.lastPathComponent) to resume from the previous checkpoint")
+    }
+    let info = try JSONDecoder().decode(CheckpointInfo.self, from: data)
+    let diffs = Self.differences(info.config, config)
+    if !diffs.isEmpty {
+      throw DataError(file: infoURL.path, message: "cannot resume: the checkpoint was trained with different settings: " + diffs.joined(separator: "; ") + ". Resume with the original settings or start a new --out directory")
+    }
+    try model.load(try ModelFiles.readTensors(dir.appendingPathComponent("model.safetensors")), source: dir.path)
+    let opt = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("optimizer.safetensors"))
+    var mv = [Float](repeating: 0, count: model.layout.count), vv = mv
+    for t in model.layout.tensors {
+      let a = try opt.floats("exp_avg." + t.name), b = try opt.floats("exp_avg_sq." + t.name)
+      guard a.count == t.range.count, b.count == t.range.count else {
+        throw DataError(file: opt.url.path, message: "optimizer state for \(t.name) has \(a.count) values, the model needs \(t.range.count)")
+      }
+      mv.replaceSubrange(t.range, with: a)
+      vv.replaceSubrange(t.range, with: b)
+    }
+    let step = try opt.int64s("step").first.map(Int.init) ?? 0
+    adam.restore(step: step, m: mv, v: vv)
+    return (info.step, info.sampler)
+  }
+
+  /// Settings that define the trajectory; a resume must agree on all of them.
+  static func differences(_ a: BAEConfig, _ b: BAEConfig) -> [String] {
+    var out: [String] = []
+    func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("\(name) was \(x), now \(y)") } }
+    check("inputDim", a.inputDim, b.inputDim)
+    check("latentDim", a.latentDim, b.latentDim)
+    check("bitsPerFeature", a.bitsPerFeature, b.bitsPerFeature)
+    check("decoderBias", a.decoderBias, b.decoderBias)
+    check("entropyWeight", a.entropyWeight, b.entropyWeight)
+    check("covarianceWeight", a.covarianceWeight, b.covarianceWeight)
+    check("entropyStartStep", a.entropyStartStep, b.entropyStartStep)
+    check("entropyThreshold", a.entropyThreshold, b.entropyThreshold)
+    check("estimator", a.estimator, b.estimator)
+    check("lr", a.lr, b.lr)
+    check("beta1", a.beta1, b.beta1)
+    check("beta2", a.beta2, b.beta2)
+    check("adamEpsilon", a.adamEpsilon, b.adamEpsilon)
+    check("batchSize", a.batchSize, b.batchSize)
+    check("batchOrder", a.batchOrder, b.batchOrder)
+    check("seed", a.seed, b.seed)
+    check("validationFraction", a.validationFraction, b.validationFraction)
+    return out
+  }
+
+  /// Deletes completed checkpoints beyond the newest `keepLast`, except multiples of `keepEvery`.
+  public func prune(keepLast: Int, keepEvery: Int) throws {
+    guard keepLast > 0 else { return }
+    let all = try completed()
+    for (s, url) in all.dropLast(keepLast) where !(keepEvery > 0 && s % keepEvery == 0) {
+      // remove DONE first so a crash mid-delete never leaves a "complete" partial directory
+      try? FileManager.default.removeItem(at: url.appendingPathComponent("DONE"))
+      try FileManager.default.removeItem(at: url)
+    }
+  }
+}

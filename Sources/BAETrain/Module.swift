@@ -1,1 +1,0 @@
-// Module BAETrain: see Documentation/Architecture.md.

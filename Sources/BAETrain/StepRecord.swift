@@ -1,0 +1,34 @@
+// One line of the JSONL metrics: every number is global (all ranks' rows), never rank 0's alone.
+
+public struct StepRecord: Codable, Sendable {
+  public var step: Int
+  public var loss: Double
+  public var mse: Double
+  public var fvu: Double
+  /// Minibatch entropy H (bits).
+  public var entropy: Double
+  /// Covariance term D (absent when λ_c = 0).
+  public var covariance: Double?
+  /// λ_e in force this step (0 before the start step).
+  public var entropyWeight: Double
+  /// Mean active bits per row.
+  public var l0: Double
+  /// Bits that never fired in this minibatch.
+  public var deadBits: Int
+  /// Bits with p > 0.5.
+  public var denseBits: Int
+  /// Bits with min(p, 1 − p) < 1e-3.
+  public var nearConstantBits: Int
+  public var rowsPerSecond: Double
+  /// Seconds of this step in compute, communication and waiting for input.
+  public var computeSeconds: Double
+  public var communicationSeconds: Double
+  public var inputWaitSeconds: Double
+  public var elapsedSeconds: Double
+}
+
+/// Validation results logged at `validateEvery` and at the end.
+public struct ValidationRecord: Codable, Sendable {
+  public var step: Int
+  public var validation: SetStatistics
+}

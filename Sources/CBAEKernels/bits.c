@@ -1,0 +1,235 @@
+// Bit kernels behind bae_kernels.h. Portable C with a popcnt-targeted scalar path and an AVX-512
+// VPOPCNTDQ path for the two O(m^2) kernels; chosen once from CPUID.
+#include "bae_kernels.h"
+#include <string.h>
+#include <immintrin.h>
+
+static int force_portable = 0;
+
+int bae_kernels_have_avx512_popcnt(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq");
+  }
+  return cached && !force_portable;
+}
+
+static int have_popcnt(void) {
+  static int cached = -1;
+  if (cached < 0) { __builtin_cpu_init(); cached = __builtin_cpu_supports("popcnt"); }
+  return cached;
+}
+
+void bae_kernels_force_portable(int on) { force_portable = on; }
+
+int64_t bae_row_words(int64_t m) { return ((m + 511) / 512) * 8; }
+
+void bae_binarize_inplace(float *z, int64_t n, int64_t m, int64_t ldz,
+                          uint64_t *rowBits, int64_t wpr, int64_t *counts) {
+  for (int64_t i = 0; i < n; i++) {
+    float *zi = z + i * ldz;
+    uint64_t *bi = rowBits + i * wpr;
+    memset(bi, 0, (size_t)wpr * sizeof(uint64_t));
+    for (int64_t j = 0; j < m; j++) {
+      int on = zi[j] > 0.0f;
+      zi[j] = on ? 1.0f : 0.0f;
+      bi[j >> 6] |= (uint64_t)on << (j & 63);
+      counts[j] += on;
+    }
+  }
+}
+
+// Transpose a 64x64 bit block in place: a[r] bit c  <->  a[c] bit r (Hacker's Delight, 6 swap rounds).
+static void transpose64(uint64_t a[64]) {
+  uint64_t m = 0x00000000FFFFFFFFULL;
+  for (int j = 32; j != 0; j >>= 1, m ^= (m << j)) {
+    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k] ^= t << j;
+      a[k | j] ^= t;
+    }
+  }
+}
+
+void bae_transpose_bits(const uint64_t *rowBits, int64_t n, int64_t m, int64_t wpr,
+                        uint64_t *colBits, int64_t wpc) {
+  uint64_t block[64];
+  int64_t mWords = (m + 63) / 64;
+  for (int64_t rb = 0; rb < wpc; rb++) {          // 64 rows at a time
+    for (int64_t cw = 0; cw < mWords; cw++) {     // 64 columns at a time
+      for (int r = 0; r < 64; r++) {
+        int64_t i = rb * 64 + r;
+        block[r] = i < n ? rowBits[i * wpr + cw] : 0;
+      }
+      // block[r] bit c = H[rb*64 + r][cw*64 + c]; after transpose block[c] bit r = same element.
+      transpose64(block);
+      for (int c = 0; c < 64; c++) {
+        int64_t j = cw * 64 + c;
+        if (j < m) colBits[j * wpc + rb] = block[c];
+      }
+    }
+  }
+}
+
+__attribute__((target("popcnt")))
+static int64_t and_popcount_popcnt(const uint64_t *a, const uint64_t *b, int64_t w) {
+  int64_t s = 0;
+  for (int64_t i = 0; i < w; i++) s += __builtin_popcountll(a[i] & b[i]);
+  return s;
+}
+
+static int64_t and_popcount_generic(const uint64_t *a, const uint64_t *b, int64_t w) {
+  int64_t s = 0;
+  for (int64_t i = 0; i < w; i++) s += __builtin_popcountll(a[i] & b[i]);
+  return s;
+}
+
+// One 64x64 tile of pairs (j in tile jb, k in tile kb, k > j). Kept generic over the popcount routine.
+#define COV_TILE_BODY(POPCOUNT)                                                                   \
+  for (int64_t jb = j0 / 64; jb * 64 < j1; jb++) {                                                \
+    for (int64_t kb = jb; kb * 64 < m; kb++) {                                                    \
+      uint64_t posJ[64] = {0}, negJ[64] = {0}, posK[64] = {0}, negK[64] = {0};                    \
+      for (int jj = 0; jj < 64; jj++) {                                                           \
+        int64_t j = jb * 64 + jj;                                                                 \
+        if (j >= j1 || j >= m) break;                                                             \
+        const uint64_t *cj = colBits + j * wpc;                                                   \
+        int64_t kStart = kb == jb ? jj + 1 : 0;                                                   \
+        for (int kk = (int)kStart; kk < 64; kk++) {                                               \
+          int64_t k = kb * 64 + kk;                                                               \
+          if (k >= m) break;                                                                      \
+          int64_t n11 = POPCOUNT(cj, colBits + k * wpc, wpc);                                     \
+          int64_t d = n * n11 - counts[j] * counts[k];                                            \
+          if (d > 0) { posJ[jj] |= 1ULL << kk; posK[kk] |= 1ULL << jj; total += d; }              \
+          else if (d < 0) { negJ[jj] |= 1ULL << kk; negK[kk] |= 1ULL << jj; total -= d; }         \
+        }                                                                                         \
+      }                                                                                           \
+      for (int t = 0; t < 64; t++) {                                                              \
+        int64_t j = jb * 64 + t, k = kb * 64 + t;                                                 \
+        if (j < m) { spos[j * wpr + kb] |= posJ[t]; sneg[j * wpr + kb] |= negJ[t]; }              \
+        if (k < m) { spos[k * wpr + jb] |= posK[t]; sneg[k * wpr + jb] |= negK[t]; }              \
+      }                                                                                           \
+    }                                                                                             \
+  }
+
+__attribute__((target("popcnt")))
+static int64_t cov_signs_popcnt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                                int64_t wpr) {
+  int64_t total = 0;
+  COV_TILE_BODY(and_popcount_popcnt)
+  return total;
+}
+
+static int64_t cov_signs_generic(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                 int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                                 int64_t wpr) {
+  int64_t total = 0;
+  COV_TILE_BODY(and_popcount_generic)
+  return total;
+}
+
+int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                             int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                             int64_t wpr) {
+  if (j1 > m) j1 = m;
+  if (have_popcnt() && !force_portable)
+    return cov_signs_popcnt(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
+  return cov_signs_generic(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
+}
+
+static void signed_product_portable(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                    const uint64_t *sneg, int64_t m, int64_t wpr, float *out,
+                                    int64_t ldo) {
+  for (int64_t i = 0; i < n; i++) {
+    const uint64_t *h = rowBits + i * wpr;
+    for (int64_t j = 0; j < m; j++) {
+      int64_t p = and_popcount_generic(h, spos + j * wpr, wpr);
+      int64_t q = and_popcount_generic(h, sneg + j * wpr, wpr);
+      out[i * ldo + j] = (float)(p - q);
+    }
+  }
+}
+
+// Blocked so a block of S rows (JB rows * wpr words * 2 planes) stays in L2 while every code row
+// streams past it; 4 code rows share each S load.
+#define JB 64
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void signed_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                  const uint64_t *sneg, int64_t m, int64_t wpr, float *out,
+                                  int64_t ldo) {
+  for (int64_t j0 = 0; j0 < m; j0 += JB) {
+    int64_t j1 = j0 + JB < m ? j0 + JB : m;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const uint64_t *h0 = rowBits + i * wpr, *h1 = h0 + wpr, *h2 = h1 + wpr, *h3 = h2 + wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t w = 0; w < wpr; w += 8) {
+          __m512i p = _mm512_loadu_si512(sp + w), q = _mm512_loadu_si512(sn + w);
+          __m512i x0 = _mm512_loadu_si512(h0 + w), x1 = _mm512_loadu_si512(h1 + w);
+          __m512i x2 = _mm512_loadu_si512(h2 + w), x3 = _mm512_loadu_si512(h3 + w);
+          a0 = _mm512_add_epi64(a0, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x0, q))));
+          a1 = _mm512_add_epi64(a1, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x1, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x1, q))));
+          a2 = _mm512_add_epi64(a2, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x2, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x2, q))));
+          a3 = _mm512_add_epi64(a3, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x3, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x3, q))));
+        }
+        out[(i + 0) * ldo + j] = (float)_mm512_reduce_add_epi64(a0);
+        out[(i + 1) * ldo + j] = (float)_mm512_reduce_add_epi64(a1);
+        out[(i + 2) * ldo + j] = (float)_mm512_reduce_add_epi64(a2);
+        out[(i + 3) * ldo + j] = (float)_mm512_reduce_add_epi64(a3);
+      }
+    }
+    for (; i < n; i++) {
+      const uint64_t *h0 = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m512i a0 = _mm512_setzero_si512();
+        for (int64_t w = 0; w < wpr; w += 8) {
+          __m512i x0 = _mm512_loadu_si512(h0 + w);
+          a0 = _mm512_add_epi64(a0, _mm512_sub_epi64(
+              _mm512_popcnt_epi64(_mm512_and_si512(x0, _mm512_loadu_si512(sp + w))),
+              _mm512_popcnt_epi64(_mm512_and_si512(x0, _mm512_loadu_si512(sn + w)))));
+        }
+        out[i * ldo + j] = (float)_mm512_reduce_add_epi64(a0);
+      }
+    }
+  }
+}
+
+__attribute__((target("popcnt")))
+static void signed_product_popcnt(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                  const uint64_t *sneg, int64_t m, int64_t wpr, float *out,
+                                  int64_t ldo) {
+  for (int64_t j0 = 0; j0 < m; j0 += JB) {
+    int64_t j1 = j0 + JB < m ? j0 + JB : m;
+    for (int64_t i = 0; i < n; i++) {
+      const uint64_t *h = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        int64_t s = 0;
+        for (int64_t w = 0; w < wpr; w++)
+          s += __builtin_popcountll(h[w] & sp[w]) - __builtin_popcountll(h[w] & sn[w]);
+        out[i * ldo + j] = (float)s;
+      }
+    }
+  }
+}
+
+void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                 const uint64_t *sneg, int64_t m, int64_t wpr, float *out,
+                                 int64_t ldo) {
+  if (force_portable) { signed_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo); return; }
+  if (bae_kernels_have_avx512_popcnt() && (wpr % 8) == 0) {
+    signed_product_avx512(rowBits, n, spos, sneg, m, wpr, out, ldo);
+  } else if (have_popcnt()) {
+    signed_product_popcnt(rowBits, n, spos, sneg, m, wpr, out, ldo);
+  } else {
+    signed_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo);
+  }
+}

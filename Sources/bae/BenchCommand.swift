@@ -1,0 +1,48 @@
+// `bae bench`: benchmarks that print ratios against baselines measured in the same run.
+import ArgumentParser
+import BAETensor
+import BAETrain
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench", abstract: "Benchmarks (medians of repeated runs; ratios against in-run baselines).",
+    subcommands: BenchCommand.all)
+  nonisolated(unsafe) static var all: [ParsableCommand.Type] = [BenchStepCommand.self]
+}
+
+struct BenchStepCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "step",
+    abstract: "Time one training step vs the sgemm bound, and the covariance term vs its dense float form.")
+  @Option(help: "Input width d.") var dim: Int = 2048
+  @Option(help: "Features d'.") var latent: Int = 8192
+  @Option(help: "Rows n.") var rows: Int = 512
+  @Option(help: "Timed repetitions (median reported).") var repeats: Int = 5
+  @Option(help: "BLAS threads.") var threads: Int = 1
+  @Option(help: "λ_e = λ_c for the regularised step.") var lambda: Double = 1e-7
+  @Flag(help: "Print JSON.") var json = false
+
+  func run() throws {
+    BLAS.threads = threads
+    let r = try StepBenchmark.run(inputDim: dim, latentDim: latent, rows: rows, repeats: repeats, lambda: lambda) {
+      FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
+    }
+    if json {
+      let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+      print(String(decoding: try enc.encode(r), as: UTF8.self))
+      return
+    }
+    print(String(format: """
+      step benchmark  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)
+        sgemm rate                   %8.1f GFLOP/s
+        ideal step 10·n·d·d'/rate    %8.1f ms
+        step, λ = 0                  %8.1f ms   efficiency (ideal/actual) %.2f
+        step, λ = %-8g          %8.1f ms
+        covariance term (popcount)   %8.1f ms   share of step %.1f %%   (AVX-512 popcount: %@)
+        dense float covariance       %8.1f ms   speed-up %.1fx
+      """, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sgemmGflops, r.idealStepMs,
+      r.stepMsNoRegularizer, r.denseCoreEfficiency, lambda, r.stepMsWithRegularizer, r.covarianceMs,
+      100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs, r.covarianceSpeedup))
+  }
+}
