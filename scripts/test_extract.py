@@ -147,8 +147,73 @@ def light_checks(tmp):
         return (f"BOS rows {st['position_0']['ratio_to_median']:.0f}x median norm; "
                 f"top |mean| dims {[(d['dim'], round(d['mean'], 1)) for d in st['top_mean_dims_positions_2_plus'][:2]]}")
 
+    fidelity_checks(tmp, nb)
     check("layer-15 sinks: BOS rows >20x median, dropped by --drop-sinks 20", sinks_dropped)
     return nb
+
+
+# ---------------------------------------------------------------------------------------------
+def fidelity_checks(tmp, nb):
+    from lm import bae, fidelity, safetensors_io
+
+    def safetensors_roundtrip():
+        t = bae.random_bae(8, 4, bits=3, seed=2)
+        t["ints"] = np.arange(6, dtype=np.int64).reshape(2, 3)
+        path = os.path.join(tmp, "rt.safetensors")
+        safetensors_io.save(path, t, {"k": "v"})
+        back, meta = safetensors_io.load(path)
+        assert meta == {"k": "v"} and all(np.array_equal(back[k], t[k]) for k in t)
+        try:
+            from safetensors.numpy import load_file
+        except ImportError:
+            return "independent reader not installed: own round-trip only"
+        other = load_file(path)
+        assert all(np.array_equal(other[k], t[k]) for k in t)
+        return "also read back by the safetensors package"
+
+    def multibit_grouping():
+        # d = 2, d' = 2 latents, k = 2 bits each: encoder rows j·k+i fire by sign of x·e.
+        t = {"encoder.weight": np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], np.float32),
+             "encoder.bias": np.zeros(4, np.float32),
+             "decoder.weight": np.array([[3, 0], [0, 3]], np.float32), "decoder.bias": np.array([1, 2], np.float32),
+             "kb2f.kernel": np.array([1 / 3, 2 / 3], np.float32)}
+        path = os.path.join(tmp, "mb.safetensors")
+        safetensors_io.save(path, t)
+        m = bae.BAE.load(path)
+        x = np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0]], np.float32)
+        # row 0: bits [1,1 | 0,0] → v = [1, 0]; row 1: [0,1 | 1,0] → v = [2/3, 1/3]; row 2: [0,0 | 1,1] → [0, 1]
+        want_v = np.array([[1, 0], [2 / 3, 1 / 3], [0, 1]], np.float32)
+        assert np.allclose(m.values(m.encode(x)), want_v), m.values(m.encode(x))
+        assert np.allclose(m.reconstruct(x), want_v * 3 + [1, 2])
+
+    def js_bounds():
+        a = np.log(np.array([[0.5, 0.5, 1e-30], [1.0, 1e-30, 1e-30]]))
+        b = np.log(np.array([[0.5, 0.5, 1e-30], [1e-30, 1.0, 1e-30]]))
+        js = fidelity.js_bits(fidelity.log_softmax(a), fidelity.log_softmax(b))
+        assert abs(js[0]) < 1e-9 and abs(js[1] - 1.0) < 1e-6, js
+
+    def splice_identity_and_random():
+        toks = [[0] + t[:40] for t in nb.tokenize(TEXTS)]
+        ident = fidelity.evaluate(nb.net, toks, 15, lambda x: x, skip_bos=True)
+        assert ident["js_bits_mean"] < 1e-5 and abs(ident["ce_increase_nats"]) < 1e-4, ident
+        assert ident["ce_increase_mean_ablation_nats"] > 0.1 and ident["js_bits_mean_ablation"] > 0.01, ident
+        path = os.path.join(tmp, "rand.safetensors")
+        safetensors_io.save(path, bae.random_bae(576, 64, bits=2, seed=3))
+        out = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "output_fidelity.py"), "--model", path, "--layer", "15", "--max-docs", "2",
+                              "--max-tokens", "80", "--skip-bos"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-1500:]
+        rep = json.loads(out.stdout)
+        assert rep["bae"] == {"input_dim": 576, "latent_dim": 64, "bits": 2}, rep["bae"]
+        assert rep["js_bits_mean"] > 0.05 and rep["ce_increase_nats"] > 0.1, rep
+        return (f"identity splice JS {ident['js_bits_mean']:.1e} bits; mean-ablation JS "
+                f"{ident['js_bits_mean_ablation']:.2f}; random BAE JS {rep['js_bits_mean']:.2f}, "
+                f"ΔCE {rep['ce_increase_nats']:.2f} nats")
+
+    check("safetensors writer/reader round-trip", safetensors_roundtrip)
+    check("BAE multi-bit little-endian grouping", multibit_grouping)
+    check("Jensen–Shannon bounds (0 equal, 1 bit disjoint)", js_bounds)
+    check("fidelity: identity splice ≈ 0, random BAE CLI > 0", splice_identity_and_random)
 
 
 # ---------------------------------------------------------------------------------------------

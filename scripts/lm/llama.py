@@ -125,12 +125,19 @@ class NumpyLlama:
     def logits(self, docs: Sequence[Sequence[int]], splice_layer: int | None = None,
                splice: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
         """(T, vocab) next-token logits; if `splice` is given, the residual stream after
-        `splice_layer` blocks (0 < splice_layer < L) is replaced by splice(x) for every row."""
-        ids, pos, segments = self.pack(docs)
-        x = self.embed(ids)
-        for i in range(self.cfg.n_layers):
-            if splice is not None and i == splice_layer:
-                x = np.asarray(splice(x), dtype=np.float32)
+        `splice_layer` blocks (0 ≤ splice_layer < L) is replaced by splice(x) for every row."""
+        layer = splice_layer if splice is not None else 0
+        x = self.hidden(docs, layer)
+        if splice is not None:
+            x = np.asarray(splice(x), dtype=np.float32)
+        return self.logits_from(docs, x, layer)
+
+    def logits_from(self, docs: Sequence[Sequence[int]], x: np.ndarray, layer: int) -> np.ndarray:
+        """(T, vocab) logits when `x` (T, d) is the residual stream after `layer` blocks of `docs`."""
+        if not 0 <= layer < self.cfg.n_layers:
+            raise ValueError(f"layer {layer} outside 0..{self.cfg.n_layers - 1} (a residual stream between blocks)")
+        _, pos, segments = self.pack(docs)
+        for i in range(layer, self.cfg.n_layers):
             x = self.block(i, x, pos, segments)
         x = rms_norm(x, self._w("output_norm.weight"), self.cfg.norm_eps)
         return x @ self.model.lm_head().T
