@@ -104,10 +104,11 @@ public enum Npy {
   static func readElements(_ file: ReadableFile, at offset: Int, count: Int, encoding: FloatEncoding) throws -> [Float] {
     if encoding == .float32 {
       #if _endian(little)
-      return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-        try file.read(at: offset, into: UnsafeMutableRawBufferPointer(buffer))
-        initialized = count
-      }
+      // Zero-filled rather than `unsafeUninitializedCapacity` with a throwing closure, which
+      // crashes the Swift 6.3 optimizer (CopyPropagation ownership error) in release builds.
+      var values = [Float](repeating: 0, count: count)
+      try values.withUnsafeMutableBytes { try file.read(at: offset, into: $0) }
+      return values
       #endif
     }
     let raw = try file.bytes(at: offset, count: count * encoding.byteWidth)
