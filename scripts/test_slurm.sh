@@ -97,8 +97,10 @@ case "$PAYLOAD" in
     export BAE_CMD="$BAE_BIN"
     DATA="$WORK/synth.npy"
     "$BAE_BIN" synth --bits 8 --dim 16 --rows 2048 --seed 1 --out "$DATA" || { fail "bae synth"; exit 1; }
-    TRAIN_ENV=(LATENT_DIM=64 BATCH_SIZE=256 LR=5e-3 SEED=1 KEEP_LAST=5)
-    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-3000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-100}" ;;
+    TRAIN_ENV=(LATENT_DIM=64 BATCH_SIZE=256 LR=5e-3 SEED=1 KEEP_LAST=3 "EXTRA_ARGS=--log-every 100")
+    # Long enough (~2-7 s of d=16 steps here) that the signal lands mid-run; if a faster machine
+    # finishes first, the test says so: raise BAE_TEST_PREEMPT_STEPS.
+    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-4000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-200}" ;;
   stand-in)
     log "NOTE: using the stand-in payload cluster/testing/stand_in_bae.sh (no working $BAE_BIN train)"
     export BAE_CMD="$REPO/cluster/testing/stand_in_bae.sh"
@@ -109,7 +111,7 @@ case "$PAYLOAD" in
   custom)
     DATA="${DATA:?set DATA for a custom BAE_CMD}"
     TRAIN_ENV=()
-    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-3000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-100}" ;;
+    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-4000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-200}" ;;
   *) fail "BAE_TEST_PAYLOAD must be auto, bae or stand-in, got '$PAYLOAD'"; exit 1 ;;
 esac
 log "payload: $PAYLOAD ($BAE_CMD), work dir $WORK"
@@ -173,14 +175,17 @@ wait_for_checkpoint() {
     if is_final "$st" || [ "$SECONDS" -ge "$deadline" ]; then
       fail "$name: job $id is ${st:-gone} before writing a first checkpoint"; return 1
     fi
-    sleep 0.2
+    sleep 0.1
   done
 }
 # check_resumed NAME ID: the job ran twice and the second run passed --resume.
 check_resumed() {
   local name="$1" id="$2" restarts
   restarts="$(field "$id" Restarts)"
-  [ "${restarts:-0}" -ge 1 ] || { fail "$name: job $id was not restarted (Restarts=${restarts:-?})"; return 1; }
+  if [ "${restarts:-0}" -lt 1 ]; then
+    fail "$name: job $id was not restarted (Restarts=${restarts:-?}); if it finished before the signal, raise BAE_TEST_PREEMPT_STEPS (now $PREEMPT_STEPS)"
+    return 1
+  fi
   grep -q 'restart=1 .*resume_from=[1-9]' "$WORK/$name.out" && grep -q -- '--resume' "$WORK/$name.out" \
     || { fail "$name: the requeued run did not start with --resume from a checkpoint"; return 1; }
   if [ "$PAYLOAD" = stand-in ]; then
