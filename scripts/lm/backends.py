@@ -66,7 +66,7 @@ class TransformersBackend:
         self.torch = torch
         kw = {"gguf_file": gguf_file} if gguf_file else {}
         self.tok = AutoTokenizer.from_pretrained(model, **kw)
-        self.model = AutoModelForCausalLM.from_pretrained(model, torch_dtype=torch.float32, **kw).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, **kw).eval()
         self.n_layers = self.model.config.num_hidden_layers
         self.dim = self.model.config.hidden_size
         self.model_ref, self.gguf_file = model, gguf_file
@@ -99,9 +99,8 @@ class TransformersBackend:
             return self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
 
     def hidden(self, docs, layer: int) -> np.ndarray:
-        out = self._run(docs)
-        hs = out.hidden_states[layer]
-        return np.concatenate([hs[r, :len(d)].float().numpy() for r, d in enumerate(docs)])
+        # One document per call: padding a batch of unequal documents cost 2–5× on CPU here.
+        return np.concatenate([self._run([d]).hidden_states[layer][0].float().numpy() for d in docs])
 
     def logits(self, docs, splice_layer=None, splice=None) -> np.ndarray:
         if splice is not None:

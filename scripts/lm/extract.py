@@ -215,7 +215,11 @@ def run(cfg: ExtractConfig, backend=None) -> dict:
     pos = np.concatenate([np.arange(len(ids)) for _, ids, _ in plan])
     tok = np.concatenate([np.asarray(ids) for _, ids, _ in plan])
     doc_id = np.concatenate([np.full(len(ids), d.document_id) for d, ids, _ in plan])
-    special = {i for i in [bos_id, backend.token_id("<|endoftext|>") if cfg.bos else None] if i is not None}
+    special = {bos_id} if bos_id is not None else set()
+    try:
+        special.add(backend.token_id("<|endoftext|>"))   # SmolLM2's document separator
+    except KeyError:
+        pass
     stats = norm_stats(x, pos, tok, special)
 
     # Drops: BOS rows, then rows whose norm exceeds K × the median norm of all rows.
