@@ -98,9 +98,9 @@ case "$PAYLOAD" in
     DATA="$WORK/synth.npy"
     "$BAE_BIN" synth --bits 8 --dim 16 --rows 2048 --seed 1 --out "$DATA" || { fail "bae synth"; exit 1; }
     TRAIN_ENV=(LATENT_DIM=64 BATCH_SIZE=256 LR=5e-3 SEED=1 KEEP_LAST=3 "EXTRA_ARGS=--log-every 100")
-    # Long enough (~2-7 s of d=16 steps here) that the signal lands mid-run; if a faster machine
+    # Long enough (~3-9 s of d=16 steps here) that the signal lands mid-run; if a faster machine
     # finishes first, the test says so: raise BAE_TEST_PREEMPT_STEPS.
-    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-4000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-200}" ;;
+    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-6000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-300}" ;;
   stand-in)
     log "NOTE: using the stand-in payload cluster/testing/stand_in_bae.sh (no working $BAE_BIN train)"
     export BAE_CMD="$REPO/cluster/testing/stand_in_bae.sh"
@@ -111,7 +111,7 @@ case "$PAYLOAD" in
   custom)
     DATA="${DATA:?set DATA for a custom BAE_CMD}"
     TRAIN_ENV=()
-    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-4000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-200}" ;;
+    PREEMPT_STEPS="${BAE_TEST_PREEMPT_STEPS:-6000}"; PREEMPT_EVERY="${BAE_TEST_PREEMPT_EVERY:-300}" ;;
   *) fail "BAE_TEST_PAYLOAD must be auto, bae or stand-in, got '$PAYLOAD'"; exit 1 ;;
 esac
 log "payload: $PAYLOAD ($BAE_CMD), work dir $WORK"
