@@ -4,20 +4,26 @@
 #   scripts/test_mpi.sh                                  all classes of BAECommTests
 #   scripts/test_mpi.sh BAETrainTests.DistributedTests   a class (or Module, or Class/testMethod)
 #   scripts/test_mpi.sh BAECommTests BAETrainTests.DistributedTests
-# Environment: SCRATCH (build directory, default .build), NP_LIST (default "2 4"),
-#   TIMEOUT (seconds per mpirun, default 300), SKIP_BUILD=1 to reuse an existing build.
+# Environment: SCRATCH (build directory, default .build), CONFIG (debug or release, default debug;
+#   release builds tests with -enable-testing), NP_LIST (default "2 4"), TIMEOUT (seconds per
+#   mpirun, default 300), SKIP_BUILD=1 to reuse an existing build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCRATCH="${SCRATCH:-.build}"
 NP_LIST="${NP_LIST:-2 4}"
 TIMEOUT="${TIMEOUT:-300}"
-BUNDLE="$SCRATCH/debug/BAEPackageTests.xctest"
+CONFIG="${CONFIG:-debug}"
+BUNDLE="$SCRATCH/$CONFIG/BAEPackageTests.xctest"
 filters=("$@")
 [ ${#filters[@]} -eq 0 ] && filters=(BAECommTests)
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  swift build --build-tests --scratch-path "$SCRATCH"
+  if [ "$CONFIG" = debug ]; then
+    swift build --build-tests --scratch-path "$SCRATCH"
+  else
+    swift build -c "$CONFIG" --build-tests -Xswiftc -enable-testing --scratch-path "$SCRATCH"
+  fi
 fi
 [ -x "$BUNDLE" ] || { echo "test_mpi.sh: no test bundle at $BUNDLE (build failed?)" >&2; exit 1; }
 
@@ -43,12 +49,16 @@ status=0
 for np in $NP_LIST; do
   echo "== mpirun -np $np: $filter" >&2
   # Output of each rank is prefixed with [job,rank]; XCTest exits non-zero on any failure and
-  # mpirun then exits non-zero. timeout guards against a rank stuck in a mismatched collective.
-  if timeout "$TIMEOUT" mpirun -np "$np" --oversubscribe --tag-output "$BUNDLE" "$filter"; then
+  # mpirun then exits non-zero. timeout guards against ranks stuck in a mismatched collective;
+  # -k because mpirun 4.1 can ignore SIGTERM after its ranks died (seen here: it hung for minutes).
+  if timeout -k 15 "$TIMEOUT" mpirun -np "$np" --oversubscribe --tag-output "$BUNDLE" "$filter"
+  then
     echo "== mpirun -np $np: passed" >&2
   else
     rc=$?
-    [ $rc -eq 124 ] && echo "== mpirun -np $np: TIMED OUT after ${TIMEOUT}s" >&2
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+      echo "== mpirun -np $np: TIMED OUT after ${TIMEOUT}s (a rank is stuck in a collective?)" >&2
+    fi
     echo "== mpirun -np $np: FAILED (exit $rc)" >&2
     status=1
   fi
