@@ -49,8 +49,16 @@ extension Communicator {
   private func time(_ operation: String, bytes: Int, targetSeconds: Double, maxIterations: Int,
                     _ call: () throws -> Void) throws -> CollectiveTiming {
     try call()  // warm-up: connection set-up and first-touch of buffers
-    let probe = try allreduceMax(measure(1, call))
-    let iterations = max(1, min(maxIterations, Int(targetSeconds / max(probe, 1e-9))))
+    // Probe with doubling batches until one takes a tenth of the target; the decision uses the
+    // all-reduced time, so every rank stops at the same batch size.
+    var batch = 1
+    var probe = try allreduceMax(measure(batch, call))
+    while probe < targetSeconds / 10 && batch < maxIterations {
+      batch *= 2
+      probe = try allreduceMax(measure(batch, call))
+    }
+    let perCall = max(probe / Double(batch), 1e-9)
+    let iterations = max(1, min(maxIterations, Int(targetSeconds / perCall)))
     try barrier()
     let total = try allreduceMax(measure(iterations, call))
     return CollectiveTiming(operation: operation, bytes: bytes, iterations: iterations,

@@ -20,6 +20,9 @@ final class MPIRuntimeTests: XCTestCase {
   }
 
   func testRunRethrowsTheBodyErrorAndFreesItsCommunicator() throws {
+    // Initialise lazily first: otherwise this run would own MPI and finalise it, and later tests
+    // in this process could not use MPI any more.
+    _ = try Communicator.world()
     var escaped: Communicator?
     XCTAssertThrowsError(try MPIRuntime.run { comm -> Int in
       escaped = comm
