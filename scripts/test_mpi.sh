@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs XCTest classes under mpirun with 2 ranks and with 4 ranks (oversubscribed), after building
+# Runs XCTest classes under mpirun with 2 ranks and with 4 ranks (--oversubscribe when ranks exceed
+# the cores), after building
 # the test bundle. Fails if any rank of any run fails.
 #   scripts/test_mpi.sh                                  all classes of BAECommTests
 #   scripts/test_mpi.sh BAETrainTests.DistributedTests   a class (or Module, or Class/testMethod)
@@ -51,7 +52,9 @@ for np in $NP_LIST; do
   # Output of each rank is prefixed with [job,rank]; XCTest exits non-zero on any failure and
   # mpirun then exits non-zero. timeout guards against ranks stuck in a mismatched collective;
   # -k because mpirun 4.1 can ignore SIGTERM after its ranks died (seen here: it hung for minutes).
-  if timeout -k 15 "$TIMEOUT" mpirun -np "$np" --oversubscribe --tag-output "$BUNDLE" "$filter"
+  oversubscribe=()
+  [ "$np" -gt "$(nproc)" ] && oversubscribe=(--oversubscribe)
+  if timeout -k 15 "$TIMEOUT" mpirun -np "$np" "${oversubscribe[@]}" --tag-output "$BUNDLE" "$filter"
   then
     echo "== mpirun -np $np: passed" >&2
   else

@@ -1,5 +1,5 @@
 // MPIRuntime.run in a fresh process where it owns MPI: it initialises, finalises when the body
-// returns or throws, and MPI cannot come back. Finalising would break every later test in this
+// returns or throws, and MPI cannot come back; Communicator.abort ends the process with its code. Finalising would break every later test in this
 // process, so the test re-runs itself in a child process (a singleton, environment scrubbed of
 // the mpirun variables) and checks the child's XCTest result.
 import Foundation
@@ -13,6 +13,7 @@ final class MPIRuntimeOwnedTests: XCTestCase {
 
   func testRunInitialisesAndFinalisesItsOwnMPI() throws {
     if let mode = ProcessInfo.processInfo.environment[Self.modeVariable] {
+      if mode == "abort" { try Communicator.world().abort(code: 7) }
       try childBody(throwing: mode == "throws")
       return
     }
@@ -21,6 +22,13 @@ final class MPIRuntimeOwnedTests: XCTestCase {
       XCTAssertEqual(status, 0, "child (\(mode)) failed:\n\(output)")
       XCTAssertTrue(output.contains("Executed 1 test, with 0 failures"), "child (\(mode)):\n\(output)")
     }
+  }
+
+  func testAbortEndsTheProcessWithTheCode() throws {
+    guard ProcessInfo.processInfo.environment[Self.modeVariable] == nil else { return }
+    let (status, output) = try runChild(mode: "abort")
+    XCTAssertEqual(status, 7, "MPI_Abort(7) should end the child with status 7:\n\(output)")
+    XCTAssertFalse(output.contains("Executed 1 test"), "the child must not reach the end of the test")
   }
 
   /// Runs in the child: the first MPI use of the process is MPIRuntime.run.
