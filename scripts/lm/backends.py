@@ -66,7 +66,10 @@ class TransformersBackend:
         self.torch = torch
         kw = {"gguf_file": gguf_file} if gguf_file else {}
         self.tok = AutoTokenizer.from_pretrained(model, **kw)
-        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, **kw).eval()
+        # Eager attention: with torch 2.15 on this CPU, SDPA became 3–4× slower per token for sequences
+        # longer than ~256 tokens (measured), and Wikipedia lead sections run up to the 512-token context.
+        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, attn_implementation="eager",
+                                                          **kw).eval()
         self.n_layers = self.model.config.num_hidden_layers
         self.dim = self.model.config.hidden_size
         self.model_ref, self.gguf_file = model, gguf_file
