@@ -30,7 +30,7 @@ if [ "$want_python" = 1 ]; then
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
   fi
-  .venv/bin/python -c 'import numpy, safetensors' 2>/dev/null || \
-    .venv/bin/pip install -q numpy safetensors
+  .venv/bin/python -c 'import numpy, safetensors, ml_dtypes' 2>/dev/null || \
+    .venv/bin/pip install -q numpy safetensors ml_dtypes
 fi
 echo "setup: ok" >&2

@@ -66,7 +66,7 @@ public final class Trainer {
     var sampler = GlobalBatchSampler(rows: data.trainRows, globalBatch: config.batchSize, seed: config.seed,
                                      order: config.batchOrder == .sequential ? .sequential : .shuffled,
                                      blockRows: data.source.rowsPerBlock,
-                                     windowBlocks: max(1, 64 * 1024 / max(1, data.source.rowsPerBlock)))
+                                     windowBlocks: TrainingData.shuffleWindowFrames)
     totalSteps = config.steps > 0 ? config.steps : config.epochs * sampler.batchesPerEpoch
     step = 0
     if resume, let latest = try checkpoints.latestComplete() {

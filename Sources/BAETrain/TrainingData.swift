@@ -25,6 +25,10 @@ public struct TrainingData {
 
   public var inputDim: Int { source.inputDim }
 
+  /// Frames per shuffling window of a dataset (the sampler's two-level permutation): a batch touches
+  /// at most 2× this many frames, so the reader caches 2W + 2 decoded frames.
+  public static let shuffleWindowFrames = 8
+
   /// Opens `config.data`. A `.npy` is scanned for non-finite values: an error names the first bad row,
   /// or with `skipNonFinite` such rows are dropped and counted. Datasets are checked batch by batch.
   public static func open(_ config: BAEConfig) throws -> TrainingData {
@@ -35,7 +39,7 @@ public struct TrainingData {
     guard FileManager.default.fileExists(atPath: url.path) else {
       throw DataError(file: config.data, message: "does not exist; check the path (bae synth or bae pack make inputs)")
     }
-    var source = try openRowSource(url)
+    var source = try openRowSource(url, cacheFrames: 2 * shuffleWindowFrames + 2)
     var skipped = 0
     if let mem = source as? InMemoryRowSource {
       let (clean, bad) = try Self.scanFinite(mem, file: config.data, skip: config.skipNonFinite)

@@ -7,8 +7,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench", abstract: "Benchmarks (medians of repeated runs; ratios against in-run baselines).",
-    subcommands: BenchCommand.all)
-  nonisolated(unsafe) static var all: [ParsableCommand.Type] = [BenchStepCommand.self]
+    subcommands: [BenchStepCommand.self, StoreBenchCommand.self])
 }
 
 struct BenchStepCommand: ParsableCommand {

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): set-up, one release build of everything (tests built with
+# -enable-testing so @testable works), all XCTest suites in one process, the same suites that need
+# several ranks under real `mpirun -np 2` and `-np 4 --oversubscribe`, Python interop checks, and a
+# real one-node Slurm job. Fails on the first failing stage.
+#   scripts/test.sh            everything
+#   QUICK=1 scripts/test.sh    skip the Slurm stage
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SCRATCH="${SCRATCH:-.build}"
+stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)" >&2; }
+
+stage "set-up"
+scripts/setup.sh --python
+
+stage "build (release, tests with -enable-testing)"
+swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path "$SCRATCH"
+BAE="$SCRATCH/release/bae"
+export BAE_BINARY="$PWD/$BAE"
+
+stage "unit and single-process tests"
+swift test -c release -Xswiftc -enable-testing --skip-build --scratch-path "$SCRATCH" --parallel --num-workers 1 2>&1 \
+  | tee /tmp/bae-test-unit.log | grep -E "^(Test Suite|Test Case .*(failed|skipped)|.*error:|\s+Executed)" || true
+grep -q "with 0 failures" /tmp/bae-test-unit.log || { echo "unit tests failed (log: /tmp/bae-test-unit.log)" >&2; tail -50 /tmp/bae-test-unit.log >&2; exit 1; }
+! grep -qE "Test Case .* failed|error: " /tmp/bae-test-unit.log || { echo "unit tests failed" >&2; grep -E "failed|error:" /tmp/bae-test-unit.log | head -40 >&2; exit 1; }
+
+stage "multi-rank tests under mpirun -np 2 and -np 4 --oversubscribe"
+CONFIG=release SKIP_BUILD=1 scripts/test_mpi.sh BAECommTests BAETrainTests.DistributedTrainingTests
+
+stage "npy / safetensors interop with numpy and the safetensors package"
+interop_dir="$(mktemp -d)"
+BAE_INTEROP_OUT="$interop_dir" swift test -c release -Xswiftc -enable-testing --skip-build --scratch-path "$SCRATCH" \
+  --filter InteropTests >/dev/null
+.venv/bin/python scripts/check_io_interop.py --dir "$interop_dir"
+rm -rf "$interop_dir"
+
+if [ "${QUICK:-0}" != 1 ]; then
+  stage "one-node Slurm: sbatch scripts run the trainer to a checkpoint"
+  BAE="$BAE_BINARY" scripts/test_slurm.sh
+fi
+stage "all tests passed"
