@@ -4,7 +4,7 @@
 //   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
 //   CBAEKernels (popcount bit kernels)
 //   BAEModel (model, losses, Adam; no MPI)         BAEStore (zstd shards, sampler)
-//   BAETrain (trainer, checkpoints)   ->   bae (CLI)
+//   BAETrain (trainer, checkpoints)   BAEAnalysis (features, reports)   ->   bae (CLI)
 import PackageDescription
 
 let package = Package(
@@ -31,8 +31,9 @@ let package = Package(
     .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels"]),
     .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO"]),
     .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "CZstd", "CBAEKernels"]),
+    .target(name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor"]),
     .executableTarget(name: "bae", dependencies: [
-      "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
+      "BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 
@@ -44,5 +45,6 @@ let package = Package(
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),
     .testTarget(name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm"]),
     .testTarget(name: "BAECLITests", dependencies: ["BAEIO"]),
+    .testTarget(name: "BAEAnalysisTests", dependencies: ["BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEIO"]),
   ]
 )
