@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCRATCH="${SCRATCH:-.build}"
-NP_LIST="${NP_LIST:-2 4}"
+NP_LIST="${NP_LIST:-2 3 4}"
 TIMEOUT="${TIMEOUT:-300}"
 CONFIG="${CONFIG:-debug}"
 BUNDLE="$SCRATCH/$CONFIG/BAEPackageTests.xctest"

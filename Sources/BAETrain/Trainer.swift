@@ -35,6 +35,8 @@ public final class Trainer {
   /// Set asynchronously (signal handler); agreed on by all ranks at the next step boundary.
   public let stopRequest: StopRequest
   let checkpoints: CheckpointStore
+  /// Called on every rank after each step with that step's (global) record; for tests and tools.
+  public var onStep: ((StepRecord) -> Void)?
 
   /// Resolves the config against the data (width, latent default), validates it once, initialises or
   /// loads the model, and positions the sampler (fresh, or from the newest checkpoint with `resume`).
@@ -113,6 +115,7 @@ public final class Trainer {
       let comm = collectives.seconds - comm0
       let record = makeRecord(stats, weights, elapsed: elapsed, comm: comm, wait: wait, runSeconds: now() - start)
       logStep(record, done: step - firstStep, runSeconds: now() - start)
+      onStep?(record)
       last = record
       try checkReplicas()
       try validateIfDue()
