@@ -27,6 +27,9 @@ grep -q "with 0 failures" /tmp/bae-test-unit.log || { echo "unit tests failed (l
 stage "multi-rank tests under mpirun -np 2 and -np 4 --oversubscribe"
 CONFIG=release SKIP_BUILD=1 scripts/test_mpi.sh BAECommTests BAETrainTests.DistributedTrainingTests
 
+stage "faults: SIGTERM/SIGUSR1 on one rank -> checkpoint + exit 0; SIGKILL -> job ends, checkpoint intact"
+scripts/test_faults.sh "$BAE"
+
 stage "npy / safetensors interop with numpy and the safetensors package"
 interop_dir="$(mktemp -d)"
 BAE_INTEROP_OUT="$interop_dir" swift test -c release -Xswiftc -enable-testing --skip-build --scratch-path "$SCRATCH" \

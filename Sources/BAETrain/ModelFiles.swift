@@ -42,9 +42,14 @@ public enum ModelFiles {
     guard let data = FileManager.default.contents(atPath: cfgURL.path) else {
       throw DataError(file: cfgURL.path, message: "missing; --model must be a directory written by `bae train` (config.json + model.safetensors)")
     }
+    // a run directory holds the config itself; a checkpoint directory wraps it in CheckpointInfo
     let config: BAEConfig
-    do { config = try JSONDecoder().decode(BAEConfig.self, from: data) } catch {
-      throw DataError(file: cfgURL.path, message: "is not a valid BAE config (\(error)); was it written by `bae train`?")
+    if let info = try? JSONDecoder().decode(CheckpointInfo.self, from: data) {
+      config = info.config
+    } else {
+      do { config = try JSONDecoder().decode(BAEConfig.self, from: data) } catch {
+        throw DataError(file: cfgURL.path, message: "is not a valid BAE config (\(error)); was it written by `bae train`?")
+      }
     }
     let model = BinaryAutoencoder(layout: ParameterLayout(inputDim: config.inputDim, latentDim: config.latentDim,
                                                           bitsPerFeature: config.bitsPerFeature))
