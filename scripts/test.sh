@@ -39,6 +39,13 @@ interop_dir="$(mktemp -d)"
 BAE_INTEROP_OUT="$interop_dir" swift test -c release -Xswiftc -enable-testing --skip-build --scratch-path "$SCRATCH" \
   --filter InteropTests >/dev/null
 .venv/bin/python scripts/check_io_interop.py --dir "$interop_dir"
+# a trained model (k = 1 and k = 2) read back by Python with spec §9 names, same MSE and entropy
+for k in 1 2; do
+  "$BAE" synth --bits 6 --dim 16 --rows 1024 --seed 4 --out "$interop_dir/s.npy" 2>/dev/null
+  "$BAE" train --data "$interop_dir/s.npy" --latent-dim 32 --bits-per-feature $k --steps 40 --log-every 1000 \
+    --out "$interop_dir/k$k" 2>/dev/null
+  .venv/bin/python scripts/check_model_load.py --model "$interop_dir/k$k" --data "$interop_dir/s.npy" --bae "$BAE"
+done
 rm -rf "$interop_dir"
 
 if [ "${QUICK:-0}" != 1 ]; then
