@@ -1,0 +1,126 @@
+// Builds a feature report from a trained model directory and a dataset in streaming passes:
+// rates (pass 1), ComSem samples (pass 2), contexts of the kept samples from the token TSVs (pass 3),
+// then optionally the judge. Progress goes to a callback; nothing is printed here.
+import BAEModel
+import BAEStore
+import BAETrain
+import Foundation
+
+/// Settings of a feature report.
+public struct FeatureReportOptions: Sendable {
+  /// Features per token (reference 10).
+  public var topK = 10
+  /// Samples to describe a feature (reference 5).
+  public var describeCount = 5
+  /// Samples to test the description (reference ≤ 8).
+  public var testCount = 8
+  /// Tokens of context shown on each side of a sample.
+  public var contextWindow = 12
+  /// Rows encoded per chunk.
+  public var chunk = 1024
+  /// Use only the first N rows (0 = all).
+  public var maxRows = 0
+  public init() {}
+}
+
+/// Failures of the analysis itself (inputs are checked by the store and trainer errors).
+public enum AnalysisError: Error, CustomStringConvertible {
+  case widthMismatch(data: String, found: Int, model: String, expected: Int)
+  case judgeNeedsTokens(data: String)
+  case judgeGaveUp(consecutiveFailures: Int, last: String)
+
+  public var description: String {
+    switch self {
+    case let .widthMismatch(data, found, model, expected):
+      return "\(data): rows have width \(found) but the model in \(model) expects \(expected); use activations from the model's layer"
+    case let .judgeNeedsTokens(data):
+      return "\(data): the judge needs token contexts but no tokens were found; pass --tokens P.tokens.tsv or pack the dataset with --tokens"
+    case let .judgeGaveUp(n, last):
+      return "judge failed on \(n) features in a row, stopping (last error: \(last)); the partial report was kept"
+    }
+  }
+}
+
+public enum FeatureReportBuilder {
+  /// Progress: (phase name, done, total).
+  public typealias Progress = (String, Int, Int) -> Void
+
+  /// Runs passes 1–3. `tokens` are the TSVs covering all rows in order (nil: no contexts).
+  public static func build(modelDirectory: URL, data: URL, tokens: [URL]?, options: FeatureReportOptions = .init(),
+                           progress: Progress = { _, _, _ in }) throws -> FeatureReport {
+    let (model, config) = try ModelFiles.load(directory: modelDirectory)
+    let source = try openRowSource(data)
+    guard source.inputDim == model.inputDim else {
+      throw AnalysisError.widthMismatch(data: data.path, found: source.inputDim, model: modelDirectory.path, expected: model.inputDim)
+    }
+    let n = options.maxRows > 0 ? min(options.maxRows, source.rowCount) : source.rowCount
+    progress("rates", 0, n)
+    let stats = try FeatureScanner.statistics(model, source: source, rows: 0..<n, chunk: options.chunk)
+    progress("rates", n, n)
+    let sampler = try FeatureScanner.sample(model, source: source, rows: 0..<n, rates: stats.rates, topK: options.topK,
+                                            describeCount: options.describeCount, testCount: options.testCount,
+                                            chunk: options.chunk) { progress("samples", $0, $1) }
+    var contexts: [Int: TokenContext] = [:]
+    if let tokens {
+      let wanted = Set(sampler.samples.joined())
+      progress("contexts", 0, wanted.count)
+      // the TSVs must cover the whole source, even when only a prefix was scanned
+      contexts = try TokenContexts.collect(rows: wanted, from: tokens, window: options.contextWindow,
+                                           expectedRows: source.rowCount)
+      progress("contexts", wanted.count, wanted.count)
+    }
+    let features = (0..<model.codeBits).map { j -> FeatureReport.Feature in
+      let samples = sampler.samples[j].enumerated().map { i, r in
+        FeatureReport.Sample(role: i < options.describeCount ? "describe" : "test", row: r, context: contexts[r])
+      }
+      return FeatureReport.Feature(index: j, activity: FeatureActivity(rate: stats.rates[j]),
+                                   assigned: sampler.assignedCounts[j], interpretable: sampler.isInterpretable(j),
+                                   samples: samples, judge: nil, judgeError: nil)
+    }
+    let settings = FeatureReport.Settings(
+      model: modelDirectory.path, data: data.path, tokens: tokens?.map(\.path) ?? [], rows: n, inputDim: model.inputDim,
+      features: model.codeBits, bitsPerFeature: config.bitsPerFeature, topK: options.topK,
+      describeCount: options.describeCount, testCount: options.testCount, contextWindow: options.contextWindow,
+      denseRate: FeatureActivity.denseRate, nearConstantRate: FeatureActivity.nearConstantRate, judgeURL: nil, judgeModel: nil)
+    let corpus = FeatureReport.Corpus(entropyBits: stats.entropyBits, mse: stats.mse,
+                                      fvu: stats.fvu.isFinite ? stats.fvu : nil, l0: stats.l0)
+    var report = FeatureReport(settings: settings, corpus: corpus,
+                               summary: .init(activity: ActivitySummary([]), interpretable: 0, judged: 0, judgeFailures: 0,
+                                              meanScore: nil, scoreHistogram: []),
+                               features: features)
+    report.updateSummary()
+    return report
+  }
+
+  /// Judges up to `maxFeatures` interpretable features (0 = all) in index order. A feature whose calls
+  /// fail (after the client's retries) records the error; `giveUpAfter` failures in a row throw
+  /// `judgeGaveUp` with `report` holding everything judged so far.
+  public static func judge(_ report: inout FeatureReport, with judge: FeatureJudge, maxFeatures: Int = 0,
+                           giveUpAfter: Int = 3, progress: Progress = { _, _, _ in }) throws {
+    report.settings.judgeURL = judge.client.endpoint.absoluteString
+    report.settings.judgeModel = judge.client.model
+    defer { report.updateSummary() }
+    var todo = report.features.indices.filter { report.features[$0].interpretable }
+    if maxFeatures > 0 { todo = Array(todo.prefix(maxFeatures)) }
+    guard !todo.isEmpty else { return }
+    guard report.features[todo[0]].samples.allSatisfy({ $0.context != nil }) else {
+      throw AnalysisError.judgeNeedsTokens(data: report.settings.data)
+    }
+    var failuresInRow = 0
+    for (done, i) in todo.enumerated() {
+      let f = report.features[i]
+      let describe = f.samples.filter { $0.role == "describe" }.compactMap(\.context)
+      let test = f.samples.filter { $0.role == "test" }.compactMap(\.context)
+      do {
+        report.features[i].judge = try judge.judge(describe: describe, test: test)
+        report.features[i].judgeError = nil
+        failuresInRow = 0
+      } catch {
+        report.features[i].judgeError = "\(error)"
+        failuresInRow += 1
+        if failuresInRow >= giveUpAfter { throw AnalysisError.judgeGaveUp(consecutiveFailures: failuresInRow, last: "\(error)") }
+      }
+      progress("judge", done + 1, todo.count)
+    }
+  }
+}

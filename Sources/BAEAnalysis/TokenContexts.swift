@@ -1,0 +1,173 @@
+// Contexts of selected rows, read back from token TSVs in one streaming pass: a ring of the last W
+// tokens gives the left context, pending rows collect the next W tokens of the same document.
+// Memory: W records plus the selected rows' contexts; a TSV is never loaded whole.
+import BAEStore
+import Foundation
+
+/// One token with the text around it (same document only).
+public struct TokenContext: Codable, Sendable, Equatable {
+  /// Global row (index into the dataset / activations).
+  public var row: Int
+  public var tokenId: Int
+  public var documentId: Int
+  /// Position of the token inside its document.
+  public var position: Int
+  /// The token's own text.
+  public var token: String
+  /// Texts of up to `window` preceding tokens of the same document, concatenated.
+  public var before: String
+  /// Texts of up to `window` following tokens of the same document, concatenated.
+  public var after: String
+
+  public init(row: Int, tokenId: Int, documentId: Int, position: Int, token: String, before: String, after: String) {
+    self.row = row
+    self.tokenId = tokenId
+    self.documentId = documentId
+    self.position = position
+    self.token = token
+    self.before = before
+    self.after = after
+  }
+}
+
+public enum TokenContexts {
+  /// The token sidecars of a dataset directory in shard order, or nil when it has none.
+  /// A dataset with tokens on some shards only is an error (rows would be misnumbered).
+  public static func sidecars(ofDataset dir: URL) throws -> [URL]? {
+    let m = try DatasetManifest.read(directory: dir)
+    let named = m.shards.compactMap(\.tokens)
+    if named.isEmpty { return nil }
+    guard named.count == m.shards.count else {
+      throw StoreError.badManifest(file: dir.appendingPathComponent(DatasetManifest.fileName).path,
+                                   detail: "\(named.count) of \(m.shards.count) shards have a tokens sidecar; pass --tokens with a TSV for all rows, or re-pack with --tokens")
+    }
+    return named.map { dir.appendingPathComponent($0) }
+  }
+
+  /// Reads `files` (token TSVs whose lines, concatenated in order, are rows 0, 1, 2, …) and returns the
+  /// context of every row in `rows`. `expectedRows` (the dataset's row count) is checked when given.
+  public static func collect(rows wanted: Set<Int>, from files: [URL], window: Int,
+                             expectedRows: Int? = nil) throws -> [Int: TokenContext] {
+    precondition(window >= 0, "window \(window) must be >= 0")
+    var out: [Int: TokenContext] = [:]
+    var ring: [TokenRecord] = []  // the last `window` records, oldest first
+    var open: [(row: Int, remaining: Int)] = []  // rows still collecting right context
+    var row = 0
+    for url in files {
+      try TSVLineReader.forEachRecord(url) { rec in
+        // right context of pending rows: same document only
+        var k = 0
+        while k < open.count {
+          let r = open[k].row
+          if out[r]!.documentId == rec.documentId && open[k].remaining > 0 {
+            out[r]!.after += rec.text
+            open[k].remaining -= 1
+          } else {
+            open[k].remaining = 0
+          }
+          if open[k].remaining == 0 { open.remove(at: k) } else { k += 1 }
+        }
+        if wanted.contains(row) {
+          let before = ring.reversed().prefix { $0.documentId == rec.documentId }.reversed().map(\.text).joined()
+          out[row] = TokenContext(row: row, tokenId: rec.tokenId, documentId: rec.documentId, position: rec.position,
+                                  token: rec.text, before: before, after: "")
+          if window > 0 { open.append((row, window)) }
+        }
+        if window > 0 {
+          if ring.count == window { ring.removeFirst() }
+          ring.append(rec)
+        }
+        row += 1
+      }
+    }
+    if let n = expectedRows, n != row {
+      throw StoreError.badTokens(file: files.map(\.path).joined(separator: ", "), line: row + 1,
+                                 detail: "\(row) token lines in total but the data has \(n) rows; use the TSV written together with these activations")
+    }
+    if let missing = wanted.first(where: { $0 >= row }) {
+      throw StoreError.badTokens(file: files.map(\.path).joined(separator: ", "), line: row + 1,
+                                 detail: "row \(missing) was requested but the TSV has only \(row) lines")
+    }
+    return out
+  }
+}
+
+/// A streaming reader of token TSVs (the format of `TokenTable`: header with token_id, document_id,
+/// position, text in any order, extra columns ignored; text escaped with `\\` `\t` `\n` `\r`).
+enum TSVLineReader {
+  static let chunkBytes = 1 << 20
+
+  static func forEachRecord(_ url: URL, _ body: (TokenRecord) throws -> Void) throws {
+    let file = url.path
+    guard let handle = FileHandle(forReadingAtPath: file) else {
+      throw StoreError.io(file: file, operation: "open", reason: "no such file or not readable")
+    }
+    defer { try? handle.close() }
+    var pending = Data()
+    var lineNo = 0
+    var columns: [Int]? = nil
+    var fieldCount = 0
+    func handleLine(_ bytes: Data) throws {
+      lineNo += 1
+      guard var line = String(data: bytes, encoding: .utf8) else {
+        throw StoreError.badTokens(file: file, line: lineNo, detail: "not UTF-8")
+      }
+      if line.hasSuffix("\r") { line.removeLast() }
+      let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+      guard let col = columns else {
+        let names = f.map { $0.trimmingCharacters(in: .whitespaces) }
+        var found: [Int] = []
+        for c in TokenTable.columns {
+          guard let i = names.firstIndex(of: c) else {
+            throw StoreError.badTokens(file: file, line: 1, detail: "header lacks column \(c) (found \(names.joined(separator: ",")))")
+          }
+          found.append(i)
+        }
+        columns = found
+        fieldCount = names.count
+        return
+      }
+      guard f.count == fieldCount else {
+        throw StoreError.badTokens(file: file, line: lineNo, detail: "\(f.count) fields, the header has \(fieldCount)")
+      }
+      func int(_ k: Int) throws -> Int {
+        guard let v = Int(f[col[k]]) else {
+          throw StoreError.badTokens(file: file, line: lineNo, detail: "\(TokenTable.columns[k]) \"\(f[col[k]])\" is not an integer")
+        }
+        return v
+      }
+      try body(TokenRecord(tokenId: try int(0), documentId: try int(1), position: try int(2),
+                           text: try unescape(f[col[3]], file: file, line: lineNo)))
+    }
+    while true {
+      let chunk = handle.readData(ofLength: chunkBytes)
+      if chunk.isEmpty { break }
+      pending.append(chunk)
+      var start = pending.startIndex
+      while let nl = pending[start...].firstIndex(of: 0x0A) {
+        try handleLine(pending[start..<nl])
+        start = pending.index(after: nl)
+      }
+      pending = Data(pending[start...])
+    }
+    if !pending.isEmpty { try handleLine(pending) }
+    if columns == nil { throw StoreError.badTokens(file: file, line: 1, detail: "the file is empty") }
+  }
+
+  static func unescape(_ s: Substring, file: String, line: Int) throws -> String {
+    guard s.contains("\\") else { return String(s) }
+    var o = ""
+    var it = s.unicodeScalars.makeIterator()
+    while let c = it.next() {
+      guard c == "\\" else { o.unicodeScalars.append(c); continue }
+      switch it.next() {
+      case "\\": o += "\\"
+      case "t": o += "\t"
+      case "n": o += "\n"
+      case "r": o += "\r"
+      case let x: throw StoreError.badTokens(file: file, line: line, detail: "unknown escape \\\(x.map(String.init) ?? "<end>") in text")
+      }
+    }
+    return o
+  }
+}

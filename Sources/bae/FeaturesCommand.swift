@@ -1,0 +1,99 @@
+// `bae features`: the ComSem feature report of spec §7 (β scores, top-k features per token, 5 samples to
+// describe and ≤ 8 to test), with contexts from the token TSVs and an optional judge LLM.
+import ArgumentParser
+import BAEAnalysis
+import Foundation
+
+struct FeaturesCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "features",
+    abstract: "Build a feature report (ComSem samples, firing rates, dead/dense summary, optional LLM judge).",
+    discussion: """
+      Streams --data twice through the model (firing rates, then the top-k assignment) and the token TSVs
+      once (contexts), keeping at most describe+test samples per feature. Tokens come from --tokens, else
+      the dataset's shard sidecars, else P.tokens.tsv next to a P.npy. Writes REPORT_DIR/report.json and
+      REPORT_DIR/report.md. With --judge-url and --judge-model an OpenAI-compatible /v1/chat/completions
+      endpoint names and scores each interpretable feature; the key is read from BAE_JUDGE_API_KEY.
+      See Documentation/Analysis.md.
+      """)
+
+  @Option(help: "A directory written by `bae train` (config.json + model.safetensors).") var model: String
+  @Option(help: "Dataset directory (bae pack) or a .npy of the same layer.") var data: String
+  @Option(help: "Tokens TSV with one line per row of --data (token_id, document_id, position, text).") var tokens: String?
+  @Option(help: "Features per token by β (top-k).") var top: Int = 10
+  @Option(help: "Samples per feature shown to describe it.") var describe: Int = 5
+  @Option(help: "Further samples per feature judged against the description (at most).") var test: Int = 8
+  @Option(help: "Tokens of context on each side of a sample.") var context: Int = 12
+  @Option(help: "Use only the first N rows of --data (0 = all).") var maxRows: Int = 0
+  @Option(help: "Rows per encoding chunk.") var chunk: Int = 1024
+  @Option(help: "Interpretable features detailed in report.md (report.json has all).") var show: Int = 100
+  @Option(help: "Report directory.") var out: String
+  @Option(help: "OpenAI-compatible server (root, /v1, or full /v1/chat/completions URL); off when absent.") var judgeUrl: String?
+  @Option(help: "Model name sent to the judge.") var judgeModel: String?
+  @Option(help: "Seconds per judge request.") var judgeTimeout: Double = 60
+  @Option(help: "Retries per judge request (transport errors, HTTP 429 and 5xx).") var judgeRetries: Int = 3
+  @Option(help: "Judge at most N interpretable features, in index order (0 = all).") var judgeMaxFeatures: Int = 50
+
+  func validate() throws {
+    guard top >= 1, describe >= 1, test >= 1, context >= 0, maxRows >= 0, chunk >= 1, show >= 0 else {
+      throw ValidationError("--top, --describe, --test, --chunk must be >= 1; --context, --max-rows, --show >= 0")
+    }
+    guard (judgeUrl == nil) == (judgeModel == nil) else {
+      throw ValidationError("--judge-url and --judge-model go together")
+    }
+    guard judgeTimeout > 0, judgeRetries >= 0, judgeMaxFeatures >= 0 else {
+      throw ValidationError("--judge-timeout must be > 0, --judge-retries and --judge-max-features >= 0")
+    }
+  }
+
+  func run() throws {
+    let dataURL = URL(fileURLWithPath: data)
+    let tokenFiles = try resolveTokens(dataURL)
+    var options = FeatureReportOptions()
+    options.topK = top
+    options.describeCount = describe
+    options.testCount = test
+    options.contextWindow = context
+    options.chunk = chunk
+    options.maxRows = maxRows
+    let start = Date()
+    var report = try FeatureReportBuilder.build(modelDirectory: URL(fileURLWithPath: model), data: dataURL,
+                                                tokens: tokenFiles, options: options, progress: Self.progress)
+    let outDir = URL(fileURLWithPath: out)
+    var judgeFailure: Error?
+    if let url = judgeUrl, let name = judgeModel {
+      let client = try ChatClient(baseURL: url, model: name, apiKey: ProcessInfo.processInfo.environment["BAE_JUDGE_API_KEY"],
+                                  timeout: judgeTimeout, retries: judgeRetries)
+      do {
+        try FeatureReportBuilder.judge(&report, with: FeatureJudge(client: client), maxFeatures: judgeMaxFeatures,
+                                       progress: Self.progress)
+      } catch { judgeFailure = error }
+    }
+    try report.write(to: outDir, shownFeatures: show)
+    let s = report.summary
+    print(String(format: "features: %d rows, %d features: %d interpretable, %d dead, %d always on, %d dense, %d near-constant; Ĥ %.2f bits (%.1f s)",
+                 report.settings.rows, report.settings.features, s.interpretable, s.activity.dead, s.activity.alwaysOn,
+                 s.activity.dense, s.activity.nearConstant, report.corpus.entropyBits, Date().timeIntervalSince(start)))
+    if s.judged > 0 || s.judgeFailures > 0 {
+      print(String(format: "judge: %d features judged, mean score %.3f, %d failed", s.judged, s.meanScore ?? .nan, s.judgeFailures))
+    }
+    print("report: \(outDir.appendingPathComponent("report.md").path)  \(outDir.appendingPathComponent("report.json").path)")
+    if let e = judgeFailure { throw e }
+  }
+
+  /// --tokens, else the dataset's sidecars, else P.tokens.tsv next to P.npy, else none.
+  func resolveTokens(_ dataURL: URL) throws -> [URL]? {
+    if let t = tokens { return [URL(fileURLWithPath: t)] }
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: dataURL.path, isDirectory: &isDir), isDir.boolValue {
+      return try TokenContexts.sidecars(ofDataset: dataURL)
+    }
+    let sibling = dataURL.deletingPathExtension().appendingPathExtension("tokens.tsv")
+    return FileManager.default.fileExists(atPath: sibling.path) ? [sibling] : nil
+  }
+
+  static func progress(_ phase: String, _ done: Int, _ total: Int) {
+    ProgressBar.draw(done: done, total: total, label: phase)
+    if done == total { ProgressBar.finish() }
+  }
+}
