@@ -3,6 +3,7 @@
 # BAE on `bae synth` data and print Ĥ over the whole set, then a least-squares line per λ.
 #   scripts/entropy_sweep.sh [λ ...]      default: 1e-3 1e-4 3e-5 1e-5 1e-6
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 BAE="${BAE:-.build/release/bae}"
 [ -x "$BAE" ] || { scripts/setup.sh; swift build -c release; }

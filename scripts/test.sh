@@ -6,6 +6,7 @@
 #   scripts/test.sh            everything
 #   QUICK=1 scripts/test.sh    skip the Slurm stage
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 export SCRATCH="${SCRATCH:-.build}"
 stage() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)" >&2; }

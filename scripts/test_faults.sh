@@ -6,6 +6,7 @@
 #                                      and the last DONE checkpoint is intact (resume from it works)
 # Usage: scripts/test_faults.sh [path/to/bae]   (default: $BAE or .build/release/bae)
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 BAE="${1:-${BAE:-.build/release/bae}}"
 BAE="$(cd "$(dirname "$BAE")" && pwd)/$(basename "$BAE")"
