@@ -66,10 +66,21 @@ public struct FeatureJudge: Sendable {
     answer.drop { !$0.isLetter }.prefix { $0.isLetter }.lowercased() == "yes"
   }
 
-  /// The first line of an answer without surrounding quotes or a trailing period, at most 160 characters.
+  /// The first line of an answer without a trailing period or quotes/bold markers wrapping the whole
+  /// phrase (quotes inside, as in `the suffix "-ing"`, stay), at most 160 characters.
   public static func cleanPhrase(_ answer: String) -> String {
-    var s = answer.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-    s = s.trimmingCharacters(in: CharacterSet(charactersIn: " \t\"'`*.“”"))
+    var s = (answer.split(whereSeparator: \.isNewline).first.map(String.init) ?? "").trimmingCharacters(in: .whitespaces)
+    let pairs: [(Character, Character)] = [("\"", "\""), ("'", "'"), ("`", "`"), ("*", "*"), ("“", "”")]
+    var changed = true
+    while changed {
+      changed = false
+      if s.hasSuffix("."), !s.hasSuffix("..") { s.removeLast(); changed = true }
+      if s.count >= 2, let f = s.first, let l = s.last, pairs.contains(where: { $0 == (f, l) }) {
+        s = String(s.dropFirst().dropLast())
+        changed = true
+      }
+      s = s.trimmingCharacters(in: .whitespaces)
+    }
     return String(s.prefix(160))
   }
 

