@@ -15,6 +15,9 @@ public struct StepBenchmarkResult: Codable, Sendable {
   /// ideal / measured for the λ = 0 step (the dense core).
   public var denseCoreEfficiency: Double
   public var covarianceMs: Double
+  /// of which: transpose + pair signs (split across ranks) and the H·S product (per rank)
+  public var covariancePairsMs: Double
+  public var covarianceProductMs: Double
   public var covarianceShare: Double
   public var denseCovarianceMs: Double
   /// dense float formulation time / ours.
@@ -70,15 +73,19 @@ public enum StepBenchmark {
     // the covariance term alone: transpose, pair signs, H·S and q (codes from the last forward)
     _ = model.forward(x, ws)
     let w = ws.rowWords, m = dl, wpc = (n + 63) / 64
-    let tCov = time(repeats) {
+    let sp = ws.signPlanes.baseAddress
+    let tPairs = time(repeats) {
       bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
       ws.signPlanes.zero()
-      let sp = ws.signPlanes.baseAddress
       _ = bae_covariance_signs(ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
                                0, Int64(m), sp, sp + m * w, Int64(w))
+    }
+    let tProduct = time(repeats) {
       bae_signed_popcount_product(ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),
                                   ws.covarianceProduct.baseAddress, Int64(m))
     }
+    let tCov = tPairs + tProduct
+    progress(String(format: "covariance: pair signs %.1f ms, H·S product %.1f ms", tPairs * 1e3, tProduct * 1e3))
     // dense float formulation at the same shape: C = Hcᵀ·Hc (d', d') and Hc·S (n, d')
     let hc = Matrix(ws.codes, rows: n, cols: m)
     let cBuf = AlignedBuffer<Float>(count: m * m)
@@ -94,7 +101,8 @@ public enum StepBenchmark {
                                sgemmGflops: gflops, idealStepMs: ideal * 1e3,
                                stepMsNoRegularizer: t0 * 1e3, stepMsWithRegularizer: t1 * 1e3,
                                denseCoreEfficiency: ideal / t0,
-                               covarianceMs: tCov * 1e3, covarianceShare: tCov / t1,
+                               covarianceMs: tCov * 1e3, covariancePairsMs: tPairs * 1e3,
+                               covarianceProductMs: tProduct * 1e3, covarianceShare: tCov / t1,
                                denseCovarianceMs: tDense * 1e3, covarianceSpeedup: tDense / tCov,
                                avx512Popcount: bae_kernels_have_avx512_popcnt() != 0)
   }

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 static int force_portable = 0;
+static int force_scalar_popcnt = 0;
 
 int bae_kernels_have_avx512_popcnt(void) {
   static int cached = -1;
@@ -21,7 +22,7 @@ static int have_popcnt(void) {
   return cached;
 }
 
-void bae_kernels_force_portable(int on) { force_portable = on; }
+void bae_kernels_force_portable(int on) { force_portable = on == 1; force_scalar_popcnt = on == 2; }
 
 int64_t bae_row_words(int64_t m) { return ((m + 511) / 512) * 8; }
 
@@ -85,11 +86,26 @@ static int64_t and_popcount_generic(const uint64_t *a, const uint64_t *b, int64_
   return s;
 }
 
-// One 64x64 tile of pairs (j in tile jb, k in tile kb, k > j). Kept generic over the popcount routine.
+// One 64x64 tile of pairs (j in tile jb, k in tile kb, k > j): the upper-triangle bits of rows j go to
+// posJ/negJ; the mirrored (k, j) bits are the 64x64 bit transpose of the same tile.
+static void store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
+                       uint64_t posJ[64], uint64_t negJ[64]) {
+  for (int t = 0; t < 64; t++) {
+    int64_t j = jb * 64 + t;
+    if (j < m) { spos[j * wpr + kb] |= posJ[t]; sneg[j * wpr + kb] |= negJ[t]; }
+  }
+  transpose64(posJ);
+  transpose64(negJ);
+  for (int t = 0; t < 64; t++) {
+    int64_t k = kb * 64 + t;
+    if (k < m) { spos[k * wpr + jb] |= posJ[t]; sneg[k * wpr + jb] |= negJ[t]; }
+  }
+}
+
 #define COV_TILE_BODY(POPCOUNT)                                                                   \
   for (int64_t jb = j0 / 64; jb * 64 < j1; jb++) {                                                \
     for (int64_t kb = jb; kb * 64 < m; kb++) {                                                    \
-      uint64_t posJ[64] = {0}, negJ[64] = {0}, posK[64] = {0}, negK[64] = {0};                    \
+      uint64_t posJ[64] = {0}, negJ[64] = {0};                                                    \
       for (int jj = 0; jj < 64; jj++) {                                                           \
         int64_t j = jb * 64 + jj;                                                                 \
         if (j >= j1 || j >= m) break;                                                             \
@@ -100,15 +116,11 @@ static int64_t and_popcount_generic(const uint64_t *a, const uint64_t *b, int64_
           if (k >= m) break;                                                                      \
           int64_t n11 = POPCOUNT(cj, colBits + k * wpc, wpc);                                     \
           int64_t d = n * n11 - counts[j] * counts[k];                                            \
-          if (d > 0) { posJ[jj] |= 1ULL << kk; posK[kk] |= 1ULL << jj; total += d; }              \
-          else if (d < 0) { negJ[jj] |= 1ULL << kk; negK[kk] |= 1ULL << jj; total -= d; }         \
+          if (d > 0) { posJ[jj] |= 1ULL << kk; total += d; }                                      \
+          else if (d < 0) { negJ[jj] |= 1ULL << kk; total -= d; }                                 \
         }                                                                                         \
       }                                                                                           \
-      for (int t = 0; t < 64; t++) {                                                              \
-        int64_t j = jb * 64 + t, k = kb * 64 + t;                                                 \
-        if (j < m) { spos[j * wpr + kb] |= posJ[t]; sneg[j * wpr + kb] |= negJ[t]; }              \
-        if (k < m) { spos[k * wpr + jb] |= posK[t]; sneg[k * wpr + jb] |= negK[t]; }              \
-      }                                                                                           \
+      store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);                                         \
     }                                                                                             \
   }
 
@@ -129,12 +141,97 @@ static int64_t cov_signs_generic(const uint64_t *colBits, int64_t m, int64_t wpc
   return total;
 }
 
+// AVX-512: eight pairs (j, k..k+7) at a time. Each pair's AND-popcount is accumulated in a vector over
+// the column words; an add/shuffle tree reduces the eight vectors to one vector of eight n11 values, and
+// the sign test and |d| run on that vector.
+#define AVX_COV_TARGET __attribute__((target("avx512f,avx512dq,avx512vpopcntdq")))
+AVX_COV_TARGET static inline __m512i hsum8(__m512i a[8]) {
+  __m512i b01 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[0], a[1]), _mm512_unpackhi_epi64(a[0], a[1]));
+  __m512i b23 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[2], a[3]), _mm512_unpackhi_epi64(a[2], a[3]));
+  __m512i b45 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[4], a[5]), _mm512_unpackhi_epi64(a[4], a[5]));
+  __m512i b67 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[6], a[7]), _mm512_unpackhi_epi64(a[6], a[7]));
+  __m512i e0 = _mm512_add_epi64(_mm512_shuffle_i64x2(b01, b23, 0x88), _mm512_shuffle_i64x2(b01, b23, 0xDD));
+  __m512i e1 = _mm512_add_epi64(_mm512_shuffle_i64x2(b45, b67, 0x88), _mm512_shuffle_i64x2(b45, b67, 0xDD));
+  return _mm512_add_epi64(_mm512_shuffle_i64x2(e0, e1, 0x88), _mm512_shuffle_i64x2(e0, e1, 0xDD));
+}
+
+AVX_COV_TARGET
+static int64_t cov_signs_avx512(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                                int64_t wpr) {
+  __m512i totalv = _mm512_setzero_si512();
+  const __m512i nv = _mm512_set1_epi64(n);
+  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  const int64_t fullChunks = wpc / 8;
+  const __mmask8 tailMask = (__mmask8)((1u << (wpc % 8)) - 1);
+  for (int64_t jb = j0 / 64; jb * 64 < j1; jb++) {
+    for (int64_t kb = jb; kb * 64 < m; kb++) {
+      uint64_t posJ[64] = {0}, negJ[64] = {0};
+      for (int jj = 0; jj < 64; jj++) {
+        int64_t j = jb * 64 + jj;
+        if (j >= j1 || j >= m) break;
+        const uint64_t *cj = colBits + j * wpc;
+        const __m512i cjv = _mm512_set1_epi64(counts[j]);
+        int kStart = kb == jb ? jj + 1 : 0;
+        for (int k8 = kStart & ~7; k8 < 64; k8 += 8) {
+          int64_t kBase = kb * 64 + k8;
+          if (kBase >= m) break;
+          // lanes with k in [kStart, 64) and k < m are real pairs; others point at column j and are masked
+          __m512i kIdx = _mm512_add_epi64(_mm512_set1_epi64(kBase), lane);
+          __mmask8 valid = _mm512_cmplt_epi64_mask(kIdx, _mm512_set1_epi64(m)) &
+                           _mm512_cmpge_epi64_mask(_mm512_add_epi64(_mm512_set1_epi64(k8), lane),
+                                                   _mm512_set1_epi64(kStart));
+          const uint64_t *ck[8];
+          for (int t = 0; t < 8; t++) ck[t] = (valid >> t) & 1 ? colBits + (kBase + t) * wpc : cj;
+          __m512i acc[8];
+          for (int t = 0; t < 8; t++) acc[t] = _mm512_setzero_si512();
+          int64_t w = 0;
+          for (int64_t c = 0; c < fullChunks; c++, w += 8) {
+            __m512i x = _mm512_loadu_si512(cj + w);
+            for (int t = 0; t < 8; t++)
+              acc[t] = _mm512_add_epi64(acc[t], _mm512_popcnt_epi64(_mm512_and_si512(x, _mm512_loadu_si512(ck[t] + w))));
+          }
+          if (tailMask) {
+            __m512i x = _mm512_maskz_loadu_epi64(tailMask, cj + w);
+            for (int t = 0; t < 8; t++)
+              acc[t] = _mm512_add_epi64(acc[t], _mm512_popcnt_epi64(
+                  _mm512_and_si512(x, _mm512_maskz_loadu_epi64(tailMask, ck[t] + w))));
+          }
+          __m512i n11 = hsum8(acc);
+          __m512i ckv = _mm512_maskz_loadu_epi64(valid, counts + kBase);
+          __m512i d = _mm512_sub_epi64(_mm512_mullo_epi64(nv, n11), _mm512_mullo_epi64(cjv, ckv));
+          d = _mm512_maskz_mov_epi64(valid, d);
+          __mmask8 pos = _mm512_cmpgt_epi64_mask(d, _mm512_setzero_si512());
+          __mmask8 neg = _mm512_cmplt_epi64_mask(d, _mm512_setzero_si512());
+          posJ[jj] |= (uint64_t)pos << k8;
+          negJ[jj] |= (uint64_t)neg << k8;
+          totalv = _mm512_add_epi64(totalv, _mm512_abs_epi64(d));
+        }
+      }
+      store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);
+    }
+  }
+  return _mm512_reduce_add_epi64(totalv);
+}
+
+static int have_avx512_cov(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vpopcntdq");
+  }
+  return cached;
+}
+
 int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
                              int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
                              int64_t wpr) {
   if (j1 > m) j1 = m;
-  if (have_popcnt() && !force_portable)
-    return cov_signs_popcnt(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
+  if (force_portable) return cov_signs_generic(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
+  if (force_scalar_popcnt == 0 && have_avx512_cov())
+    return cov_signs_avx512(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
+  if (have_popcnt()) return cov_signs_popcnt(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
   return cov_signs_generic(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
 }
 
@@ -225,7 +322,7 @@ void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint6
                                  const uint64_t *sneg, int64_t m, int64_t wpr, float *out,
                                  int64_t ldo) {
   if (force_portable) { signed_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo); return; }
-  if (bae_kernels_have_avx512_popcnt() && (wpr % 8) == 0) {
+  if (!force_scalar_popcnt && bae_kernels_have_avx512_popcnt() && (wpr % 8) == 0) {
     signed_product_avx512(rowBits, n, spos, sneg, m, wpr, out, ldo);
   } else if (have_popcnt()) {
     signed_product_popcnt(rowBits, n, spos, sneg, m, wpr, out, ldo);

@@ -13,9 +13,9 @@ final class BitKernelTests: XCTestCase {
   }
 
   func testBinarizeTransposeAndSignsAgainstNaive() {
-    for (n, m) in [(1, 1), (70, 17), (64, 64), (130, 200), (513, 96)] {
-      for portable in [0, 1] {
-        bae_kernels_force_portable(Int32(portable))
+    for (n, m) in [(1, 1), (70, 17), (64, 64), (130, 200), (513, 96), (1100, 131)] {
+      for path in [0, 1, 2] {  // automatic (AVX-512 here), portable, scalar popcnt
+        bae_kernels_force_portable(Int32(path))
         var z = randomCodes(n: n, m: m, seed: UInt64(n * 1000 + m), density: 0.3)
         let h = z.map { $0 > 0 ? 1 : 0 }
         let w = Int(bae_row_words(Int64(m)))

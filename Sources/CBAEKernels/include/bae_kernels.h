@@ -33,6 +33,7 @@ void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint6
 
 /// 1 when the AVX-512 VPOPCNTDQ path is in use, 0 for the portable path (for benchmark reports).
 int bae_kernels_have_avx512_popcnt(void);
-/// Force the portable path (tests compare both paths); 0 restores automatic choice.
+/// Force an implementation (tests compare all paths): 1 = portable C, 2 = scalar popcnt (no AVX-512),
+/// 0 restores the automatic choice.
 void bae_kernels_force_portable(int on);
 #endif
