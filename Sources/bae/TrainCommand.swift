@@ -10,8 +10,8 @@ struct TrainCommand: ParsableCommand {
     commandName: "train",
     abstract: "Train a Binary Autoencoder on activations (.npy or a dataset directory).",
     discussion: """
-      Flags override values from --config. Under `mpirun -np R` every rank holds a replica and a slice of
-      each global minibatch; entropy and covariance use the whole global batch (exact). Outputs in --out:
+      Flags override values from --config. Under `mpirun -np R` every rank holds a replica and a slice of \
+      each global minibatch; entropy and covariance use the whole global batch (exact). Outputs in --out: \
       model.safetensors, config.json, metrics.jsonl, step_XXXXXXXX/ checkpoints.
       SIGTERM or SIGUSR1 on any rank: all ranks stop after the current step, checkpoint, exit 0.
       """)
