@@ -1,0 +1,263 @@
+// Entropy against token position (spec §7, "one BAE per token position"): K BAEs, one per position
+// bucket, trained in one run on ONE shared stream of global minibatches. Each rank routes the rows of
+// its slice to per-bucket buffers; when a bucket's buffers hold ≥ bucketBatch rows over all ranks (an
+// all-reduced count, so every rank agrees), that bucket's model takes one exact global step (spec §6)
+// on exactly those rows. Then Ĥ is measured per bucket on an equal number of rows.
+import BAEModel
+import BAEStore
+import BAETensor
+import BAETrain
+import Foundation
+
+/// Position buckets [edges[b], edges[b+1]), the last one open-ended.
+public struct PositionBuckets: Codable, Sendable, Equatable {
+  public let edges: [Int]
+
+  public init(edges: [Int]) {
+    precondition(!edges.isEmpty && zip(edges, edges.dropFirst()).allSatisfy { $0 < $1 } && edges[0] >= 0,
+                 "bucket edges \(edges) must be non-empty, increasing, >= 0")
+    self.edges = edges
+  }
+
+  /// `start`, then the powers of two above it up to `maxPosition` (0, 1, 2, 4, … or 1, 2, 4, …):
+  /// no bucket is empty by construction, the last one holds `maxPosition`.
+  public static func powersOfTwo(from start: Int = 0, upTo maxPosition: Int) -> PositionBuckets {
+    var e = [start]
+    var x = 1
+    while x <= start { x *= 2 }
+    while x <= maxPosition { e.append(x); x *= 2 }
+    return PositionBuckets(edges: e)
+  }
+
+  public var count: Int { edges.count }
+
+  /// The bucket of `position`, or nil below the first edge.
+  public func bucket(of position: Int) -> Int? {
+    guard position >= edges[0] else { return nil }
+    var lo = 0, hi = edges.count
+    while hi - lo > 1 { let mid = (lo + hi) / 2; if edges[mid] <= position { lo = mid } else { hi = mid } }
+    return lo
+  }
+
+  /// "[lo, hi)" or "[lo, ∞)".
+  public func label(_ b: Int) -> String { b + 1 < edges.count ? "[\(edges[b]), \(edges[b + 1]))" : "[\(edges[b]), ∞)" }
+}
+
+/// Settings of a per-position run.
+public struct PositionEntropyOptions: Sendable {
+  public var buckets: PositionBuckets
+  /// Model settings shared by every bucket's BAE (latentDim, loss weights, lr, estimator, seed …);
+  /// `data`, `steps`, `batchSize` are ignored here.
+  public var model: BAEConfig
+  /// Rows per global minibatch of the shared stream.
+  public var streamBatch = 512
+  /// Stream batches to run.
+  public var streamSteps = 1000
+  /// A bucket steps once its buffered rows over all ranks reach this.
+  public var bucketBatch = 512
+  /// Rows per bucket for the entropy estimate (0 = the smallest trained bucket's row count, so the
+  /// estimates are comparable: Ĥ of a finite set grows with its size).
+  public var evalRows = 0
+  public init(buckets: PositionBuckets, model: BAEConfig) { self.buckets = buckets; self.model = model }
+}
+
+/// One point of the curve.
+public struct PositionBucketResult: Codable, Sendable {
+  public var bucket: Int
+  public var label: String
+  public var lowerPosition: Int
+  /// Exclusive; nil for the open last bucket.
+  public var upperPosition: Int?
+  /// Rows of the data in this bucket.
+  public var rows: Int
+  /// Optimizer steps this bucket's BAE took.
+  public var steps: Int
+  /// Rows Ĥ was measured on (the first rows of the bucket in file order).
+  public var evalRows: Int
+  public var entropyBits: Double?
+  public var mse: Double?
+  public var fvu: Double?
+  public var l0: Double?
+  public var deadBits: Int?
+  /// Why there is no estimate (too few rows to train).
+  public var skipped: String?
+}
+
+public struct PositionEntropyResult: Codable, Sendable {
+  public var data: String
+  public var inputDim: Int
+  public var latentDim: Int
+  public var entropyWeight: Double
+  public var covarianceWeight: Double
+  public var streamBatch: Int
+  public var streamSteps: Int
+  public var bucketBatch: Int
+  public var ranks: Int
+  public var seconds: Double
+  public var buckets: [PositionBucketResult]
+}
+
+public final class PositionEntropyTrainer {
+  let source: any RowSource
+  let positions: [Int32]
+  let options: PositionEntropyOptions
+  let collectives: Collectives
+  let config: BAEConfig
+  public let models: [BinaryAutoencoder]
+  let adams: [Adam]
+  public private(set) var bucketSteps: [Int]
+  let bucketRows: [[Int]]
+
+  /// `positions[r]` is the token position of row r of `source`.
+  public init(source: any RowSource, positions: [Int32], options: PositionEntropyOptions, collectives: Collectives) throws {
+    precondition(positions.count == source.rowCount, "positions \(positions.count) != rows \(source.rowCount)")
+    var c = options.model
+    c.inputDim = source.inputDim
+    if c.latentDim == 0 { c.latentDim = 4 * c.inputDim }
+    c.batchSize = options.bucketBatch
+    c.data = "-"
+    c.out = "-"
+    try c.validate()
+    guard options.streamBatch >= 1, options.streamBatch <= source.rowCount else {
+      throw ConfigError(field: "streamBatch", "\(options.streamBatch) must be in 1...\(source.rowCount) (the data's rows)")
+    }
+    config = c
+    self.source = source
+    self.positions = positions
+    self.options = options
+    self.collectives = collectives
+    let layout = ParameterLayout(inputDim: c.inputDim, latentDim: c.latentDim, bitsPerFeature: c.bitsPerFeature)
+    models = (0..<options.buckets.count).map { b in
+      let m = BinaryAutoencoder(layout: layout)
+      m.initialise(seed: c.seed &+ UInt64(b), decoderBias: c.decoderBias)
+      return m
+    }
+    adams = models.map { _ in Adam(count: layout.count, lr: c.lr, beta1: c.beta1, beta2: c.beta2, epsilon: c.adamEpsilon) }
+    bucketSteps = Array(repeating: 0, count: options.buckets.count)
+    var rowsOf = Array(repeating: [Int](), count: options.buckets.count)
+    for (r, p) in positions.enumerated() { if let b = options.buckets.bucket(of: Int(p)) { rowsOf[b].append(r) } }
+    bucketRows = rowsOf
+  }
+
+  /// Trains every bucket's BAE on the shared stream, then measures Ĥ per bucket.
+  public func run(log: (String) -> Void = { _ in }) throws -> PositionEntropyResult {
+    let t0 = Date()
+    try train(log: log)
+    let results = try evaluate()
+    return PositionEntropyResult(data: "", inputDim: config.inputDim, latentDim: config.latentDim,
+                                 entropyWeight: config.entropyWeight, covarianceWeight: config.covarianceWeight,
+                                 streamBatch: options.streamBatch, streamSteps: options.streamSteps,
+                                 bucketBatch: options.bucketBatch, ranks: collectives.worldSize,
+                                 seconds: Date().timeIntervalSince(t0), buckets: results)
+  }
+
+  func train(log: (String) -> Void) throws {
+    let k = options.buckets.count, d = config.inputDim, world = collectives.worldSize, rank = collectives.rank
+    let slice = GlobalBatchSampler.slice(globalBatch: options.streamBatch, rank: rank, readers: world)
+    var sampler = GlobalBatchSampler(rows: 0..<source.rowCount, globalBatch: options.streamBatch, seed: config.seed,
+                                     order: .shuffled, blockRows: source.rowsPerBlock, windowBlocks: 8)
+    // a bucket never holds more than bucketBatch − 1 rows over all ranks before a batch arrives
+    let localCap = options.bucketBatch + slice.count
+    let globalCap = options.bucketBatch + options.streamBatch
+    let covariance = config.covarianceWeight != 0
+    let ws = StepWorkspace(layout: models[0].layout, capacity: localCap, globalCapacity: globalCap, covariance: covariance)
+    let grads = AlignedBuffer<Float>(count: models[0].layout.count)
+    let batch = AlignedBuffer<Float>(count: max(1, slice.count) * d)
+    let pending = (0..<k).map { _ in AlignedBuffer<Float>(count: localCap * d) }
+    var pendingRows = [Int](repeating: 0, count: k)
+    var counts = [Int64](repeating: 0, count: k * world)
+    for step in 0..<options.streamSteps {
+      let rows = Array(sampler.nextGlobalBatch()[slice])
+      try source.readRows(rows, into: UnsafeMutableBufferPointer(rebasing: batch.buffer[0..<(rows.count * d)]))
+      for (i, r) in rows.enumerated() {
+        guard let b = options.buckets.bucket(of: Int(positions[r])) else { continue }
+        (pending[b].baseAddress + pendingRows[b] * d).update(from: batch.baseAddress + i * d, count: d)
+        pendingRows[b] += 1
+      }
+      // every rank's buffered rows per bucket: counts[b·world + rank]
+      for i in 0..<counts.count { counts[i] = 0 }
+      for b in 0..<k { counts[b * world + rank] = Int64(pendingRows[b]) }
+      try counts.withUnsafeMutableBufferPointer { try collectives.sum($0) }
+      for b in 0..<k {
+        let perRank = (0..<world).map { Int(counts[b * world + $0]) }
+        guard perRank.reduce(0, +) >= options.bucketBatch else { continue }
+        let stats = try bucketStep(b, rows: pendingRows[b], rowsPerRank: perRank, x: pending[b], ws: ws, grads: grads)
+        pendingRows[b] = 0
+        if collectives.rank == 0 && bucketSteps[b] % 100 == 0 {
+          log(String(format: "stream batch %d/%d  bucket %@ step %d  mse %.4g  fvu %.3f  H %.1f bits",
+                     step + 1, options.streamSteps, options.buckets.label(b), bucketSteps[b],
+                     stats.mse(inputDim: d), stats.fvu, stats.entropy))
+        }
+      }
+    }
+  }
+
+  /// One exact global step of bucket b's BAE on the rows buffered on every rank.
+  func bucketStep(_ b: Int, rows n: Int, rowsPerRank: [Int], x buffer: AlignedBuffer<Float>, ws: StepWorkspace,
+                  grads: AlignedBuffer<Float>) throws -> BatchStatistics {
+    let model = models[b], d = config.inputDim
+    let x = Matrix(buffer, rows: n, cols: d)
+    let moments = model.forward(x, ws)
+    let stats = try model.globalStatistics(ws, localMoments: moments, rowsPerRank: rowsPerRank,
+                                           covariance: config.covarianceWeight != 0, collectives: collectives)
+    let weights = LossWeights.scheduled(config, step: bucketSteps[b], entropy: stats.entropy)
+    model.backward(x, ws, statistics: stats, weights: weights, decoderBiasEnabled: config.decoderBias, into: grads)
+    try collectives.sum(grads.buffer)  // every term is already divided by the global N: SUM over ranks
+    adams[b].update(parameters: model.parameters, gradients: grads)
+    bucketSteps[b] += 1
+    return stats
+  }
+
+  /// Ĥ per trained bucket on its first `evalRows` rows (ranks split the rows and sum counts).
+  func evaluate() throws -> [PositionBucketResult] {
+    let trained = (0..<options.buckets.count).filter { bucketSteps[$0] > 0 }
+    let n = options.evalRows > 0 ? options.evalRows : (trained.map { bucketRows[$0].count }.min() ?? 0)
+    return try (0..<options.buckets.count).map { b in
+      let e = options.buckets.edges
+      var r = PositionBucketResult(bucket: b, label: options.buckets.label(b), lowerPosition: e[b],
+                                   upperPosition: b + 1 < e.count ? e[b + 1] : nil, rows: bucketRows[b].count,
+                                   steps: bucketSteps[b], evalRows: 0)
+      guard bucketSteps[b] > 0 else {
+        r.skipped = "\(bucketRows[b].count) rows never filled a bucket batch of \(options.bucketBatch) within \(options.streamSteps) stream batches"
+        return r
+      }
+      let rows = Array(bucketRows[b].prefix(n))
+      let s = try SetEvaluator.evaluate(models[b], source: IndexedRowSource(source, rows: rows), rows: 0..<rows.count,
+                                        collectives: collectives)
+      r.evalRows = rows.count
+      r.entropyBits = s.entropyBits
+      r.mse = s.mse
+      r.fvu = s.fvu.isFinite ? s.fvu : nil
+      r.l0 = s.l0
+      r.deadBits = s.deadBits
+      return r
+    }
+  }
+}
+
+/// A view of selected rows of another source (row i = base row rows[i]).
+final class IndexedRowSource: RowSource, @unchecked Sendable {
+  let base: any RowSource
+  let rows: [Int]
+  init(_ base: any RowSource, rows: [Int]) { self.base = base; self.rows = rows }
+  var inputDim: Int { base.inputDim }
+  var rowCount: Int { rows.count }
+  var rowsPerBlock: Int { 1 }
+  func readRows(_ indices: [Int], into out: UnsafeMutableBufferPointer<Float>) throws {
+    try base.readRows(indices.map { rows[$0] }, into: out)
+  }
+}
+
+extension TokenContexts {
+  /// The `position` column of token TSVs covering all rows in order (4 bytes per row).
+  public static func positions(from files: [URL], expectedRows: Int) throws -> [Int32] {
+    var out: [Int32] = []
+    out.reserveCapacity(expectedRows)
+    for url in files { try TSVLineReader.forEachRecord(url) { out.append(Int32(clamping: $0.position)) } }
+    guard out.count == expectedRows else {
+      throw StoreError.badTokens(file: files.map(\.path).joined(separator: ", "), line: out.count + 1,
+                                 detail: "\(out.count) token lines in total but the data has \(expectedRows) rows")
+    }
+    return out
+  }
+}
