@@ -43,7 +43,7 @@ let package = Package(
                 resources: [.copy("Fixtures")]),
     .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO"]),
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),
-    .testTarget(name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm"]),
+    .testTarget(name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm", "BAETensor"]),
     .testTarget(name: "BAECLITests", dependencies: ["BAEIO"]),
     .testTarget(name: "BAEAnalysisTests", dependencies: ["BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEIO"]),
   ]

@@ -127,3 +127,27 @@ extension BAEConfig {
     if logEvery < 1 { throw ConfigError(field: "logEvery", "is \(logEvery); must be ≥ 1") }
   }
 }
+
+extension BAEConfig {
+  /// Decodes a config file that may give only some fields: the rest keep their defaults. Unknown
+  /// keys are rejected by name, so a typo cannot silently fall back to a default.
+  public static func decodePartial(_ data: Data) throws -> BAEConfig {
+    guard let given = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw ConfigError(field: "(file)", "is not a JSON object of config fields (see a run's config.json)")
+    }
+    var merged = try JSONSerialization.jsonObject(with: JSONEncoder().encode(BAEConfig())) as! [String: Any]
+    let known = Set(merged.keys).union(["initFrom"])
+    for (k, v) in given {
+      guard known.contains(k) else {
+        throw ConfigError(field: k, "is not a config field; known fields: \(known.sorted().joined(separator: ", "))")
+      }
+      merged[k] = v
+    }
+    do {
+      return try JSONDecoder().decode(BAEConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+    } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.dataCorrupted(ctx) {
+      let field = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+      throw ConfigError(field: field, "has the wrong type or value (\(ctx.debugDescription))")
+    }
+  }
+}

@@ -42,6 +42,11 @@ public final class Trainer {
   /// loads the model, and positions the sampler (fresh, or from the newest checkpoint with `resume`).
   public init(config given: BAEConfig, collectives: Collectives, log: RunLog, resume: Bool = false,
               stopRequest: StopRequest = StopRequest()) throws {
+    // settings that do not depend on the data are checked before the data is opened
+    var early = given
+    early.inputDim = max(1, given.inputDim)
+    early.latentDim = given.latentDim == 0 ? 1 : given.latentDim
+    try early.validate()
     let data = try TrainingData.open(given)
     var config = given
     config.inputDim = data.inputDim
@@ -71,16 +76,21 @@ public final class Trainer {
                                      windowBlocks: TrainingData.shuffleWindowFrames)
     totalSteps = config.steps > 0 ? config.steps : config.epochs * sampler.batchesPerEpoch
     step = 0
-    if resume, let latest = try checkpoints.latestComplete() {
+    let latest = resume ? try checkpoints.latestComplete() : nil
+    if let latest {
       let restored = try checkpoints.load(latest, expecting: config, model: model, adam: adam)
       step = restored.step
       sampler.state = restored.sampler
       log.info("resumed from \(latest.path) at step \(step)")
-    } else if let initFrom = config.initFrom {
-      let url = URL(fileURLWithPath: initFrom)
-      try model.load(try ModelFiles.readTensors(url), source: initFrom)
     } else {
-      model.initialise(seed: config.seed, decoderBias: config.decoderBias)
+      if resume {
+        log.info("--resume: no complete checkpoint (step_*/DONE) in \(outputDirectory.path); starting from step 0")
+      }
+      if let initFrom = config.initFrom {
+        try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: initFrom)), source: initFrom)
+      } else {
+        model.initialise(seed: config.seed, decoderBias: config.decoderBias)
+      }
     }
     self.config = config
     reader = DatasetReader(source: data.source, rank: collectives.rank, readers: world, sampler: sampler)

@@ -49,14 +49,18 @@ struct TrainCommand: ParsableCommand {
     var c = BAEConfig()
     if let path = config {
       guard let data = FileManager.default.contents(atPath: path) else {
-        throw ValidationError("--config \(path): cannot read the file")
+        throw ConfigFileError("--config \(path): cannot read the file")
       }
-      do { c = try JSONDecoder().decode(BAEConfig.self, from: data) } catch {
-        throw ValidationError("--config \(path): not a valid config (\(error)); see `bae train --help` and a run's config.json")
+      do { c = try BAEConfig.decodePartial(data) } catch {
+        throw ConfigFileError("--config \(path): not a valid config: \(error)")
       }
     }
     if let v = data { c.data = v }
-    if let v = latentDim { c.latentDim = v }
+    if let v = latentDim {
+      // in a config file 0 means "default 4·d"; on the command line a value must be given explicitly
+      guard v >= 1 else { throw ConfigError(field: "latentDim", "is \(v); give --latent-dim N with N ≥ 1 or omit it for 4·d") }
+      c.latentDim = v
+    }
     if let v = batchSize { c.batchSize = v }
     if let v = steps { c.steps = v }
     if let v = epochs { c.epochs = v; if steps == nil { c.steps = 0 } }
@@ -107,3 +111,9 @@ struct TrainCommand: ParsableCommand {
 
 extension Estimator: ExpressibleByArgument {}
 extension BatchOrderSetting: ExpressibleByArgument {}
+
+/// A problem with --config or the resolved settings (printed as "Error: ..." without a usage banner).
+struct ConfigFileError: Error, CustomStringConvertible {
+  let description: String
+  init(_ d: String) { description = d }
+}

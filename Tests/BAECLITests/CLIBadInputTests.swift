@@ -95,6 +95,7 @@ final class CLIBadInputTests: XCTestCase {
     let out = dir.appendingPathComponent("run")
     let cases: [([String], String)] = [
       (["--latent-dim=-1"], "'latentDim'"),
+      (["--latent-dim", "0"], "'latentDim'"),
       (["--lr", "0"], "'lr'"),
       (["--lr=-1"], "'lr'"),
       (["--lr", "nan"], "'lr'"),

@@ -174,11 +174,16 @@ final class CLITrainingTests: XCTestCase {
     let dir = try makeTemporaryDirectory(self, "badconfig")
     let missing = dir.appendingPathComponent("nope.json").path
     let r1 = try CLI.fail(["train", "--config", missing, "--out", dir.path], mentioning: [missing])
-    XCTAssertEqual(r1.status, 64, r1.transcript)
+    XCTAssertEqual(r1.status, 1, r1.transcript)
     let garbage = dir.appendingPathComponent("garbage.json")
     try Data("{ not json".utf8).write(to: garbage)
     let r2 = try CLI.fail(["train", "--config", garbage.path, "--out", dir.path], mentioning: [garbage.path, "not a valid config"])
-    XCTAssertEqual(r2.status, 64, r2.transcript)
+    XCTAssertEqual(r2.status, 1, r2.transcript)
+    // a partial config is completed from the defaults; an unknown key is refused by name
+    let typo = dir.appendingPathComponent("typo.json")
+    try Data(#"{"latentdim": 32}"#.utf8).write(to: typo)
+    let r3 = try CLI.fail(["train", "--config", typo.path, "--out", dir.path], mentioning: ["'latentdim'", "is not a config field"])
+    XCTAssertEqual(r3.status, 1, r3.transcript)
   }
 
   func testPackedDatasetTrainsAndVerifies() throws {
