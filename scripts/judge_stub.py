@@ -25,11 +25,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MARK = re.compile(r"\[\[(.*?)\]\]", re.S)
 PHRASE = re.compile(r'Feature description: the token "(.*)"')
+SAMPLE_LINE = re.compile(r"^(?:\d+\.|Sample:) ")  # the numbered describe samples / the test sample
 
 
 def answer(messages):
     user = next((m.get("content", "") for m in reversed(messages) if m.get("role") == "user"), "")
-    marked = MARK.findall(user)
+    # marked tokens of the sample lines only (the instructions show the marking "[[like this]]" too)
+    marked = [t for line in user.split("\n") if SAMPLE_LINE.match(line) for t in MARK.findall(line)]
     if "have in common" in user:
         if not marked:
             return "nothing in common"

@@ -21,6 +21,10 @@
 #   BAE_MAIN_JUDGE    "stub": judge features with scripts/judge_stub.py (deterministic, offline);
 #                     "url": use BAE_JUDGE_URL + BAE_JUDGE_MODEL (+ BAE_JUDGE_API_KEY); empty: no judge [empty]
 #   BAE_MAIN_JUDGE_FEATURES  features judged at most [50]
+#   BAE_MAIN_POSITION=1  also the entropy-vs-position curve (bae entropy-position under mpirun + plot;
+#                     installs matplotlib into .venv-lm) [0]; BAE_MAIN_POSITION_STEPS stream batches [1000]
+#   BAE_MAIN_ICL=1    also the in-context-learning curve (scripts/icl_entropy.py + plot) [0];
+#                     BAE_MAIN_ICL_QUERIES prompts per k [48], BAE_MAIN_ICL_SHOTS [0,1,2,4,8]
 #   BAE_MAIN_FORCE=1  same as --force
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +42,11 @@ BUILD_DIR="${BAE_BUILD_DIR:-.build}"
 JUDGE="${BAE_MAIN_JUDGE:-}"
 JUDGE_FEATURES="${BAE_MAIN_JUDGE_FEATURES:-50}"
 FORCE="${BAE_MAIN_FORCE:-0}"
+POSITION="${BAE_MAIN_POSITION:-0}"
+POSITION_STEPS="${BAE_MAIN_POSITION_STEPS:-1000}"
+ICL="${BAE_MAIN_ICL:-0}"
+ICL_QUERIES="${BAE_MAIN_ICL_QUERIES:-48}"
+ICL_SHOTS="${BAE_MAIN_ICL_SHOTS:-0,1,2,4,8}"
 DROP_SINKS=20          # rows with norm > 20x the median (the BOS attention sinks, ~131x at layer 15)
 BATCH=512
 # ---------------------------------------------------------------------------------------------------
@@ -49,7 +58,7 @@ for a in "$@"; do
     *) echo "run_main.sh: unknown option '$a' (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in TOKENS STEPS LAYER RANKS LATENT JUDGE_FEATURES; do
+for v in TOKENS STEPS LAYER RANKS LATENT JUDGE_FEATURES POSITION_STEPS ICL_QUERIES; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "run_main.sh: BAE_MAIN_$v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
 
@@ -171,7 +180,45 @@ esac
 logged "$BAE" "${feature_args[@]}"
 step_end "$RUN/features/report.md"
 
-# ---- 8. where everything is ----------------------------------------------------------------------
+# ---- 8. optional: entropy vs position, in-context learning ------------------------------------------
+need_matplotlib() {
+  "$PY" -c 'import matplotlib' 2>/dev/null || { echo "installing matplotlib into $(dirname "$(dirname "$PY")")"; "$(dirname "$PY")/pip" install -q matplotlib; }
+}
+EXTRA_OUTPUTS=()
+if [ "$POSITION" = 1 ]; then
+  step_start position "one BAE per position bucket (d'=576) on one shared stream under mpirun -n $RANKS, $POSITION_STEPS batches"
+  "$BAE" entropy-position --help >/dev/null 2>&1 || { echo "$BAE has no 'entropy-position' subcommand" >&2; false; }
+  pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --steps "$POSITION_STEPS" --bucket-batch 256 --out "$RUN/position")
+  KEY="$(printf '%s ' "${pos_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
+  if [ "$FORCE" != 1 ] && [ -f "$RUN/position/entropy_vs_position.json" ] && [ "$(cat "$RUN/position.key" 2>/dev/null)" = "$KEY" ]; then
+    echo "cached: $RUN/position/entropy_vs_position.json"
+  else
+    rm -rf "$RUN/position" "$RUN/position.key"
+    logged cluster/mpirun.sh -n "$RANKS" -- bae "${pos_args[@]}"
+    echo "$KEY" > "$RUN/position.key"
+  fi
+  need_matplotlib
+  "$PY" scripts/plot_entropy_position.py "$RUN/position/entropy_vs_position.json" | tee -a "$LOGS/position.log"
+  EXTRA_OUTPUTS+=("entropy/position  $RUN/position/entropy_vs_position.json  + .png  (bucket models: $RUN/position/bucket_NN/)")
+  step_end "$RUN/position/entropy_vs_position.png"
+fi
+if [ "$ICL" = 1 ]; then
+  step_start icl "Ĥ of the final ':' state vs demonstrations ($ICL_SHOTS), $ICL_QUERIES topic-classification prompts per k"
+  if [ "$FORCE" != 1 ] && [ -f "$RUN/icl/icl.json" ] && [ "$RUN/icl/icl.json" -nt "$RUN/model/model.safetensors" ] \
+     && [ "$(cat "$RUN/icl.key" 2>/dev/null)" = "$ICL_SHOTS $ICL_QUERIES" ]; then
+    echo "cached: $RUN/icl/icl.json"
+  else
+    logged "$PY" scripts/icl_entropy.py --model "$RUN/model" --out "$RUN/icl" --layer "$LAYER" --queries "$ICL_QUERIES" \
+      --shots "$ICL_SHOTS" --accuracy --bae "$BAE"
+    echo "$ICL_SHOTS $ICL_QUERIES" > "$RUN/icl.key"
+  fi
+  need_matplotlib
+  "$PY" scripts/plot_icl.py "$RUN/icl/icl.json" | tee -a "$LOGS/icl.log"
+  EXTRA_OUTPUTS+=("in-context        $RUN/icl/icl.json  + icl.png")
+  step_end "$RUN/icl/icl.png"
+fi
+
+# ---- 9. where everything is ----------------------------------------------------------------------
 CURRENT=summary
 echo
 echo "==> done in $(( $(date +%s) - T_START )) s"
@@ -188,6 +235,7 @@ Outputs
   entropy           $RUN/entropy.json
   feature report    $RUN/features/report.md  (all features: $RUN/features/report.json)
   logs              $LOGS/
+$(for o in "${EXTRA_OUTPUTS[@]+"${EXTRA_OUTPUTS[@]}"}"; do echo "  $o"; done)
 Next: output fidelity of this BAE on held-out documents:
   $PY scripts/output_fidelity.py --model $RUN/model/model.safetensors --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
 EOF
