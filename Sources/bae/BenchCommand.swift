@@ -7,7 +7,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench", abstract: "Benchmarks (medians of repeated runs; ratios against in-run baselines).",
-    subcommands: [BenchStepCommand.self, StoreBenchCommand.self])
+    subcommands: [BenchStepCommand.self, StoreBenchCommand.self, BenchScalingCommand.self])
 }
 
 struct BenchStepCommand: ParsableCommand {
