@@ -76,8 +76,10 @@ on_error() {
   local code=$?
   echo >&2
   echo "run_main.sh: FAILED in step '$CURRENT' (exit $code)." >&2
-  echo "  log of that step: $LOGS/$CURRENT.log (last lines below)" >&2
-  [ -f "$LOGS/$CURRENT.log" ] && tail -n 15 "$LOGS/$CURRENT.log" | sed 's/^/  | /' >&2
+  if [ -s "$LOGS/$CURRENT.log" ]; then
+    echo "  log of that step: $LOGS/$CURRENT.log (last lines below)" >&2
+    tail -n 15 "$LOGS/$CURRENT.log" | sed 's/^/  | /' >&2
+  fi
   echo "  fix the cause and re-run: finished steps are skipped." >&2
   exit "$code"
 }
@@ -188,7 +190,7 @@ EXTRA_OUTPUTS=()
 if [ "$POSITION" = 1 ]; then
   step_start position "one BAE per position bucket (d'=576) on one shared stream under mpirun -n $RANKS, $POSITION_STEPS batches"
   "$BAE" entropy-position --help >/dev/null 2>&1 || { echo "$BAE has no 'entropy-position' subcommand" >&2; false; }
-  pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --steps "$POSITION_STEPS" --bucket-batch 256 --out "$RUN/position")
+  pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --steps "$POSITION_STEPS" --bucket-batch 128 --out "$RUN/position")
   KEY="$(printf '%s ' "${pos_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
   if [ "$FORCE" != 1 ] && [ -f "$RUN/position/entropy_vs_position.json" ] && [ "$(cat "$RUN/position.key" 2>/dev/null)" = "$KEY" ]; then
     echo "cached: $RUN/position/entropy_vs_position.json"

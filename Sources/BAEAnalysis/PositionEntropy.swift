@@ -55,8 +55,9 @@ public struct PositionEntropyOptions: Sendable {
   public var streamSteps = 1000
   /// A bucket steps once its buffered rows over all ranks reach this.
   public var bucketBatch = 512
-  /// Rows per bucket for the entropy estimate (0 = the smallest trained bucket's row count, so the
-  /// estimates are comparable: Ĥ of a finite set grows with its size).
+  /// Rows per bucket for the entropy estimate, evenly spaced over the bucket (0 = the smallest trained
+  /// bucket's row count, so the estimates are comparable: Ĥ of a finite set grows with its size).
+  /// Buckets with fewer rows than `bucketBatch` are not trained.
   public var evalRows = 0
   public init(buckets: PositionBuckets, model: BAEConfig) { self.buckets = buckets; self.model = model }
 }
@@ -72,7 +73,7 @@ public struct PositionBucketResult: Codable, Sendable {
   public var rows: Int
   /// Optimizer steps this bucket's BAE took.
   public var steps: Int
-  /// Rows Ĥ was measured on (the first rows of the bucket in file order).
+  /// Rows Ĥ was measured on (evenly spaced over the bucket's rows in file order).
   public var evalRows: Int
   public var entropyBits: Double?
   public var mse: Double?
@@ -170,7 +171,7 @@ public final class PositionEntropyTrainer {
       let rows = Array(sampler.nextGlobalBatch()[slice])
       try source.readRows(rows, into: UnsafeMutableBufferPointer(rebasing: batch.buffer[0..<(rows.count * d)]))
       for (i, r) in rows.enumerated() {
-        guard let b = options.buckets.bucket(of: Int(positions[r])) else { continue }
+        guard let b = options.buckets.bucket(of: Int(positions[r])), trainable(b) else { continue }
         (pending[b].baseAddress + pendingRows[b] * d).update(from: batch.baseAddress + i * d, count: d)
         pendingRows[b] += 1
       }
@@ -208,20 +209,29 @@ public final class PositionEntropyTrainer {
     return stats
   }
 
-  /// Ĥ per trained bucket on its first `evalRows` rows (ranks split the rows and sum counts).
+  /// A bucket with fewer distinct rows than one step would only see repeats of them: not trained.
+  func trainable(_ b: Int) -> Bool { bucketRows[b].count >= options.bucketBatch }
+
+  /// Ĥ per trained bucket on `evalRows` of its rows, evenly spaced (ranks split the rows and sum counts).
   func evaluate() throws -> [PositionBucketResult] {
-    let trained = (0..<options.buckets.count).filter { bucketSteps[$0] > 0 }
+    let trained = (0..<options.buckets.count).filter { trainable($0) && bucketSteps[$0] > 0 }
     let n = options.evalRows > 0 ? options.evalRows : (trained.map { bucketRows[$0].count }.min() ?? 0)
     return try (0..<options.buckets.count).map { b in
       let e = options.buckets.edges
       var r = PositionBucketResult(bucket: b, label: options.buckets.label(b), lowerPosition: e[b],
                                    upperPosition: b + 1 < e.count ? e[b + 1] : nil, rows: bucketRows[b].count,
                                    steps: bucketSteps[b], evalRows: 0)
+      guard trainable(b) else {
+        r.skipped = "\(bucketRows[b].count) rows: fewer than one bucket batch of \(options.bucketBatch) distinct rows"
+        return r
+      }
       guard bucketSteps[b] > 0 else {
         r.skipped = "\(bucketRows[b].count) rows never filled a bucket batch of \(options.bucketBatch) within \(options.streamSteps) stream batches"
         return r
       }
-      let rows = Array(bucketRows[b].prefix(n))
+      // evenly spaced over the bucket (file order would put the first n rows in one or two documents)
+      let all = bucketRows[b]
+      let rows = (0..<min(n, all.count)).map { all[$0 * all.count / min(n, all.count)] }
       let s = try SetEvaluator.evaluate(models[b], source: IndexedRowSource(source, rows: rows), rows: 0..<rows.count,
                                         collectives: collectives)
       r.evalRows = rows.count
