@@ -75,7 +75,7 @@ struct FeaturesCommand: ParsableCommand {
                  report.settings.rows, report.settings.features, s.interpretable, s.activity.dead, s.activity.alwaysOn,
                  s.activity.dense, s.activity.nearConstant, report.corpus.entropyBits, Date().timeIntervalSince(start)))
     if s.judged > 0 || s.judgeFailures > 0 {
-      print(String(format: "judge: %d features judged, mean score %.3f, %d failed", s.judged, s.meanScore ?? .nan, s.judgeFailures))
+      print("judge: \(s.judged) features judged, mean score \(s.meanScore.map { String(format: "%.3f", $0) } ?? "n/a"), \(s.judgeFailures) failed")
     }
     print("report: \(outDir.appendingPathComponent("report.md").path)  \(outDir.appendingPathComponent("report.json").path)")
     if let e = judgeFailure { throw e }
