@@ -49,6 +49,11 @@ for k in 1 2; do
 done
 rm -rf "$interop_dir"
 
+stage "main job, short version (real LM extraction -> pack -> mpirun training -> entropy -> features)"
+BAE="$BAE_BINARY" BAE_MAIN_OUT="${BAE_MAIN_OUT:-runs/ci-main}" BAE_MAIN_TOKENS=4000 BAE_MAIN_STEPS=300 \
+  BAE_MAIN_JUDGE=stub BAE_MAIN_JUDGE_FEATURES=20 BAE_MAIN_POSITION=1 BAE_MAIN_POSITION_STEPS=200 \
+  BAE_MAIN_ICL=1 BAE_MAIN_ICL_QUERIES=8 BAE_MAIN_ICL_SHOTS=0,2,4 scripts/run_main.sh
+
 if [ "${QUICK:-0}" != 1 ]; then
   stage "one-node Slurm: sbatch scripts run the trainer to a checkpoint"
   BAE="$BAE_BINARY" BAE_TEST_PAYLOAD=bae timeout 300 scripts/test_slurm.sh

@@ -6,7 +6,8 @@ struct BAE: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bae",
     abstract: "Binary Autoencoder trainer: train, analyse and pack LLM activations.",
-    subcommands: [TrainCommand.self, SynthCommand.self, EntropyCommand.self, FeaturesCommand.self, PackCommand.self,
+    subcommands: [TrainCommand.self, SynthCommand.self, EntropyCommand.self, PositionEntropyCommand.self, FeaturesCommand.self,
+                  PackCommand.self,
                   InspectCommand.self,
                   BenchCommand.self])
 }
