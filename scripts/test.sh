@@ -54,6 +54,9 @@ BAE="$BAE_BINARY" BAE_MAIN_OUT="${BAE_MAIN_OUT:-runs/ci-main}" BAE_MAIN_TOKENS=4
   BAE_MAIN_JUDGE=stub BAE_MAIN_JUDGE_FEATURES=20 BAE_MAIN_POSITION=1 BAE_MAIN_POSITION_STEPS=200 \
   BAE_MAIN_ICL=1 BAE_MAIN_ICL_QUERIES=8 BAE_MAIN_ICL_SHOTS=0,2,4 scripts/run_main.sh
 
+stage "extraction tests (shapes, TSV, tokenizer; numpy vs transformers where .venv-torch exists)"
+.venv-lm/bin/python scripts/test_extract.py
+
 if [ "${QUICK:-0}" != 1 ]; then
   stage "one-node Slurm: sbatch scripts run the trainer to a checkpoint"
   BAE="$BAE_BINARY" BAE_TEST_PAYLOAD=bae timeout 300 scripts/test_slurm.sh
