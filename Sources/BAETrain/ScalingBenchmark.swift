@@ -115,6 +115,9 @@ public struct ScalePoint: Codable, Sendable {
   public var globalRows: Int
   /// bae_transpose_bits of the n_global × m gathered codes (every rank does all of it).
   public var transposeSeconds: Double
+  /// Copying gathered column blocks (rank r's n_local bits of every column, whole words) into one
+  /// column-major matrix: what replaces the transpose when each rank transposes only its own rows.
+  public var regatherSeconds: Double
   /// bae_covariance_signs over the busiest rank's block range (CovarianceWork.blockRange).
   public var pairSeconds: Double
   /// 64×64 tiles of the pair triangle the busiest rank owns, and the mean over ranks.
@@ -266,6 +269,17 @@ public enum ScalingBenchmark {
     let tTranspose = timeMedian(repeats) {
       bae_transpose_bits(rowBits.baseAddress, Int64(rows), Int64(m), Int64(wpr), colBits.baseAddress, Int64(wpc))
     }
+    // rank-major column blocks (R, m, n_local/64 words) → column-major (m, wpc); n_local % 64 == 0 here
+    let localWords = n / 64
+    let tRegather = n % 64 != 0 ? Double.nan : timeMedian(repeats) {
+      let src = rowBits.baseAddress, dst = colBits.baseAddress
+      for k in 0..<r {
+        for j in 0..<m {
+          (dst + j * wpc + k * localWords).update(from: src + (k * m + j) * localWords, count: localWords)
+        }
+      }
+    }
+    bae_transpose_bits(rowBits.baseAddress, Int64(rows), Int64(m), Int64(wpr), colBits.baseAddress, Int64(wpc))
     let counts = AlignedBuffer<Int64>(count: m)
     for j in 0..<m {
       var c = 0
@@ -284,7 +298,7 @@ public enum ScalingBenchmark {
                                Int64(busiest.lowerBound * 64), Int64(Swift.min(m, busiest.upperBound * 64)),
                                sp, sp + m * wpr, Int64(wpr))
     }
-    return ScalePoint(ranks: r, globalRows: rows, transposeSeconds: tTranspose, pairSeconds: tPairs,
+    return ScalePoint(ranks: r, globalRows: rows, transposeSeconds: tTranspose, regatherSeconds: tRegather, pairSeconds: tPairs,
                       busiestTiles: tiles(busiest), meanTiles: Double(blocks * (blocks + 1) / 2) / Double(r))
   }
 
@@ -297,7 +311,7 @@ public enum ScalingBenchmark {
     case tileBalanced = "tile-balanced pairs"
     /// Tile-balanced, and each rank transposes only its own n_local rows before the gather, which then
     /// moves column blocks (n_local is a multiple of 64, so rank r's rows are whole words of every
-    /// column): the transpose stays at its R = 1 cost.
+    /// column): the transpose stays at its R = 1 cost plus a copy of the blocks into place.
     case tileBalancedLocalTranspose = "tile-balanced pairs + local transpose"
   }
 
@@ -310,7 +324,7 @@ public enum ScalingBenchmark {
     let constant = profile.stepSeconds - base.transposeSeconds - base.pairSeconds
     return profile.points.map { p in
       let pairs = design == .asBuilt ? p.pairSeconds : p.balancedPairSeconds
-      let transpose = design == .tileBalancedLocalTranspose ? base.transposeSeconds : p.transposeSeconds
+      let transpose = design == .tileBalancedLocalTranspose ? base.transposeSeconds + p.regatherSeconds : p.transposeSeconds
       let comm = traffic.seconds(ranks: p.ranks, link: link, gatherLink: gatherLink)
       var out = ScalingProjection(ranks: p.ranks, network: link.name, design: design.rawValue,
                                   computeSeconds: constant + transpose + pairs,

@@ -143,10 +143,10 @@ struct BenchScalingCommand: ParsableCommand {
       out += String(format: "  step, λ on (1 rank)            %8.1f ms\n", p.stepSeconds * 1e3)
       out += String(format: "  dense core, λ = 0               %8.1f ms   per-rank constant\n", p.coreSeconds * 1e3)
       out += String(format: "  H·S, q, λ terms                 %8.1f ms   per-rank constant\n", p.constantRegularizerSeconds * 1e3)
-      out += "      R  n_global  transpose ms  pairs ms (busiest)  tiles busiest / mean  pairs ms (tile-balanced)\n"
+      out += "      R  n_global  transpose ms  regather ms  pairs ms (busiest)  tiles busiest / mean  pairs ms (tile-balanced)\n"
       for s in p.points {
-        out += String(format: "  %5d  %8d  %12.1f  %18.1f  %10d / %-8.1f  %12.1f\n", s.ranks, s.globalRows, s.transposeSeconds * 1e3,
-                      s.pairSeconds * 1e3, s.busiestTiles, s.meanTiles, s.balancedPairSeconds * 1e3)
+        out += String(format: "  %5d  %8d  %12.1f  %11.1f  %18.1f  %10d / %-8.1f  %12.1f\n", s.ranks, s.globalRows, s.transposeSeconds * 1e3,
+                      s.regatherSeconds * 1e3, s.pairSeconds * 1e3, s.busiestTiles, s.meanTiles, s.balancedPairSeconds * 1e3)
       }
       out += String(format: "  traffic per step: gradient allreduce %.1f MiB, sign-plane allreduce %.1f MiB, codes %.0f KiB per rank (allgatherv, ×R in total), 4 small allreduces (%.0f KiB)\n",
                     traffic.gradientBytes / 1048576, traffic.signPlaneBytes / 1048576, traffic.codeBytesPerRank / 1024,
