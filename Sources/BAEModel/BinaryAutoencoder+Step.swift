@@ -99,12 +99,12 @@ extension BinaryAutoencoder {
       bae_transpose_bits(ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w),
                          ws.columnBits.baseAddress, Int64(wpc))
       ws.signPlanes.zero()
-      // each rank computes a balanced share of the pair triangle; the sum of disjoint bit sets is their union
-      let blocks = CovarianceWork.blockRange(codeBits: m, rank: rank, worldSize: collectives.worldSize)
+      // each rank computes an equal share of the pair triangle's tiles; the sum of disjoint bit sets is their union
+      let tiles = CovarianceWork.tileRange(codeBits: m, rank: rank, worldSize: collectives.worldSize)
       let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
       var absSum = [bae_covariance_signs(ws.columnBits.baseAddress, Int64(m), Int64(wpc),
                                          ws.counts.baseAddress, Int64(n),
-                                         Int64(blocks.lowerBound * 64), Int64(min(m, blocks.upperBound * 64)),
+                                         Int64(tiles.lowerBound), Int64(tiles.upperBound),
                                          spos, sneg, Int64(w))]
       try collectives.sum(ws.signPlanes.buffer)
       try absSum.withUnsafeMutableBufferPointer { try collectives.sum($0) }
@@ -222,20 +222,19 @@ func columnSums(_ a: Matrix, into out: Vector) {
   }
 }
 
-/// How the covariance pair triangle is split across ranks: rank r takes a contiguous range of
-/// 64-column blocks with about 1/R of the tiles (block b owns B − b tiles of the upper triangle).
+/// How the covariance pair triangle is split across ranks: its 64×64 tiles, numbered row by row
+/// (the kernel's order), are dealt out in contiguous, equal-sized ranges (within one tile).
 public enum CovarianceWork {
-  public static func blockRange(codeBits m: Int, rank: Int, worldSize: Int) -> Range<Int> {
+  /// Number of 64×64 tiles in the upper triangle of an m × m matrix.
+  public static func tileCount(codeBits m: Int) -> Int {
     let blocks = (m + 63) / 64
-    let total = blocks * (blocks + 1) / 2
-    func start(_ r: Int) -> Int {
-      if r == 0 { return 0 }
-      if r >= worldSize { return blocks }
-      let target = Double(total) * Double(r) / Double(worldSize)
-      var acc = 0, b = 0
-      while b < blocks && Double(acc) < target { acc += blocks - b; b += 1 }
-      return b
-    }
-    return start(rank)..<start(rank + 1)
+    return blocks * (blocks + 1) / 2
+  }
+
+  /// Rank r's tiles: [⌊r·T/R⌋, ⌊(r+1)·T/R⌋).
+  public static func tileRange(codeBits m: Int, rank: Int, worldSize: Int) -> Range<Int> {
+    precondition(worldSize > 0 && rank >= 0 && rank < worldSize, "rank \(rank) of \(worldSize)")
+    let t = tileCount(codeBits: m)
+    return (rank * t / worldSize)..<((rank + 1) * t / worldSize)
   }
 }

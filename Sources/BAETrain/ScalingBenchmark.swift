@@ -118,12 +118,12 @@ public struct ScalePoint: Codable, Sendable {
   /// Copying gathered column blocks (rank r's n_local bits of every column, whole words) into one
   /// column-major matrix: what replaces the transpose when each rank transposes only its own rows.
   public var regatherSeconds: Double
-  /// bae_covariance_signs over the busiest rank's block range (CovarianceWork.blockRange).
+  /// bae_covariance_signs over the busiest rank's tile range (CovarianceWork.tileRange).
   public var pairSeconds: Double
   /// 64×64 tiles of the pair triangle the busiest rank owns, and the mean over ranks.
   public var busiestTiles: Int
   public var meanTiles: Double
-  /// pairSeconds scaled to ⌈total tiles / R⌉: a split by tiles instead of by 64-column blocks.
+  /// pairSeconds scaled to ⌈total tiles / R⌉ (equal to pairSeconds now that the trainer splits by tiles).
   public var balancedPairSeconds: Double { pairSeconds / Double(Swift.max(busiestTiles, 1)) * meanTiles.rounded(.up) }
 }
 
@@ -286,33 +286,28 @@ public enum ScalingBenchmark {
       for w in 0..<wpc { c += colBits[j * wpc + w].nonzeroBitCount }
       counts[j] = Int64(c)
     }
-    let blocks = (m + 63) / 64
-    func tiles(_ range: Range<Int>) -> Int { range.reduce(0) { $0 + blocks - $1 } }
-    let ranges = (0..<r).map { CovarianceWork.blockRange(codeBits: m, rank: $0, worldSize: r) }
-    let busiest = ranges.max { tiles($0) < tiles($1) }!
+    let ranges = (0..<r).map { CovarianceWork.tileRange(codeBits: m, rank: $0, worldSize: r) }
+    let busiest = ranges.max { $0.count < $1.count }!
     let planes = AlignedBuffer<UInt64>(count: 2 * m * wpr)
     let tPairs = timeMedian(repeats) {
       planes.zero()
       let sp = planes.baseAddress
       _ = bae_covariance_signs(colBits.baseAddress, Int64(m), Int64(wpc), counts.baseAddress, Int64(rows),
-                               Int64(busiest.lowerBound * 64), Int64(Swift.min(m, busiest.upperBound * 64)),
-                               sp, sp + m * wpr, Int64(wpr))
+                               Int64(busiest.lowerBound), Int64(busiest.upperBound), sp, sp + m * wpr, Int64(wpr))
     }
     return ScalePoint(ranks: r, globalRows: rows, transposeSeconds: tTranspose, regatherSeconds: tRegather, pairSeconds: tPairs,
-                      busiestTiles: tiles(busiest), meanTiles: Double(blocks * (blocks + 1) / 2) / Double(r))
+                      busiestTiles: busiest.count, meanTiles: Double(CovarianceWork.tileCount(codeBits: m)) / Double(r))
   }
 
   /// Which covariance layout the projection assumes.
   public enum Design: String, Codable, Sendable, CaseIterable {
-    /// The trainer as built: pairs split by whole 64-column blocks (CovarianceWork.blockRange), every
-    /// rank transposes all n_global gathered rows.
+    /// The trainer as built: pairs split by 64×64 tiles (CovarianceWork.tileRange, ⌈tiles/R⌉ per rank),
+    /// every rank transposes all n_global gathered rows.
     case asBuilt = "as built"
-    /// Pairs split by 64×64 tiles (⌈tiles/R⌉ per rank) instead of by blocks.
-    case tileBalanced = "tile-balanced pairs"
-    /// Tile-balanced, and each rank transposes only its own n_local rows before the gather, which then
+    /// As built, and each rank transposes only its own n_local rows before the gather, which then
     /// moves column blocks (n_local is a multiple of 64, so rank r's rows are whole words of every
     /// column): the transpose stays at its R = 1 cost plus a copy of the blocks into place.
-    case tileBalancedLocalTranspose = "tile-balanced pairs + local transpose"
+    case localTranspose = "as built + local transpose"
   }
 
   /// Projected step at each measured world size: the 1-rank step minus its transpose and pairs, plus
@@ -323,8 +318,8 @@ public enum ScalingBenchmark {
     let base = profile.points[0]
     let constant = profile.stepSeconds - base.transposeSeconds - base.pairSeconds
     return profile.points.map { p in
-      let pairs = design == .asBuilt ? p.pairSeconds : p.balancedPairSeconds
-      let transpose = design == .tileBalancedLocalTranspose ? base.transposeSeconds + p.regatherSeconds : p.transposeSeconds
+      let pairs = p.pairSeconds
+      let transpose = design == .localTranspose ? base.transposeSeconds + p.regatherSeconds : p.transposeSeconds
       let comm = traffic.seconds(ranks: p.ranks, link: link, gatherLink: gatherLink)
       var out = ScalingProjection(ranks: p.ranks, network: link.name, design: design.rawValue,
                                   computeSeconds: constant + transpose + pairs,

@@ -78,7 +78,7 @@ public enum StepBenchmark {
       bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
       ws.signPlanes.zero()
       _ = bae_covariance_signs(ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
-                               0, Int64(m), sp, sp + m * w, Int64(w))
+                               0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w))
     }
     let tProduct = time(repeats) {
       bae_signed_popcount_product(ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),

@@ -103,12 +103,14 @@ static void store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64
 }
 
 #define COV_TILE_BODY(POPCOUNT)                                                                   \
-  for (int64_t jb = j0 / 64; jb * 64 < j1; jb++) {                                                \
-    for (int64_t kb = jb; kb * 64 < m; kb++) {                                                    \
+  for (int64_t jb = 0, t = 0; jb * 64 < m; jb++) {                                               \
+    for (int64_t kb = jb; kb * 64 < m; kb++, t++) {                                               \
+      if (t < tile0) continue;                                                                    \
+      if (t >= tile1) return total;                                                               \
       uint64_t posJ[64] = {0}, negJ[64] = {0};                                                    \
       for (int jj = 0; jj < 64; jj++) {                                                           \
         int64_t j = jb * 64 + jj;                                                                 \
-        if (j >= j1 || j >= m) break;                                                             \
+        if (j >= m) break;                                                                        \
         const uint64_t *cj = colBits + j * wpc;                                                   \
         int64_t kStart = kb == jb ? jj + 1 : 0;                                                   \
         for (int kk = (int)kStart; kk < 64; kk++) {                                               \
@@ -126,7 +128,7 @@ static void store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64
 
 __attribute__((target("popcnt")))
 static int64_t cov_signs_popcnt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
-                                int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                                int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
                                 int64_t wpr) {
   int64_t total = 0;
   COV_TILE_BODY(and_popcount_popcnt)
@@ -134,7 +136,7 @@ static int64_t cov_signs_popcnt(const uint64_t *colBits, int64_t m, int64_t wpc,
 }
 
 static int64_t cov_signs_generic(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
-                                 int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                                 int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
                                  int64_t wpr) {
   int64_t total = 0;
   COV_TILE_BODY(and_popcount_generic)
@@ -157,19 +159,21 @@ AVX_COV_TARGET static inline __m512i hsum8(__m512i a[8]) {
 
 AVX_COV_TARGET
 static int64_t cov_signs_avx512(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
-                                int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                                int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
                                 int64_t wpr) {
   __m512i totalv = _mm512_setzero_si512();
   const __m512i nv = _mm512_set1_epi64(n);
   const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
   const int64_t fullChunks = wpc / 8;
   const __mmask8 tailMask = (__mmask8)((1u << (wpc % 8)) - 1);
-  for (int64_t jb = j0 / 64; jb * 64 < j1; jb++) {
-    for (int64_t kb = jb; kb * 64 < m; kb++) {
+  for (int64_t jb = 0, tile = 0; jb * 64 < m; jb++) {
+    for (int64_t kb = jb; kb * 64 < m; kb++, tile++) {
+      if (tile < tile0) continue;
+      if (tile >= tile1) return _mm512_reduce_add_epi64(totalv);
       uint64_t posJ[64] = {0}, negJ[64] = {0};
       for (int jj = 0; jj < 64; jj++) {
         int64_t j = jb * 64 + jj;
-        if (j >= j1 || j >= m) break;
+        if (j >= m) break;
         const uint64_t *cj = colBits + j * wpc;
         const __m512i cjv = _mm512_set1_epi64(counts[j]);
         int kStart = kb == jb ? jj + 1 : 0;
@@ -225,14 +229,13 @@ static int have_avx512_cov(void) {
 }
 
 int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
-                             int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg,
+                             int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
                              int64_t wpr) {
-  if (j1 > m) j1 = m;
-  if (force_portable) return cov_signs_generic(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
+  if (force_portable) return cov_signs_generic(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
   if (force_scalar_popcnt == 0 && have_avx512_cov())
-    return cov_signs_avx512(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
-  if (have_popcnt()) return cov_signs_popcnt(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
-  return cov_signs_generic(colBits, m, wpc, counts, n, j0, j1, spos, sneg, wpr);
+    return cov_signs_avx512(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+  if (have_popcnt()) return cov_signs_popcnt(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+  return cov_signs_generic(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
 }
 
 static void signed_product_portable(const uint64_t *rowBits, int64_t n, const uint64_t *spos,

@@ -32,7 +32,8 @@ final class BitKernelTests: XCTestCase {
         } }
         // signs over the full range vs split into per-rank block ranges
         var spos = [UInt64](repeating: 0, count: m * w), sneg = spos
-        let total = bae_covariance_signs(cols, Int64(m), Int64(wpc), counts, Int64(n), 0, Int64(m), &spos, &sneg, Int64(w))
+        let total = bae_covariance_signs(cols, Int64(m), Int64(wpc), counts, Int64(n), 0,
+                                         Int64(CovarianceWork.tileCount(codeBits: m)), &spos, &sneg, Int64(w))
         var naiveTotal: Int64 = 0
         for j in 0..<m { for k in 0..<m where k != j {
           var n11: Int64 = 0
@@ -44,14 +45,14 @@ final class BitKernelTests: XCTestCase {
           XCTAssertEqual(neg, dv < 0 ? 1 : 0, "S- (\(j), \(k))")
         } }
         XCTAssertEqual(total, naiveTotal)
-        for world in [2, 3, 5] {
+        for world in [2, 3, 5, 9] {
           var p2 = [UInt64](repeating: 0, count: m * w), n2 = p2
           var t2: Int64 = 0
           for r in 0..<world {
-            let b = CovarianceWork.blockRange(codeBits: m, rank: r, worldSize: world)
+            let b = CovarianceWork.tileRange(codeBits: m, rank: r, worldSize: world)
             var pr = [UInt64](repeating: 0, count: m * w), nr = pr
-            t2 += bae_covariance_signs(cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(b.lowerBound * 64),
-                                       Int64(min(m, b.upperBound * 64)), &pr, &nr, Int64(w))
+            t2 += bae_covariance_signs(cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(b.lowerBound),
+                                       Int64(b.upperBound), &pr, &nr, Int64(w))
             for i in 0..<pr.count { XCTAssertEqual(p2[i] & pr[i], 0, "ranks' pair sets overlap"); p2[i] &+= pr[i]; n2[i] &+= nr[i] }
           }
           XCTAssertEqual(p2, spos, "union of \(world) ranks' S+")
@@ -73,16 +74,19 @@ final class BitKernelTests: XCTestCase {
     }
   }
 
-  func testBlockRangesCoverAllBlocksInOrder() {
+  func testTileRangesCoverAllTilesInOrderAndAreBalanced() {
     for m in [1, 64, 65, 1000, 8192] {
-      for world in 1...9 {
+      let total = CovarianceWork.tileCount(codeBits: m)
+      XCTAssertEqual(total, ((m + 63) / 64) * ((m + 63) / 64 + 1) / 2)
+      for world in [1, 2, 3, 7, 16, 256] {
         var next = 0
         for r in 0..<world {
-          let b = CovarianceWork.blockRange(codeBits: m, rank: r, worldSize: world)
-          XCTAssertEqual(b.lowerBound, next)
-          next = b.upperBound
+          let t = CovarianceWork.tileRange(codeBits: m, rank: r, worldSize: world)
+          XCTAssertEqual(t.lowerBound, next)
+          XCTAssertLessThanOrEqual(t.count, (total + world - 1) / world, "m \(m) world \(world): no rank above ⌈T/R⌉")
+          next = t.upperBound
         }
-        XCTAssertEqual(next, (m + 63) / 64)
+        XCTAssertEqual(next, total)
       }
     }
   }

@@ -19,12 +19,14 @@ void bae_binarize_inplace(float *z, int64_t n, int64_t m, int64_t ldz,
 void bae_transpose_bits(const uint64_t *rowBits, int64_t n, int64_t m, int64_t wpr,
                         uint64_t *colBits, int64_t wpc);
 
-/// For every unordered pair (j, k), j in [j0, j1), k > j: d_jk = n*n11_jk - c_j*c_k where n11_jk =
-/// popcount(col_j AND col_k), so sign(d_jk) = sign(C_jk) exactly. Sets bit k of row j and bit j of row k in
-/// spos (d > 0) or sneg (d < 0), row-packed with wpr words per row (callers zero them first; bits are ORed).
-/// Returns sum over those pairs of |d_jk| (exact; C's |C_jk| = |d_jk| / (n (n-1))). j0 must be a multiple of 64.
+/// Pairs (j, k), k > j, are grouped in 64x64 tiles of the upper triangle, numbered row by row:
+/// (jb, kb) for jb = 0.., kb = jb..; there are B(B+1)/2 tiles for B = ceil(m/64). For every pair in tiles
+/// [tile0, tile1): d_jk = n*n11_jk - c_j*c_k where n11_jk = popcount(col_j AND col_k), so
+/// sign(d_jk) = sign(C_jk) exactly. Sets bit k of row j and bit j of row k in spos (d > 0) or sneg (d < 0),
+/// row-packed with wpr words per row (callers zero them first; bits are ORed).
+/// Returns sum over those pairs of |d_jk| (exact; |C_jk| = |d_jk| / (n (n-1))).
 int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
-                             int64_t n, int64_t j0, int64_t j1, uint64_t *spos, uint64_t *sneg, int64_t wpr);
+                             int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr);
 
 /// out[i*ldo + j] = popcount(row_i AND spos_j) - popcount(row_i AND sneg_j) for i < n, j < m:
 /// the exact integer product H·S of binary codes H (n, m) with the ternary sign matrix S (m, m), S symmetric.
