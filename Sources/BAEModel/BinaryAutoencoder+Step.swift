@@ -91,13 +91,8 @@ extension BinaryAutoencoder {
       precondition(ws.hasCovarianceBuffers && n <= ws.globalCapacity,
                    "covariance needs a workspace built with covariance and global capacity ≥ \(n)")
       let w = ws.rowWords
-      // every rank's packed codes, rank order = global row order
-      try collectives.gather(UnsafeBufferPointer(rebasing: ws.localBits.buffer[0..<(nLocal * w)]),
-                             into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(n * w)]),
-                             counts: rowsPerRank.map { $0 * w })
       let wpc = (n + 63) / 64
-      bae_transpose_bits(ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w),
-                         ws.columnBits.baseAddress, Int64(wpc))
+      try gatherColumns(ws, rowsPerRank: rowsPerRank, rank: rank, collectives: collectives)
       ws.signPlanes.zero()
       // each rank computes an equal share of the pair triangle's tiles; the sum of disjoint bit sets is their union
       let tiles = CovarianceWork.tileRange(codeBits: m, rank: rank, worldSize: collectives.worldSize)
@@ -112,6 +107,44 @@ extension BinaryAutoencoder {
       s.covariance = n > 1 ? 2 * Double(absSum[0]) / (Double(n) * Double(n - 1)) : 0
     }
     return s
+  }
+
+  /// Fills `ws.columnBits` with the GLOBAL code matrix in column-packed form (m columns of ⌈N/64⌉ words).
+  /// When every rank's row count is a multiple of 64, each rank transposes only its own rows and the
+  /// gather moves whole column words (then a copy puts rank r's words of every column in place); this
+  /// keeps the transpose cost per rank constant as ranks are added. Otherwise the row-packed codes are
+  /// gathered and transposed whole.
+  func gatherColumns(_ ws: StepWorkspace, rowsPerRank: [Int], rank: Int, collectives: Collectives) throws {
+    let m = codeBits, w = ws.rowWords
+    let n = rowsPerRank.reduce(0, +), nLocal = rowsPerRank[rank]
+    let wpc = (n + 63) / 64
+    if collectives.worldSize == 1 {
+      bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
+      return
+    }
+    if rowsPerRank.allSatisfy({ $0 % 64 == 0 }) {
+      let wl = nLocal / 64
+      bae_transpose_bits(ws.localBits.baseAddress, Int64(nLocal), Int64(m), Int64(w),
+                         ws.localColumnBits.baseAddress, Int64(wl))
+      // rank-major blocks (R, m, n_r/64) land in globalBits, then move to column-major (m, N/64)
+      try collectives.gather(UnsafeBufferPointer(rebasing: ws.localColumnBits.buffer[0..<(m * wl)]),
+                             into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(m * wpc)]),
+                             counts: rowsPerRank.map { m * ($0 / 64) })
+      var blockStart = 0, wordOffset = 0
+      for r in rowsPerRank {
+        let words = r / 64
+        let src = ws.globalBits.baseAddress + blockStart, dst = ws.columnBits.baseAddress + wordOffset
+        for j in 0..<m { (dst + j * wpc).update(from: src + j * words, count: words) }
+        blockStart += m * words
+        wordOffset += words
+      }
+      return
+    }
+    // rank order = global row order
+    try collectives.gather(UnsafeBufferPointer(rebasing: ws.localBits.buffer[0..<(nLocal * w)]),
+                           into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(n * w)]),
+                           counts: rowsPerRank.map { $0 * w })
+    bae_transpose_bits(ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
   }
 
   /// Backward for local rows x: (n, d) after `forward` and `globalStatistics`, writing the gradient of

@@ -29,6 +29,8 @@ public final class StepWorkspace: @unchecked Sendable {
   public let globalBits: AlignedBuffer<UInt64>
   /// column-packed global codes: m × ceil(globalCapacity/64)
   public let columnBits: AlignedBuffer<UInt64>
+  /// column-packed local codes (when local rows are whole words): m × ceil(capacity/64)
+  public let localColumnBits: AlignedBuffer<UInt64>
   /// sign planes of C: [S⁺ rows | S⁻ rows], each m × rowWords, one buffer so one all-reduce sums both
   public let signPlanes: AlignedBuffer<UInt64>
   /// per-bit ones count (local, then global after the all-reduce): (m)
@@ -50,6 +52,7 @@ public final class StepWorkspace: @unchecked Sendable {
     localBits = AlignedBuffer(count: capacity * rowWords)
     globalBits = AlignedBuffer(count: covariance ? self.globalCapacity * rowWords : 0)
     columnBits = AlignedBuffer(count: covariance ? m * ((self.globalCapacity + 63) / 64) : 0)
+    localColumnBits = AlignedBuffer(count: covariance ? m * ((capacity + 63) / 64) : 0)
     signPlanes = AlignedBuffer(count: covariance ? 2 * m * rowWords : 0)
     counts = AlignedBuffer(count: m)
   }

@@ -301,13 +301,13 @@ public enum ScalingBenchmark {
 
   /// Which covariance layout the projection assumes.
   public enum Design: String, Codable, Sendable, CaseIterable {
-    /// The trainer as built: pairs split by 64×64 tiles (CovarianceWork.tileRange, ⌈tiles/R⌉ per rank),
-    /// every rank transposes all n_global gathered rows.
+    /// The trainer as built with n_local a multiple of 64: pairs split by 64×64 tiles
+    /// (CovarianceWork.tileRange), each rank transposes only its own rows and the gather moves column
+    /// words, which a copy puts in place (`gatherColumns`).
     case asBuilt = "as built"
-    /// As built, and each rank transposes only its own n_local rows before the gather, which then
-    /// moves column blocks (n_local is a multiple of 64, so rank r's rows are whole words of every
-    /// column): the transpose stays at its R = 1 cost plus a copy of the blocks into place.
-    case localTranspose = "as built + local transpose"
+    /// The trainer's fallback when some rank's row count is not a multiple of 64: the row-packed codes
+    /// are gathered and every rank transposes all n_global rows.
+    case globalTranspose = "uneven rows (global transpose)"
   }
 
   /// Projected step at each measured world size: the 1-rank step minus its transpose and pairs, plus
@@ -319,7 +319,7 @@ public enum ScalingBenchmark {
     let constant = profile.stepSeconds - base.transposeSeconds - base.pairSeconds
     return profile.points.map { p in
       let pairs = p.pairSeconds
-      let transpose = design == .localTranspose ? base.transposeSeconds + p.regatherSeconds : p.transposeSeconds
+      let transpose = design == .asBuilt ? base.transposeSeconds + p.regatherSeconds : p.transposeSeconds
       let comm = traffic.seconds(ranks: p.ranks, link: link, gatherLink: gatherLink)
       var out = ScalingProjection(ranks: p.ranks, network: link.name, design: design.rawValue,
                                   computeSeconds: constant + transpose + pairs,

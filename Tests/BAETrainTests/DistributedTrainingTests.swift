@@ -73,27 +73,30 @@ final class DistributedTrainingTests: XCTestCase {
   }
 
   func testGlobalBatchSplitAcrossRanksMatchesOneProcess() throws {
-    // global batch 4n with n = 48: 1 × 192, 2 × 96, 4 × 48 (and 3 × 64 under -np 3)
+    // global batch 4n with n = 48: 1 × 192, 2 × 96, 4 × 48 (3 × 64 under -np 3): codes gathered row-packed;
+    // and 256: 2 × 128, 4 × 64 (whole 64-row words per rank): each rank transposes its own rows first
     let data = try dataset(rows: 2000, dim: 24, bits: 10, name: "split.npy")
-    let c = config(data: data, out: shared.appendingPathComponent("split-mpi").path, batch: 192, steps: 50)
-    let ref = try reference(c)
-    let mpi = try train(c, collectives: MPICollectives(comm))
-    XCTAssertEqual(mpi.records.count, 50)
-    // step 1: identical codes, so identical global counts, entropy and covariance; loss to float rounding
-    XCTAssertEqual(mpi.records[0].entropy, ref.records[0].entropy, "step 1 entropy (same global codes)")
-    XCTAssertEqual(mpi.records[0].covariance, ref.records[0].covariance, "step 1 covariance (same global codes)")
-    XCTAssertEqual(mpi.records[0].l0, ref.records[0].l0)
-    var worst = 0.0
-    for (a, b) in zip(mpi.records, ref.records) {
-      worst = max(worst, abs(a.loss - b.loss) / abs(b.loss))
+    for batch in [192, 256] {
+      let c = config(data: data, out: shared.appendingPathComponent("split-mpi-\(batch)").path, batch: batch, steps: 50)
+      let ref = try reference(c)
+      let mpi = try train(c, collectives: MPICollectives(comm))
+      XCTAssertEqual(mpi.records.count, 50)
+      // step 1: identical codes, so identical global counts, entropy and covariance; loss to float rounding
+      XCTAssertEqual(mpi.records[0].entropy, ref.records[0].entropy, "batch \(batch) step 1 entropy (same global codes)")
+      XCTAssertEqual(mpi.records[0].covariance, ref.records[0].covariance, "batch \(batch) step 1 covariance (same global codes)")
+      XCTAssertEqual(mpi.records[0].l0, ref.records[0].l0)
+      var worst = 0.0
+      for (a, b) in zip(mpi.records, ref.records) {
+        worst = max(worst, abs(a.loss - b.loss) / abs(b.loss))
+      }
+      if comm.isRoot {
+        print("[distributed] world \(comm.size), global batch \(batch): max relative loss deviation over 50 steps vs one process = \(worst)")
+      }
+      XCTAssertLessThan(worst, 1e-4, "world \(comm.size) batch \(batch): loss curves must agree within 1e-4 relative")
+      // every rank holds the identical replica
+      let sum = mpi.params.reduce(0.0) { $0 + Double($1) }
+      XCTAssertEqual(try comm.allreduceMax(sum), try comm.allreduceMin(sum))
     }
-    if comm.isRoot {
-      print("[distributed] world \(comm.size): max relative loss deviation over 50 steps vs one process = \(worst)")
-    }
-    XCTAssertLessThan(worst, 1e-4, "world \(comm.size): loss curves must agree within 1e-4 relative")
-    // every rank holds the identical replica
-    let sum = mpi.params.reduce(0.0) { $0 + Double($1) }
-    XCTAssertEqual(try comm.allreduceMax(sum), try comm.allreduceMin(sum))
   }
 
   func testUnevenRowsAndBatchesWork() throws {
