@@ -137,7 +137,7 @@ enum TSVLineReader {
         return v
       }
       try body(TokenRecord(tokenId: try int(0), documentId: try int(1), position: try int(2),
-                           text: try unescape(f[col[3]], file: file, line: lineNo)))
+                           text: try TokenTable.unescape(f[col[3]], file: file, line: lineNo)))
     }
     while true {
       let chunk = handle.readData(ofLength: chunkBytes)
@@ -152,22 +152,5 @@ enum TSVLineReader {
     }
     if !pending.isEmpty { try handleLine(pending) }
     if columns == nil { throw StoreError.badTokens(file: file, line: 1, detail: "the file is empty") }
-  }
-
-  static func unescape(_ s: Substring, file: String, line: Int) throws -> String {
-    guard s.contains("\\") else { return String(s) }
-    var o = ""
-    var it = s.unicodeScalars.makeIterator()
-    while let c = it.next() {
-      guard c == "\\" else { o.unicodeScalars.append(c); continue }
-      switch it.next() {
-      case "\\": o += "\\"
-      case "t": o += "\t"
-      case "n": o += "\n"
-      case "r": o += "\r"
-      case let x: throw StoreError.badTokens(file: file, line: line, detail: "unknown escape \\\(x.map(String.init) ?? "<end>") in text")
-      }
-    }
-    return o
   }
 }

@@ -40,7 +40,9 @@ public enum TokenTable {
     return o
   }
 
-  static func unescape(_ s: Substring, file: String, line: Int) throws -> String {
+  /// Undoes the TSV text escaping (\\, \t, \n, \r); any other escape is a typed error naming the line.
+  public static func unescape(_ s: Substring, file: String, line: Int) throws -> String {
+    guard s.contains("\\") else { return String(s) }
     var o = ""
     var it = s.unicodeScalars.makeIterator()
     while let c = it.next() {

@@ -224,28 +224,10 @@ public enum ScalingBenchmark {
   public static func measureCompute(inputDim d: Int = 2048, latentDim dl: Int = 8192, localRows n: Int = 512,
                                     ranks: [Int] = [1, 2, 16, 64, 256], repeats: Int = 5, lambda: Double = 1e-7,
                                     progress: (String) -> Void = { _ in }) throws -> ComputeProfile {
-    let layout = ParameterLayout(inputDim: d, latentDim: dl, bitsPerFeature: 1)
-    let model = BinaryAutoencoder(layout: layout)
-    model.initialise(seed: 1)
-    var rng = SplitMix64(seed: 2)
-    let xBuf = AlignedBuffer<Float>(count: n * d)
-    for i in 0..<xBuf.count { xBuf[i] = Float(rng.nextGaussian()) }
-    let x = Matrix(xBuf, rows: n, cols: d)
-    let grads = AlignedBuffer<Float>(count: layout.count)
-    // lr 0: parameters (hence code density and the sign matrix) stay at their initial state, so
-    // every repetition does the same work.
-    let adam = Adam(count: layout.count, lr: 0)
-    let ws = StepWorkspace(layout: layout, capacity: n, covariance: true)
-    let single = SingleProcess()
-    func step(_ lam: Double) throws {
-      let mo = model.forward(x, ws)
-      let s = try model.globalStatistics(ws, localMoments: mo, rowsPerRank: [n], covariance: lam != 0, collectives: single)
-      model.backward(x, ws, statistics: s, weights: LossWeights(entropy: lam, covariance: lam, estimator: .sign_s), into: grads)
-      adam.update(parameters: model.parameters, gradients: grads)
-    }
-    let core = try timeMedian(repeats) { try step(0) }
+    let bench = BenchmarkStep(inputDim: d, latentDim: dl, rows: n, lr: 0)
+    let core = try timeMedian(repeats) { try bench.step(0) }
     progress(String(format: "step λ=0 (dense core): %.1f ms", core * 1e3))
-    let full = try timeMedian(repeats) { try step(lambda) }
+    let full = try timeMedian(repeats) { try bench.step(lambda) }
     progress(String(format: "step λ=%g: %.1f ms", lambda, full * 1e3))
 
     let points = ([1] + ranks.filter { $0 > 1 }).map { r in

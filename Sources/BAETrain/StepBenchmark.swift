@@ -25,6 +25,41 @@ public struct StepBenchmarkResult: Codable, Sendable {
   public var avx512Popcount: Bool
 }
 
+/// A model, a random minibatch and the buffers of one training step at a benchmark shape (single
+/// process, k = 1, seeded), shared by `bae bench step` and the scaling benchmark.
+final class BenchmarkStep {
+  let model: BinaryAutoencoder
+  let x: Matrix
+  let xBuffer: AlignedBuffer<Float>
+  let grads: AlignedBuffer<Float>
+  let adam: Adam
+  let ws: StepWorkspace
+  let single = SingleProcess()
+
+  /// lr 0 keeps the parameters (hence code density and the sign matrix) fixed, so every repetition
+  /// does the same work; a tiny lr lets the codes move slightly as in real training.
+  init(inputDim d: Int, latentDim dl: Int, rows n: Int, lr: Double) {
+    let layout = ParameterLayout(inputDim: d, latentDim: dl, bitsPerFeature: 1)
+    model = BinaryAutoencoder(layout: layout)
+    model.initialise(seed: 1)
+    var rng = SplitMix64(seed: 2)
+    xBuffer = AlignedBuffer<Float>(count: n * d)
+    for i in 0..<xBuffer.count { xBuffer[i] = Float(rng.nextGaussian()) }
+    x = Matrix(xBuffer, rows: n, cols: d)
+    grads = AlignedBuffer<Float>(count: layout.count)
+    adam = Adam(count: layout.count, lr: lr)
+    ws = StepWorkspace(layout: layout, capacity: n, covariance: true)
+  }
+
+  /// One full step: forward, statistics, backward, Adam, with λ_e = λ_c = `lambda`.
+  func step(_ lambda: Double) throws {
+    let mo = model.forward(x, ws)
+    let s = try model.globalStatistics(ws, localMoments: mo, rowsPerRank: [x.rows], covariance: lambda != 0, collectives: single)
+    model.backward(x, ws, statistics: s, weights: LossWeights(entropy: lambda, covariance: lambda, estimator: .sign_s), into: grads)
+    adam.update(parameters: model.parameters, gradients: grads)
+  }
+}
+
 public enum StepBenchmark {
   static func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
 
@@ -41,17 +76,8 @@ public enum StepBenchmark {
 
   public static func run(inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
                          repeats: Int = 5, lambda: Double = 1e-7, progress: (String) -> Void = { _ in }) throws -> StepBenchmarkResult {
-    let layout = ParameterLayout(inputDim: d, latentDim: dl, bitsPerFeature: 1)
-    let model = BinaryAutoencoder(layout: layout)
-    model.initialise(seed: 1)
-    var rng = SplitMix64(seed: 2)
-    let xBuf = AlignedBuffer<Float>(count: n * d)
-    for i in 0..<xBuf.count { xBuf[i] = Float(rng.nextGaussian()) }
-    let x = Matrix(xBuf, rows: n, cols: d)
-    let grads = AlignedBuffer<Float>(count: layout.count)
-    let adam = Adam(count: layout.count, lr: 1e-6)
-    let ws = StepWorkspace(layout: layout, capacity: n, covariance: true)
-    let single = SingleProcess()
+    let bench = BenchmarkStep(inputDim: d, latentDim: dl, rows: n, lr: 1e-6)
+    let model = bench.model, x = bench.x, ws = bench.ws
 
     // sgemm rate at the step's own shape: (n, d)·(d', d)ᵀ
     let zBuf = AlignedBuffer<Float>(count: n * dl)
@@ -59,15 +85,9 @@ public enum StepBenchmark {
     let gflops = 2.0 * Double(n) * Double(d) * Double(dl) / tGemm / 1e9
     progress(String(format: "sgemm %.1f GFLOP/s", gflops))
 
-    func step(_ lam: Double) throws {
-      let mo = model.forward(x, ws)
-      let s = try model.globalStatistics(ws, localMoments: mo, rowsPerRank: [n], covariance: lam != 0, collectives: single)
-      model.backward(x, ws, statistics: s, weights: LossWeights(entropy: lam, covariance: lam, estimator: .sign_s), into: grads)
-      adam.update(parameters: model.parameters, gradients: grads)
-    }
-    let t0 = try time(repeats) { try step(0) }
+    let t0 = try time(repeats) { try bench.step(0) }
     progress(String(format: "step λ=0: %.1f ms", t0 * 1e3))
-    let t1 = try time(repeats) { try step(lambda) }
+    let t1 = try time(repeats) { try bench.step(lambda) }
     progress(String(format: "step λ=%g: %.1f ms", lambda, t1 * 1e3))
 
     // the covariance term alone: transpose, pair signs, H·S and q (codes from the last forward)
