@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // Binary Autoencoder distributed trainer. Layers, bottom to top:
 //   C system libraries (CMPI, COpenBLAS, CZstd)
-//   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
+//   BAERandom (SplitMix64)   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
 //   CBAEKernels (popcount bit kernels)
 //   BAEModel (model, losses, Adam; no MPI)         BAEStore (zstd shards, sampler)
 //   BAETrain (trainer, checkpoints)   BAEAnalysis (features, reports)   ->   bae (CLI)
@@ -25,12 +25,13 @@ let package = Package(
                    providers: [.apt(["libzstd-dev"])]),
 
     .target(name: "CBAEKernels"),
+    .target(name: "BAERandom"),
     .target(name: "BAETensor", dependencies: ["COpenBLAS"]),
     .target(name: "BAEIO"),
     .target(name: "BAEComm", dependencies: ["CMPI"]),
-    .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels"]),
-    .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO"]),
-    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "CZstd", "CBAEKernels"]),
+    .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels", "BAERandom"]),
+    .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO", "BAERandom"]),
+    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "CZstd", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor"]),
     .executableTarget(name: "bae", dependencies: [
       "BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
@@ -39,9 +40,9 @@ let package = Package(
 
     .testTarget(name: "BAETensorTests", dependencies: ["BAETensor"]),
     .testTarget(name: "BAEIOTests", dependencies: ["BAEIO"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels"],
+    .testTarget(name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels", "BAERandom"],
                 resources: [.copy("Fixtures")]),
-    .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO"]),
+    .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO", "BAERandom"]),
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),
     .testTarget(name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm", "BAETensor"]),
     .testTarget(name: "BAECLITests", dependencies: ["BAEIO"]),

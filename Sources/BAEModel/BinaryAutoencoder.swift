@@ -1,6 +1,7 @@
 // The Binary Autoencoder's parameters and the views the math uses (spec §1).
 // x: (n, d)  W_enc: (m, d)  z = x·W_encᵀ + b_enc: (n, m)  h = 1[z > 0]
 // v: (n, d') (k = 1: v = h; k > 1: v_j = Σ_b h_{j·k+b}·2^b/(2^k − 1))  x̂ = v·W_decᵀ + b_dec: (n, d)
+import BAERandom
 import BAETensor
 
 /// Parameters of one BAE replica in a single flat buffer laid out by `ParameterLayout`.

@@ -2,6 +2,8 @@
 // minibatches per (seed, epoch), computed identically by every reader, each of which keeps a contiguous
 // slice. The number of readers never enters the sequence, so 1 or 64 readers train on the same batches.
 
+import BAERandom
+
 /// How rows are ordered within an epoch.
 public enum BatchOrder: String, Codable, Sendable {
   /// A pseudo-random permutation per epoch, a function of (seed, epoch) only.

@@ -1,5 +1,6 @@
 // Measurements behind `bae bench store`: compression ratio and single-core decode throughput of
 // every dtype with and without byte shuffling, on any (rows, inputDim) matrix.
+import BAERandom
 import Dispatch
 import Foundation
 

@@ -1,6 +1,7 @@
 // Weak scaling of data-parallel training (`bae bench scaling`): summaries of real `bae train` runs,
 // latency/bandwidth fits to measured collectives, a per-rank compute profile split into the parts that
 // stay constant under weak scaling and the parts that grow with the world size, and a projection.
+import BAERandom
 import BAEComm
 import BAEModel
 import BAETensor

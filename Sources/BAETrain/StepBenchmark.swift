@@ -1,6 +1,7 @@
 // `bae bench step`: one training step at a given shape on the current BLAS threads, against the
 // sgemm rate measured in the same run (ideal = 10·n·d·d' FLOP), and the covariance term's cost
 // against the dense float formulation (two products of 2·n·d'² FLOP).
+import BAERandom
 import BAEModel
 import BAETensor
 import CBAEKernels

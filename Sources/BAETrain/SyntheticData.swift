@@ -1,5 +1,6 @@
 // The synthetic set of spec §7 with known entropy: r independent fair bits times random unit
 // directions in d dimensions, plus optional Gaussian noise. True entropy: r bits.
+import BAERandom
 import BAEModel
 
 public enum SyntheticData {

@@ -1,5 +1,6 @@
 // The popcount kernels against naive definitions, on shapes that are not multiples of 64, through
 // every implementation (AVX-512, popcnt, portable) and for split pair ranges as ranks use them.
+import BAERandom
 import BAEModel
 import CBAEKernels
 import XCTest

@@ -2,6 +2,7 @@
 // derivative of H_b, and the popcount covariance gradient 2/(N−1)·(H·S − 1qᵀ) against central
 // differences of a dense Double D(H) = Σ_{j≠k}|C_jk| evaluated on a continuous relaxation of H.
 @testable import BAEModel
+import BAERandom
 import BAETensor
 import XCTest
 

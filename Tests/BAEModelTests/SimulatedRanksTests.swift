@@ -2,6 +2,7 @@
 // slice of the global batch. Exactness (spec §6) means their summed gradient equals the single-process
 // full-batch gradient and every rank sees the same global entropy and covariance.
 @testable import BAEModel
+import BAERandom
 import BAETensor
 import Foundation
 import XCTest

@@ -1,3 +1,4 @@
+import BAERandom
 import XCTest
 @testable import BAEStore
 

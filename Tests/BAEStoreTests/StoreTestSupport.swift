@@ -1,3 +1,4 @@
+import BAERandom
 import Foundation
 @testable import BAEStore
 

@@ -1,12 +1,16 @@
-// The one PRNG of the store: SplitMix64 (Steele, Lea & Flood 2014), chosen because it is tiny,
-// fully specified, and easy to reproduce from Python for cross-checks. Documented in
-// Documentation/ActivationStore.md; changing it changes every shuffled order.
+// The one PRNG of the project: SplitMix64 (Steele, Lea & Flood 2014), chosen because it is tiny,
+// fully specified and easy to reproduce from Python. It seeds initialisation, synthetic data and the
+// store's shuffles (Documentation/ActivationStore.md); changing it changes every seeded result.
+import Foundation
 
 /// SplitMix64 generator with an unbiased bounded draw (Lemire's multiply-and-reject).
-public struct SplitMix64: Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
   public var state: UInt64
 
   public init(state: UInt64) { self.state = state }
+
+  /// The same as `init(state:)`: the seed is the starting state (initialisation, synthetic data).
+  public init(seed: UInt64) { self.state = seed }
 
   /// The SplitMix64 output function applied to one value (a strong 64-bit mixer).
   @inlinable
@@ -50,5 +54,16 @@ public struct SplitMix64: Sendable {
       a.swapAt(i, j)
       i -= 1
     }
+  }
+
+  /// Uniform in [0, 1) with 53 random bits.
+  public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+
+  /// Standard normal (Box–Muller; one value per call, the pair's second half discarded for simplicity).
+  public mutating func nextGaussian() -> Double {
+    var u = nextUnit()
+    while u <= 0 { u = nextUnit() }
+    let v = nextUnit()
+    return (-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v)
   }
 }
