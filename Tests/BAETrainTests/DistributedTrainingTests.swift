@@ -123,6 +123,19 @@ final class DistributedTrainingTests: XCTestCase {
     first.steps = 13
     first.checkpointEvery = 13
     _ = try train(first, collectives: MPICollectives(comm))
+    // the checkpoint records the world size, the sampler position, library versions and the commit
+    let ckpt = URL(fileURLWithPath: first.out).appendingPathComponent("step_00000013")
+    for f in ["model.safetensors", "optimizer.safetensors", "config.json", "sampler.json", "DONE"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: ckpt.appendingPathComponent(f).path), f)
+    }
+    let info = try JSONDecoder().decode(CheckpointInfo.self, from: Data(contentsOf: ckpt.appendingPathComponent("config.json")))
+    XCTAssertEqual(info.worldSize, comm.size)
+    XCTAssertEqual(info.step, 13)
+    XCTAssertEqual(info.config.seed, first.seed)
+    XCTAssertTrue(info.versions["mpi"]?.hasPrefix("Open MPI") ?? false, "\(info.versions)")
+    XCTAssertTrue(info.versions["openblas"]?.contains("OpenBLAS") ?? false, "\(info.versions)")
+    XCTAssertNotNil(info.versions["zstd"])
+    XCTAssertFalse(info.gitCommit.isEmpty)
     var second = first
     second.steps = 30
     let resumed = try train(second, collectives: MPICollectives(comm), resume: true)
