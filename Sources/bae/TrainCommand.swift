@@ -21,18 +21,18 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Global minibatch rows, summed over ranks (default 512).") var batchSize: Int?
   @Option(help: "Optimizer steps (overrides --epochs).") var steps: Int?
   @Option(help: "Passes over the training split when --steps is not given (default 1).") var epochs: Int?
-  @Option(help: "Adam learning rate (default 5e-4).") var lr: Double?
-  @Option(help: "λ_e, weight of the minibatch entropy term (default 1e-7; 0 = off).") var entropyWeight: Double?
-  @Option(help: "λ_c, weight of the covariance term (default 1e-7; 0 = off).") var covarianceWeight: Double?
+  @Option(parsing: .unconditional, help: "Adam learning rate (default 5e-4).") var lr: Double?
+  @Option(parsing: .unconditional, help: "λ_e, weight of the minibatch entropy term (default 1e-7; 0 = off).") var entropyWeight: Double?
+  @Option(parsing: .unconditional, help: "λ_c, weight of the covariance term (default 1e-7; 0 = off).") var covarianceWeight: Double?
   @Option(help: "Step from which λ_e applies (default 0).") var entropyStartStep: Int?
-  @Option(help: "Drop the entropy term in steps where H < this (default 0).") var entropyThreshold: Double?
+  @Option(parsing: .unconditional, help: "Drop the entropy term in steps where H < this (default 0).") var entropyThreshold: Double?
   @Option(help: "Gradient estimator: sign_s (g − g², default) or sign (g).") var estimator: Estimator?
   @Option(help: "Bits per feature k (multi-bit BAE; default 1).") var bitsPerFeature: Int?
   @Option(help: "Seed for init and shuffling (default 0).") var seed: UInt64?
   @Option(help: "Start from weights in a safetensors file (keys encoder.weight, encoder.bias, decoder.weight, decoder.bias).")
   var initFrom: String?
   @Option(help: "shuffled (default) or sequential (file order, for step-by-step comparisons).") var batchOrder: BatchOrderSetting?
-  @Option(help: "Fraction of rows (the last, in file order) held out for validation (default 0.2).") var validationFraction: Double?
+  @Option(parsing: .unconditional, help: "Fraction of rows (the last, in file order) held out for validation (default 0.2).") var validationFraction: Double?
   @Option(help: "Validate every N steps (default 0 = at the end).") var validateEvery: Int?
   @Option(help: "Checkpoint every N steps (default 0 = final model only).") var checkpointEvery: Int?
   @Option(help: "Keep the newest N checkpoints (default 3; 0 = all).") var keepLast: Int?
