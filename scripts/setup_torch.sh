@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent: creates /work/main/.venv-torch (git-ignored) with torch + numpy for scripts/reference_bae.py,
+# Idempotent: creates .venv-torch (in the repository) (git-ignored) with torch + numpy for scripts/reference_bae.py,
 # the independent PyTorch reference that writes Tests/BAEModelTests/Fixtures. Installs only what is missing.
 # Prefers the CPU-only wheel index (~200 MB); if that host is unreachable, falls back to plain PyPI, whose
 # default torch wheel is the CUDA build (~5 GB, ~60 s here) and runs on CPU just the same.
