@@ -31,10 +31,11 @@ let package = Package(
     .target(name: "BAEComm", dependencies: ["CMPI"]),
     .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO", "BAERandom"]),
-    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "CZstd", "CBAEKernels", "BAERandom"]),
+    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAERandom"]),
+    .target(name: "BAEBench", dependencies: ["BAEModel", "BAETrain", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor"]),
     .executableTarget(name: "bae", dependencies: [
-      "BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
+      "BAEAnalysis", "BAEBench", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 
@@ -45,6 +46,7 @@ let package = Package(
     .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO", "BAERandom"]),
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),
     .testTarget(name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm", "BAETensor"]),
+    .testTarget(name: "BAEBenchTests", dependencies: ["BAEBench", "BAETrain", "BAEComm", "BAEModel"]),
     .testTarget(name: "BAECLITests", dependencies: ["BAEIO"]),
     .testTarget(name: "BAEAnalysisTests", dependencies: ["BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEIO"]),
   ]

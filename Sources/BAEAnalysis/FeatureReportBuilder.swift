@@ -79,7 +79,7 @@ public enum FeatureReportBuilder {
     }
     let settings = FeatureReport.Settings(
       model: modelDirectory.path, data: data.path, tokens: tokens?.map(\.path) ?? [], rows: n, inputDim: model.inputDim,
-      features: model.codeBits, bitsPerFeature: config.bitsPerFeature, topK: options.topK,
+      features: model.codeBits, bitsPerFeature: config.model.bitsPerFeature, topK: options.topK,
       describeCount: options.describeCount, testCount: options.testCount, contextWindow: options.contextWindow,
       denseRate: FeatureActivity.denseRate, nearConstantRate: FeatureActivity.nearConstantRate, judgeURL: nil, judgeModel: nil)
     let corpus = FeatureReport.Corpus(entropyBits: stats.entropyBits, mse: stats.mse,

@@ -48,7 +48,7 @@ public struct PositionEntropyOptions: Sendable {
   public var buckets: PositionBuckets
   /// Model settings shared by every bucket's BAE (latentDim, loss weights, lr, estimator, seed …);
   /// `data`, `steps`, `batchSize` are ignored here.
-  public var model: BAEConfig
+  public var model: TrainConfig
   /// Rows per global minibatch of the shared stream.
   public var streamBatch = 512
   /// Stream batches to run.
@@ -59,7 +59,7 @@ public struct PositionEntropyOptions: Sendable {
   /// bucket's row count, so the estimates are comparable: Ĥ of a finite set grows with its size).
   /// Buckets with fewer rows than `bucketBatch` are not trained.
   public var evalRows = 0
-  public init(buckets: PositionBuckets, model: BAEConfig) { self.buckets = buckets; self.model = model }
+  public init(buckets: PositionBuckets, model: TrainConfig) { self.buckets = buckets; self.model = model }
 }
 
 /// One point of the curve.
@@ -103,9 +103,10 @@ public final class PositionEntropyTrainer {
   let positions: [Int32]
   let options: PositionEntropyOptions
   let collectives: Collectives
-  let config: BAEConfig
-  public let models: [BinaryAutoencoder]
-  let adams: [Adam]
+  let config: TrainConfig
+  /// One training step (model + Adam) per bucket; all share one workspace.
+  let steps: [TrainingStep]
+  public var models: [Autoencoder] { steps.map(\.model) }
   public private(set) var bucketSteps: [Int]
   let bucketRows: [[Int]]
 
@@ -113,8 +114,8 @@ public final class PositionEntropyTrainer {
   public init(source: any RowSource, positions: [Int32], options: PositionEntropyOptions, collectives: Collectives) throws {
     precondition(positions.count == source.rowCount, "positions \(positions.count) != rows \(source.rowCount)")
     var c = options.model
-    c.inputDim = source.inputDim
-    if c.latentDim == 0 { c.latentDim = 4 * c.inputDim }
+    c.model.inputDim = source.inputDim
+    if c.model.latentDim == 0 { c.model.latentDim = 4 * c.model.inputDim }
     c.batchSize = options.bucketBatch
     c.data = "-"
     c.out = "-"
@@ -127,13 +128,15 @@ public final class PositionEntropyTrainer {
     self.positions = positions
     self.options = options
     self.collectives = collectives
-    let layout = ParameterLayout(inputDim: c.inputDim, latentDim: c.latentDim, bitsPerFeature: c.bitsPerFeature)
-    models = (0..<options.buckets.count).map { b in
-      let m = BinaryAutoencoder(layout: layout)
-      m.initialise(seed: c.seed &+ UInt64(b), decoderBias: c.decoderBias)
-      return m
+    // a bucket never holds more than bucketBatch − 1 rows over all ranks before a batch arrives
+    let slice = GlobalBatchSampler.slice(globalBatch: options.streamBatch, rank: collectives.rank, readers: collectives.worldSize)
+    let ws = StepWorkspace(config: c.model, capacity: options.bucketBatch + slice.count,
+                           globalCapacity: options.bucketBatch + options.streamBatch)
+    steps = (0..<options.buckets.count).map { b in
+      let m = Autoencoder(config: c.model)
+      m.initialise(seed: c.seed &+ UInt64(b))
+      return TrainingStep(model: m, workspace: ws, collectives: collectives)
     }
-    adams = models.map { _ in Adam(count: layout.count, lr: c.lr, beta1: c.beta1, beta2: c.beta2, epsilon: c.adamEpsilon) }
     bucketSteps = Array(repeating: 0, count: options.buckets.count)
     var rowsOf = Array(repeating: [Int](), count: options.buckets.count)
     for (r, p) in positions.enumerated() { if let b = options.buckets.bucket(of: Int(p)) { rowsOf[b].append(r) } }
@@ -145,24 +148,19 @@ public final class PositionEntropyTrainer {
     let t0 = Date()
     try train(log: log)
     let results = try evaluate()
-    return PositionEntropyResult(data: "", inputDim: config.inputDim, latentDim: config.latentDim,
-                                 entropyWeight: config.entropyWeight, covarianceWeight: config.covarianceWeight,
+    return PositionEntropyResult(data: "", inputDim: config.model.inputDim, latentDim: config.model.latentDim,
+                                 entropyWeight: config.model.entropyWeight, covarianceWeight: config.model.covarianceWeight,
                                  streamBatch: options.streamBatch, streamSteps: options.streamSteps,
                                  bucketBatch: options.bucketBatch, ranks: collectives.worldSize,
                                  seconds: Date().timeIntervalSince(t0), buckets: results)
   }
 
   func train(log: (String) -> Void) throws {
-    let k = options.buckets.count, d = config.inputDim, world = collectives.worldSize, rank = collectives.rank
+    let k = options.buckets.count, d = config.model.inputDim, world = collectives.worldSize, rank = collectives.rank
     let slice = GlobalBatchSampler.slice(globalBatch: options.streamBatch, rank: rank, readers: world)
     var sampler = GlobalBatchSampler(rows: 0..<source.rowCount, globalBatch: options.streamBatch, seed: config.seed,
                                      order: .shuffled, blockRows: source.rowsPerBlock, windowBlocks: 8)
-    // a bucket never holds more than bucketBatch − 1 rows over all ranks before a batch arrives
     let localCap = options.bucketBatch + slice.count
-    let globalCap = options.bucketBatch + options.streamBatch
-    let covariance = config.covarianceWeight != 0
-    let ws = StepWorkspace(layout: models[0].layout, capacity: localCap, globalCapacity: globalCap, covariance: covariance)
-    let grads = AlignedBuffer<Float>(count: models[0].layout.count)
     let batch = AlignedBuffer<Float>(count: max(1, slice.count) * d)
     let pending = (0..<k).map { _ in AlignedBuffer<Float>(count: localCap * d) }
     var pendingRows = [Int](repeating: 0, count: k)
@@ -182,7 +180,7 @@ public final class PositionEntropyTrainer {
       for b in 0..<k {
         let perRank = (0..<world).map { Int(counts[b * world + $0]) }
         guard perRank.reduce(0, +) >= options.bucketBatch else { continue }
-        let stats = try bucketStep(b, rows: pendingRows[b], rowsPerRank: perRank, x: pending[b], ws: ws, grads: grads)
+        let stats = try bucketStep(b, rows: pendingRows[b], rowsPerRank: perRank, x: pending[b])
         pendingRows[b] = 0
         if collectives.rank == 0 && bucketSteps[b] % 100 == 0 {
           log(String(format: "stream batch %d/%d  bucket %@ step %d  mse %.4g  fvu %.3f  H %.1f bits",
@@ -194,19 +192,11 @@ public final class PositionEntropyTrainer {
   }
 
   /// One exact global step of bucket b's BAE on the rows buffered on every rank.
-  func bucketStep(_ b: Int, rows n: Int, rowsPerRank: [Int], x buffer: AlignedBuffer<Float>, ws: StepWorkspace,
-                  grads: AlignedBuffer<Float>) throws -> BatchStatistics {
-    let model = models[b], d = config.inputDim
-    let x = Matrix(buffer, rows: n, cols: d)
-    let moments = model.forward(x, ws)
-    let stats = try model.globalStatistics(ws, localMoments: moments, rowsPerRank: rowsPerRank,
-                                           covariance: config.covarianceWeight != 0, collectives: collectives)
-    let weights = LossWeights.scheduled(config, step: bucketSteps[b], entropy: stats.entropy)
-    model.backward(x, ws, statistics: stats, weights: weights, decoderBiasEnabled: config.decoderBias, into: grads)
-    try collectives.sum(grads.buffer)  // every term is already divided by the global N: SUM over ranks
-    adams[b].update(parameters: model.parameters, gradients: grads)
+  func bucketStep(_ b: Int, rows n: Int, rowsPerRank: [Int], x buffer: AlignedBuffer<Float>) throws -> BatchStatistics {
+    let x = Matrix(buffer, rows: n, cols: config.model.inputDim)
+    let outcome = try steps[b].run(x, step: bucketSteps[b], rowsPerRank: rowsPerRank)
     bucketSteps[b] += 1
-    return stats
+    return outcome.statistics
   }
 
   /// A bucket with fewer distinct rows than one step would only see repeats of them: not trained.

@@ -1,5 +1,6 @@
-// Statistics of the WHOLE global minibatch (spec §6): every rank holds the same values after the
-// global-statistics phase, so every rank forms the exact gradient of the global objective.
+// Statistics of the WHOLE global minibatch (Method.md, data-parallel exactness): every rank holds the
+// same values after the global-statistics phase, so every rank forms the exact gradient of the global
+// objective.
 
 /// Global quantities of one step's minibatch.
 public struct BatchStatistics: Sendable {
@@ -9,10 +10,16 @@ public struct BatchStatistics: Sendable {
   public var sumSquaredError: Double = 0
   /// Σ x² − (Σx)²/N summed over columns: the total variance, for FVU (0 when not computed).
   public var totalVariance: Double = 0
-  /// H = Σ_j H_b(p_j), bits.
+  /// BAE: H = Σ_j H_b(p_j), bits. SAE: the same formula over firing indicators (a ≠ 0), for logging.
   public var entropy: Double = 0
-  /// D = Σ_{j≠k} |C_jk| (nil when the covariance term is off).
+  /// BAE: D = Σ_{j≠k} |C_jk| (nil when the covariance term is off).
   public var covariance: Double? = nil
+  /// SAE: the weighted sparsity term (L1 or L0) of the loss; 0 for a BAE.
+  public var sparsityLoss: Double = 0
+  /// SAE: the weighted AuxK loss; 0 when off.
+  public var auxLoss: Double = 0
+  /// BatchTopK: the smallest selected positive activation of this batch (the threshold's update).
+  public var batchThreshold: Double? = nil
   /// Element-mean squared error.
   public func mse(inputDim: Int) -> Double { rows > 0 ? sumSquaredError / Double(rows * inputDim) : 0 }
   /// Fraction of variance unexplained.
@@ -28,14 +35,16 @@ public struct LossWeights: Sendable, Equatable {
     self.entropy = entropy; self.covariance = covariance; self.estimator = estimator
   }
 
-  /// λ_e is 0 before `entropyStartStep` and when H < `entropyThreshold` (spec §3).
-  public static func scheduled(_ c: BAEConfig, step: Int, entropy: Double) -> LossWeights {
+  /// BAE: λ_e is 0 before `entropyStartStep` and when H < `entropyThreshold`. SAEs: both 0 (their
+  /// sparsity terms are part of the config, not scheduled).
+  public static func scheduled(_ c: ModelConfig, step: Int, entropy: Double) -> LossWeights {
+    guard c.architecture == .bae else { return LossWeights(entropy: 0, covariance: 0, estimator: c.estimator) }
     let on = step >= c.entropyStartStep && entropy >= c.entropyThreshold
     return LossWeights(entropy: on ? c.entropyWeight : 0, covariance: c.covarianceWeight, estimator: c.estimator)
   }
 
-  /// L = MSE + λ_e·H + λ_c·D.
+  /// L = MSE + λ_e·H + λ_c·D (+ the SAE's sparsity and aux terms, already weighted).
   public func loss(_ s: BatchStatistics, inputDim: Int) -> Double {
-    s.mse(inputDim: inputDim) + entropy * s.entropy + covariance * (s.covariance ?? 0)
+    s.mse(inputDim: inputDim) + entropy * s.entropy + covariance * (s.covariance ?? 0) + s.sparsityLoss + s.auxLoss
   }
 }

@@ -1,19 +1,38 @@
 // One flat layout shared by parameters, gradients and Adam's m and v, so the gradient all-reduce is a
-// single call over one buffer and a checkpoint writes each buffer whole.
+// single call over one buffer and a checkpoint writes each buffer whole. Every tensor is a named range;
+// latent-indexed tensors (encoder rows, decoder columns, thresholds) are the axis a future
+// latent-sharded layout would split.
 
-/// Offsets of the four parameter tensors inside one flat Float buffer, in spec §9 order.
+/// A named tensor inside a flat buffer, with its PyTorch (out, in) shape.
+public struct TensorSlot: Equatable, Sendable {
+  public let name: String
+  public let range: Range<Int>
+  public let shape: [Int]
+}
+
+/// Offsets of the trained tensors of one autoencoder inside one flat Float buffer.
 public struct ParameterLayout: Equatable, Sendable {
   public let inputDim: Int       // d
   public let latentDim: Int      // d' (features, decoder inputs)
-  public let bitsPerFeature: Int // k
-  public var codeBits: Int { latentDim * bitsPerFeature }   // m = d'·k encoder outputs
+  public let bitsPerFeature: Int // k (BAE only; 1 otherwise)
+  /// Encoder outputs m = d'·k.
+  public var codeBits: Int { latentDim * bitsPerFeature }
+  /// Whether a learned per-latent log θ follows the decoder bias (JumpReLU).
+  public let learnedThreshold: Bool
 
-  public init(inputDim: Int, latentDim: Int, bitsPerFeature: Int) {
+  public init(inputDim: Int, latentDim: Int, bitsPerFeature: Int = 1, learnedThreshold: Bool = false) {
     precondition(inputDim > 0 && latentDim > 0 && bitsPerFeature > 0,
                  "ParameterLayout(d: \(inputDim), d': \(latentDim), k: \(bitsPerFeature))")
     self.inputDim = inputDim
     self.latentDim = latentDim
     self.bitsPerFeature = bitsPerFeature
+    self.learnedThreshold = learnedThreshold
+  }
+
+  /// The layout of a validated config (inputDim and latentDim resolved).
+  public init(_ c: ModelConfig) {
+    self.init(inputDim: c.inputDim, latentDim: c.latentDim, bitsPerFeature: c.architecture == .bae ? c.bitsPerFeature : 1,
+              learnedThreshold: c.architecture == .jumprelu && c.learnThreshold)
   }
 
   /// encoder.weight: (m, d)
@@ -24,13 +43,43 @@ public struct ParameterLayout: Equatable, Sendable {
   public var decoderWeight: Range<Int> { encoderBias.upperBound..<(encoderBias.upperBound + inputDim * latentDim) }
   /// decoder.bias: (d)
   public var decoderBias: Range<Int> { decoderWeight.upperBound..<(decoderWeight.upperBound + inputDim) }
-  public var count: Int { decoderBias.upperBound }
+  /// log_threshold: (d'), empty unless learned.
+  public var logThreshold: Range<Int> {
+    decoderBias.upperBound..<(decoderBias.upperBound + (learnedThreshold ? latentDim : 0))
+  }
+  public var count: Int { logThreshold.upperBound }
 
-  /// Spec §9 names with their ranges and PyTorch (out, in) shapes.
-  public var tensors: [(name: String, range: Range<Int>, shape: [Int])] {
-    [("encoder.weight", encoderWeight, [codeBits, inputDim]),
-     ("encoder.bias", encoderBias, [codeBits]),
-     ("decoder.weight", decoderWeight, [inputDim, latentDim]),
-     ("decoder.bias", decoderBias, [inputDim])]
+  /// The trained tensors with their names (the reference's state_dict names) and shapes.
+  public var tensors: [TensorSlot] {
+    var t = [TensorSlot(name: "encoder.weight", range: encoderWeight, shape: [codeBits, inputDim]),
+             TensorSlot(name: "encoder.bias", range: encoderBias, shape: [codeBits]),
+             TensorSlot(name: "decoder.weight", range: decoderWeight, shape: [inputDim, latentDim]),
+             TensorSlot(name: "decoder.bias", range: decoderBias, shape: [inputDim])]
+    if learnedThreshold { t.append(TensorSlot(name: "log_threshold", range: logThreshold, shape: [latentDim])) }
+    return t
+  }
+}
+
+/// State a model keeps that is not trained by the optimizer, in one flat Double buffer: the BatchTopK
+/// inference threshold and the AuxK rows-since-fired counters (exact integers below 2^53).
+public struct BufferLayout: Equatable, Sendable {
+  /// [θ, 1 once θ has been set]: batchtopk only.
+  public let threshold: Range<Int>
+  /// rows since each latent last fired: (d'), topk with AuxK only.
+  public let rowsSinceFired: Range<Int>
+
+  public init(_ c: ModelConfig) {
+    threshold = 0..<(c.architecture == .batchtopk ? 2 : 0)
+    let auxk = c.architecture == .topk && c.auxkWeight != 0
+    rowsSinceFired = threshold.upperBound..<(threshold.upperBound + (auxk ? c.latentDim : 0))
+  }
+  public var count: Int { rowsSinceFired.upperBound }
+
+  /// Named slots, for checkpoints.
+  public var tensors: [TensorSlot] {
+    var t: [TensorSlot] = []
+    if !threshold.isEmpty { t.append(TensorSlot(name: "threshold_state", range: threshold, shape: [2])) }
+    if !rowsSinceFired.isEmpty { t.append(TensorSlot(name: "rows_since_fired", range: rowsSinceFired, shape: [rowsSinceFired.count])) }
+    return t
   }
 }

@@ -1,9 +1,11 @@
 // Buffers for one training step at a fixed maximum local batch; allocated once, reused every step.
+// Which buffers exist depends on the model's kind: a BAE needs the bit planes, an SAE the code mask,
+// AuxK its own reconstruction.
 import BAETensor
 import CBAEKernels
 
-/// Scratch memory for forward, global statistics and backward of up to `capacity` local rows
-/// out of a global minibatch of at most `globalCapacity` rows.
+/// Scratch memory for the phases of one step on up to `capacity` local rows out of a global
+/// minibatch of at most `globalCapacity` rows.
 public final class StepWorkspace: @unchecked Sendable {
   public let capacity: Int
   public let globalCapacity: Int
@@ -11,16 +13,22 @@ public final class StepWorkspace: @unchecked Sendable {
   /// Words per row-packed code row (multiple of 8).
   public let rowWords: Int
 
-  /// z, then h as 0/1 in place: (capacity, m)
+  /// z (BAE: then h as 0/1 in place): (capacity, m)
   public let codes: AlignedBuffer<Float>
-  /// decoder input v for k > 1: (capacity, d'); for k = 1 the codes are used directly
-  public let multiBitValues: AlignedBuffer<Float>
+  /// SAE code a = z ⊙ M: (capacity, d'); BAE multi-bit decoder input v: (capacity, d')
+  public let activations: AlignedBuffer<Float>
+  /// SAE pass mask M (∂a/∂z) as 0/1: (capacity, d')
+  public let mask: AlignedBuffer<Float>
   /// x̂, then ∂L/∂x̂ in place: (capacity, d)
   public let reconstruction: AlignedBuffer<Float>
-  /// ∂L/∂v: (capacity, d')
+  /// ∂L/∂a (or ∂L/∂v): (capacity, d')
   public let valueGrad: AlignedBuffer<Float>
-  /// ∂L/∂h then ∂L/∂z in place: (capacity, m) (k = 1 shares valueGrad)
+  /// ∂L/∂h then ∂L/∂z in place for a multi-bit BAE: (capacity, m)
   public let codeGrad: AlignedBuffer<Float>
+  /// AuxK: a_aux (capacity, d'), its mask, and ê − e then ∂L_aux/∂ê (capacity, d)
+  public let auxActivations: AlignedBuffer<Float>
+  public let auxMask: AlignedBuffer<Float>
+  public let auxResidual: AlignedBuffer<Float>
   /// H·S from popcounts: (capacity, m)
   public let covarianceProduct: AlignedBuffer<Float>
   /// row-packed local codes: capacity × rowWords
@@ -33,27 +41,41 @@ public final class StepWorkspace: @unchecked Sendable {
   public let localColumnBits: AlignedBuffer<UInt64>
   /// sign planes of C: [S⁺ rows | S⁻ rows], each m × rowWords, one buffer so one all-reduce sums both
   public let signPlanes: AlignedBuffer<UInt64>
-  /// per-bit ones count (local, then global after the all-reduce): (m)
+  /// per-bit (BAE) or per-latent (SAE: a ≠ 0) count, local then global after the all-reduce: (m)
   public let counts: AlignedBuffer<Int64>
+  /// BatchTopK in training: the smallest selected positive activation of the global batch (set by the
+  /// code phase, identical on every rank; nil when nothing positive was selected).
+  public internal(set) var selectedThreshold: Double? = nil
+  /// AuxK: whether this step has dead latents (then the aux buffers hold this step's values).
+  public internal(set) var auxActive = false
 
-  public init(layout: ParameterLayout, capacity: Int, globalCapacity: Int? = nil, covariance: Bool = true) {
+  /// - covariance: allocate the bit-plane buffers of the BAE covariance term.
+  public init(config: ModelConfig, capacity: Int, globalCapacity: Int? = nil, covariance: Bool? = nil) {
     precondition(capacity > 0, "StepWorkspace capacity \(capacity)")
+    let layout = ParameterLayout(config)
     self.layout = layout
     self.capacity = capacity
     self.globalCapacity = globalCapacity ?? capacity
     let m = layout.codeBits, d = layout.inputDim, dl = layout.latentDim
+    let bae = config.architecture == .bae
+    let cov = bae && (covariance ?? config.usesCovariance)
+    let auxk = config.architecture == .topk && config.auxkWeight != 0
     rowWords = Int(bae_row_words(Int64(m)))
     codes = AlignedBuffer(count: capacity * m)
-    multiBitValues = AlignedBuffer(count: layout.bitsPerFeature > 1 ? capacity * dl : 0)
+    activations = AlignedBuffer(count: !bae || layout.bitsPerFeature > 1 ? capacity * dl : 0)
+    mask = AlignedBuffer(count: bae ? 0 : capacity * dl)
     reconstruction = AlignedBuffer(count: capacity * d)
     valueGrad = AlignedBuffer(count: capacity * dl)
-    codeGrad = AlignedBuffer(count: layout.bitsPerFeature > 1 ? capacity * m : 0)
-    covarianceProduct = AlignedBuffer(count: covariance ? capacity * m : 0)
-    localBits = AlignedBuffer(count: capacity * rowWords)
-    globalBits = AlignedBuffer(count: covariance ? self.globalCapacity * rowWords : 0)
-    columnBits = AlignedBuffer(count: covariance ? m * ((self.globalCapacity + 63) / 64) : 0)
-    localColumnBits = AlignedBuffer(count: covariance ? m * ((capacity + 63) / 64) : 0)
-    signPlanes = AlignedBuffer(count: covariance ? 2 * m * rowWords : 0)
+    codeGrad = AlignedBuffer(count: bae && layout.bitsPerFeature > 1 ? capacity * m : 0)
+    auxActivations = AlignedBuffer(count: auxk ? capacity * dl : 0)
+    auxMask = AlignedBuffer(count: auxk ? capacity * dl : 0)
+    auxResidual = AlignedBuffer(count: auxk ? capacity * d : 0)
+    covarianceProduct = AlignedBuffer(count: cov ? capacity * m : 0)
+    localBits = AlignedBuffer(count: bae ? capacity * rowWords : 0)
+    globalBits = AlignedBuffer(count: cov ? self.globalCapacity * rowWords : 0)
+    columnBits = AlignedBuffer(count: cov ? m * ((self.globalCapacity + 63) / 64) : 0)
+    localColumnBits = AlignedBuffer(count: cov ? m * ((capacity + 63) / 64) : 0)
+    signPlanes = AlignedBuffer(count: cov ? 2 * m * rowWords : 0)
     counts = AlignedBuffer(count: m)
   }
 

@@ -33,6 +33,12 @@ public enum BLAS {
     set { openblas_set_num_threads(Int32(newValue)) }
   }
 
+  /// The kernel set OpenBLAS chose at run time (openblas_get_corename, e.g. "Haswell", "Zen").
+  public static var coreName: String {
+    guard let p = openblas_get_corename() else { return "unknown" }
+    return String(cString: p)
+  }
+
   /// OpenBLAS build description (e.g. "OpenBLAS 0.3.21 ... Zen"), recorded in checkpoints.
   public static var configuration: String {
     guard let p = openblas_get_config() else { return "OpenBLAS (unknown)" }

@@ -10,7 +10,7 @@ import Foundation
 public struct CheckpointInfo: Codable, Sendable {
   public var step: Int
   public var worldSize: Int
-  public var config: BAEConfig
+  public var config: TrainConfig
   public var sampler: SamplerState
   public var versions: [String: String]
   public var gitCommit: String
@@ -36,7 +36,7 @@ public struct CheckpointStore {
   public func latestComplete() throws -> URL? { try completed().last?.url }
 
   /// Writes step `step` (rank 0 only; other ranks return at once — no collectives in here).
-  public func write(step: Int, model: BinaryAutoencoder, adam: Adam, config: BAEConfig, sampler: SamplerState,
+  public func write(step: Int, model: Autoencoder, adam: Adam, config: TrainConfig, sampler: SamplerState,
                     worldSize: Int, isRoot: Bool) throws {
     guard isRoot else { return }
     let dir = directory.appendingPathComponent(Self.name(step: step))
@@ -52,6 +52,10 @@ public struct CheckpointStore {
       opt.add("exp_avg_sq." + t.name, shape: t.shape, borrowing: UnsafeBufferPointer(rebasing: v[t.range]))
     }
     opt.add("step", shape: [], int64s: [Int64(adam.step)])
+    // untrained state (BatchTopK θ, AuxK counters) as exact float64 bit patterns
+    for t in model.bufferLayout.tensors {
+      opt.add("model_state." + t.name, shape: t.shape, int64s: t.range.map { Int64(bitPattern: model.buffers[$0].bitPattern) })
+    }
     try opt.write(to: dir.appendingPathComponent("optimizer.safetensors"))
     let info = CheckpointInfo(step: step, worldSize: worldSize, config: config, sampler: sampler,
                               versions: RunEnvironment.versions, gitCommit: RunEnvironment.gitCommit)
@@ -62,50 +66,50 @@ public struct CheckpointStore {
   }
 
   /// Loads a checkpoint into `model` and `adam`, refusing one whose training-defining settings differ.
-  public func load(_ dir: URL, expecting config: BAEConfig, model: BinaryAutoencoder, adam: Adam) throws
+  public func load(_ dir: URL, expecting config: TrainConfig, model: Autoencoder, adam: Adam) throws
     -> (step: Int, sampler: SamplerState) {
     let infoURL = dir.appendingPathComponent("config.json")
     guard let data = FileManager.default.contents(atPath: infoURL.path) else {
-      throw DataError(file: infoURL.path, message: "missing although DONE exists; delete \(dir.lastPathComponent) to resume from the previous checkpoint")
+      throw RunDirectoryError.missingFile(path: infoURL.path, hint: "although DONE exists; delete \(dir.lastPathComponent) to resume from the previous checkpoint")
     }
-    let info = try JSONDecoder().decode(CheckpointInfo.self, from: data)
+    let info: CheckpointInfo
+    do { info = try JSONDecoder().decode(CheckpointInfo.self, from: data) } catch {
+      throw RunDirectoryError.unreadable(path: infoURL.path, reason: "\(error)")
+    }
     let diffs = Self.differences(info.config, config)
-    if !diffs.isEmpty {
-      throw DataError(file: infoURL.path, message: "cannot resume: the checkpoint was trained with different settings: " + diffs.joined(separator: "; ") + ". Resume with the original settings or start a new --out directory")
-    }
+    if !diffs.isEmpty { throw RunDirectoryError.settingsDiffer(path: infoURL.path, differences: diffs) }
     try model.load(try ModelFiles.readTensors(dir.appendingPathComponent("model.safetensors")), source: dir.path)
     let opt = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("optimizer.safetensors"))
     var mv = [Float](repeating: 0, count: model.layout.count), vv = mv
     for t in model.layout.tensors {
       let a = try opt.floats("exp_avg." + t.name), b = try opt.floats("exp_avg_sq." + t.name)
       guard a.count == t.range.count, b.count == t.range.count else {
-        throw DataError(file: opt.url.path, message: "optimizer state for \(t.name) has \(a.count) values, the model needs \(t.range.count)")
+        throw RunDirectoryError.tensorSize(path: opt.url.path, name: "exp_avg." + t.name, found: Swift.min(a.count, b.count), expected: t.range.count)
       }
       mv.replaceSubrange(t.range, with: a)
       vv.replaceSubrange(t.range, with: b)
+    }
+    for t in model.bufferLayout.tensors {
+      let bits = try opt.int64s("model_state." + t.name)
+      guard bits.count == t.range.count else {
+        throw RunDirectoryError.tensorSize(path: opt.url.path, name: "model_state." + t.name, found: bits.count, expected: t.range.count)
+      }
+      for (o, b) in zip(t.range, bits) { model.buffers[o] = Double(bitPattern: UInt64(bitPattern: b)) }
     }
     let step = try opt.int64s("step").first.map(Int.init) ?? 0
     adam.restore(step: step, m: mv, v: vv)
     return (info.step, info.sampler)
   }
 
-  /// Settings that define the trajectory; a resume must agree on all of them.
-  static func differences(_ a: BAEConfig, _ b: BAEConfig) -> [String] {
+  /// Settings that define the trajectory; a resume must agree on all of them: every model field
+  /// (architecture, shape, loss weights, optimizer) and the batch-forming run settings.
+  static func differences(_ a: TrainConfig, _ b: TrainConfig) -> [String] {
     var out: [String] = []
+    for (x, y) in zip(Mirror(reflecting: a.model).children, Mirror(reflecting: b.model).children) {
+      let vx = "\(x.value)", vy = "\(y.value)"
+      if vx != vy, let name = x.label { out.append("\(name) was \(vx), now \(vy)") }
+    }
     func check<T: Equatable>(_ name: String, _ x: T, _ y: T) { if x != y { out.append("\(name) was \(x), now \(y)") } }
-    check("inputDim", a.inputDim, b.inputDim)
-    check("latentDim", a.latentDim, b.latentDim)
-    check("bitsPerFeature", a.bitsPerFeature, b.bitsPerFeature)
-    check("decoderBias", a.decoderBias, b.decoderBias)
-    check("entropyWeight", a.entropyWeight, b.entropyWeight)
-    check("covarianceWeight", a.covarianceWeight, b.covarianceWeight)
-    check("entropyStartStep", a.entropyStartStep, b.entropyStartStep)
-    check("entropyThreshold", a.entropyThreshold, b.entropyThreshold)
-    check("estimator", a.estimator, b.estimator)
-    check("lr", a.lr, b.lr)
-    check("beta1", a.beta1, b.beta1)
-    check("beta2", a.beta2, b.beta2)
-    check("adamEpsilon", a.adamEpsilon, b.adamEpsilon)
     check("batchSize", a.batchSize, b.batchSize)
     check("batchOrder", a.batchOrder, b.batchOrder)
     check("seed", a.seed, b.seed)

@@ -1,4 +1,5 @@
-// One line of the JSONL metrics: every number is global (all ranks' rows), never rank 0's alone.
+// One line of the JSONL metrics. Every loss and code statistic is global (all ranks' rows); the
+// timings are rank 0's own.
 
 public struct StepRecord: Codable, Sendable {
   public var step: Int
@@ -11,7 +12,13 @@ public struct StepRecord: Codable, Sendable {
   public var covariance: Double?
   /// λ_e in force this step (0 before the start step).
   public var entropyWeight: Double
-  /// Mean active bits per row.
+  /// SAE: the weighted sparsity term (L1 or L0); absent for a BAE.
+  public var sparsityLoss: Double?
+  /// SAE: the weighted AuxK loss; absent for a BAE.
+  public var auxLoss: Double?
+  /// BatchTopK: the running inference threshold θ after this step.
+  public var threshold: Double?
+  /// Mean active bits (BAE) or active latents (SAE) per row.
   public var l0: Double
   /// Bits that never fired in this minibatch.
   public var deadBits: Int

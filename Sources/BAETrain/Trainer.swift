@@ -16,12 +16,14 @@ public struct TrainSummary: Sendable {
   public var outputDirectory: URL
 }
 
+/// Trains one autoencoder of any kind: the loop, checkpoints, resume, signals and metrics. It never
+/// names an architecture; the model's phases run inside `TrainingStep.run`.
 public final class Trainer {
-  public let config: BAEConfig
-  public let model: BinaryAutoencoder
-  let adam: Adam
-  let gradients: AlignedBuffer<Float>
-  let workspace: StepWorkspace
+  public let config: TrainConfig
+  public var model: Autoencoder { step.model }
+  /// The optimizer state (for tests and tools).
+  public var adam: Adam { step.adam }
+  let step: TrainingStep
   let data: TrainingData
   let reader: DatasetReader
   let collectives: TimedCollectives
@@ -30,66 +32,66 @@ public final class Trainer {
   let rowsPerRank: [Int]
   let batch: AlignedBuffer<Float>
   let outputDirectory: URL
-  public private(set) var step: Int
+  /// Optimizer steps taken.
+  public private(set) var stepsDone: Int
   public let totalSteps: Int
   /// Set asynchronously (signal handler); agreed on by all ranks at the next step boundary.
   public let stopRequest: StopRequest
   let checkpoints: CheckpointStore
+  /// The newest checkpoint this run wrote or resumed from.
+  var lastCheckpoint: URL?
   /// Called on every rank after each step with that step's (global) record; for tests and tools.
   public var onStep: ((StepRecord) -> Void)?
 
   /// Resolves the config against the data (width, latent default), validates it once, initialises or
   /// loads the model, and positions the sampler (fresh, or from the newest checkpoint with `resume`).
-  public init(config given: BAEConfig, collectives: Collectives, log: RunLog, resume: Bool = false,
+  public init(config given: TrainConfig, collectives: Collectives, log: RunLog, resume: Bool = false,
               stopRequest: StopRequest = StopRequest()) throws {
     // settings that do not depend on the data are checked before the data is opened
     var early = given
-    early.inputDim = max(1, given.inputDim)
-    early.latentDim = given.latentDim == 0 ? 1 : given.latentDim
+    early.model.inputDim = max(1, given.model.inputDim)
+    early.model.latentDim = given.model.latentDim == 0 ? 1 : given.model.latentDim
+    if early.model.k > early.model.latentDim { early.model.latentDim = early.model.k }
     try early.validate()
     let data = try TrainingData.open(given)
     var config = given
-    config.inputDim = data.inputDim
-    if config.latentDim == 0 { config.latentDim = 4 * config.inputDim }
+    config.model.inputDim = data.inputDim
+    if config.model.latentDim == 0 { config.model.latentDim = 4 * config.model.inputDim }
     try config.validate()
     self.data = data
     self.log = log
     self.stopRequest = stopRequest
-    self.collectives = TimedCollectives(collectives)
+    let timed = TimedCollectives(collectives)
+    self.collectives = timed
     outputDirectory = URL(fileURLWithPath: config.out.isEmpty ? "runs/bae" : config.out)
     checkpoints = CheckpointStore(directory: outputDirectory)
 
-    let layout = ParameterLayout(inputDim: config.inputDim, latentDim: config.latentDim, bitsPerFeature: config.bitsPerFeature)
-    model = BinaryAutoencoder(layout: layout)
-    adam = Adam(count: layout.count, lr: config.lr, beta1: config.beta1, beta2: config.beta2, epsilon: config.adamEpsilon)
-    gradients = AlignedBuffer(count: layout.count)
     let world = collectives.worldSize
     rowsPerRank = (0..<world).map { GlobalBatchSampler.slice(globalBatch: config.batchSize, rank: $0, readers: world).count }
-    let local = max(1, rowsPerRank[collectives.rank])
-    workspace = StepWorkspace(layout: layout, capacity: local, globalCapacity: config.batchSize,
-                              covariance: config.covarianceWeight != 0)
-    batch = AlignedBuffer(count: local * config.inputDim)
+    let model = Autoencoder(config: config.model)
+    step = TrainingStep(model: model, rowsPerRank: rowsPerRank, collectives: timed)
+    batch = AlignedBuffer(count: max(1, rowsPerRank[collectives.rank]) * config.model.inputDim)
 
     var sampler = GlobalBatchSampler(rows: data.trainRows, globalBatch: config.batchSize, seed: config.seed,
-                                     order: config.batchOrder == .sequential ? .sequential : .shuffled,
+                                     order: config.batchOrder,
                                      blockRows: data.source.rowsPerBlock,
                                      windowBlocks: TrainingData.shuffleWindowFrames)
     totalSteps = config.steps > 0 ? config.steps : config.epochs * sampler.batchesPerEpoch
-    step = 0
+    stepsDone = 0
     let latest = resume ? try checkpoints.latestComplete() : nil
     if let latest {
-      let restored = try checkpoints.load(latest, expecting: config, model: model, adam: adam)
-      step = restored.step
+      let restored = try checkpoints.load(latest, expecting: config, model: model, adam: step.adam)
+      stepsDone = restored.step
       sampler.state = restored.sampler
-      log.info("resumed from \(latest.path) at step \(step)")
+      lastCheckpoint = latest
+      log.info("resumed from \(latest.path) at step \(stepsDone)")
     } else {
       if resume {
         log.info("--resume: no complete checkpoint (step_*/DONE) in \(outputDirectory.path); starting from step 0")
       }
+      model.initialise(seed: config.seed)
       if let initFrom = config.initFrom {
         try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: initFrom)), source: initFrom)
-      } else {
-        model.initialise(seed: config.seed, decoderBias: config.decoderBias)
       }
     }
     self.config = config
@@ -104,40 +106,35 @@ public final class Trainer {
     try log.openMetrics(outputDirectory.appendingPathComponent("metrics.jsonl"))
     defer { log.close() }
     if data.skippedNonFinite > 0 { log.info("skipped \(data.skippedNonFinite) rows holding NaN/Inf") }
-    log.info("training d=\(config.inputDim) d'=\(config.latentDim) k=\(config.bitsPerFeature) batch=\(config.batchSize) "
-             + "ranks=\(collectives.worldSize) steps=\(step)..<\(totalSteps) rows=\(data.trainRows.count) train / \(data.validationRows.count) val")
+    log.info("training \(config.model.architecture.rawValue) d=\(config.model.inputDim) d'=\(config.model.latentDim) batch=\(config.batchSize) "
+             + "ranks=\(collectives.worldSize) steps=\(stepsDone)..<\(totalSteps) rows=\(data.trainRows.count) train / \(data.validationRows.count) val")
     let start = now()
-    let firstStep = step
+    let firstStep = stepsDone
     var last: StepRecord?
     var stopped = false
-    while step < totalSteps {
+    while stepsDone < totalSteps {
       let t0 = now(), comm0 = collectives.seconds
       let wait = try fetchBatch()
-      let moments = forward()
-      let stats = try globalStatistics(moments)
-      let weights = LossWeights.scheduled(config, step: step, entropy: stats.entropy)
-      backward(stats, weights)
-      try synchronizeGradients()
-      optimizerStep()
-      step += 1
+      let outcome = try step.run(x, step: stepsDone, rowsPerRank: rowsPerRank)
+      stepsDone += 1
       let stop = try agreeOnStop()
-      let elapsed = now() - t0
-      let comm = collectives.seconds - comm0
-      let record = makeRecord(stats, weights, elapsed: elapsed, comm: comm, wait: wait, runSeconds: now() - start)
-      logStep(record, done: step - firstStep, runSeconds: now() - start)
+      let record = makeRecord(outcome, elapsed: now() - t0, comm: collectives.seconds - comm0, wait: wait,
+                              runSeconds: now() - start)
+      logStep(record, done: stepsDone - firstStep, runSeconds: now() - start)
       onStep?(record)
       last = record
+      try checkFinite(outcome)
       try checkReplicas()
       try validateIfDue()
-      if stop || (config.checkpointEvery > 0 && step % config.checkpointEvery == 0) {
+      if stop || (config.checkpointEvery > 0 && stepsDone % config.checkpointEvery == 0) {
         try writeCheckpoint()
       }
-      if stop { stopped = true; log.info("stop requested: checkpoint written at step \(step)"); break }
+      if stop { stopped = true; log.info("stop requested: checkpoint written at step \(stepsDone)"); break }
     }
     let validation = try validate()
-    if let v = validation { log.record(ValidationRecord(step: step, validation: v)) }
+    if let v = validation { log.record(ValidationRecord(step: stepsDone, validation: v)) }
     try saveFinalModel()
-    return TrainSummary(steps: step, lastRecord: last, validation: validation, stoppedEarly: stopped,
+    return TrainSummary(steps: stepsDone, lastRecord: last, validation: validation, stoppedEarly: stopped,
                         outputDirectory: outputDirectory)
   }
 
@@ -149,38 +146,24 @@ public final class Trainer {
     let rows = try reader.nextBatch(into: batch.buffer)
     if !(data.source is InMemoryRowSource) {
       // datasets are too large to pre-scan: check each batch (npy input was scanned at open)
-      let d = config.inputDim
+      let d = config.model.inputDim
       for i in 0..<(rows * d) where !batch[i].isFinite {
-        throw DataError(file: config.data, message: "step \(step): local row \(i / d) of rank \(collectives.rank)'s slice, column \(i % d) is \(batch[i]); re-pack the dataset without NaN/Inf rows")
+        throw TrainDataError.nonFinite(path: config.data, row: i / d, column: i % d, value: batch[i], rows: nil, step: stepsDone + 1)
       }
     }
     return reader.waitSeconds - w0
   }
 
   var localRows: Int { rowsPerRank[collectives.rank] }
-  var x: Matrix { Matrix(batch, rows: localRows, cols: config.inputDim) }
+  /// This rank's rows of the current batch: (n_r, d).
+  var x: Matrix { Matrix(batch, rows: localRows, cols: config.model.inputDim) }
 
-  /// Forward on local rows: codes, counts, reconstruction.
-  func forward() -> [Double] { model.forward(x, workspace) }
-
-  /// Global statistics: all-reduced counts and moments, gathered codes for the covariance signs.
-  func globalStatistics(_ moments: [Double]) throws -> BatchStatistics {
-    try model.globalStatistics(workspace, localMoments: moments, rowsPerRank: rowsPerRank,
-                               covariance: config.covarianceWeight != 0, collectives: collectives)
+  /// A NaN/Inf loss ends the run, naming the step and the last good checkpoint (the loss is global,
+  /// so every rank throws at the same step).
+  func checkFinite(_ outcome: TrainingStep.Outcome) throws {
+    guard !outcome.loss.isFinite else { return }
+    throw TrainingError.nonFiniteLoss(step: stepsDone, lastCheckpoint: lastCheckpoint?.path)
   }
-
-  /// Backward: local rows' share of the global gradient.
-  func backward(_ stats: BatchStatistics, _ weights: LossWeights) {
-    model.backward(x, workspace, statistics: stats, weights: weights, decoderBiasEnabled: config.decoderBias,
-                   into: gradients)
-  }
-
-  /// Gradient sync: one sum over one flat buffer. Every term was already divided by the global N,
-  /// so the SUM (not the mean) over ranks is the full-batch gradient.
-  func synchronizeGradients() throws { try collectives.sum(gradients.buffer) }
-
-  /// Optimizer: the identical Adam update on every rank.
-  func optimizerStep() { adam.update(parameters: model.parameters, gradients: gradients) }
 
   /// Stop agreement: a signal on any rank stops all ranks after the same step.
   func agreeOnStop() throws -> Bool {
@@ -191,19 +174,19 @@ public final class Trainer {
 
   /// Replica check: parameter checksums must agree across ranks (min == max).
   func checkReplicas() throws {
-    guard config.divergenceCheckEvery > 0, step % config.divergenceCheckEvery == 0, collectives.worldSize > 1 else { return }
+    guard config.divergenceCheckEvery > 0, stepsDone % config.divergenceCheckEvery == 0, collectives.worldSize > 1 else { return }
     let c = model.checksum()
     var v = [c, -c]  // max of (c, −c) over ranks = (max, −min) in one call
     try v.withUnsafeMutableBufferPointer { try collectives.max($0) }
     v[1] = -v[1]
     if v[0] != v[1] {
-      throw TrainingError.replicasDiverged(step: step, minChecksum: v[1], maxChecksum: v[0])
+      throw TrainingError.replicasDiverged(step: stepsDone, minChecksum: v[1], maxChecksum: v[0])
     }
   }
 
   func validateIfDue() throws {
-    guard config.validateEvery > 0, step % config.validateEvery == 0, step < totalSteps else { return }
-    if let v = try validate() { log.record(ValidationRecord(step: step, validation: v)) }
+    guard config.validateEvery > 0, stepsDone % config.validateEvery == 0, stepsDone < totalSteps else { return }
+    if let v = try validate() { log.record(ValidationRecord(step: stepsDone, validation: v)) }
   }
 
   func validate() throws -> SetStatistics? {
@@ -212,8 +195,9 @@ public final class Trainer {
   }
 
   func writeCheckpoint() throws {
-    try checkpoints.write(step: step, model: model, adam: adam, config: config, sampler: reader.samplerState,
+    try checkpoints.write(step: stepsDone, model: model, adam: step.adam, config: config, sampler: reader.samplerState,
                           worldSize: collectives.worldSize, isRoot: log.isRoot)
+    lastCheckpoint = outputDirectory.appendingPathComponent(CheckpointStore.name(step: stepsDone))
     if log.isRoot {
       try checkpoints.prune(keepLast: config.keepLast, keepEvery: config.keepEvery)
     }
@@ -227,20 +211,25 @@ public final class Trainer {
 
   // MARK: logging
 
-  func makeRecord(_ s: BatchStatistics, _ w: LossWeights, elapsed: Double, comm: Double, wait: Double,
-                  runSeconds: Double) -> StepRecord {
+  func makeRecord(_ o: TrainingStep.Outcome, elapsed: Double, comm: Double, wait: Double, runSeconds: Double) -> StepRecord {
+    let s = o.statistics
     let n = Double(s.rows)
+    let counts = step.workspace.counts
     var l0 = 0.0, dead = 0, dense = 0, nearConst = 0
     for j in 0..<model.codeBits {
-      let c = Double(workspace.counts[j])
+      let c = Double(counts[j])
       let p = c / n
       l0 += c
       if c == 0 { dead += 1 }
       if p > 0.5 { dense += 1 }
       if min(p, 1 - p) < 1e-3 { nearConst += 1 }
     }
-    return StepRecord(step: step, loss: w.loss(s, inputDim: config.inputDim), mse: s.mse(inputDim: config.inputDim),
-                      fvu: s.fvu, entropy: s.entropy, covariance: s.covariance, entropyWeight: w.entropy,
+    let d = config.model.inputDim
+    return StepRecord(step: stepsDone, loss: o.loss, mse: s.mse(inputDim: d), fvu: s.fvu, entropy: s.entropy,
+                      covariance: s.covariance, entropyWeight: o.weights.entropy,
+                      sparsityLoss: model.architecture.isBinary ? nil : s.sparsityLoss,
+                      auxLoss: model.architecture.isBinary ? nil : s.auxLoss,
+                      threshold: model.batchThreshold,
                       l0: l0 / n, deadBits: dead, denseBits: dense, nearConstantBits: nearConst,
                       rowsPerSecond: n / elapsed, computeSeconds: max(0, elapsed - comm - wait),
                       communicationSeconds: comm, inputWaitSeconds: wait, elapsedSeconds: runSeconds)
@@ -248,26 +237,15 @@ public final class Trainer {
 
   func logStep(_ r: StepRecord, done: Int, runSeconds: Double) {
     log.record(r)
-    guard step % config.logEvery == 0 || step == totalSteps else { return }
+    guard stepsDone % config.logEvery == 0 || stepsDone == totalSteps else { return }
     let rate = Double(done * config.batchSize) / max(runSeconds, 1e-9)
-    let eta = Double(totalSteps - step) * config.batchSize.asDouble / max(rate, 1e-9)
+    let eta = Double(totalSteps - stepsDone) * config.batchSize.asDouble / max(rate, 1e-9)
     log.info(String(format: "step %d/%d  %.0f tok/s  loss %.6g  mse %.5g  fvu %.4f  H %.2f bits  L0 %.1f  ETA %@",
-                    step, totalSteps, rate, r.loss, r.mse, r.fvu, r.entropy, r.l0, formatDuration(eta)))
+                    stepsDone, totalSteps, rate, r.loss, r.mse, r.fvu, r.entropy, r.l0, formatDuration(eta)))
   }
 }
 
 extension Int { var asDouble: Double { Double(self) } }
-
-/// Failures of a run that are not about input files.
-public enum TrainingError: Error, CustomStringConvertible {
-  case replicasDiverged(step: Int, minChecksum: Double, maxChecksum: Double)
-  public var description: String {
-    switch self {
-    case let .replicasDiverged(step, lo, hi):
-      return "replicas diverged at step \(step): parameter checksums range from \(lo) to \(hi); ranks must run the same binary, BLAS and config (set BLAS threads identically)"
-    }
-  }
-}
 
 /// A flag a signal handler can set; read by the loop at step boundaries.
 public final class StopRequest: @unchecked Sendable {

@@ -5,14 +5,6 @@ import BAEModel
 import BAEStore
 import Foundation
 
-/// Bad training input, with the file, what was found and what to do.
-public struct DataError: Error, CustomStringConvertible {
-  public let file: String
-  public let message: String
-  public init(file: String, message: String) { self.file = file; self.message = message }
-  public var description: String { "\(file): \(message)" }
-}
-
 /// The rows a run trains and validates on.
 public struct TrainingData {
   public let source: any RowSource
@@ -31,13 +23,13 @@ public struct TrainingData {
 
   /// Opens `config.data`. A `.npy` is scanned for non-finite values: an error names the first bad row,
   /// or with `skipNonFinite` such rows are dropped and counted. Datasets are checked batch by batch.
-  public static func open(_ config: BAEConfig) throws -> TrainingData {
+  public static func open(_ config: TrainConfig) throws -> TrainingData {
     guard !config.data.isEmpty else {
-      throw DataError(file: "--data", message: "no data given; pass --data FILE.npy or a dataset directory made by `bae pack`")
+      throw TrainDataError.noData
     }
     let url = URL(fileURLWithPath: config.data)
     guard FileManager.default.fileExists(atPath: url.path) else {
-      throw DataError(file: config.data, message: "does not exist; check the path (bae synth or bae pack make inputs)")
+      throw TrainDataError.missing(path: config.data)
     }
     var source = try openRowSource(url, cacheFrames: 2 * shuffleWindowFrames + 2)
     var skipped = 0
@@ -46,14 +38,15 @@ public struct TrainingData {
       source = clean
       skipped = bad
     }
-    if config.inputDim != 0 && config.inputDim != source.inputDim {
-      throw DataError(file: config.data, message: "rows have width \(source.inputDim) but the config has inputDim \(config.inputDim); use data of width \(config.inputDim) or fix inputDim in the config")
+    if config.model.inputDim != 0 && config.model.inputDim != source.inputDim {
+      throw TrainDataError.widthMismatch(path: config.data, found: source.inputDim, expected: config.model.inputDim)
     }
     let n = source.rowCount
     let valCount = Int((Double(n) * config.validationFraction).rounded(.down))
     let trainCount = n - valCount
     guard trainCount >= config.batchSize else {
-      throw DataError(file: config.data, message: "\(trainCount) training rows (of \(n), validation fraction \(config.validationFraction)) is fewer than one global batch of \(config.batchSize); lower --batch-size or use more rows")
+      throw TrainDataError.tooFewRows(path: config.data, trainRows: trainCount, totalRows: n,
+                                      validationFraction: config.validationFraction, batchSize: config.batchSize)
     }
     return TrainingData(source: source, trainRows: 0..<trainCount, validationRows: trainCount..<n,
                         skippedNonFinite: skipped)
@@ -71,7 +64,7 @@ public struct TrainingData {
     if !skip {
       let r = badRows[0]
       let col = (0..<d).first { !mem.values[r * d + $0].isFinite }!
-      throw DataError(file: file, message: "row \(r) column \(col) is \(mem.values[r * d + col]) (\(badRows.count) rows hold NaN/Inf); clean the data or pass --skip-non-finite to drop and count them")
+      throw TrainDataError.nonFinite(path: file, row: r, column: col, value: mem.values[r * d + col], rows: badRows.count, step: nil)
     }
     let bad = Set(badRows)
     var kept = [Float]()

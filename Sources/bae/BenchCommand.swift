@@ -1,6 +1,8 @@
 // `bae bench`: benchmarks that print ratios against baselines measured in the same run.
 import ArgumentParser
+import BAEModel
 import BAETensor
+import BAEBench
 import BAETrain
 import Foundation
 
@@ -20,10 +22,27 @@ struct BenchStepCommand: ParsableCommand {
   @Option(help: "Timed repetitions (median reported).") var repeats: Int = 5
   @Option(help: "BLAS threads.") var threads: Int = 1
   @Option(help: "λ_e = λ_c for the regularised step.") var lambda: Double = 1e-7
+  @Option(help: "Architecture: bae (default: the full BAE analysis) or an SAE kind (its step vs the BAE core step).")
+  var architecture: Architecture = .bae
   @Flag(help: "Print JSON.") var json = false
 
   func run() throws {
     BLAS.threads = threads
+    FileHandle.standardError.write(Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)\n".utf8))
+    if architecture != .bae {
+      let r = try StepBenchmark.runArchitecture(architecture, inputDim: dim, latentDim: latent, rows: rows, repeats: repeats) {
+        FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
+      }
+      if json {
+        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try enc.encode(r), as: UTF8.self))
+      } else {
+        print(String(format: "step benchmark  %@  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)\n  step %8.1f ms   BAE step with λ = 0 %8.1f ms   ratio %.2f\n  cpu %@  OpenBLAS %@",
+                     r.architecture, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.stepMs, r.baeCoreStepMs,
+                     r.ratioToBAECore, r.cpu, r.blasCore))
+      }
+      return
+    }
     let r = try StepBenchmark.run(inputDim: dim, latentDim: latent, rows: rows, repeats: repeats, lambda: lambda) {
       FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
     }

@@ -5,6 +5,7 @@
 import ArgumentParser
 import BAEComm
 import BAETensor
+import BAEBench
 import BAETrain
 import Foundation
 

@@ -22,7 +22,7 @@ struct EntropyCommand: ParsableCommand {
       let (bae, _) = try ModelFiles.load(directory: modelDir)
       let source = try openRowSource(dataURL)
       guard source.inputDim == bae.inputDim else {
-        throw DataError(file: data, message: "rows have width \(source.inputDim) but the model expects \(bae.inputDim); use activations from the same layer/model")
+        throw TrainDataError.widthMismatch(path: data, found: source.inputDim, expected: bae.inputDim)
       }
       let s = try SetEvaluator.evaluate(bae, source: source, rows: 0..<source.rowCount, chunk: chunk, collectives: collectives)
       guard collectives.rank == 0 else { return }

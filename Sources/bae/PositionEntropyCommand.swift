@@ -24,20 +24,17 @@ struct PositionEntropyCommand: ParsableCommand {
   @Option(help: "Tokens TSV with one line per row (for the position column).") var tokens: String?
   @Option(help: "Bucket lower edges, increasing, comma-separated (default: the smallest position, then powers of two up to the largest).")
   var buckets: String?
-  @Option(help: "d' of every bucket's BAE (default 4·d).") var latentDim: Int = 0
+  @OptionGroup(title: "Model (every bucket's)") var modelOptions: ModelOptions
   @Option(help: "Rows per global batch of the shared stream.") var batchSize: Int = 512
   @Option(help: "Stream batches.") var steps: Int = 1000
   @Option(help: "Rows (over all ranks) that trigger one step of a bucket's BAE.") var bucketBatch: Int = 512
   @Option(help: "Rows per bucket for Ĥ (0 = the smallest trained bucket's size).") var evalRows: Int = 0
-  @Option(help: "Adam learning rate.") var lr: Double = 5e-4
-  @Option(help: "λ_e.") var entropyWeight: Double = 1e-7
-  @Option(help: "λ_c.") var covarianceWeight: Double = 1e-7
   @Option(help: "Seed (bucket b's model uses seed + b).") var seed: UInt64 = 0
   @Option(help: "Output directory.") var out: String
 
   func validate() throws {
-    guard batchSize >= 1, steps >= 1, bucketBatch >= 2, evalRows >= 0, latentDim >= 0 else {
-      throw ValidationError("--batch-size, --steps >= 1, --bucket-batch >= 2, --eval-rows, --latent-dim >= 0")
+    guard batchSize >= 1, steps >= 1, bucketBatch >= 2, evalRows >= 0 else {
+      throw ValidationError("--batch-size, --steps >= 1, --bucket-batch >= 2, --eval-rows >= 0")
     }
     if let b = buckets {
       let e = b.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -64,17 +61,14 @@ struct PositionEntropyCommand: ParsableCommand {
         } else if FileManager.default.fileExists(atPath: sibling.path) {
           files = [sibling]
         } else {
-          throw DataError(file: data, message: "no token positions: pass --tokens P.tokens.tsv or pack the dataset with --tokens")
+          throw ValidationError("--data \(this.data): no token positions: pass --tokens P.tokens.tsv or pack the dataset with --tokens")
         }
       }
       let positions = try TokenContexts.positions(from: files, expectedRows: source.rowCount)
       let edges = this.buckets.map { PositionBuckets(edges: $0.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }) }
         ?? PositionBuckets.powersOfTwo(from: Int(positions.min() ?? 0), upTo: Int(positions.max() ?? 0))
-      var model = BAEConfig()
-      model.latentDim = this.latentDim
-      model.lr = this.lr
-      model.entropyWeight = this.entropyWeight
-      model.covarianceWeight = this.covarianceWeight
+      var model = TrainConfig()
+      try this.modelOptions.apply(to: &model.model)
       model.seed = this.seed
       var options = PositionEntropyOptions(buckets: edges, model: model)
       options.streamBatch = this.batchSize
@@ -91,8 +85,7 @@ struct PositionEntropyCommand: ParsableCommand {
         let dir = outDir.appendingPathComponent(String(format: "bucket_%02d", b))
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var c = model
-        c.inputDim = m.inputDim
-        c.latentDim = m.latentDim
+        c.model = m.config
         c.data = this.data
         try ModelFiles.saveWeights(m, to: dir.appendingPathComponent("model.safetensors"))
         try ModelFiles.saveJSON(c, to: dir.appendingPathComponent("config.json"))

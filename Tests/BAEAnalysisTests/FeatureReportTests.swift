@@ -21,16 +21,17 @@ final class FeatureReportTests: XCTestCase {
   func writeModel() throws -> URL {
     let modelDir = dir.appendingPathComponent("model")
     try FileManager.default.createDirectory(at: modelDir, withIntermediateDirectories: true)
-    let layout = ParameterLayout(inputDim: 2, latentDim: 3, bitsPerFeature: 1)
-    let model = BinaryAutoencoder(layout: layout)
+    let mc = ModelConfig.bae(inputDim: 2, latentDim: 3, bitsPerFeature: 1)
+    let layout = ParameterLayout(mc)
+    let model = Autoencoder(config: mc)
     model.parameters.zero()
     let w: [Float] = [1, 0, 0, 1, 1, 1]
     let b: [Float] = [0, 0, -1.5]
     for (i, v) in w.enumerated() { model.parameters.buffer[layout.encoderWeight.lowerBound + i] = v }
     for (i, v) in b.enumerated() { model.parameters.buffer[layout.encoderBias.lowerBound + i] = v }
-    var config = BAEConfig()
-    config.inputDim = 2
-    config.latentDim = 3
+    var config = TrainConfig()
+    config.model.inputDim = 2
+    config.model.latentDim = 3
     try ModelFiles.saveWeights(model, to: modelDir.appendingPathComponent("model.safetensors"))
     try ModelFiles.saveJSON(config, to: modelDir.appendingPathComponent("config.json"))
     return modelDir

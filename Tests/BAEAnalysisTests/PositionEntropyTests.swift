@@ -28,9 +28,9 @@ final class PositionEntropyTests: XCTestCase {
         values += random[(r * d)..<((r + 1) * d)]; positions.append(5)
       }
     }
-    var model = BAEConfig()
-    model.latentDim = 32
-    model.lr = 1e-2
+    var model = TrainConfig()
+    model.model.latentDim = 32
+    model.model.lr = 1e-2
     var options = PositionEntropyOptions(buckets: PositionBuckets(edges: [0, 4]), model: model)
     options.streamBatch = 96
     options.streamSteps = 120
@@ -52,7 +52,7 @@ final class PositionEntropyTests: XCTestCase {
     let d = 4
     let values = SyntheticData.generate(bits: 2, dim: d, rows: 200, noise: 0, seed: 1)
     let positions = (0..<200).map { Int32($0 == 7 ? 9 : 1) }  // one row in the second bucket
-    var options = PositionEntropyOptions(buckets: PositionBuckets(edges: [0, 8]), model: BAEConfig())
+    var options = PositionEntropyOptions(buckets: PositionBuckets(edges: [0, 8]), model: TrainConfig())
     options.streamBatch = 50
     options.streamSteps = 3
     options.bucketBatch = 32

@@ -38,26 +38,27 @@ final class FiniteDifferenceTests: XCTestCase {
   func testCovarianceGradientMatchesCentralDifferences() throws {
     for (n, dl) in [(23, 12), (70, 9), (130, 70)] {
       let d = 5
-      let layout = ParameterLayout(inputDim: d, latentDim: dl, bitsPerFeature: 1)
-      let model = BinaryAutoencoder(layout: layout)
+      let mc = ModelConfig.bae(inputDim: d, latentDim: dl, bitsPerFeature: 1)
+      let layout = ParameterLayout(mc)
+      let model = Autoencoder(config: mc)
       model.initialise(seed: UInt64(n))
       var rng = SplitMix64(seed: 99)
       let xb = AlignedBuffer<Float>(count: n * d)
       for i in 0..<xb.count { xb[i] = Float(rng.nextGaussian()) }
       let x = Matrix(xb, rows: n, cols: d)
-      let ws = StepWorkspace(layout: layout, capacity: n)
+      let ws = StepWorkspace(config: mc, capacity: n)
       let grads = AlignedBuffer<Float>(count: layout.count)
       // g with λ_c = 1 minus g with λ_c = 0 (estimator `sign` leaves g as is) = ∂D/∂H
       func codeGradient(_ lc: Double) throws -> [Float] {
-        let mo = model.forward(x, ws)
-        let s = try model.globalStatistics(ws, localMoments: mo, rowsPerRank: [n], covariance: true, collectives: SingleProcess())
+        let mo = try model.forward(x, ws)
+        let s = try model.globalStatistics(ws, localMoments: mo, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true)
         model.backward(x, ws, statistics: s, weights: LossWeights(entropy: 0, covariance: lc, estimator: .sign), into: grads)
         return Array(ws.valueGrad.buffer[0..<(n * dl)])
       }
       let with = try codeGradient(1), without = try codeGradient(0)
       let analytic = zip(with, without).map { Double($0) - Double($1) }
       let h = Array(ws.codes.buffer[0..<(n * dl)]).map(Double.init)
-      let s = try model.globalStatistics(ws, localMoments: model.forward(x, ws), rowsPerRank: [n], covariance: true, collectives: SingleProcess())
+      let s = try model.globalStatistics(ws, localMoments: try model.forward(x, ws), batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true)
       XCTAssertEqual(s.covariance!, Self.denseCovarianceTerm(h, n: n, m: dl), accuracy: 1e-9, "D exact (n \(n))")
       let delta = 1e-7
       var worst = 0.0, scale = 0.0

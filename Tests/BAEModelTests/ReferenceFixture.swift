@@ -34,10 +34,9 @@ struct ReferenceFixture {
   var estimator: Estimator { Estimator(rawValue: config["estimator"] as! String)! }
 
   /// A model with the fixture's initial parameters.
-  func makeModel() -> BinaryAutoencoder {
-    let layout = ParameterLayout(inputDim: int("inputDim"), latentDim: int("latentDim"), bitsPerFeature: int("bitsPerFeature"))
-    let model = BinaryAutoencoder(layout: layout)
-    for t in layout.tensors {
+  func makeModel() -> Autoencoder {
+    let model = Autoencoder(config: .bae(inputDim: int("inputDim"), latentDim: int("latentDim"), bitsPerFeature: int("bitsPerFeature")))
+    for t in model.layout.tensors {
       let v = array(t.name)
       precondition(v.count == t.range.count, "\(name): \(t.name) has \(v.count) values, layout \(t.range.count)")
       for (o, x) in zip(t.range, v) { model.parameters[o] = x }
@@ -52,8 +51,8 @@ struct ReferenceFixture {
     return b
   }
 
-  var baseConfig: BAEConfig {
-    var c = BAEConfig()
+  var baseConfig: ModelConfig {
+    var c = ModelConfig.bae(inputDim: int("inputDim"), latentDim: int("latentDim"), bitsPerFeature: int("bitsPerFeature"))
     c.entropyWeight = double("entropyWeight")
     c.covarianceWeight = double("covarianceWeight")
     c.entropyStartStep = int("entropyStartStep")

@@ -19,13 +19,12 @@ final class ReferenceFixtureTests: XCTestCase {
       let n = f.int("rows"), d = f.int("inputDim"), m = model.codeBits
       let xb = f.input()
       let x = Matrix(xb, rows: n, cols: d)
-      let ws = StepWorkspace(layout: model.layout, capacity: n, covariance: true)
-      let moments = model.forward(x, ws)
+      let ws = StepWorkspace(config: model.config, capacity: n, covariance: true)
+      let moments = try model.forward(x, ws)
       // codes are exact (the fixture keeps every |z| ≥ 1e-3)
       XCTAssertEqual(Array(ws.codes.buffer[0..<(n * m)]), f.array("h"), "\(f.name): codes h")
       assertClose(Array(ws.reconstruction.buffer[0..<(n * d)]), f.array("xhat"), tol: 1e-5, "\(f.name): xhat")
-      let s = try model.globalStatistics(ws, localMoments: moments, rowsPerRank: [n], covariance: true,
-                                         collectives: SingleProcess())
+      let s = try model.globalStatistics(ws, localMoments: moments, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true)
       let w = LossWeights.scheduled(f.baseConfig, step: 0, entropy: s.entropy)
       assertClose(s.mse(inputDim: d), f.scalar("mse"), rel: 1e-5, "\(f.name): mse")
       assertClose(s.entropy, f.scalar("entropy"), rel: 1e-5, "\(f.name): entropy")
@@ -51,15 +50,14 @@ final class ReferenceFixtureTests: XCTestCase {
       let xb = f.input()
       let x = Matrix(xb, rows: n, cols: d)
       let cfg = f.baseConfig
-      let ws = StepWorkspace(layout: model.layout, capacity: n, covariance: true)
+      let ws = StepWorkspace(config: model.config, capacity: n, covariance: true)
       let grads = AlignedBuffer<Float>(count: model.layout.count)
       let adam = Adam(count: model.layout.count, lr: cfg.lr)
       let refLosses = f.list("losses"), refEntropies = f.list("entropies")
       let applied = (f.json["entropyApplied"] as! [Bool])
       for step in 0..<f.int("adamSteps") {
-        let mo = model.forward(x, ws)
-        let s = try model.globalStatistics(ws, localMoments: mo, rowsPerRank: [n], covariance: cfg.covarianceWeight != 0,
-                                           collectives: SingleProcess())
+        let mo = try model.forward(x, ws)
+        let s = try model.globalStatistics(ws, localMoments: mo, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: cfg.covarianceWeight != 0)
         let w = LossWeights.scheduled(cfg, step: step, entropy: s.entropy)
         XCTAssertEqual(w.entropy != 0, applied[step] && cfg.entropyWeight != 0, "\(f.name): entropy schedule at step \(step)")
         assertClose(w.loss(s, inputDim: d), refLosses[step], rel: 2e-5, "\(f.name): loss at step \(step)")

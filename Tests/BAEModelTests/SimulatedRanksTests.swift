@@ -63,7 +63,7 @@ final class SharedMemoryRank: Collectives {
 final class SimulatedRanksTests: XCTestCase {
   struct Outcome { var grads: [Float]; var entropy: Double; var covariance: Double; var loss: Double }
 
-  func runStep(world: Int, n: Int, k: Int, model src: BinaryAutoencoder, x xAll: [Float]) throws -> [Outcome] {
+  func runStep(world: Int, n: Int, k: Int, model src: Autoencoder, x xAll: [Float]) throws -> [Outcome] {
     let shared = SharedMemoryWorld(size: world)
     let d = src.inputDim
     let rowsPerRank = (0..<world).map { (($0 + 1) * n / world) - ($0 * n / world) }
@@ -77,16 +77,16 @@ final class SimulatedRanksTests: XCTestCase {
       Thread {
         defer { done.leave() }
       let comm = SharedMemoryRank(shared, rank: r)
-      let model = BinaryAutoencoder(layout: src.layout)
+      let model = Autoencoder(config: src.config)
       model.parameters.copy(from: src.parameters)
       let lo = r * n / world, rows = rowsPerRank[r]
       let xb = AlignedBuffer<Float>(count: max(1, rows) * d)
       for i in 0..<(rows * d) { xb[i] = xAll[lo * d + i] }
       let x = Matrix(xb, rows: rows, cols: d)
-      let ws = StepWorkspace(layout: model.layout, capacity: max(1, rows), globalCapacity: n)
+      let ws = StepWorkspace(config: model.config, capacity: max(1, rows), globalCapacity: n)
       let grads = AlignedBuffer<Float>(count: model.layout.count)
-      let mo = model.forward(x, ws)
-      let s = try! model.globalStatistics(ws, localMoments: mo, rowsPerRank: rowsPerRank, covariance: true, collectives: comm)
+      let mo = try! model.forward(x, ws)
+      let s = try! model.globalStatistics(ws, localMoments: mo, batch: BatchContext(rowsPerRank: rowsPerRank, collectives: comm), covariance: true)
       let w = LossWeights(entropy: 3e-2, covariance: 5e-2, estimator: .sign_s)
       model.backward(x, ws, statistics: s, weights: w, into: grads)
       comm.sum(grads.buffer)
@@ -102,7 +102,7 @@ final class SimulatedRanksTests: XCTestCase {
   func testSplitBatchGivesTheFullBatchGradient() throws {
     for (n, k) in [(70, 1), (131, 2), (256, 1)] {
       let d = 6, dl = 40
-      let model = BinaryAutoencoder(layout: ParameterLayout(inputDim: d, latentDim: dl, bitsPerFeature: k))
+      let model = Autoencoder(config: .bae(inputDim: d, latentDim: dl, bitsPerFeature: k))
       model.initialise(seed: 7)
       var rng = SplitMix64(seed: UInt64(n))
       let x = (0..<(n * d)).map { _ in Float(rng.nextGaussian()) }

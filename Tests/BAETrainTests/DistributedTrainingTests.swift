@@ -37,16 +37,16 @@ final class DistributedTrainingTests: XCTestCase {
     return url.path
   }
 
-  func config(data: String, out: String, batch: Int, steps: Int) -> BAEConfig {
-    var c = BAEConfig()
+  func config(data: String, out: String, batch: Int, steps: Int) -> TrainConfig {
+    var c = TrainConfig()
     c.data = data
     c.out = out
-    c.latentDim = 96
+    c.model.latentDim = 96
     c.batchSize = batch
     c.steps = steps
-    c.lr = 2e-3
-    c.entropyWeight = 1e-3      // large enough that both regularisers shape the gradient
-    c.covarianceWeight = 1e-3
+    c.model.lr = 2e-3
+    c.model.entropyWeight = 1e-3      // large enough that both regularisers shape the gradient
+    c.model.covarianceWeight = 1e-3
     c.seed = 11
     c.validationFraction = 0.1
     c.divergenceCheckEvery = 10
@@ -57,7 +57,7 @@ final class DistributedTrainingTests: XCTestCase {
   func quietLog(_ rank: Int, _ size: Int) -> RunLog { let l = RunLog(rank: rank, worldSize: size); l.quiet = true; return l }
 
   /// Runs a trainer, returning its per-step records.
-  func train(_ c: BAEConfig, collectives: Collectives, resume: Bool = false) throws -> (records: [StepRecord], params: [Float]) {
+  func train(_ c: TrainConfig, collectives: Collectives, resume: Bool = false) throws -> (records: [StepRecord], params: [Float]) {
     let t = try Trainer(config: c, collectives: collectives, log: quietLog(collectives.rank, collectives.worldSize), resume: resume)
     var records: [StepRecord] = []
     t.onStep = { records.append($0) }
@@ -66,7 +66,7 @@ final class DistributedTrainingTests: XCTestCase {
   }
 
   /// The single-process reference, computed by every rank into its own directory.
-  func reference(_ c: BAEConfig) throws -> (records: [StepRecord], params: [Float]) {
+  func reference(_ c: TrainConfig) throws -> (records: [StepRecord], params: [Float]) {
     var r = c
     r.out = shared.appendingPathComponent("reference-rank\(comm.rank)").path
     return try train(r, collectives: SingleProcess())
@@ -103,7 +103,7 @@ final class DistributedTrainingTests: XCTestCase {
     // 1001 rows, batch 100: with 3 ranks the slices are 33/33/34; validation 10 % of 1001
     let data = try dataset(rows: 1001, dim: 12, bits: 6, name: "uneven.npy")
     var c = config(data: data, out: shared.appendingPathComponent("uneven").path, batch: 100, steps: 20)
-    c.latentDim = 70
+    c.model.latentDim = 70
     let ref = try reference(c)
     let mpi = try train(c, collectives: MPICollectives(comm))
     XCTAssertEqual(mpi.records.count, 20)

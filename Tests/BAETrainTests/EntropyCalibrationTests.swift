@@ -26,15 +26,15 @@ final class EntropyCalibrationTests: XCTestCase {
     let values = SyntheticData.generate(bits: r, dim: Self.dim, rows: Self.rows, noise: 0, seed: 1)
     let data = dir.appendingPathComponent("r\(r).npy")
     try Npy.write(values, shape: [Self.rows, Self.dim], to: data)
-    var c = BAEConfig()
+    var c = TrainConfig()
     c.data = data.path
     c.out = dir.appendingPathComponent("run-r\(r)").path
-    c.latentDim = Self.latent
+    c.model.latentDim = Self.latent
     c.batchSize = 512
     c.steps = Self.steps
-    c.lr = 1e-3
-    c.entropyWeight = Self.lambda
-    c.covarianceWeight = Self.lambda
+    c.model.lr = 1e-3
+    c.model.entropyWeight = Self.lambda
+    c.model.covarianceWeight = Self.lambda
     c.validationFraction = 0
     c.seed = 0
     c.logEvery = 1_000_000

@@ -33,17 +33,17 @@ final class TrainerTests: XCTestCase {
 
   /// Strong regularisers so the entropy and covariance terms shape every step; a batch that is not a
   /// multiple of 64; 900 training rows = 9 batches per epoch, so 25 steps cross two epoch boundaries.
-  func config(out: String, steps: Int = 25) throws -> BAEConfig {
-    var c = BAEConfig()
+  func config(out: String, steps: Int = 25) throws -> TrainConfig {
+    var c = TrainConfig()
     c.data = try dataset().path
     c.out = dir.appendingPathComponent(out).path
-    c.latentDim = Self.latent
+    c.model.latentDim = Self.latent
     c.batchSize = Self.batch
     c.steps = steps
-    c.lr = 2e-3
-    c.entropyWeight = 1e-3
-    c.covarianceWeight = 1e-3
-    c.entropyStartStep = 5
+    c.model.lr = 2e-3
+    c.model.entropyWeight = 1e-3
+    c.model.covarianceWeight = 1e-3
+    c.model.entropyStartStep = 5
     c.validationFraction = 0.1
     c.seed = 4
     c.logEvery = 1_000_000
@@ -54,7 +54,7 @@ final class TrainerTests: XCTestCase {
 
   /// Trains to the end; returns the trainer (for its parameters) and the step records from metrics.jsonl.
   @discardableResult
-  func train(_ c: BAEConfig, resume: Bool = false) throws -> (trainer: Trainer, records: [StepRecord]) {
+  func train(_ c: TrainConfig, resume: Bool = false) throws -> (trainer: Trainer, records: [StepRecord]) {
     let t = try Trainer(config: c, collectives: SingleProcess(), log: quietLog(), resume: resume)
     _ = try t.run()
     return (t, try records(c.out))
@@ -70,7 +70,7 @@ final class TrainerTests: XCTestCase {
 
   /// Weights from a seeded init, saved with the spec §9 names for `initFrom`.
   func initialWeights(seed: UInt64) throws -> URL {
-    let model = BinaryAutoencoder(layout: ParameterLayout(inputDim: Self.dim, latentDim: Self.latent, bitsPerFeature: 1))
+    let model = Autoencoder(config: .bae(inputDim: Self.dim, latentDim: Self.latent, bitsPerFeature: 1))
     model.initialise(seed: seed)
     let url = dir.appendingPathComponent("init-\(seed).safetensors")
     try ModelFiles.saveWeights(model, to: url)
@@ -99,22 +99,22 @@ final class TrainerTests: XCTestCase {
     let d = Self.dim, bsz = Self.batch
     let trainRows = Self.rows - Int(Double(Self.rows) * c.validationFraction)
     let batchesPerEpoch = trainRows / bsz
-    let layout = ParameterLayout(inputDim: d, latentDim: Self.latent, bitsPerFeature: 1)
-    let model = BinaryAutoencoder(layout: layout)
+    let mc = ModelConfig.bae(inputDim: d, latentDim: Self.latent, bitsPerFeature: 1)
+    let layout = ParameterLayout(mc)
+    let model = Autoencoder(config: mc)
     try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: c.initFrom!)), source: c.initFrom!)
-    let adam = Adam(count: layout.count, lr: c.lr, beta1: c.beta1, beta2: c.beta2, epsilon: c.adamEpsilon)
-    let ws = StepWorkspace(layout: layout, capacity: bsz, globalCapacity: bsz, covariance: true)
+    let adam = Adam(count: layout.count, lr: c.model.lr, beta1: c.model.beta1, beta2: c.model.beta2, epsilon: c.model.adamEpsilon)
+    let ws = StepWorkspace(config: mc, capacity: bsz, globalCapacity: bsz, covariance: true)
     let grads = AlignedBuffer<Float>(count: layout.count)
     let batch = AlignedBuffer<Float>(count: bsz * d)
     for step in 0..<c.steps {
       let first = (step % batchesPerEpoch) * bsz
       for i in 0..<(bsz * d) { batch[i] = x.values[first * d + i] }
       let xm = Matrix(batch, rows: bsz, cols: d)
-      let moments = model.forward(xm, ws)
-      let stats = try model.globalStatistics(ws, localMoments: moments, rowsPerRank: [bsz], covariance: true,
-                                             collectives: SingleProcess())
-      let weights = LossWeights.scheduled(c, step: step, entropy: stats.entropy)
-      model.backward(xm, ws, statistics: stats, weights: weights, decoderBiasEnabled: c.decoderBias, into: grads)
+      let moments = try model.forward(xm, ws)
+      let stats = try model.globalStatistics(ws, localMoments: moments, batch: BatchContext(rowsPerRank: [bsz], collectives: SingleProcess()), covariance: true)
+      let weights = LossWeights.scheduled(c.model, step: step, entropy: stats.entropy)
+      model.backward(xm, ws, statistics: stats, weights: weights, into: grads)
       adam.update(parameters: model.parameters, gradients: grads)
 
       let r = a.records[step]
@@ -122,7 +122,7 @@ final class TrainerTests: XCTestCase {
       XCTAssertEqual(r.mse, stats.mse(inputDim: d), "mse at step \(step + 1)")
       XCTAssertEqual(r.entropy, stats.entropy, "entropy at step \(step + 1)")
       XCTAssertEqual(r.covariance, stats.covariance, "covariance at step \(step + 1)")
-      XCTAssertEqual(r.entropyWeight, step < c.entropyStartStep ? 0 : c.entropyWeight, "λ_e schedule at step \(step + 1)")
+      XCTAssertEqual(r.entropyWeight, step < c.model.entropyStartStep ? 0 : c.model.entropyWeight, "λ_e schedule at step \(step + 1)")
     }
     XCTAssertEqual(model.parameters.toArray(), a.trainer.model.parameters.toArray(), "final parameters")
     // the regularisers were active: the trajectory is not the plain-MSE one
@@ -154,7 +154,7 @@ final class TrainerTests: XCTestCase {
     var rest = try config(out: "interrupted", steps: 25)
     rest.checkpointEvery = 13
     let t = try Trainer(config: rest, collectives: SingleProcess(), log: quietLog(), resume: true)
-    XCTAssertEqual(t.step, 13, "resumes at the checkpoint's step")
+    XCTAssertEqual(t.stepsDone, 13, "resumes at the checkpoint's step")
     _ = try t.run()
     XCTAssertEqual(t.model.parameters.toArray(), full.trainer.model.parameters.toArray(), "final parameters bitwise")
     XCTAssertEqual(t.adam.m.toArray(), full.trainer.adam.m.toArray())
@@ -172,7 +172,7 @@ final class TrainerTests: XCTestCase {
     try train(c)
 
     var lr = c
-    lr.lr = 1e-3
+    lr.model.lr = 1e-3
     lr.steps = 8
     XCTAssertThrowsError(try Trainer(config: lr, collectives: SingleProcess(), log: quietLog(), resume: true)) { e in
       let s = "\(e)"
@@ -181,12 +181,12 @@ final class TrainerTests: XCTestCase {
       XCTAssertTrue(s.contains("step_00000004"), "names the checkpoint: \(s)")
     }
     var latent = c
-    latent.latentDim = 32
+    latent.model.latentDim = 32
     XCTAssertThrowsError(try Trainer(config: latent, collectives: SingleProcess(), log: quietLog(), resume: true)) { e in
       XCTAssertTrue("\(e)".contains("latentDim was 48, now 32"), "\(e)")
     }
     var both = latent
-    both.lr = 1e-3
+    both.model.lr = 1e-3
     XCTAssertThrowsError(try Trainer(config: both, collectives: SingleProcess(), log: quietLog(), resume: true)) { e in
       XCTAssertTrue("\(e)".contains("latentDim was 48, now 32") && "\(e)".contains("lr was 0.002, now 0.001"), "\(e)")
     }
@@ -195,7 +195,7 @@ final class TrainerTests: XCTestCase {
     more.steps = 6
     more.logEvery = 3
     let t = try Trainer(config: more, collectives: SingleProcess(), log: quietLog(), resume: true)
-    XCTAssertEqual(t.step, 4)
+    XCTAssertEqual(t.stepsDone, 4)
   }
 
   func testHalfWrittenCheckpointWithoutDONEIsIgnored() throws {
@@ -216,7 +216,7 @@ final class TrainerTests: XCTestCase {
     var more = c
     more.steps = 20
     let t = try Trainer(config: more, collectives: SingleProcess(), log: quietLog(), resume: true)
-    XCTAssertEqual(t.step, 10, "resume takes the newest checkpoint WITH a DONE marker")
+    XCTAssertEqual(t.stepsDone, 10, "resume takes the newest checkpoint WITH a DONE marker")
     _ = try t.run()
     // step 15 was rewritten from scratch, complete this time
     XCTAssertEqual(try store.completed().map(\.step), [10, 15, 20])
@@ -232,7 +232,7 @@ final class TrainerTests: XCTestCase {
     try fm.createDirectory(at: onlyHalf, withIntermediateDirectories: true)
     try Data("partial".utf8).write(to: onlyHalf.appendingPathComponent("model.safetensors"))
     let f = try Trainer(config: fresh, collectives: SingleProcess(), log: quietLog(), resume: true)
-    XCTAssertEqual(f.step, 0)
+    XCTAssertEqual(f.stepsDone, 0)
   }
 
   func testKeepLastAndKeepEveryPruning() throws {
@@ -261,6 +261,6 @@ final class TrainerTests: XCTestCase {
     // every kept checkpoint is loadable: resuming from the newest restores its step
     var resume = c
     resume.steps = 14
-    XCTAssertEqual(try Trainer(config: resume, collectives: SingleProcess(), log: quietLog(), resume: true).step, 12)
+    XCTAssertEqual(try Trainer(config: resume, collectives: SingleProcess(), log: quietLog(), resume: true).stepsDone, 12)
   }
 }

@@ -1,6 +1,7 @@
 // The scaling cost model's arithmetic (Documentation/Distributed.md): collective formulas, the α/β
 // fits on synthetic timings with known answers, the bytes a step exchanges, and the metrics summary.
 @testable import BAEComm
+@testable import BAEBench
 @testable import BAETrain
 import Foundation
 import XCTest

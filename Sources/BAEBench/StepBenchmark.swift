@@ -24,84 +24,105 @@ public struct StepBenchmarkResult: Codable, Sendable {
   /// dense float formulation time / ours.
   public var covarianceSpeedup: Double
   public var avx512Popcount: Bool
+  /// CPU model name and the OpenBLAS kernel set that ran.
+  public var cpu: String
+  public var blasCore: String
 }
 
-/// A model, a random minibatch and the buffers of one training step at a benchmark shape (single
-/// process, k = 1, seeded), shared by `bae bench step` and the scaling benchmark.
+/// A model, a random minibatch and one `TrainingStep` at a benchmark shape (single process, seeded),
+/// shared by `bae bench step` and the scaling benchmark. The step is the trainer's own.
 final class BenchmarkStep {
-  let model: BinaryAutoencoder
+  let training: TrainingStep
   let x: Matrix
   let xBuffer: AlignedBuffer<Float>
-  let grads: AlignedBuffer<Float>
-  let adam: Adam
-  let ws: StepWorkspace
-  let single = SingleProcess()
+  var model: Autoencoder { training.model }
+  var ws: StepWorkspace { training.workspace }
 
   /// lr 0 keeps the parameters (hence code density and the sign matrix) fixed, so every repetition
-  /// does the same work; a tiny lr lets the codes move slightly as in real training.
-  init(inputDim d: Int, latentDim dl: Int, rows n: Int, lr: Double) {
-    let layout = ParameterLayout(inputDim: d, latentDim: dl, bitsPerFeature: 1)
-    model = BinaryAutoencoder(layout: layout)
+  /// does the same work; a tiny lr lets the codes move slightly as in real training. For a BAE
+  /// λ_e = λ_c = `lambda`; SAEs use their defaults (k = 32, L1 1e-3, θ 0.5).
+  init(architecture: Architecture, inputDim d: Int, latentDim dl: Int, rows n: Int, lambda: Double, lr: Double) {
+    var c = ModelConfig()
+    c.architecture = architecture
+    c.inputDim = d
+    c.latentDim = dl
+    c.entropyWeight = lambda
+    c.covarianceWeight = lambda
+    c.lr = Swift.max(lr, 1e-30)
+    let model = Autoencoder(config: c)
     model.initialise(seed: 1)
     var rng = SplitMix64(seed: 2)
     xBuffer = AlignedBuffer<Float>(count: n * d)
     for i in 0..<xBuffer.count { xBuffer[i] = Float(rng.nextGaussian()) }
     x = Matrix(xBuffer, rows: n, cols: d)
-    grads = AlignedBuffer<Float>(count: layout.count)
-    adam = Adam(count: layout.count, lr: lr)
-    ws = StepWorkspace(layout: layout, capacity: n, covariance: true)
+    training = TrainingStep(model: model, rowsPerRank: [n], collectives: SingleProcess())
+    training.adam.lr = lr
   }
 
-  /// One full step: forward, statistics, backward, Adam, with λ_e = λ_c = `lambda`.
-  func step(_ lambda: Double) throws {
-    let mo = model.forward(x, ws)
-    let s = try model.globalStatistics(ws, localMoments: mo, rowsPerRank: [x.rows], covariance: lambda != 0, collectives: single)
-    model.backward(x, ws, statistics: s, weights: LossWeights(entropy: lambda, covariance: lambda, estimator: .sign_s), into: grads)
-    adam.update(parameters: model.parameters, gradients: grads)
-  }
+  /// One full training step (forward, statistics, backward, Adam, post-step state).
+  func step() throws { _ = try training.run(x, step: 0, rowsPerRank: [x.rows]) }
+}
+
+/// One architecture's step at a shape, beside the BAE's dense core measured in the same run.
+public struct ArchitectureStepResult: Codable, Sendable {
+  public var architecture: String
+  public var inputDim: Int, latentDim: Int, rows: Int, blasThreads: Int, repeats: Int
+  public var stepMs: Double
+  /// The BAE step with λ = 0 (no entropy, no covariance) at the same shape, same run.
+  public var baeCoreStepMs: Double
+  public var ratioToBAECore: Double
+  public var cpu: String
+  public var blasCore: String
 }
 
 public enum StepBenchmark {
-  static func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s[s.count / 2] }
-
-  static func time(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
-    try body()  // warm-up
-    var ts: [Double] = []
-    for _ in 0..<repeats {
-      let t = now()
-      try body()
-      ts.append(now() - t)
+  /// Times a step of `architecture` (not bae) against the BAE core step, interleaved so load drifts
+  /// hit both alike.
+  public static func runArchitecture(_ architecture: Architecture, inputDim d: Int, latentDim dl: Int, rows n: Int,
+                                     repeats: Int = 5, progress: (String) -> Void = { _ in }) throws -> ArchitectureStepResult {
+    let core = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
+    let arch = BenchmarkStep(architecture: architecture, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
+    try core.step(); try arch.step()
+    var tc: [Double] = [], ta: [Double] = []
+    for _ in 0..<Swift.max(1, repeats) {
+      var t = now(); try core.step(); tc.append(now() - t)
+      t = now(); try arch.step(); ta.append(now() - t)
     }
-    return median(ts)
+    let c = median(tc), a = median(ta)
+    progress(String(format: "%@ step %.1f ms, BAE core step %.1f ms (ratio %.2f)", architecture.rawValue, a * 1e3, c * 1e3, a / c))
+    return ArchitectureStepResult(architecture: architecture.rawValue, inputDim: d, latentDim: dl, rows: n,
+                                  blasThreads: BLAS.threads, repeats: repeats, stepMs: a * 1e3, baeCoreStepMs: c * 1e3,
+                                  ratioToBAECore: a / c, cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName)
   }
 
   public static func run(inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
                          repeats: Int = 5, lambda: Double = 1e-7, progress: (String) -> Void = { _ in }) throws -> StepBenchmarkResult {
-    let bench = BenchmarkStep(inputDim: d, latentDim: dl, rows: n, lr: 1e-6)
+    let bench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: lambda, lr: 1e-6)
+    let coreBench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
     let model = bench.model, x = bench.x, ws = bench.ws
 
     // sgemm rate at the step's own shape: (n, d)·(d', d)ᵀ
     let zBuf = AlignedBuffer<Float>(count: n * dl)
-    let tGemm = time(repeats) { BLAS.gemm(x, .none, model.encoderWeight, .transposed, into: Matrix(zBuf, rows: n, cols: dl)) }
+    let tGemm = timeMedian(repeats) { BLAS.gemm(x, .none, model.encoderWeight, .transposed, into: Matrix(zBuf, rows: n, cols: dl)) }
     let gflops = 2.0 * Double(n) * Double(d) * Double(dl) / tGemm / 1e9
     progress(String(format: "sgemm %.1f GFLOP/s", gflops))
 
-    let t0 = try time(repeats) { try bench.step(0) }
+    let t0 = try timeMedian(repeats) { try coreBench.step() }
     progress(String(format: "step λ=0: %.1f ms", t0 * 1e3))
-    let t1 = try time(repeats) { try bench.step(lambda) }
+    let t1 = try timeMedian(repeats) { try bench.step() }
     progress(String(format: "step λ=%g: %.1f ms", lambda, t1 * 1e3))
 
     // the covariance term alone: transpose, pair signs, H·S and q (codes from the last forward)
-    _ = model.forward(x, ws)
+    _ = try model.forward(x, ws)
     let w = ws.rowWords, m = dl, wpc = (n + 63) / 64
     let sp = ws.signPlanes.baseAddress
-    let tPairs = time(repeats) {
+    let tPairs = timeMedian(repeats) {
       bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
       ws.signPlanes.zero()
       _ = bae_covariance_signs(ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
                                0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w))
     }
-    let tProduct = time(repeats) {
+    let tProduct = timeMedian(repeats) {
       bae_signed_popcount_product(ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),
                                   ws.covarianceProduct.baseAddress, Int64(m))
     }
@@ -112,7 +133,7 @@ public enum StepBenchmark {
     let cBuf = AlignedBuffer<Float>(count: m * m)
     let c = Matrix(cBuf, rows: m, cols: m)
     let out = Matrix(ws.covarianceProduct, rows: n, cols: m)
-    let tDense = time(max(1, repeats / 2)) {
+    let tDense = timeMedian(max(1, repeats / 2)) {
       BLAS.gemm(hc, .transposed, hc, .none, into: c)
       BLAS.gemm(hc, .none, c, .none, into: out)
     }
@@ -125,6 +146,7 @@ public enum StepBenchmark {
                                covarianceMs: tCov * 1e3, covariancePairsMs: tPairs * 1e3,
                                covarianceProductMs: tProduct * 1e3, covarianceShare: tCov / t1,
                                denseCovarianceMs: tDense * 1e3, covarianceSpeedup: tDense / tCov,
-                               avx512Popcount: bae_kernels_have_avx512_popcnt() != 0)
+                               avx512Popcount: bae_kernels_have_avx512_popcnt() != 0,
+                               cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName)
   }
 }

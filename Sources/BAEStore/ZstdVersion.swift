@@ -1,4 +1,4 @@
 // zstd's run-time version for checkpoint metadata (the store's codec owns all other zstd calls).
 import CZstd
 
-var zstdVersionString: String { String(cString: ZSTD_versionString()) }
+public var zstdVersionString: String { String(cString: ZSTD_versionString()) }

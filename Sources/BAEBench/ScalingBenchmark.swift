@@ -4,6 +4,7 @@
 import BAERandom
 import BAEComm
 import BAEModel
+import BAETrain
 import BAETensor
 import CBAEKernels
 import Foundation
@@ -199,8 +200,6 @@ public struct ScalingBenchmarkError: Error, CustomStringConvertible {
   public var description: String { "\(file): \(message)" }
 }
 
-func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.isEmpty ? .nan : s[s.count / 2] }
-
 public enum ScalingBenchmark {
   /// Sizes for the allreduce sweep: 8 B … 128 MiB in steps of 4× (the gradient at d = 2048, d' = 8192
   /// is 128 MiB, the sign planes 16 MiB).
@@ -225,10 +224,11 @@ public enum ScalingBenchmark {
   public static func measureCompute(inputDim d: Int = 2048, latentDim dl: Int = 8192, localRows n: Int = 512,
                                     ranks: [Int] = [1, 2, 16, 64, 256], repeats: Int = 5, lambda: Double = 1e-7,
                                     progress: (String) -> Void = { _ in }) throws -> ComputeProfile {
-    let bench = BenchmarkStep(inputDim: d, latentDim: dl, rows: n, lr: 0)
-    let core = try timeMedian(repeats) { try bench.step(0) }
+    let coreStep = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 0)
+    let core = try timeMedian(repeats) { try coreStep.step() }
     progress(String(format: "step λ=0 (dense core): %.1f ms", core * 1e3))
-    let full = try timeMedian(repeats) { try bench.step(lambda) }
+    let fullStep = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: lambda, lr: 0)
+    let full = try timeMedian(repeats) { try fullStep.step() }
     progress(String(format: "step λ=%g: %.1f ms", lambda, full * 1e3))
 
     let points = ([1] + ranks.filter { $0 > 1 }).map { r in
@@ -311,16 +311,5 @@ public enum ScalingBenchmark {
       out.efficiency = profile.stepSeconds / out.stepSeconds
       return out
     }
-  }
-
-  static func timeMedian(_ repeats: Int, _ body: () throws -> Void) rethrows -> Double {
-    try body()  // warm-up: first touch, caches
-    var ts: [Double] = []
-    for _ in 0..<Swift.max(1, repeats) {
-      let t = now()
-      try body()
-      ts.append(now() - t)
-    }
-    return median(ts)
   }
 }

@@ -1,0 +1,176 @@
+// The BAE's code function (Method.md): h = 1[z > 0] (multi-bit values v for k > 1), its global
+// statistics (entropy from all-reduced counts, covariance signs from the gathered bit-packed codes),
+// and its backward: entropy and covariance gradients at h, then the sign_s/sign estimator.
+import BAETensor
+import CBAEKernels
+import Foundation
+
+extension Autoencoder {
+  /// h = 1[z > 0] in place over ws.codes, packed rows, per-bit local counts; v for k > 1.
+  func binarize(_ ws: StepWorkspace, rows n: Int) {
+    let m = codeBits
+    ws.counts.zero()
+    bae_binarize_inplace(ws.codes.baseAddress, Int64(n), Int64(m), Int64(m), ws.localBits.baseAddress,
+                         Int64(ws.rowWords), ws.counts.baseAddress)
+    guard bitsPerFeature > 1 else { return }
+    let k = bitsPerFeature, dl = latentDim
+    let h = Matrix(ws.codes, rows: n, cols: m)
+    let v = Matrix(ws.activations, rows: n, cols: dl)
+    let w = bitWeights
+    for i in 0..<n {
+      let hr = h.row(i), vr = v.row(i)
+      for j in 0..<dl {
+        var s: Float = 0
+        for b in 0..<k { s += hr[j * k + b] * w[b] }
+        vr[j] = s
+      }
+    }
+  }
+
+  /// D = Σ_{j≠k}|C_jk| of the global batch; leaves the global sign(C) in `ws.signPlanes`. Each rank
+  /// computes an equal share of the pair triangle's tiles; the sum of disjoint bit sets is their union.
+  func covarianceStatistics(_ ws: StepWorkspace, batch: BatchContext) throws -> Double {
+    let m = codeBits, n = batch.globalRows, w = ws.rowWords
+    precondition(ws.hasCovarianceBuffers && n <= ws.globalCapacity,
+                 "covariance needs a workspace built with covariance and global capacity ≥ \(n)")
+    let wpc = (n + 63) / 64
+    try gatherColumns(ws, rowsPerRank: batch.rowsPerRank, rank: batch.rank, collectives: batch.collectives)
+    ws.signPlanes.zero()
+    let tiles = CovarianceWork.tileRange(codeBits: m, rank: batch.rank, worldSize: batch.collectives.worldSize)
+    let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
+    var absSum = [bae_covariance_signs(ws.columnBits.baseAddress, Int64(m), Int64(wpc),
+                                       ws.counts.baseAddress, Int64(n),
+                                       Int64(tiles.lowerBound), Int64(tiles.upperBound),
+                                       spos, sneg, Int64(w))]
+    try batch.collectives.sum(ws.signPlanes.buffer)
+    try absSum.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
+    // D = Σ_{j≠k} |C_jk| = 2 Σ_{j<k} |N·n11 − c_j c_k| / (N (N − 1))
+    return n > 1 ? 2 * Double(absSum[0]) / (Double(n) * Double(n - 1)) : 0
+  }
+
+  /// Fills `ws.columnBits` with the GLOBAL code matrix in column-packed form (m columns of ⌈N/64⌉ words).
+  /// When every rank's row count is a multiple of 64, each rank transposes only its own rows and the
+  /// gather moves whole column words (then a copy puts rank r's words of every column in place); this
+  /// keeps the transpose cost per rank constant as ranks are added. Otherwise the row-packed codes are
+  /// gathered and transposed whole.
+  func gatherColumns(_ ws: StepWorkspace, rowsPerRank: [Int], rank: Int, collectives: Collectives) throws {
+    let m = codeBits, w = ws.rowWords
+    let n = rowsPerRank.reduce(0, +), nLocal = rowsPerRank[rank]
+    let wpc = (n + 63) / 64
+    if collectives.worldSize == 1 {
+      bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
+      return
+    }
+    if rowsPerRank.allSatisfy({ $0 % 64 == 0 }) {
+      let wl = nLocal / 64
+      bae_transpose_bits(ws.localBits.baseAddress, Int64(nLocal), Int64(m), Int64(w),
+                         ws.localColumnBits.baseAddress, Int64(wl))
+      // rank-major blocks (R, m, n_r/64) land in globalBits, then move to column-major (m, N/64)
+      try collectives.gather(UnsafeBufferPointer(rebasing: ws.localColumnBits.buffer[0..<(m * wl)]),
+                             into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(m * wpc)]),
+                             counts: rowsPerRank.map { m * ($0 / 64) })
+      var blockStart = 0, wordOffset = 0
+      for r in rowsPerRank {
+        let words = r / 64
+        let src = ws.globalBits.baseAddress + blockStart, dst = ws.columnBits.baseAddress + wordOffset
+        for j in 0..<m { (dst + j * wpc).update(from: src + j * words, count: words) }
+        blockStart += m * words
+        wordOffset += words
+      }
+      return
+    }
+    // rank order = global row order
+    try collectives.gather(UnsafeBufferPointer(rebasing: ws.localBits.buffer[0..<(nLocal * w)]),
+                           into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(n * w)]),
+                           counts: rowsPerRank.map { $0 * w })
+    bae_transpose_bits(ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
+  }
+
+  /// ∂L/∂z for local rows from the upstream ∂L/∂v (`upstream`, (n, d')): spread over the k bits,
+  /// add λ_e·∂H/∂h and λ_c·∂D/∂h, apply the estimator. Returns the (n, m) matrix holding ∂L/∂z.
+  func binaryCodeBackward(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int, weights: LossWeights,
+                          upstream gv: Matrix) -> Matrix {
+    let m = codeBits, dl = latentDim, k = bitsPerFeature
+    // g = ∂L/∂h: (n, m)
+    let g: Matrix
+    if k == 1 {
+      g = gv
+    } else {
+      g = Matrix(ws.codeGrad, rows: n, cols: m)
+      let w = bitWeights
+      for i in 0..<n {
+        let src = gv.row(i), dst = g.row(i)
+        for j in 0..<dl { for b in 0..<k { dst[j * k + b] = src[j] * w[b] } }
+      }
+    }
+    if weights.entropy != 0 {
+      // ∂(λ_e H)/∂h_ij = λ_e·H'(p_j)/N, the same for every row
+      var e = [Float](repeating: 0, count: m)
+      for j in 0..<m {
+        let p = Double(ws.counts[j]) / Double(bigN)
+        e[j] = Float(weights.entropy * BinaryEntropy.derivative(p) / Double(bigN))
+      }
+      for i in 0..<n {
+        let r = g.row(i)
+        for j in 0..<m { r[j] += e[j] }
+      }
+    }
+    if weights.covariance != 0 {
+      addCovarianceGradient(ws, rows: n, globalRows: bigN, weight: weights.covariance, into: g)
+    }
+    // estimator: ∂L/∂z = g − g² (sign_s) or g (sign), in place
+    if weights.estimator == .sign_s {
+      for i in 0..<n {
+        let r = g.row(i)
+        for j in 0..<m { let t = r[j]; r[j] = t - t * t }
+      }
+    }
+    return g
+  }
+
+  /// g += λ_c·(2/(N − 1))·(H·S − 1·qᵀ), q = S·p: the gradient of D = Σ_{j≠k}|C_jk| through the
+  /// centred codes (its column-mean part vanishes because Hc's columns sum to zero).
+  private func addCovarianceGradient(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int,
+                                     weight: Double, into g: Matrix) {
+    let m = codeBits, w = ws.rowWords
+    precondition(ws.hasCovarianceBuffers, "covariance gradient without covariance buffers")
+    let a = Matrix(ws.covarianceProduct, rows: n, cols: m)
+    let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
+    bae_signed_popcount_product(ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
+                                a.base, Int64(m))
+    // q_j = Σ_k p_k S_kj over the set bits of row j's planes (S is symmetric)
+    var q = [Float](repeating: 0, count: m)
+    let invN = 1.0 / Double(bigN)
+    for j in 0..<m {
+      var acc = 0.0
+      for word in 0..<w {
+        var pw = spos[j * w + word], nw = sneg[j * w + word]
+        while pw != 0 { let b = pw.trailingZeroBitCount; acc += Double(ws.counts[word * 64 + b]); pw &= pw - 1 }
+        while nw != 0 { let b = nw.trailingZeroBitCount; acc -= Double(ws.counts[word * 64 + b]); nw &= nw - 1 }
+      }
+      q[j] = Float(acc * invN)
+    }
+    let coef = Float(weight * 2.0 / Double(bigN - 1))
+    for i in 0..<n {
+      let ar = a.row(i), gr = g.row(i)
+      for j in 0..<m { gr[j] += coef * (ar[j] - q[j]) }
+    }
+  }
+}
+
+/// How the covariance pair triangle is split across ranks: its 64×64 tiles, numbered row by row
+/// (the kernel's order), are dealt out in contiguous, equal-sized ranges (within one tile).
+public enum CovarianceWork {
+  /// Number of 64×64 tiles in the upper triangle of an m × m matrix.
+  public static func tileCount(codeBits m: Int) -> Int {
+    let blocks = (m + 63) / 64
+    return blocks * (blocks + 1) / 2
+  }
+
+  /// Rank r's tiles: [⌊r·T/R⌋, ⌊(r+1)·T/R⌋).
+  public static func tileRange(codeBits m: Int, rank: Int, worldSize: Int) -> Range<Int> {
+    precondition(worldSize > 0 && rank >= 0 && rank < worldSize, "rank \(rank) of \(worldSize)")
+    let t = tileCount(codeBits: m)
+    return (rank * t / worldSize)..<((rank + 1) * t / worldSize)
+  }
+}
