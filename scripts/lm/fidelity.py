@@ -4,7 +4,8 @@ For every context, the residual stream after `layer` blocks (HF hidden_states[la
 row with x̂ = BAE(x), the remaining blocks run, and the next-token distribution is compared with the
 clean run: Jensen–Shannon divergence (bits, base 2, in [0, 1]) per position, and cross-entropy of the
 actual next token (nats). A mean-ablation baseline (every spliced row replaced by the mean clean row)
-gives the scale: fraction of CE recovered = 1 − ΔCE(BAE) / ΔCE(mean).
+and a zero-ablation baseline give the scale: CE recovered = 1 − ΔCE(model) / ΔCE(ablation); KL(clean ‖ spliced)
+in nats. Keys also carry SAELens's names (ce_loss_score = recovered vs zero ablation, kl_div_with_sae).
 """
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def js_bits(lp: np.ndarray, lq: np.ndarray) -> np.ndarray:
     lm = np.log(np.maximum(m, 1e-45))
     kl = lambda a, la: np.sum(a * (la - lm), axis=-1)  # noqa: E731
     return np.maximum(0.5 * kl(p, lp) + 0.5 * kl(q, lq), 0.0) / np.log(2.0)
+
+
+def kl_nats(lp: np.ndarray, lq: np.ndarray) -> np.ndarray:
+    """KL(P‖Q) per row, in nats, from log-probabilities (T, V): the clean P against the spliced Q."""
+    return np.maximum(np.sum(np.exp(lp) * (lp - lq), axis=-1), 0.0)
 
 
 def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: int = 1024,
@@ -44,7 +50,7 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
     body = np.concatenate([s[p > 0] if skip_bos else s for s, p in zip(states, pos_all)])
     mean_row = body.mean(axis=0)
 
-    acc = {k: [] for k in ("js_bae", "js_mean", "ce_clean", "ce_bae", "ce_mean")}
+    acc = {k: [] for k in ("js_bae", "js_mean", "ce_clean", "ce_bae", "ce_mean", "ce_zero", "kl_bae")}
     sq_err, sq_tot, rows = 0.0, 0.0, 0
     for gi, (g, x, pos) in enumerate(zip(groups, states, pos_all)):
         spliced = pos > 0 if skip_bos else np.ones(len(pos), bool)
@@ -52,12 +58,15 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
         xr[spliced] = reconstruct(x[spliced])
         xm = x.copy()
         xm[spliced] = mean_row
+        xz = x.copy()
+        xz[spliced] = 0.0
         sq_err += float(((xr - x)[spliced] ** 2).sum())
         sq_tot += float(((x[spliced] - mean_row) ** 2).sum())
         rows += int(spliced.sum())
         lc = log_softmax(net.logits_from(g, x, layer))
         lb = log_softmax(net.logits_from(g, xr, layer))
         lmn = log_softmax(net.logits_from(g, xm, layer))
+        lz = log_softmax(net.logits_from(g, xz, layer))
         ids = np.concatenate([np.asarray(d) for d in g])
         # Positions that have a next token inside their document; the BOS row's prediction is left out.
         has_next = np.concatenate([np.r_[np.ones(len(d) - 1, bool), False] for d in g])
@@ -69,10 +78,13 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
         acc["ce_clean"].append(pick(lc))
         acc["ce_bae"].append(pick(lb))
         acc["ce_mean"].append(pick(lmn))
+        acc["ce_zero"].append(pick(lz))
+        acc["kl_bae"].append(kl_nats(lc[use], lb[use]))
         if progress:
             progress(gi + 1, len(groups))
     a = {k: np.concatenate(v) for k, v in acc.items()}
-    ce_c, ce_b, ce_m = (float(a[k].mean()) for k in ("ce_clean", "ce_bae", "ce_mean"))
+    ce_c, ce_b, ce_m, ce_z = (float(a[k].mean()) for k in ("ce_clean", "ce_bae", "ce_mean", "ce_zero"))
+    recovered = lambda base: (1.0 - (ce_b - ce_c) / (base - ce_c)) if base != ce_c else None  # noqa: E731
     return {
         "layer": layer, "positions_scored": int(a["js_bae"].size), "rows_spliced": rows,
         "skip_bos": skip_bos,
@@ -81,6 +93,10 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
         "js_bits_mean_ablation": float(a["js_mean"].mean()),
         "ce_clean_nats": ce_c, "ce_bae_nats": ce_b, "ce_mean_ablation_nats": ce_m,
         "ce_increase_nats": ce_b - ce_c, "ce_increase_mean_ablation_nats": ce_m - ce_c,
-        "fraction_ce_recovered": (1.0 - (ce_b - ce_c) / (ce_m - ce_c)) if ce_m != ce_c else None,
+        "fraction_ce_recovered": recovered(ce_m),
+        # the names SAELens's evaluation uses
+        "ce_loss_without_sae": ce_c, "ce_loss_with_sae": ce_b, "ce_loss_with_ablation": ce_z,
+        "ce_loss_score": recovered(ce_z), "ce_loss_score_mean_ablation": recovered(ce_m),
+        "kl_div_with_sae": float(a["kl_bae"].mean()), "js_div_with_sae_bits": float(a["js_bae"].mean()),
         "reconstruction_fvu": sq_err / sq_tot if sq_tot > 0 else None,
     }
