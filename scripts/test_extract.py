@@ -248,7 +248,7 @@ def torch_checks():
         import torch  # noqa: F401
         import transformers  # noqa: F401
     except ImportError as e:
-        raise NotRun(f"{e.name} is not importable in {sys.executable}")
+        raise NotRun(f"{e.name} is not importable in {sys.executable}") from None
     nb = backends.NumpyBackend(locate.default_gguf())
     tb = backends.make_backend("transformers", locate.default_gguf(), threads=2)
     out = {}
