@@ -1,5 +1,7 @@
-// Records the git commit the package is built from, at build time: SwiftPM runs this plugin whenever it
-// plans a build, and the commit is an argument of the generated command, so a new commit re-runs it.
+// Records the git commit the package is built from, at build time. SwiftPM runs this plugin only when it
+// re-plans the build (files added or removed, manifest changed), so the commit is not read here: the
+// generated command reads it when it runs, and lists the git files that change whenever HEAD moves as
+// its inputs, so a new commit, checkout or reset re-runs it on the next `swift build`.
 // A tree without its own .git (a tarball, or a copy inside some other repository) records "unknown".
 import Foundation
 import PackagePlugin
@@ -7,35 +9,46 @@ import PackagePlugin
 @main
 struct BuildInfoPlugin: BuildToolPlugin {
   func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
-    let commit = Self.headCommit(of: context.package.directoryURL) ?? "unknown"
+    let package = context.package.directoryURL
     let output = context.pluginWorkDirectoryURL.appendingPathComponent("BuildInfo+Generated.swift")
     return [
       .buildCommand(
-        displayName: "Recording git commit \(commit.prefix(12)) for \(target.name)",
+        displayName: "Recording the git commit for \(target.name)",
         executable: try context.tool(named: "BAEBuildInfoTool").url,
-        arguments: [output.path, commit],
-        inputFiles: [],
+        arguments: [output.path, package.path],
+        inputFiles: Self.headFiles(of: package),
         outputFiles: [output])
     ]
   }
 
-  /// `git rev-parse HEAD` in `directory`, only if `directory/.git` exists (a directory, or the file
-  /// a worktree or submodule has), so an enclosing repository is never mistaken for this one.
-  static func headCommit(of directory: URL) -> String? {
-    guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path) else { return nil }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["git", "-C", directory.path, "rev-parse", "--verify", "HEAD"]
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    p.standardInput = FileHandle.nullDevice
-    do { try p.run() } catch { return nil }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { return nil }
-    let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    let isHex = text.count >= 40 && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
-    return isHex ? text : nil
+  /// The files of `directory`'s own repository that change when its HEAD commit changes: HEAD, its
+  /// reflog, the branch's ref file and packed-refs (those that exist). Handles the `.git` file of a
+  /// worktree or submodule ("gitdir: …") and a worktree's shared `commondir`.
+  static func headFiles(of directory: URL) -> [URL] {
+    let fm = FileManager.default
+    let dotGit = directory.appendingPathComponent(".git")
+    var isDirectory: ObjCBool = false
+    guard fm.fileExists(atPath: dotGit.path, isDirectory: &isDirectory) else { return [] }
+    var gitDir = dotGit
+    if !isDirectory.boolValue {
+      guard let text = try? String(contentsOf: dotGit, encoding: .utf8),
+            let line = text.split(separator: "\n").first, line.hasPrefix("gitdir: ") else { return [] }
+      let path = String(line.dropFirst("gitdir: ".count))
+      gitDir = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
+    }
+    var commonDir = gitDir
+    if let text = try? String(contentsOf: gitDir.appendingPathComponent("commondir"), encoding: .utf8) {
+      let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      commonDir = path.hasPrefix("/") ? URL(fileURLWithPath: path) : gitDir.appendingPathComponent(path)
+    }
+    var files = [gitDir.appendingPathComponent("HEAD"), gitDir.appendingPathComponent("logs/HEAD"),
+                 commonDir.appendingPathComponent("packed-refs")]
+    if let head = try? String(contentsOf: gitDir.appendingPathComponent("HEAD"), encoding: .utf8),
+       head.hasPrefix("ref: ") {
+      let ref = head.dropFirst("ref: ".count).trimmingCharacters(in: .whitespacesAndNewlines)
+      files.append(gitDir.appendingPathComponent(ref))
+      files.append(commonDir.appendingPathComponent(ref))
+    }
+    return files.map(\.standardizedFileURL).filter { fm.fileExists(atPath: $0.path) }
   }
 }

@@ -52,6 +52,22 @@ final class CLIVersionTests: XCTestCase {
     XCTAssertTrue(r.stderr.isEmpty, r.transcript)
   }
 
+  func testVersionStatesWhatACheckpointRecords() throws {
+    let dir = try makeTemporaryDirectory(self, "version-ckpt")
+    let data = dir.appendingPathComponent("x.npy"), out = dir.appendingPathComponent("run")
+    try CLI.succeed(["synth", "--bits", "4", "--dim", "8", "--rows", "256", "--seed", "1", "--out", data.path])
+    try CLI.succeed(["train", "--data", data.path, "--latent-dim", "16", "--batch-size", "64", "--steps", "2",
+                     "--checkpoint-every", "2", "--out", out.path])
+    let info = try jsonObject(try Data(contentsOf: out.appendingPathComponent("step_00000002/config.json")),
+                              what: "checkpoint config.json")
+    let versions = try XCTUnwrap(info["versions"] as? [String: String], "\(info)")
+    let f = Self.fields(try CLI.succeed(["--version"]).stdout)
+    XCTAssertEqual(f["commit"], info["gitCommit"] as? String)
+    XCTAssertEqual(f["Open MPI"], versions["mpi"])
+    XCTAssertEqual(f["OpenBLAS"], versions["openblas"])
+    XCTAssertEqual(f["zstd"], versions["zstd"])
+  }
+
   func testCommitIsTheBuiltTreesHEADWhereverBaeRuns() throws {
     if let env = ProcessInfo.processInfo.environment["BAE_BINARY"], !env.isEmpty {
       throw XCTSkip("BAE_BINARY=\(env) may have been built from another tree")
