@@ -2,6 +2,7 @@
 // Binary Autoencoder distributed trainer. Layers, bottom to top:
 //   C system libraries (CMPI, COpenBLAS, CZstd)
 //   BAERandom (SplitMix64)   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
+//   BAEBuildInfo (version, git commit recorded at build time by Plugins/BuildInfoPlugin)
 //   CBAEKernels (popcount bit kernels)
 //   BAEModel (model, losses, Adam; no MPI)         BAEStore (zstd shards, sampler)
 //   BAETrain (trainer, checkpoints)   BAEAnalysis (features, reports)   ->   bae (CLI)
@@ -25,17 +26,20 @@ let package = Package(
                    providers: [.apt(["libzstd-dev"])]),
 
     .target(name: "CBAEKernels"),
+    .executableTarget(name: "BAEBuildInfoTool"),
+    .plugin(name: "BuildInfoPlugin", capability: .buildTool(), dependencies: ["BAEBuildInfoTool"]),
+    .target(name: "BAEBuildInfo", plugins: ["BuildInfoPlugin"]),
     .target(name: "BAERandom"),
     .target(name: "BAETensor", dependencies: ["COpenBLAS"]),
     .target(name: "BAEIO"),
     .target(name: "BAEComm", dependencies: ["CMPI"]),
     .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO", "BAERandom"]),
-    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAERandom"]),
+    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAERandom", "BAEBuildInfo"]),
     .target(name: "BAEBench", dependencies: ["BAEModel", "BAETrain", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor"]),
     .executableTarget(name: "bae", dependencies: [
-      "BAEAnalysis", "BAEBench", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor",
+      "BAEAnalysis", "BAEBench", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAEBuildInfo",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
 

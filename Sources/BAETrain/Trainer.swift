@@ -91,7 +91,9 @@ public final class Trainer {
       }
       model.initialise(seed: config.seed)
       if let initFrom = config.initFrom {
-        try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: initFrom)), source: initFrom)
+        do { try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: initFrom)), source: initFrom) } catch let e as ModelLoadError {
+          throw RunDirectoryError.initFrom(path: initFrom, problem: "\(e)")
+        }
       }
     }
     self.config = config

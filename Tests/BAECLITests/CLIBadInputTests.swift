@@ -65,7 +65,7 @@ final class CLIBadInputTests: XCTestCase {
                          mentioning: [weights, "initFrom", "encoder.weight", "[32, 24]", "[32, 16]"])
     XCTAssertEqual(r.status, 1, r.transcript)
     // and the entropy command refuses the width mismatch between model and data
-    try CLI.fail(["entropy", "--model", wideRun.path, "--data", narrow.path], mentioning: [narrow.path, "width 16", "expects 24"])
+    try CLI.fail(["entropy", "--model", wideRun.path, "--data", narrow.path], mentioning: [narrow.path, "width 16", "inputDim 24"])
     // a missing --init-from file is named too
     let missing = dir.appendingPathComponent("missing.safetensors").path
     try CLI.fail(train(narrow, out: dir.appendingPathComponent("run2"), ["--init-from", missing]), mentioning: [missing])

@@ -38,7 +38,7 @@ class BAE:
         return self.kernel.shape[0]
 
     @staticmethod
-    def load(path: str) -> "BAE":
+    def load(path: str) -> BAE:
         t, _ = safetensors_io.load(path)
         need = ["encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"]
         missing = [k for k in need if k not in t]

@@ -72,7 +72,9 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
         has_next = np.concatenate([np.r_[np.ones(len(d) - 1, bool), False] for d in g])
         use = has_next & ((pos > 0) if skip_bos else True)
         nxt = np.roll(ids, -1)
-        pick = lambda l: -l[np.flatnonzero(use), nxt[use]]  # noqa: E731
+        def pick(logp, use=use, nxt=nxt):  # next-token cross-entropy of this group's rows
+            return -logp[np.flatnonzero(use), nxt[use]]
+
         acc["js_bae"].append(js_bits(lc[use], lb[use]))
         acc["js_mean"].append(js_bits(lc[use], lmn[use]))
         acc["ce_clean"].append(pick(lc))

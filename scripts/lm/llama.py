@@ -12,7 +12,7 @@ segment's states equal those of running it alone.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
