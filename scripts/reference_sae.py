@@ -93,11 +93,11 @@ def cases() -> list[Case]:
         Case("relu_l1decnorm_unitnorm", Config("relu", 6, 16, 64, lr, l1Weight=2e-3, l1Form="decoder-norm",
                                                unitNormDecoder=True), seed=13),
         Case("topk_relu", Config("topk", 8, 16, 70, lr, k=4), seed=21),
-        Case("topk_norelu", Config("topk", 8, 24, 64, lr, k=3, topkReLU=False), seed=22),
+        Case("topk_norelu", Config("topk", 8, 24, 64, lr, k=12, topkReLU=False), seed=22),
         Case("topk_relu_ties", Config("topk", 6, 16, 70, lr, k=4), seed=23, ties="latents"),
         Case("topk_auxk", Config("topk", 8, 16, 70, lr, k=2, auxkWeight=1 / 32, deadAfterRows=100),
              seed=24, initial_rows_since_fired=[0, 100, 0, 40]),
-        Case("topk_norelu_unitnorm_auxk", Config("topk", 8, 16, 70, lr, k=3, topkReLU=False, auxkWeight=0.25,
+        Case("topk_norelu_unitnorm_auxk", Config("topk", 8, 16, 70, lr, k=4, topkReLU=False, auxkWeight=0.25,
                                                  auxkK=3, deadAfterRows=70, unitNormDecoder=True),
              seed=25, initial_rows_since_fired=[70, 0, 0]),
         Case("batchtopk", Config("batchtopk", 8, 16, 70, lr, k=4), seed=31),
@@ -480,16 +480,22 @@ def initial_counters(case: Case):
 
 
 def tie_requirement(case: Case, rec) -> bool:
-    """The deliberate ties must matter at step 0: for "rows", the BatchTopK boundary value is shared by
+    """--no-relu must select some negative z at step 0. The deliberate ties must matter at step 0: for "rows", the BatchTopK boundary value is shared by
     several entries of which only some are taken; for "latents", at least two rows hold a duplicated pair
     at their k-th and (k+1)-th places."""
     cfg, p = case.config, rec["points"][0]
+    if cfg.architecture == "topk" and not cfg.topkReLU and negative_selections(p) < 5:
+        return False  # --no-relu would be indistinguishable from the ReLU form
     if case.ties == "rows":
         info = boundary_group(cfg, p)
         return 0 < len(info["taken"]) < len(info["members"])
     if case.ties == "latents":
         return len(straddling_rows(cfg, p)) >= 2
     return True
+
+
+def negative_selections(p) -> int:
+    return int((p["selected"] & (p["z"] < 0)).sum())
 
 
 def boundary_group(cfg, p):
@@ -650,6 +656,9 @@ def build_case(case: Case, checks: dict):
     first, last = rec["points"][0], rec["points"][-1]
     key = "selected" if "selected" in first else "active"
     out["selectionChanges"] = int((first[key] != last[key]).sum())
+    if "selected" in first:
+        out["negativeSelections"] = negative_selections(first)
+        out["zeroSelections"] = int((first["selected"] & (first["z"] <= 0)).sum()) if cfg.topkReLU else 0
     return out
 
 
