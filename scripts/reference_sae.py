@@ -32,6 +32,7 @@ from reference_bae import InputDistribution, max_rel, record, short_float32  # n
 
 MARGIN = 1e-3  # every decision (ReLU sign, k-th vs (k+1)-th value, z vs θ, kernel edge) is at least this far
 ADAM_STEPS = 10
+ATTEMPTS = 100  # fresh weight draws per case before giving up
 FD_STEP = 1e-6
 RANK_COUNTS = (1, 2, 3)
 
@@ -524,7 +525,7 @@ def draw_case(case: Case):
     counters0 = initial_counters(case)
     rmap = row_map(cfg, case.ties)
     draws = int(rmap.max()) + 1
-    for attempt in range(60):
+    for attempt in range(ATTEMPTS):
         seed = case.seed * 1000 + attempt
         gen = torch.Generator().manual_seed(seed)
         dist = InputDistribution(gen, cfg.inputDim, case.input_scale, case.mean_scale)
@@ -550,7 +551,7 @@ def draw_case(case: Case):
             idx = np.unique(rmap[bad])
             base = base.clone()
             base[torch.from_numpy(idx)] = dist.rows(len(idx))
-    raise SystemExit(f"{case.name}: no draw kept every decision {MARGIN} from its boundary in 60 attempts")
+    raise SystemExit(f"{case.name}: no draw kept every decision {MARGIN} from its boundary in {ATTEMPTS} attempts")
 
 
 # ---------------------------------------------------------------------------------- one case, recorded
@@ -656,9 +657,10 @@ def build_case(case: Case, checks: dict):
     first, last = rec["points"][0], rec["points"][-1]
     key = "selected" if "selected" in first else "active"
     out["selectionChanges"] = int((first[key] != last[key]).sum())
-    if "selected" in first:
+    if "selected" in first and cfg.topkReLU:  # selected latents holding 0 (z ≤ 0): the row had < k positives
+        out["zeroSelections"] = int((first["selected"] & (first["z"] <= 0)).sum())
+    elif "selected" in first:  # --no-relu: selected latents holding a negative z
         out["negativeSelections"] = negative_selections(first)
-        out["zeroSelections"] = int((first["selected"] & (first["z"] <= 0)).sum()) if cfg.topkReLU else 0
     return out
 
 
