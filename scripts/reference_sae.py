@@ -421,7 +421,7 @@ def margins(cfg: Config, pt: dict, final: bool, ties: str | None):
     bad = np.zeros(n, dtype=bool)
     worst = [math.inf]
 
-    def need(dist, rows_mask=None):
+    def need(dist):
         viol = dist < MARGIN
         if dist.size:
             worst.append(float(dist.min()))
@@ -596,6 +596,7 @@ def build_case(case: Case, checks: dict):
     if rec["losses"][0] != t["loss"].item():
         raise SystemExit(f"CHECK FAILED: {case.name}: trajectory's first loss is not the step-0 loss")
 
+    check_exact_repeats(case, rec, checks)
     check_manual_backward(case.name, cfg, x, state, counters0, t, g, checks)
     check_finite_differences(case.name, cfg, x, state, counters0, checks, case.ties)
     check_float64_trajectory(case.name, cfg, x, state, counters0, rec, traj, checks)
@@ -930,6 +931,22 @@ def check_radix(name, cfg, rec, checks):
             value = short_float32(np.array([key ^ np.uint32(0x80000000)], dtype=np.uint32).view(np.float32)[0])
             result = dict(count=count, key=info["key"], keyValue=value, tiesToTake=info["tiesToTake"], ranks=per_r)
     return result
+
+
+def check_exact_repeats(case: Case, rec, checks):
+    """The tie cases need equal inputs to give bit-equal z (repeated rows of x, or duplicated encoder
+    rows) at step 0; count the entries where torch's z differs."""
+    cfg, z = case.config, rec["points"][0]["z"]
+    bad = 0
+    if case.ties == "rows":
+        rmap = row_map(cfg, case.ties)
+        for i in range(cfg.rows):
+            first = int(np.nonzero(rmap == rmap[i])[0][0])
+            bad += int((z[i] != z[first]).sum())
+    if case.ties == "latents":
+        bad = sum(int((z[:, j1] != z[:, j2]).sum()) for j1, j2 in duplicated_latents(cfg))
+    if case.ties:
+        record(checks, "repeated inputs give bit-equal z at step 0, entries differing", bad, 0)
 
 
 def check_ste_functions(checks):
