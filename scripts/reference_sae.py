@@ -32,6 +32,7 @@ from reference_bae import InputDistribution, max_rel, record, short_float32  # n
 
 MARGIN = 1e-3  # every decision (ReLU sign, k-th vs (k+1)-th value, z vs θ, kernel edge) is at least this far
 ADAM_STEPS = 10
+ATTEMPTS = 100  # fresh weight draws per case before giving up
 FD_STEP = 1e-6
 RANK_COUNTS = (1, 2, 3)
 
@@ -93,11 +94,11 @@ def cases() -> list[Case]:
         Case("relu_l1decnorm_unitnorm", Config("relu", 6, 16, 64, lr, l1Weight=2e-3, l1Form="decoder-norm",
                                                unitNormDecoder=True), seed=13),
         Case("topk_relu", Config("topk", 8, 16, 70, lr, k=4), seed=21),
-        Case("topk_norelu", Config("topk", 8, 24, 64, lr, k=3, topkReLU=False), seed=22),
+        Case("topk_norelu", Config("topk", 8, 24, 64, lr, k=12, topkReLU=False), seed=22),
         Case("topk_relu_ties", Config("topk", 6, 16, 70, lr, k=4), seed=23, ties="latents"),
         Case("topk_auxk", Config("topk", 8, 16, 70, lr, k=2, auxkWeight=1 / 32, deadAfterRows=100),
              seed=24, initial_rows_since_fired=[0, 100, 0, 40]),
-        Case("topk_norelu_unitnorm_auxk", Config("topk", 8, 16, 70, lr, k=3, topkReLU=False, auxkWeight=0.25,
+        Case("topk_norelu_unitnorm_auxk", Config("topk", 8, 16, 70, lr, k=4, topkReLU=False, auxkWeight=0.25,
                                                  auxkK=3, deadAfterRows=70, unitNormDecoder=True),
              seed=25, initial_rows_since_fired=[70, 0, 0]),
         Case("batchtopk", Config("batchtopk", 8, 16, 70, lr, k=4), seed=31),
@@ -420,7 +421,7 @@ def margins(cfg: Config, pt: dict, final: bool, ties: str | None):
     bad = np.zeros(n, dtype=bool)
     worst = [math.inf]
 
-    def need(dist, rows_mask=None):
+    def need(dist):
         viol = dist < MARGIN
         if dist.size:
             worst.append(float(dist.min()))
@@ -480,16 +481,22 @@ def initial_counters(case: Case):
 
 
 def tie_requirement(case: Case, rec) -> bool:
-    """The deliberate ties must matter at step 0: for "rows", the BatchTopK boundary value is shared by
+    """--no-relu must select some negative z at step 0. The deliberate ties must matter at step 0: for "rows", the BatchTopK boundary value is shared by
     several entries of which only some are taken; for "latents", at least two rows hold a duplicated pair
     at their k-th and (k+1)-th places."""
     cfg, p = case.config, rec["points"][0]
+    if cfg.architecture == "topk" and not cfg.topkReLU and negative_selections(p) < 5:
+        return False  # --no-relu would be indistinguishable from the ReLU form
     if case.ties == "rows":
         info = boundary_group(cfg, p)
         return 0 < len(info["taken"]) < len(info["members"])
     if case.ties == "latents":
         return len(straddling_rows(cfg, p)) >= 2
     return True
+
+
+def negative_selections(p) -> int:
+    return int((p["selected"] & (p["z"] < 0)).sum())
 
 
 def boundary_group(cfg, p):
@@ -518,7 +525,7 @@ def draw_case(case: Case):
     counters0 = initial_counters(case)
     rmap = row_map(cfg, case.ties)
     draws = int(rmap.max()) + 1
-    for attempt in range(60):
+    for attempt in range(ATTEMPTS):
         seed = case.seed * 1000 + attempt
         gen = torch.Generator().manual_seed(seed)
         dist = InputDistribution(gen, cfg.inputDim, case.input_scale, case.mean_scale)
@@ -544,7 +551,7 @@ def draw_case(case: Case):
             idx = np.unique(rmap[bad])
             base = base.clone()
             base[torch.from_numpy(idx)] = dist.rows(len(idx))
-    raise SystemExit(f"{case.name}: no draw kept every decision {MARGIN} from its boundary in 60 attempts")
+    raise SystemExit(f"{case.name}: no draw kept every decision {MARGIN} from its boundary in {ATTEMPTS} attempts")
 
 
 # ---------------------------------------------------------------------------------- one case, recorded
@@ -589,6 +596,7 @@ def build_case(case: Case, checks: dict):
     if rec["losses"][0] != t["loss"].item():
         raise SystemExit(f"CHECK FAILED: {case.name}: trajectory's first loss is not the step-0 loss")
 
+    check_exact_repeats(case, rec, checks)
     check_manual_backward(case.name, cfg, x, state, counters0, t, g, checks)
     check_finite_differences(case.name, cfg, x, state, counters0, checks, case.ties)
     check_float64_trajectory(case.name, cfg, x, state, counters0, rec, traj, checks)
@@ -650,6 +658,10 @@ def build_case(case: Case, checks: dict):
     first, last = rec["points"][0], rec["points"][-1]
     key = "selected" if "selected" in first else "active"
     out["selectionChanges"] = int((first[key] != last[key]).sum())
+    if "selected" in first and cfg.topkReLU:  # selected latents holding 0 (z ≤ 0): the row had < k positives
+        out["zeroSelections"] = int((first["selected"] & (first["z"] <= 0)).sum())
+    elif "selected" in first:  # --no-relu: selected latents holding a negative z
+        out["negativeSelections"] = negative_selections(first)
     return out
 
 
@@ -919,6 +931,22 @@ def check_radix(name, cfg, rec, checks):
             value = short_float32(np.array([key ^ np.uint32(0x80000000)], dtype=np.uint32).view(np.float32)[0])
             result = dict(count=count, key=info["key"], keyValue=value, tiesToTake=info["tiesToTake"], ranks=per_r)
     return result
+
+
+def check_exact_repeats(case: Case, rec, checks):
+    """The tie cases need equal inputs to give bit-equal z (repeated rows of x, or duplicated encoder
+    rows) at step 0; count the entries where torch's z differs."""
+    cfg, z = case.config, rec["points"][0]["z"]
+    bad = 0
+    if case.ties == "rows":
+        rmap = row_map(cfg, case.ties)
+        for i in range(cfg.rows):
+            first = int(np.nonzero(rmap == rmap[i])[0][0])
+            bad += int((z[i] != z[first]).sum())
+    if case.ties == "latents":
+        bad = sum(int((z[:, j1] != z[:, j2]).sum()) for j1, j2 in duplicated_latents(cfg))
+    if case.ties:
+        record(checks, "repeated inputs give bit-equal z at step 0, entries differing", bad, 0)
 
 
 def check_ste_functions(checks):
