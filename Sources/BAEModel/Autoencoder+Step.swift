@@ -101,6 +101,7 @@ extension Autoencoder {
     var moments = localMoments
     try moments.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
     try batch.collectives.sum(ws.counts.buffer)
+    if ws.positiveCounts.count > 0 { try batch.collectives.sum(ws.positiveCounts.buffer) }
 
     var s = BatchStatistics()
     s.rows = n

@@ -34,6 +34,7 @@ extension Autoencoder {
       }
     }
     ws.counts.zero()
+    ws.positiveCounts.zero()
     let counts = ws.counts.baseAddress
     for i in 0..<n {
       for j in 0..<dl {
@@ -42,6 +43,10 @@ extension Autoencoder {
         a[o] = v
         if v != 0 { counts[j] += 1 }
       }
+    }
+    if ws.positiveCounts.count > 0 {
+      let pc = ws.positiveCounts.baseAddress
+      for i in 0..<n { for j in 0..<dl where a[i * dl + j] > 0 { pc[j] += 1 } }
     }
   }
 

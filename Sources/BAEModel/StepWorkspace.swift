@@ -43,6 +43,9 @@ public final class StepWorkspace: @unchecked Sendable {
   public let signPlanes: AlignedBuffer<UInt64>
   /// per-bit (BAE) or per-latent (SAE: a ≠ 0) count, local then global after the all-reduce: (m)
   public let counts: AlignedBuffer<Int64>
+  /// AuxK: per-latent count of positive activations (what "fired" means for the dead set), local
+  /// then global; differs from `counts` only for TopK without ReLU.
+  public let positiveCounts: AlignedBuffer<Int64>
   /// BatchTopK in training: the smallest selected positive activation of the global batch (set by the
   /// code phase, identical on every rank; nil when nothing positive was selected).
   public internal(set) var selectedThreshold: Double? = nil
@@ -77,6 +80,7 @@ public final class StepWorkspace: @unchecked Sendable {
     localColumnBits = AlignedBuffer(count: cov ? m * ((capacity + 63) / 64) : 0)
     signPlanes = AlignedBuffer(count: cov ? 2 * m * rowWords : 0)
     counts = AlignedBuffer(count: m)
+    positiveCounts = AlignedBuffer(count: auxk ? dl : 0)
   }
 
   var hasCovarianceBuffers: Bool { signPlanes.count > 0 }

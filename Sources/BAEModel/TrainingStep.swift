@@ -55,7 +55,7 @@ public final class TrainingStep {
     try collectives.sum(gradients.buffer)
     model.constrainGradient(gradients)                                                  // optimizer step
     adam.update(parameters: model.parameters, gradients: gradients)
-    model.afterOptimizerStep(stats, globalCounts: workspace.counts)
+    model.afterOptimizerStep(stats, globalCounts: workspace.positiveCounts.count > 0 ? workspace.positiveCounts : workspace.counts)
     return Outcome(statistics: stats, weights: weights, loss: weights.loss(stats, inputDim: model.inputDim))
   }
 }
@@ -79,7 +79,8 @@ extension Autoencoder {
   }
 
   /// State after the update, from global quantities only (so every rank stays identical): renormalised
-  /// decoder columns, the BatchTopK running threshold, the AuxK rows-since-fired counters.
+  /// decoder columns, the BatchTopK running threshold, the AuxK rows-since-fired counters
+  /// (`globalCounts`: per-latent counts of positive activations).
   public func afterOptimizerStep(_ s: BatchStatistics, globalCounts: AlignedBuffer<Int64>) {
     if config.unitNormDecoder { normaliseDecoderColumns() }
     if architecture == .batchtopk, let t = s.batchThreshold {
