@@ -40,12 +40,24 @@ interop_dir="$(mktemp -d)"
 BAE_INTEROP_OUT="$interop_dir" swift test -c release -Xswiftc -enable-testing --skip-build --scratch-path "$SCRATCH" \
   --filter InteropTests >/dev/null
 .venv/bin/python scripts/check_io_interop.py --dir "$interop_dir"
-# a trained model (k = 1 and k = 2) read back by Python with spec §9 names, same MSE and entropy
+# a trained model (k = 1 and k = 2) read back by Python with Method.md §9 names, same MSE and entropy
 for k in 1 2; do
   "$BAE" synth --bits 6 --dim 16 --rows 1024 --seed 4 --out "$interop_dir/s.npy" 2>/dev/null
   "$BAE" train --data "$interop_dir/s.npy" --latent-dim 32 --bits-per-feature $k --steps 40 --log-every 1000 \
     --out "$interop_dir/k$k" 2>/dev/null
   .venv/bin/python scripts/check_model_load.py --model "$interop_dir/k$k" --data "$interop_dir/s.npy" --bae "$BAE"
+done
+# every architecture exported as a SAELens folder, read back by the Python adapter (numpy): the
+# adapter's MSE and L0 on held-out rows match `bae eval`, and the export reconstructs like the run
+"$BAE" synth --bits 6 --dim 16 --rows 1500 --seed 4 --out "$interop_dir/a.npy" 2>/dev/null
+for arch in bae relu topk batchtopk jumprelu; do
+  extra=()
+  case "$arch" in topk|batchtopk) extra=(--k 4) ;; jumprelu) extra=(--threshold 0.05) ;; esac
+  "$BAE" train --data "$interop_dir/a.npy" --architecture "$arch" "${extra[@]}" --latent-dim 48 --steps 60 --lr 2e-3 \
+    --log-every 1000 --out "$interop_dir/$arch" 2>/dev/null
+  "$BAE" export --format saelens --model "$interop_dir/$arch" --out "$interop_dir/$arch-saelens" 2>/dev/null
+  .venv/bin/python scripts/check_sae_adapter.py --run "$interop_dir/$arch" --export "$interop_dir/$arch-saelens" \
+    --data "$interop_dir/a.npy" --last-rows 300 --bae "$BAE"
 done
 rm -rf "$interop_dir"
 
