@@ -59,6 +59,20 @@ for arch in bae relu topk batchtopk jumprelu; do
   .venv/bin/python scripts/check_sae_adapter.py --run "$interop_dir/$arch" --export "$interop_dir/$arch-saelens" \
     --data "$interop_dir/a.npy" --last-rows 300 --bae "$BAE"
 done
+# bae eval under mpirun -np 2 sums its statistics exactly: the same report as one process
+"$BAE" eval --model "$interop_dir/batchtopk" --data "$interop_dir/a.npy" --json >"$interop_dir/eval1.json"
+BAE="$BAE" cluster/mpirun.sh -n 2 -- bae eval --model "$interop_dir/batchtopk" --data "$interop_dir/a.npy" --json \
+  >"$interop_dir/eval2.json" 2>/dev/null
+.venv/bin/python - "$interop_dir/eval1.json" "$interop_dir/eval2.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for k in ("rows", "l0", "dead", "dense", "codeEntropyBits", "rateHistogram"):
+    assert a[k] == b[k], f"eval under mpirun -np 2 differs in {k}: {a[k]} vs {b[k]}"
+for k in ("mse", "fvu", "meanCosine"):
+    # x̂ comes from GEMMs of other row counts: float rounding differs, sums agree to ~1e-9 relative
+    assert abs(a[k] - b[k]) <= 1e-6 * max(abs(a[k]), 1e-30), f"{k}: {a[k]} vs {b[k]}"
+print(f"bae eval: 1 process and mpirun -np 2 agree (mse {a['mse']:.6g}, L0 {a['l0']:.3f}, threshold {a['threshold']:.4g})")
+PY
 rm -rf "$interop_dir"
 
 stage "main job, short version (real LM extraction -> pack -> mpirun training -> entropy -> features)"
