@@ -4,8 +4,9 @@
 //   BAERandom (SplitMix64)   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
 //   BAEBuildInfo (version, git commit recorded at build time by Plugins/BuildInfoPlugin)
 //   CBAEKernels (popcount bit kernels)
-//   BAEModel (model, losses, Adam; no MPI)         BAEStore (zstd shards, sampler)
-//   BAETrain (trainer, checkpoints)   BAEAnalysis (features, reports)   ->   bae (CLI)
+//   BAEModel (every autoencoder kind, losses, Adam, TrainingStep; no MPI)   BAEStore (zstd shards, sampler)
+//   BAETrain (config, trainer, checkpoints, evaluation, export)
+//   BAEBench (benchmarks)   BAEAnalysis (features, reports)   ->   bae (CLI)
 import PackageDescription
 
 let package = Package(

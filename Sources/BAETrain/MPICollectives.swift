@@ -1,4 +1,5 @@
-// Adapts the typed MPI communicator to the model's `Collectives`: the only place training touches MPI.
+// Adapts the typed MPI communicator to the model's `Collectives`: the training step's collectives go through here;
+// the trainer's own start-up agreement and the launcher (Sources/bae/Launch.swift) use BAEComm directly.
 import BAEComm
 import BAEModel
 

@@ -7,7 +7,6 @@
 #include <mpi.h>
 
 static inline MPI_Comm bae_mpi_comm_world(void) { return MPI_COMM_WORLD; }
-static inline MPI_Comm bae_mpi_comm_null(void) { return MPI_COMM_NULL; }
 static inline MPI_Datatype bae_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype bae_mpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype bae_mpi_int32(void) { return MPI_INT32_T; }
@@ -19,7 +18,6 @@ static inline MPI_Op bae_mpi_op_min(void) { return MPI_MIN; }
 static inline MPI_Op bae_mpi_op_max(void) { return MPI_MAX; }
 static inline MPI_Op bae_mpi_op_lor(void) { return MPI_LOR; }
 static inline void *bae_mpi_in_place(void) { return MPI_IN_PLACE; }
-static inline MPI_Status *bae_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Errhandler bae_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 // Appended for BAEComm: logical AND for "every rank agrees" flags.
 static inline MPI_Op bae_mpi_op_land(void) { return MPI_LAND; }
