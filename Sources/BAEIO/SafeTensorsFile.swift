@@ -147,15 +147,8 @@ public struct SafeTensorsFile: Sendable {
   /// reading only those rows: `bae pack` converts a tensor larger than memory shard by shard.
   public func floats(_ name: String, rows: Range<Int>) throws -> [Float] {
     let info = try info(name)
-    let encoding = try floatEncoding(of: info)
-    guard info.shape.count == 2 else { throw BAEIOError.notTwoDimensional(path: file.path, shape: info.shape) }
-    let (rowCount, cols) = (info.shape[0], info.shape[1])
-    guard rows.lowerBound >= 0, rows.upperBound <= rowCount else {
-      throw BAEIOError.rowRangeOutOfBounds(path: file.path, rows: rows, rowCount: rowCount)
-    }
-    let rowBytes = cols * encoding.byteWidth  // cannot overflow: the header's byte size was checked
-    return try Npy.readElements(file, at: info.byteRange.lowerBound + rows.lowerBound * rowBytes,
-                                count: rows.count * cols, encoding: encoding)
+    return try Npy.readRows(file, shape: info.shape, dataOffset: info.byteRange.lowerBound,
+                            encoding: try floatEncoding(of: info), rows: rows)
   }
 
   /// The tensor's elements as `Int64`, from any integer dtype (I64, I32, I16, I8, U64, U32, U16, U8).

@@ -63,10 +63,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
     case let .badInput(file, detail):
       return "\(file): \(detail)"
     case let .notRegularFile(file, kind):
-      return "\(file): is a \(kind), not a regular file; point the dataset at regular files (a FIFO or device would block or never end)"
+      return BAEIOError.notRegularFile(path: file, kind: kind).description
     case let .limitExceeded(file, field, found, limit, variable):
-      let hint = variable.map { "if the file is genuine, raise the cap with \($0)=N" } ?? "the file is damaged"
-      return "\(file): \(field) is \(found), above the cap of \(limit); \(hint)"
+      return BAEIOError.limitExceeded(path: file, field: field, found: found, limit: limit, variable: variable).description
     case let .nonFiniteRows(file, count, firstRow):
       return "\(file): \(count) row(s) hold NaN or infinity, the first is row \(firstRow); fix the extraction, or pass --skip-non-finite to drop them (and their token lines)"
     }
