@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzing of every file bae reads, with the corpus in fuzz/ (Documentation/Testing.md, "Fuzzing").
+# Fuzzing of every file bae reads, with the corpus in fuzz/ (fuzz/README.md).
 # Two parts: in-process volume (the FuzzCorpusTests XCTest: npy, safetensors, shard headers and
 # frames, manifests, token TSVs) under `ulimit -v` with a per-case watchdog, and whole-binary cases
 # (scripts/fuzz_cli.py: those inputs plus config JSON and checkpoint directories through `bae pack`,

@@ -277,7 +277,9 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the sandbox even when nothing failed")
     a = ap.parse_args()
     SANDBOX = tempfile.mkdtemp(prefix="bae-fuzz-cli-")
-    bae = os.path.abspath(a.bae)
+    # a private copy, so a rebuild during the run cannot swap the binary under it
+    bae = os.path.join(SANDBOX, "bae")
+    shutil.copy2(a.bae, inside(bae))
     skip = set()
     if a.skip_ids:
         skip = {line.split()[0] for line in open(a.skip_ids) if line.strip() and not line.startswith("#")}
