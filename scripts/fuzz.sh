@@ -39,6 +39,11 @@ in_process() {  # CASES SEED -> 0 ok, 1 failed (sandbox kept, path on stdout's l
     BAE_FUZZ_CASES="$cases" BAE_FUZZ_SEED="$s" BAE_FUZZ_CASE_SECONDS="$case_seconds" BAE_FUZZ_SANDBOX="$sandbox" \
       exec "$bin/BAEPackageTests.xctest" BAEStoreTests.FuzzCorpusTests ) >"$sandbox/log" 2>&1 || rc=$?
   grep -h "^fuzz in-process" "$sandbox/log" >&2 || true
+  # A filter that matches no test "passes" with 0 tests: require the harness's own count.
+  if [ "$rc" -eq 0 ] && ! grep -q "^fuzz in-process: [0-9]* cases ([0-9]* kept, $cases mutated" "$sandbox/log"; then
+    echo "FAIL in-process: FuzzCorpusTests did not run $cases cases (stale build?)" >&2
+    rc=1
+  fi
   if [ "$rc" -ne 0 ]; then
     local why="exit $rc"
     [ "$rc" -gt 128 ] && why="signal $((rc - 128))"

@@ -115,6 +115,8 @@ def mutate_json(rng, data):
         return mutate_bytes(rng, data, text=True)
     numeric = sorted(k for k, v in obj.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
     for _ in range(rng.choice([1, 1, 2, 3])):
+        if not obj:
+            break
         key = rng.choice(numeric if numeric and rng.random() < 0.7 else sorted(obj))
         if rng.random() < 0.1:
             del obj[key]
@@ -275,6 +277,7 @@ def main():
     ap.add_argument("--replay", action="append", default=[], help="a directory of kept cases: TARGET/NAME files")
     ap.add_argument("--skip-ids", help="file of case ids (TARGET:SEED:INDEX) not to run (known-open)")
     ap.add_argument("--keep", action="store_true", help="keep the sandbox even when nothing failed")
+    ap.add_argument("--only", help="run just this case id (TARGET:SEED:INDEX), e.g. to reproduce a failure")
     a = ap.parse_args()
     SANDBOX = tempfile.mkdtemp(prefix="bae-fuzz-cli-")
     # a private copy, so a rebuild during the run cannot swap the binary under it
@@ -298,6 +301,8 @@ def main():
     start = time.time()
     os.makedirs(inside(os.path.join(SANDBOX, "crashes")))
     for cid, target, replay, kept_name in cases:
+        if a.only and cid != a.only:
+            continue
         if cid in skip:
             counts["known-open (skipped)"] = counts.get("known-open (skipped)", 0) + 1
             continue
@@ -306,16 +311,19 @@ def main():
         if os.path.exists(case_dir):
             shutil.rmtree(inside(case_dir))
         commands, mutated = build_case(rng, target, seeds, case_dir, bae, replay, kept_name)
+        # the input as built (a run may rewrite or prune the file it was given)
+        built = open(mutated, "rb").read() if os.path.exists(mutated) else None
         for cmd in commands:
             outcome, tail = run(a, cmd, case_dir, a.case_seconds, a.mem_mb)
             key = f"{target} {outcome.split()[0]}"
             counts[key] = counts.get(key, 0) + 1
             if outcome.startswith("signal") or outcome == "timeout":
-                digest = hashlib.sha256(open(mutated, "rb").read() if os.path.exists(mutated) else b"").hexdigest()[:12]
                 keep = os.path.join(SANDBOX, "crashes", target)
                 os.makedirs(inside(keep), exist_ok=True)
-                if os.path.exists(mutated):
-                    shutil.copyfile(mutated, inside(os.path.join(keep, f"{digest}-{os.path.basename(mutated)}")))
+                if built is not None:  # None: the case removed the file (its name is in the case id's log line)
+                    digest = hashlib.sha256(built).hexdigest()[:12]
+                    put(os.path.join(keep, f"{digest}-{os.path.basename(mutated)}"), built)
+                print(f"fuzz_cli: FAIL {cid} ({outcome})", file=sys.stderr, flush=True)
                 bad.append((cid, outcome, " ".join(os.path.relpath(c, SANDBOX) if c.startswith(SANDBOX) else c for c in cmd[1:]),
                             tail.strip().splitlines()[-1:] if tail.strip() else []))
     took = time.time() - start
