@@ -54,7 +54,7 @@ public enum TokenContexts {
     var open: [(row: Int, remaining: Int)] = []  // rows still collecting right context
     var row = 0
     for url in files {
-      try TSVLineReader.forEachRecord(url) { rec in
+      try TokenTable.forEachRecord(url) { rec in
         // right context of pending rows: same document only
         var k = 0
         while k < open.count {
@@ -92,65 +92,10 @@ public enum TokenContexts {
   }
 }
 
-/// A streaming reader of token TSVs (the format of `TokenTable`: header with token_id, document_id,
-/// position, text in any order, extra columns ignored; text escaped with `\\` `\t` `\n` `\r`).
+/// Forwards to `TokenTable.forEachRecord`, the one token-file parser; kept only so that
+/// `PositionEntropy.swift` builds unchanged. Call `TokenTable.forEachRecord` in new code.
 enum TSVLineReader {
-  static let chunkBytes = 1 << 20
-
   static func forEachRecord(_ url: URL, _ body: (TokenRecord) throws -> Void) throws {
-    let file = url.path
-    guard let handle = FileHandle(forReadingAtPath: file) else {
-      throw StoreError.io(file: file, operation: "open", reason: "no such file or not readable")
-    }
-    defer { try? handle.close() }
-    var pending = Data()
-    var lineNo = 0
-    var columns: [Int]? = nil
-    var fieldCount = 0
-    func handleLine(_ bytes: Data) throws {
-      lineNo += 1
-      guard var line = String(data: bytes, encoding: .utf8) else {
-        throw StoreError.badTokens(file: file, line: lineNo, detail: "not UTF-8")
-      }
-      if line.hasSuffix("\r") { line.removeLast() }
-      let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-      guard let col = columns else {
-        let names = f.map { $0.trimmingCharacters(in: .whitespaces) }
-        var found: [Int] = []
-        for c in TokenTable.columns {
-          guard let i = names.firstIndex(of: c) else {
-            throw StoreError.badTokens(file: file, line: 1, detail: "header lacks column \(c) (found \(names.joined(separator: ",")))")
-          }
-          found.append(i)
-        }
-        columns = found
-        fieldCount = names.count
-        return
-      }
-      guard f.count == fieldCount else {
-        throw StoreError.badTokens(file: file, line: lineNo, detail: "\(f.count) fields, the header has \(fieldCount)")
-      }
-      func int(_ k: Int) throws -> Int {
-        guard let v = Int(f[col[k]]) else {
-          throw StoreError.badTokens(file: file, line: lineNo, detail: "\(TokenTable.columns[k]) \"\(f[col[k]])\" is not an integer")
-        }
-        return v
-      }
-      try body(TokenRecord(tokenId: try int(0), documentId: try int(1), position: try int(2),
-                           text: try TokenTable.unescape(f[col[3]], file: file, line: lineNo)))
-    }
-    while true {
-      let chunk = handle.readData(ofLength: chunkBytes)
-      if chunk.isEmpty { break }
-      pending.append(chunk)
-      var start = pending.startIndex
-      while let nl = pending[start...].firstIndex(of: 0x0A) {
-        try handleLine(pending[start..<nl])
-        start = pending.index(after: nl)
-      }
-      pending = Data(pending[start...])
-    }
-    if !pending.isEmpty { try handleLine(pending) }
-    if columns == nil { throw StoreError.badTokens(file: file, line: 1, detail: "the file is empty") }
+    try TokenTable.forEachRecord(url, body)
   }
 }

@@ -5,6 +5,14 @@
 public enum BAEIOError: Error, CustomStringConvertible, Equatable, Sendable {
   /// The operating system refused to open, stat or read the file (`reason` is the OS message).
   case cannotRead(path: String, reason: String)
+  /// The path names a FIFO, socket, device or directory (`kind`), which readers refuse so that they
+  /// can neither block in `open` nor read an endless stream.
+  case notRegularFile(path: String, kind: String)
+  /// A size read from the file (`field`) is above a cap (see `Limits`); `variable` is the
+  /// environment variable that raises the cap, nil when it is fixed.
+  case limitExceeded(path: String, field: String, found: Int, limit: Int, variable: String?)
+  /// An environment variable that sets a cap holds something other than a positive integer.
+  case badLimit(variable: String, value: String)
   /// The operating system refused to create, write, sync or rename the file.
   case cannotWrite(path: String, reason: String)
   /// The file does not start with the format's magic bytes (`found` is the first bytes, hex).
@@ -37,13 +45,18 @@ public enum BAEIOError: Error, CustomStringConvertible, Equatable, Sendable {
   case tensorNotFound(path: String, tensor: String, available: [String])
   /// The tensor exists but its dtype cannot be read as requested (e.g. `floats` on `I64`).
   case tensorDTypeMismatch(path: String, tensor: String, found: String, wanted: String)
-  /// The tensor's element count differs from the destination buffer's.
-  case elementCountMismatch(path: String, tensor: String, shape: [Int], destinationCount: Int)
 
   public var description: String {
     switch self {
     case let .cannotRead(path, reason):
       return "\(path): cannot read (\(reason)); check that the path exists and is readable"
+    case let .notRegularFile(path, kind):
+      return "\(path): is a \(kind), not a regular file; pass the path of a regular file (copy a stream to a file first)"
+    case let .limitExceeded(path, field, found, limit, variable):
+      let hint = variable.map { "if the file is genuine, raise the cap with \($0)=N" } ?? "the file is corrupt or not of this format"
+      return "\(path): \(field) is \(found), above the cap of \(limit); \(hint)"
+    case let .badLimit(variable, value):
+      return "environment variable \(variable)=\(value.debugDescription) is not a positive integer; unset it or set a byte count such as 1048576"
     case let .cannotWrite(path, reason):
       return "\(path): cannot write (\(reason)); check that the directory exists, is writable and has free space"
     case let .badMagic(path, format, found):
@@ -83,9 +96,6 @@ public enum BAEIOError: Error, CustomStringConvertible, Equatable, Sendable {
     case let .tensorDTypeMismatch(path, tensor, found, wanted):
       return "\(path): tensor '\(tensor)' has dtype \(found) but \(wanted) was requested; "
         + "read it with the matching accessor or re-save it as \(wanted)"
-    case let .elementCountMismatch(path, tensor, shape, destinationCount):
-      return "\(path): tensor '\(tensor)' has shape \(shape) but the destination holds \(destinationCount) elements; "
-        + "the file was written for a different model size, check the config"
     }
   }
 }

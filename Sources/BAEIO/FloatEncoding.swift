@@ -8,9 +8,6 @@ enum FloatEncoding: Sendable {
 
   var byteWidth: Int { self == .float32 ? 4 : 2 }
 
-  /// Every float16 bit pattern decoded once (256 KiB), so bulk decoding is one table load per element.
-  static let float16Table: [Float] = (0...UInt16.max).map { HalfPrecision.float(fromFloat16Bits: $0) }
-
   /// Decodes `destination.count` elements from `source` (little-endian, any alignment).
   func decode(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableBufferPointer<Float>) {
     precondition(source.count == destination.count * byteWidth,
@@ -27,7 +24,7 @@ enum FloatEncoding: Sendable {
       }
       #endif
     case .float16:
-      FloatEncoding.float16Table.withUnsafeBufferPointer { table in
+      HalfPrecision.float16Table.withUnsafeBufferPointer { table in
         for i in 0..<destination.count {
           destination[i] = table[Int(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))]
         }

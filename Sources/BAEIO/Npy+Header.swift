@@ -27,6 +27,11 @@ extension Npy {
     }
     var headerLength = 0
     for i in 0..<lengthBytes { headerLength |= Int(prefix[8 + i]) << (8 * i) }
+    let maxHeader = try Limits.npyHeaderBytes()
+    guard headerLength <= maxHeader else {
+      throw BAEIOError.limitExceeded(path: path, field: "header length", found: headerLength, limit: maxHeader,
+                                     variable: "BAE_MAX_NPY_HEADER_BYTES")
+    }
     let dataOffset = 8 + lengthBytes + headerLength
     guard file.size >= dataOffset else {
       throw BAEIOError.truncated(path: path, expectedBytes: dataOffset, foundBytes: file.size)

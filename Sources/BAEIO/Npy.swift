@@ -72,15 +72,21 @@ public enum Npy {
   public static func readRows(_ url: URL, rows: Range<Int>) throws -> NpyArray {
     let file = try ReadableFile(url)
     let header = try parseHeader(of: file)
-    guard header.shape.count == 2 else { throw BAEIOError.notTwoDimensional(path: file.path, shape: header.shape) }
-    let (rowCount, cols) = (header.shape[0], header.shape[1])
+    let values = try readRows(file, shape: header.shape, dataOffset: header.dataOffset, encoding: header.dtype.encoding, rows: rows)
+    return NpyArray(shape: [rows.count, header.shape[1]], dtype: header.dtype, values: values)
+  }
+
+  /// Rows `rows` of the 2-D array `shape` stored from `dataOffset` (npy data or a safetensors
+  /// tensor), read with one positioned read. Throws `notTwoDimensional` or `rowRangeOutOfBounds`.
+  static func readRows(_ file: ReadableFile, shape: [Int], dataOffset: Int, encoding: FloatEncoding,
+                       rows: Range<Int>) throws -> [Float] {
+    guard shape.count == 2 else { throw BAEIOError.notTwoDimensional(path: file.path, shape: shape) }
+    let (rowCount, cols) = (shape[0], shape[1])
     guard rows.lowerBound >= 0, rows.upperBound <= rowCount else {
       throw BAEIOError.rowRangeOutOfBounds(path: file.path, rows: rows, rowCount: rowCount)
     }
-    let rowBytes = cols * header.dtype.byteWidth
-    let values = try readElements(file, at: header.dataOffset + rows.lowerBound * rowBytes,
-                                  count: rows.count * cols, encoding: header.dtype.encoding)
-    return NpyArray(shape: [rows.count, cols], dtype: header.dtype, values: values)
+    let rowBytes = cols * encoding.byteWidth  // cannot overflow: the header's data size was checked
+    return try readElements(file, at: dataOffset + rows.lowerBound * rowBytes, count: rows.count * cols, encoding: encoding)
   }
 
   /// Writes `values` (C order, `shape.reduce(1, *)` elements) as `dtype`, atomically, with the

@@ -1,5 +1,6 @@
-// The one funnel through which BAEIO calls the C library for files: every failing call becomes a
-// BAEIOError carrying the path, the C function's name and strerror(errno).
+// The one funnel through which the project reads and writes files with the C library: every
+// failing call becomes a typed BAEIOError carrying the path, the C function's name and
+// strerror(errno). BAEIO's readers and BAEStore's shards, manifests and token files all open here.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,17 +16,25 @@ func posixReason(_ function: String) -> String {
   return "\(function): \(String(cString: strerror(code))) (errno \(code))"
 }
 
-/// A read-only file descriptor with positioned reads (`pread`), closed on deinit.
-/// Positioned reads leave no shared cursor, and a file truncated under us gives a short read
-/// (a typed error) instead of the SIGBUS a memory map would raise.
-final class ReadableFile: @unchecked Sendable {  // immutable; pread is thread-safe
-  let path: String
-  let size: Int
+/// A read-only regular file with positioned reads (`pread`), closed on deinit.
+///
+/// `open(2)` runs with `O_NONBLOCK`, so a FIFO with no writer cannot block it, and `fstat(2)` then
+/// refuses anything that is not a regular file (FIFO, socket, device such as `/dev/zero`,
+/// directory) with `.notRegularFile`: such a path can neither hang a reader nor feed it an endless
+/// stream. `O_NONBLOCK` has no effect on reads of a regular file. Positioned reads leave no shared
+/// cursor, and a file truncated under us gives a short read (a typed error) instead of the SIGBUS
+/// a memory map would raise.
+public final class ReadableFile: @unchecked Sendable {  // immutable; pread is thread-safe
+  /// The path, as given (named in every error).
+  public let path: String
+  /// Size in bytes at open time.
+  public let size: Int
   private let fd: Int32
 
-  init(_ url: URL) throws {
-    path = url.path
-    fd = open(path, O_RDONLY | O_CLOEXEC)
+  /// Opens `path` (see the type's summary for the checks).
+  public init(path: String) throws {
+    self.path = path
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard fd >= 0 else { throw BAEIOError.cannotRead(path: path, reason: posixReason("open")) }
     var info = stat()
     guard fstat(fd, &info) == 0 else {
@@ -33,17 +42,31 @@ final class ReadableFile: @unchecked Sendable {  // immutable; pread is thread-s
       close(fd)
       throw BAEIOError.cannotRead(path: path, reason: reason)
     }
-    if (info.st_mode & S_IFMT) == S_IFDIR {
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
       close(fd)
-      throw BAEIOError.cannotRead(path: path, reason: "is a directory")
+      throw BAEIOError.notRegularFile(path: path, kind: ReadableFile.kindName(info.st_mode))
     }
     size = Int(info.st_size)
   }
 
+  /// Opens `url.path`.
+  public convenience init(_ url: URL) throws { try self.init(path: url.path) }
+
   deinit { close(fd) }
 
+  static func kindName(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFDIR: return "directory"
+    case S_IFIFO: return "FIFO (named pipe)"
+    case S_IFCHR: return "character device"
+    case S_IFBLK: return "block device"
+    case S_IFSOCK: return "socket"
+    default: return "special file"
+    }
+  }
+
   /// Fills `buffer` from `offset`; a file that ends early throws `.truncated`.
-  func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
+  public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
     var done = 0
     while done < buffer.count {
       let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -58,11 +81,32 @@ final class ReadableFile: @unchecked Sendable {  // immutable; pread is thread-s
     }
   }
 
-  /// Reads `count` bytes at `offset` into a new array.
-  func bytes(at offset: Int, count: Int) throws -> [UInt8] {
+  /// Reads `count` bytes at `offset` into a new array. The caller bounds `count` (it is checked
+  /// against `size` first, so a corrupt length field cannot allocate more than the file holds).
+  public func bytes(at offset: Int, count: Int) throws -> [UInt8] {
+    guard count >= 0, offset >= 0, offset <= size, count <= size - offset else {
+      throw BAEIOError.truncated(path: path, expectedBytes: offset.addingReportingOverflow(count).partialValue,
+                                 foundBytes: size)
+    }
     var result = [UInt8](repeating: 0, count: count)
     try result.withUnsafeMutableBytes { try read(at: offset, into: $0) }
     return result
+  }
+
+  /// Streams the first `size` bytes in chunks of at most `chunkBytes` (one buffer, reused).
+  public func forEachChunk(chunkBytes: Int = 8 << 20, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    precondition(chunkBytes > 0, "chunkBytes \(chunkBytes) must be > 0")
+    var buffer = [UInt8](repeating: 0, count: Swift.min(Swift.max(size, 1), chunkBytes))
+    var offset = 0
+    while offset < size {
+      let n = Swift.min(buffer.count, size - offset)
+      try buffer.withUnsafeMutableBytes { raw in
+        let part = UnsafeMutableRawBufferPointer(rebasing: raw[0..<n])
+        try read(at: offset, into: part)
+        try body(UnsafeRawBufferPointer(part))
+      }
+      offset += n
+    }
   }
 }
 

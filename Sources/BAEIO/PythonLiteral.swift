@@ -1,6 +1,7 @@
 // A parser for the subset of Python literal syntax an .npy header uses: a dict of strings, bools
 // and tuples of ints. It stands in for numpy's ast.literal_eval; anything outside the subset is a
-// malformed header rather than code to evaluate.
+// malformed header rather than code to evaluate. Nesting is capped (`Limits.npyLiteralDepth`) so a
+// header of thousands of brackets is an error, not a stack overflow in this recursive parser.
 
 /// A parsed Python literal value.
 indirect enum PythonLiteral: Equatable, Sendable, CustomStringConvertible {
@@ -40,6 +41,7 @@ indirect enum PythonLiteral: Equatable, Sendable, CustomStringConvertible {
   private struct Parser {
     let chars: [Unicode.Scalar]
     var position = 0
+    var depth = 0
 
     func fail(_ message: String) -> PythonLiteralError {
       PythonLiteralError(message: "\(message) at character \(position)")
@@ -59,6 +61,11 @@ indirect enum PythonLiteral: Equatable, Sendable, CustomStringConvertible {
       skipSpace()
       guard position < chars.count else { throw fail("unexpected end of header") }
       let c = chars[position]
+      if c == "{" || c == "(" || c == "[" {
+        guard depth < Limits.npyLiteralDepth else { throw fail("brackets nested deeper than \(Limits.npyLiteralDepth) levels") }
+        depth += 1
+      }
+      defer { if c == "{" || c == "(" || c == "[" { depth -= 1 } }
       switch c {
       case "{":
         position += 1

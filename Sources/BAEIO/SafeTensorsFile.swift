@@ -140,30 +140,15 @@ public struct SafeTensorsFile: Sendable {
   /// The tensor's elements as `Float` (C order). F32 is exact, F16 and BF16 widen exactly.
   public func floats(_ name: String) throws -> [Float] {
     let info = try info(name)
-    let encoding = try floatEncoding(of: info)
-    if encoding == .float32 {
-      return try Npy.readElements(file, at: info.byteRange.lowerBound, count: info.count, encoding: .float32)
-    }
-    let raw = try file.bytes(at: info.byteRange.lowerBound, count: info.byteRange.count)
-    return raw.withUnsafeBytes { encoding.decode($0) }
+    return try Npy.readElements(file, at: info.byteRange.lowerBound, count: info.count, encoding: try floatEncoding(of: info))
   }
 
-  /// Reads the tensor's elements into `destination`, which must hold exactly `shape.reduce(1, *)`
-  /// elements: loads a checkpoint straight into a flat parameter buffer without a temporary array.
-  public func floats(_ name: String, into destination: UnsafeMutableBufferPointer<Float>) throws {
+  /// Rows `rows` of a 2-D float tensor `(rowCount, cols)` as `Float`, shape `(rows.count, cols)`,
+  /// reading only those rows: `bae pack` converts a tensor larger than memory shard by shard.
+  public func floats(_ name: String, rows: Range<Int>) throws -> [Float] {
     let info = try info(name)
-    let encoding = try floatEncoding(of: info)
-    guard destination.count == info.count else {
-      throw BAEIOError.elementCountMismatch(path: file.path, tensor: name, shape: info.shape, destinationCount: destination.count)
-    }
-    #if _endian(little)
-    if encoding == .float32 {
-      try file.read(at: info.byteRange.lowerBound, into: UnsafeMutableRawBufferPointer(destination))
-      return
-    }
-    #endif
-    let raw = try file.bytes(at: info.byteRange.lowerBound, count: info.byteRange.count)
-    raw.withUnsafeBytes { encoding.decode($0, into: destination) }
+    return try Npy.readRows(file, shape: info.shape, dataOffset: info.byteRange.lowerBound,
+                            encoding: try floatEncoding(of: info), rows: rows)
   }
 
   /// The tensor's elements as `Int64`, from any integer dtype (I64, I32, I16, I8, U64, U32, U16, U8).

@@ -38,7 +38,7 @@ public enum DatasetInspector {
     var n = 0, sum = 0.0, sumSq = 0.0, normSum = 0.0, maxAbs = 0.0, nonFinite = 0
     let decoder = FrameDecoder()
     var scratch: [UInt8] = []
-    var buf = [Float](repeating: 0, count: m.rowsPerFrame * m.inputDim)
+    var buf: [Float] = []  // sized by each frame after its checks, never from header fields alone
     let totalFrames = ds.shards.reduce(0) { $0 + $1.header.frameCount }
     var framesDone = 0
     var sampled = 0
@@ -62,11 +62,8 @@ public enum DatasetInspector {
         guard verify || sampled < sampleFrames else { continue }
         sampled += 1
         let rows = shard.header.rowsInFrame(k)
-        let count = rows * m.inputDim
         do {
-          try buf.withUnsafeMutableBufferPointer {
-            try shard.decodeFrame(k, into: UnsafeMutableBufferPointer(rebasing: $0[0..<count]), decoder: decoder, scratch: &scratch)
-          }
+          try shard.decodeFrame(k, into: &buf, decoder: decoder, scratch: &scratch)
         } catch {
           problems.append("\(error)")
           continue
@@ -86,7 +83,7 @@ public enum DatasetInspector {
       }
     }
     let compressed = ds.shards.reduce(0) { $0 + $1.fileSize }
-    let raw = m.rows * m.inputDim * 4
+    let raw = m.rows * m.inputDim * 4  // cannot overflow: DatasetManifest.read checked it
     let count = Double(max(1, n * m.inputDim - nonFinite))
     let mean = sum / count
     return DatasetReport(manifest: m, compressedBytes: compressed, rawF32Bytes: raw,

@@ -1,5 +1,7 @@
-// `bae pack` as a library call: reads a .npy or a safetensors tensor shard by shard, plus an optional
-// tokens TSV, and writes a dataset. Reports progress through a callback (library code never prints).
+// `bae pack` as a library call: reads a .npy or a safetensors tensor shard by shard (only one
+// shard's rows are in memory), plus an optional tokens TSV, and writes a dataset. Rows holding
+// NaN or infinity are refused, or dropped with their token lines when asked. Reports progress
+// through a callback (library code never prints).
 import BAEIO
 import Foundation
 
@@ -9,7 +11,8 @@ public enum DatasetPacker {
   public struct Request: Sendable {
     /// A 2-D `.npy` (float32/float16) or a `.safetensors` file.
     public var input: URL
-    /// Tensor name inside a safetensors file (required there; must be 2-D, F32/F16/BF16).
+    /// Tensor name inside a safetensors file (2-D, F32/F16/BF16); may be omitted when the file
+    /// holds exactly one tensor.
     public var tensor: String?
     /// Optional tokens TSV with one line per row.
     public var tokens: URL?
@@ -19,9 +22,11 @@ public enum DatasetPacker {
     public var output: URL
     /// Extra source metadata (model, layer, preprocessing, ...).
     public var source: [String: String]
+    /// Drop rows holding NaN/±infinity (and their token lines) instead of refusing the input.
+    public var skipNonFinite: Bool
 
     public init(input: URL, tensor: String? = nil, tokens: URL? = nil, options: ShardOptions, rowsPerShard: Int,
-                output: URL, source: [String: String] = [:]) {
+                output: URL, source: [String: String] = [:], skipNonFinite: Bool = false) {
       self.input = input
       self.tensor = tensor
       self.tokens = tokens
@@ -29,10 +34,16 @@ public enum DatasetPacker {
       self.rowsPerShard = rowsPerShard
       self.output = output
       self.source = source
+      self.skipNonFinite = skipNonFinite
     }
   }
 
-  /// Packs `request`; `progress(rowsDone, rowsTotal)` is called after each shard.
+  /// The manifest key that records rows dropped by `skipNonFinite` ("COUNT rows, first FIRST").
+  public static let skippedSourceKey = "skippedNonFiniteRows"
+
+  /// Packs `request`; `progress(rowsDone, rowsTotal)` is called after each shard. Throws
+  /// `.nonFiniteRows` (count and first row, nothing left on disk) when the input holds NaN/Inf
+  /// rows and `skipNonFinite` is off.
   @discardableResult
   public static func pack(_ request: Request, progress: (Int, Int) -> Void = { _, _ in }) throws -> DatasetManifest {
     let path = request.input.path
@@ -43,38 +54,10 @@ public enum DatasetPacker {
     let perShard = request.rowsPerShard / rpf * rpf
     var source = request.source
     source["input"] = request.input.lastPathComponent
-
-    // rows: (rowCount, inputDim) and a reader of row ranges.
-    let rowCount: Int, inputDim: Int
-    let readRows: (Range<Int>) throws -> [Float]
-    switch request.input.pathExtension.lowercased() {
-    case "npy":
-      let h = try Npy.readHeader(request.input)
-      guard h.shape.count == 2, h.shape[1] > 0 else {
-        throw StoreError.badInput(file: path, detail: "shape \(h.shape) is not 2-D (rows, inputDim); reshape to (tokens, width) before saving")
-      }
-      (rowCount, inputDim) = (h.shape[0], h.shape[1])
-      source["inputDType"] = h.dtype.rawValue
-      readRows = { try Npy.readRows(request.input, rows: $0).values }
-    case "safetensors":
-      let f = try SafeTensorsFile(contentsOf: request.input)
-      guard let name = request.tensor else {
-        throw StoreError.badInput(file: path, detail: "a safetensors input needs --tensor NAME (tensors: \(f.tensors.keys.sorted().joined(separator: ", ")))")
-      }
-      let info = try f.info(name)
-      guard info.shape.count == 2, info.shape[1] > 0 else {
-        throw StoreError.badInput(file: path, detail: "tensor \(name) has shape \(info.shape), need 2-D (rows, inputDim)")
-      }
-      (rowCount, inputDim) = (info.shape[0], info.shape[1])
-      source["tensor"] = name
-      source["inputDType"] = info.dtype.rawValue
-      for (k, v) in f.metadata where source[k] == nil { source[k] = v }
-      let all = try f.floats(name)
-      readRows = { Array(all[($0.lowerBound * inputDim)..<($0.upperBound * inputDim)]) }
-    default:
-      throw StoreError.badInput(file: path, detail: "unknown input type; pass a .npy or a .safetensors file")
-    }
+    let input = try open(request, source: &source)
+    let (rowCount, inputDim) = (input.rowCount, input.inputDim)
     guard rowCount > 0 else { throw StoreError.badInput(file: path, detail: "has 0 rows") }
+    try checkFrameSize(rowsPerFrame: rpf, inputDim: inputDim, dtype: request.options.dtype, file: path)
 
     var tokens: [TokenRecord]?
     if let t = request.tokens {
@@ -86,14 +69,101 @@ public enum DatasetPacker {
     }
 
     let writer = try DatasetWriter(directory: request.output, inputDim: inputDim, options: request.options, source: source)
+    var skipped = 0, firstSkipped = -1
     var lo = 0
     while lo < rowCount {
       let hi = min(rowCount, lo + perShard)
-      let values = try readRows(lo..<hi)
-      try values.withUnsafeBufferPointer { try writer.appendShard($0, tokens: tokens?[lo..<hi]) }
+      var values = try StoreError.mapping { try input.read(lo..<hi) }
+      let bad = nonFiniteRows(values, inputDim: inputDim)
+      if let first = bad.first {
+        if firstSkipped < 0 { firstSkipped = lo + first }
+        skipped += bad.count
+      }
+      if skipped > 0 && !request.skipNonFinite {
+        lo = hi  // refused: only count the rest, write nothing more
+        continue
+      }
+      var shardTokens = tokens.map { Array($0[lo..<hi]) }
+      if !bad.isEmpty {
+        let badSet = Set(bad)
+        let kept = (0..<(hi - lo)).filter { !badSet.contains($0) }
+        values = kept.flatMap { values[($0 * inputDim)..<(($0 + 1) * inputDim)] }
+        shardTokens = shardTokens.map { t in kept.map { t[$0] } }
+      }
+      if !values.isEmpty {
+        try values.withUnsafeBufferPointer { try writer.appendShard($0, tokens: shardTokens?[...]) }
+      }
       lo = hi
       progress(lo, rowCount)
     }
-    return try writer.finish()
+    if skipped > 0 && !request.skipNonFinite {
+      writer.abandon()
+      throw StoreError.nonFiniteRows(file: path, count: skipped, firstRow: firstSkipped)
+    }
+    guard skipped < rowCount else {
+      writer.abandon()
+      throw StoreError.badInput(file: path, detail: "every one of its \(rowCount) rows holds NaN or infinity; nothing to pack")
+    }
+    return try writer.finish(extraSource: skipped > 0 ? [skippedSourceKey: "\(skipped) rows, first \(firstSkipped)"] : [:])
+  }
+
+  /// Row-range access to the input tensor.
+  private struct Input {
+    var rowCount: Int
+    var inputDim: Int
+    var read: (Range<Int>) throws -> [Float]
+  }
+
+  private static func open(_ request: Request, source: inout [String: String]) throws -> Input {
+    let path = request.input.path
+    switch request.input.pathExtension.lowercased() {
+    case "npy":
+      let url = request.input
+      let h = try Npy.readHeader(url)
+      guard h.shape.count == 2, h.shape[1] > 0 else {
+        throw StoreError.badInput(file: path, detail: "shape \(h.shape) is not 2-D (rows, inputDim); reshape to (tokens, width) before saving")
+      }
+      source["inputDType"] = h.dtype.rawValue
+      return Input(rowCount: h.shape[0], inputDim: h.shape[1]) { try Npy.readRows(url, rows: $0).values }
+    case "safetensors":
+      let f = try SafeTensorsFile(contentsOf: request.input)
+      let names = f.tensors.keys.sorted()
+      guard let name = request.tensor ?? (names.count == 1 ? names[0] : nil) else {
+        throw StoreError.badInput(file: path, detail: "holds \(names.count) tensors; choose one with --tensor NAME (tensors: \(names.joined(separator: ", ")))")
+      }
+      let info = try f.info(name)
+      guard info.shape.count == 2, info.shape[1] > 0 else {
+        throw StoreError.badInput(file: path, detail: "tensor \(name) has shape \(info.shape), need 2-D (rows, inputDim)")
+      }
+      source["tensor"] = name
+      source["inputDType"] = info.dtype.rawValue
+      for (k, v) in f.metadata where source[k] == nil { source[k] = v }
+      return Input(rowCount: info.shape[0], inputDim: info.shape[1]) { try f.floats(name, rows: $0) }
+    default:
+      throw StoreError.badInput(file: path, detail: "unknown input type; pass a .npy or a .safetensors file")
+    }
+  }
+
+  /// Refuses frames that readers would refuse (`Limits.frameBytes()`), before anything is written.
+  static func checkFrameSize(rowsPerFrame: Int, inputDim: Int, dtype: StoreDType, file: String) throws {
+    let cap = try StoreError.mapping { try Limits.frameBytes() }
+    let (bytes, overflow) = rowsPerFrame.multipliedReportingOverflow(by: inputDim * dtype.size)
+    guard !overflow, bytes <= cap else {
+      throw StoreError.limitExceeded(file: file, field: "decoded frame size (rows per frame \(rowsPerFrame) x inputDim \(inputDim) x \(dtype.size) bytes)",
+                                     found: overflow ? Int.max : bytes, limit: cap, variable: "BAE_MAX_FRAME_BYTES")
+    }
+  }
+
+  /// Indices (within `values`) of the rows holding a NaN or an infinity.
+  static func nonFiniteRows(_ values: [Float], inputDim: Int) -> [Int] {
+    var bad: [Int] = []
+    values.withUnsafeBufferPointer { v in
+      for r in 0..<(v.count / inputDim) {
+        var finite = true
+        for j in (r * inputDim)..<((r + 1) * inputDim) where !v[j].isFinite { finite = false; break }
+        if !finite { bad.append(r) }
+      }
+    }
+    return bad
   }
 }

@@ -1,10 +1,5 @@
 // Builds a dataset directory shard by shard; the manifest is written last, so an interrupted pack
 // leaves no manifest and cannot be mistaken for a complete dataset.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import BAEIO
 import Foundation
 
@@ -64,28 +59,30 @@ public final class DatasetWriter {
     shards.append(entry)
   }
 
-  /// Writes manifest.json atomically and returns it.
+  /// Removes the shard and token files written so far (a refused pack leaves nothing behind).
+  public func abandon() {
+    precondition(!finished, "abandon after finish")
+    finished = true
+    for e in shards {
+      for name in [e.file, e.tokens].compactMap({ $0 }) {
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+      }
+    }
+    shards = []
+  }
+
+  /// Writes manifest.json atomically and returns it; `extraSource` is added to the manifest's
+  /// source map only (facts known at the end, such as rows the packer dropped).
   @discardableResult
-  public func finish() throws -> DatasetManifest {
+  public func finish(extraSource: [String: String] = [:]) throws -> DatasetManifest {
     precondition(!shards.isEmpty, "finish with no shards")
     finished = true
     let m = DatasetManifest(dtype: options.dtype, inputDim: inputDim, rowsPerFrame: options.rowsPerFrame,
-                            shuffled: options.shuffle, source: source, shards: shards)
+                            shuffled: options.shuffle, source: source.merging(extraSource) { $1 }, shards: shards)
     let url = directory.appendingPathComponent(DatasetManifest.fileName)
     do { try AtomicFile.write(m.encoded(), to: url) } catch {
       throw StoreError.io(file: url.path, operation: "write", reason: "\(error)")
     }
     return m
   }
-}
-
-/// Chunked XXH64 of any file (the manifest's content hash; see FileFormats.md).
-public func contentHash(of url: URL) throws -> UInt64 {
-  let path = url.path
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { throw StoreError.io(file: path, operation: "open", reason: String(cString: strerror(errno))) }
-  defer { close(fd) }
-  var st = stat()
-  guard fstat(fd, &st) == 0 else { throw StoreError.io(file: path, operation: "stat", reason: String(cString: strerror(errno))) }
-  return try ShardFile.hashFile(fd: fd, path: path, size: Int(st.st_size))
 }

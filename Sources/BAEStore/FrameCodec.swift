@@ -2,6 +2,7 @@
 // shard's dtype, byte-shuffled (all first bytes of every element, then all second bytes, ...: the
 // exponent bytes of nearby activations are alike, so zstd finds runs), then one zstd frame with
 // zstd's own content checksum. Every C call to zstd goes through `zstdCheck`.
+import BAEIO
 import CZstd
 
 /// Throws `corruptFrame` (for decoding) naming zstd's message when `code` is a zstd error.
@@ -50,7 +51,7 @@ final class FrameEncoder {
       case (.f16, _), (.bf16, _):
         let bf = dtype == .bf16
         for i in 0..<n {
-          let h = bf ? HalfConvert.bf16Bits(rows[i]) : HalfConvert.f16Bits(rows[i])
+          let h = bf ? HalfPrecision.bfloat16Bits(rows[i]) : HalfPrecision.float16Bits(rows[i])
           if shuffle {
             o[i] = UInt8(truncatingIfNeeded: h); o[n + i] = UInt8(truncatingIfNeeded: h >> 8)
           } else {
@@ -78,9 +79,6 @@ public final class FrameDecoder {
   private let dctx: OpaquePointer
   private var raw: [UInt8] = []
 
-  /// f16 -> f32 lookup table: 65,536 entries (256 KiB), faster than a software Float16 conversion.
-  private static let f16Table: [Float] = (0...0xFFFF).map { Float(Float16(bitPattern: UInt16($0))) }
-
   public init() {
     guard let d = ZSTD_createDCtx() else { preconditionFailure("ZSTD_createDCtx returned NULL (out of memory)") }
     dctx = d
@@ -88,17 +86,22 @@ public final class FrameDecoder {
 
   deinit { ZSTD_freeDCtx(dctx) }
 
+  /// Throws `corruptFrame` unless the zstd frame header declares exactly `expected` decoded bytes.
+  func checkDeclaredSize(_ compressed: UnsafeRawBufferPointer, expected: Int, file: String, frame: Int) throws {
+    let declared = ZSTD_getFrameContentSize(compressed.baseAddress, compressed.count)
+    guard declared == UInt64(expected) else {
+      throw StoreError.corruptFrame(file: file, frame: frame,
+                                    detail: "declares \(declared) decoded bytes, expected \(expected)")
+    }
+  }
+
   /// Decompresses `compressed` (checked against zstd's content checksum and the expected size)
   /// and converts it to Float into `out` (count = rows·inputDim of the frame).
   func decode(_ compressed: UnsafeRawBufferPointer, dtype: StoreDType, shuffled: Bool,
               into out: UnsafeMutableBufferPointer<Float>, file: String, frame: Int) throws {
     let n = out.count
     let expected = n * dtype.size
-    let declared = ZSTD_getFrameContentSize(compressed.baseAddress, compressed.count)
-    guard declared == UInt64(expected) else {
-      throw StoreError.corruptFrame(file: file, frame: frame,
-                                    detail: "declares \(declared) decoded bytes, expected \(expected)")
-    }
+    try checkDeclaredSize(compressed, expected: expected, file: file, frame: frame)
     if raw.count < expected { raw = [UInt8](repeating: 0, count: expected) }
     let got = try raw.withUnsafeMutableBytes { d in
       try zstdCheck(ZSTD_decompressDCtx(dctx, d.baseAddress, expected, compressed.baseAddress, compressed.count),
@@ -125,7 +128,7 @@ public final class FrameDecoder {
       case (.bf16, false):
         for i in 0..<n { o[i] = Float(bitPattern: UInt32(s[2 * i]) << 16 | UInt32(s[2 * i + 1]) << 24) }
       case (.f16, _):
-        FrameDecoder.f16Table.withUnsafeBufferPointer { t in
+        HalfPrecision.float16Table.withUnsafeBufferPointer { t in
           if shuffled {
             for i in 0..<n { o[i] = t[Int(s[i]) | Int(s[n + i]) << 8] }
           } else {

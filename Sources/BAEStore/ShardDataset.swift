@@ -101,19 +101,14 @@ public final class ShardDataset: RowSource, @unchecked Sendable {
   private func frameLocked(_ key: FrameKey) throws -> CachedFrame {
     clock += 1
     if let f = cache[key] { f.lastUse = clock; return f }
-    let shard = shards[key.shard]
-    let n = shard.header.rowsInFrame(key.frame) * inputDim
-    var values: [Float]
+    var values: [Float] = []
     if cache.count >= cacheFrames, let victim = cache.min(by: { $0.value.lastUse < $1.value.lastUse }) {
       cache[victim.key] = nil
-      values = victim.value.values  // reuse the buffer
-      if values.count != n { values = [Float](repeating: 0, count: n) }
-    } else {
-      values = [Float](repeating: 0, count: n)
+      values = victim.value.values  // reuse the buffer when the sizes match
+      victim.value.values = []  // sole owner now: no copy on write
     }
-    try values.withUnsafeMutableBufferPointer {
-      try shard.decodeFrame(key.frame, into: $0, decoder: decoder, scratch: &scratch)
-    }
+    // Resized only after the frame's checksum and declared size were checked.
+    try shards[key.shard].decodeFrame(key.frame, into: &values, decoder: decoder, scratch: &scratch)
     let f = CachedFrame(values: values, lastUse: clock)
     cache[key] = f
     return f

@@ -1,58 +1,24 @@
-// An open shard: validated header plus random access to frames through pread(2), so any number of
-// threads can decode different frames of one file concurrently.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+// An open shard: validated header plus random access to frames through BAEIO's file funnel
+// (positioned reads), so any number of threads can decode different frames of one file concurrently.
+import BAEIO
 import Foundation
 
 /// A shard file opened for reading. Immutable after `init`; safe to share between threads.
 public final class ShardFile: @unchecked Sendable {
   /// The path, as given (used in every error).
-  public let path: String
+  public var path: String { file.path }
   public let header: ShardHeader
   /// Size of the file in bytes.
-  public let fileSize: Int
-  private let fd: Int32
+  public var fileSize: Int { file.size }
+  private let file: ReadableFile
 
   /// Opens `url` and validates its header and frame index (not the frames: see `verify`).
+  /// A FIFO, device or directory is refused before anything is read.
   public init(url: URL) throws {
-    path = url.path
-    fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw StoreError.io(file: path, operation: "open", reason: String(cString: strerror(errno))) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else {
-      let reason = String(cString: strerror(errno))
-      close(fd)
-      throw StoreError.io(file: path, operation: "stat", reason: reason)
-    }
-    fileSize = Int(st.st_size)
-    let fd = self.fd, path = self.path
-    do {
-      header = try ShardHeader.parse(file: path, fileSize: fileSize) { offset, count in
-        var b = [UInt8](repeating: 0, count: count)
-        try b.withUnsafeMutableBytes { try ShardFile.preadFully(fd: fd, path: path, into: $0, at: offset) }
-        return b
-      }
-    } catch {
-      close(fd)
-      throw error
-    }
-  }
-
-  deinit { close(fd) }
-
-  static func preadFully(fd: Int32, path: String, into buf: UnsafeMutableRawBufferPointer, at offset: Int) throws {
-    var done = 0
-    while done < buf.count {
-      let r = pread(fd, buf.baseAddress! + done, buf.count - done, off_t(offset + done))
-      if r < 0 {
-        if errno == EINTR { continue }
-        throw StoreError.io(file: path, operation: "read", reason: String(cString: strerror(errno)))
-      }
-      if r == 0 { throw StoreError.truncated(file: path, expectedBytes: offset + buf.count, foundBytes: offset + done) }
-      done += r
+    let file = try StoreError.mapping { try ReadableFile(url) }
+    self.file = file
+    header = try ShardHeader.parse(file: file.path, fileSize: file.size) { offset, count in
+      try StoreError.mapping { try file.bytes(at: offset, count: count) }
     }
   }
 
@@ -61,8 +27,7 @@ public final class ShardFile: @unchecked Sendable {
     precondition(k >= 0 && k < header.frameCount, "frame \(k) out of 0..<\(header.frameCount)")
     let e = header.frames[k]
     if buffer.count != e.bytes { buffer = [UInt8](repeating: 0, count: e.bytes) }
-    let fd = self.fd, path = self.path
-    try buffer.withUnsafeMutableBytes { try ShardFile.preadFully(fd: fd, path: path, into: $0, at: e.offset) }
+    try buffer.withUnsafeMutableBytes { raw in try StoreError.mapping { try file.read(at: e.offset, into: raw) } }
     let h = XXH64.hash(buffer)
     guard h == e.xxh64 else {
       throw StoreError.corruptFrame(file: path, frame: k,
@@ -81,18 +46,32 @@ public final class ShardFile: @unchecked Sendable {
     }
   }
 
+  /// Decodes frame `k` into `values`, resized to rowsInFrame(k)·inputDim floats only after the
+  /// compressed bytes passed their checksum and declare the expected size: a corrupt header
+  /// cannot make the reader allocate before a frame is checked.
+  public func decodeFrame(_ k: Int, into values: inout [Float], decoder: FrameDecoder, scratch: inout [UInt8]) throws {
+    try compressedFrame(k, into: &scratch)
+    let n = header.rowsInFrame(k) * header.inputDim
+    try scratch.withUnsafeBytes {
+      try decoder.checkDeclaredSize($0, expected: n * header.dtype.size, file: path, frame: k)
+    }
+    if values.count != n { values = [Float](repeating: 0, count: n) }
+    try values.withUnsafeMutableBufferPointer { out in
+      try scratch.withUnsafeBytes {
+        try decoder.decode($0, dtype: header.dtype, shuffled: header.shuffled, into: out, file: path, frame: k)
+      }
+    }
+  }
+
   /// Decodes every frame, returning the errors found (empty = the shard is intact).
   public func verify() -> [StoreError] {
     let decoder = FrameDecoder()
     var scratch: [UInt8] = []
-    var out = [Float](repeating: 0, count: header.rowsPerFrame * header.inputDim)
+    var out: [Float] = []
     var errors: [StoreError] = []
     for k in 0..<header.frameCount {
-      let n = header.rowsInFrame(k) * header.inputDim
       do {
-        try out.withUnsafeMutableBufferPointer {
-          try decodeFrame(k, into: UnsafeMutableBufferPointer(rebasing: $0[0..<n]), decoder: decoder, scratch: &scratch)
-        }
+        try decodeFrame(k, into: &out, decoder: decoder, scratch: &scratch)
       } catch let e as StoreError {
         errors.append(e)
       } catch {
@@ -102,27 +81,22 @@ public final class ShardFile: @unchecked Sendable {
     return errors
   }
 
-  /// XXH64 of the whole file (the manifest's content hash), read in 8 MiB chunks.
-  public func contentHash() throws -> UInt64 {
-    try ShardFile.hashFile(fd: fd, path: path, size: fileSize)
-  }
+  /// The manifest's content hash: plain XXH64 (seed 0) of the whole file, streamed in 8 MiB
+  /// chunks; equal to what `xxhsum -H64 FILE` prints.
+  public func contentHash() throws -> UInt64 { try StoreError.mapping { try file.contentHash() } }
+}
 
-  static func hashFile(fd: Int32, path: String, size: Int) throws -> UInt64 {
-    // XXH64 is not incremental here, so hash the file as a whole when small, else hash of chunk hashes.
-    // The manifest records which: see Documentation/FileFormats.md ("content hash").
-    let chunk = 8 << 20
-    var buf = [UInt8](repeating: 0, count: min(max(size, 1), chunk))
-    var hashes: [UInt8] = []
-    var off = 0
-    while off < size {
-      let n = min(chunk, size - off)
-      try buf.withUnsafeMutableBytes {
-        try preadFully(fd: fd, path: path, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), at: off)
-      }
-      let h = buf.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-      withUnsafeBytes(of: h.littleEndian) { hashes += $0 }
-      off += n
-    }
-    return XXH64.hash(hashes)
+/// The manifest's content hash of any file (shard or token sidecar): XXH64 of its bytes, as
+/// `xxhsum -H64` computes it. Non-regular files are refused.
+public func contentHash(of url: URL) throws -> UInt64 {
+  try StoreError.mapping { try ReadableFile(url).contentHash() }
+}
+
+extension ReadableFile {
+  /// Streaming XXH64 of the file's bytes.
+  func contentHash() throws -> UInt64 {
+    var stream = XXH64()
+    try forEachChunk { stream.update($0) }
+    return stream.digest()
   }
 }

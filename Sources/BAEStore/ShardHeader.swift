@@ -1,5 +1,6 @@
 // The byte layout of a shard's header and frame index (Documentation/FileFormats.md is the spec).
 // Encoding and the validating parser live together so the two cannot drift apart.
+import BAEIO
 import Foundation
 
 /// One entry of the frame index: where a compressed frame lies and its XXH64.
@@ -22,9 +23,9 @@ public struct ShardHeader: Equatable, Sendable {
   static let fixedBytes = 64
   /// Bytes per frame-index entry.
   static let entryBytes = 24
-  /// Sanity limits that keep a corrupt header from asking for absurd allocations.
+  /// Fixed caps that keep a corrupt header from asking for absurd allocations (the decoded frame
+  /// size is capped by `Limits.frameBytes()`, which a user can raise).
   static let maxMetadataBytes = 1 << 24
-  static let maxFrameBytes = 1 << 30
   static let maxInputDim = 1 << 24
 
   public var dtype: StoreDType
@@ -125,8 +126,13 @@ public struct ShardHeader: Equatable, Sendable {
     guard inputDim >= 1, inputDim <= UInt64(maxInputDim) else {
       throw StoreError.corruptHeader(file: file, field: "inputDim", detail: "\(inputDim) is outside 1...\(maxInputDim)")
     }
-    guard rpf >= 1, rpf <= UInt64(maxFrameBytes) / (inputDim * UInt64(dtype.size)) else {
-      throw StoreError.corruptHeader(file: file, field: "rowsPerFrame", detail: "\(rpf) rows of width \(inputDim) exceed a \(maxFrameBytes)-byte frame")
+    let maxFrameBytes = try StoreError.mapping { try Limits.frameBytes() }
+    guard rpf >= 1 else { throw StoreError.corruptHeader(file: file, field: "rowsPerFrame", detail: "0 rows per frame") }
+    let frameBytes = rpf.multipliedReportingOverflow(by: inputDim * UInt64(dtype.size))
+    guard !frameBytes.overflow, frameBytes.partialValue <= UInt64(maxFrameBytes) else {
+      throw StoreError.limitExceeded(file: file, field: "decoded frame size (rowsPerFrame \(rpf) x inputDim \(inputDim))",
+                                     found: frameBytes.overflow ? Int.max : Int(frameBytes.partialValue),
+                                     limit: maxFrameBytes, variable: "BAE_MAX_FRAME_BYTES")
     }
     guard rows <= rpf * frameCount, Int(frameCount) == ShardHeader.frameCount(rows: Int(rows), rowsPerFrame: Int(rpf)) else {
       throw StoreError.corruptHeader(file: file, field: "frameCount", detail: "\(frameCount) frames do not hold \(rows) rows of \(rpf) per frame")

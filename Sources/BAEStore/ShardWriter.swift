@@ -24,32 +24,32 @@ public struct ShardOptions: Sendable, Equatable {
   }
 }
 
-/// A box that lets concurrentPerform workers write disjoint slots of one array.
-private final class Slots<T>: @unchecked Sendable {
-  var items: [T?]
-  init(count: Int) { items = Array(repeating: nil, count: count) }
-}
-
 public enum ShardWriter {
   /// Compresses `rows` (rowCount·inputDim floats, row-major) into frames, in parallel.
   static func compressFrames(_ rows: UnsafeBufferPointer<Float>, inputDim: Int, options: ShardOptions) -> [[UInt8]] {
     precondition(inputDim > 0 && rows.count % inputDim == 0, "rows.count \(rows.count) not a multiple of inputDim \(inputDim)")
     let rowCount = rows.count / inputDim
     let frames = ShardHeader.frameCount(rows: rowCount, rowsPerFrame: options.rowsPerFrame)
-    let slots = Slots<[UInt8]>(count: frames)
+    // One slot per frame in raw memory: each worker writes only its own slots, and no worker
+    // touches a shared Array (writing elements of one Array from several threads races on its
+    // storage's uniqueness check and copy-on-write).
+    let slots = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: frames)
+    slots.initialize(repeating: [])
+    defer { slots.deinitialize().deallocate() }
     let workers = max(1, min(frames, ProcessInfo.processInfo.activeProcessorCount))
     nonisolated(unsafe) let base = rows.baseAddress
+    nonisolated(unsafe) let out = slots
     DispatchQueue.concurrentPerform(iterations: workers) { w in
       let encoder = FrameEncoder(level: options.level)
       var k = w
       while k < frames {
         let lo = k * options.rowsPerFrame, hi = min(rowCount, lo + options.rowsPerFrame)
         let frame = UnsafeBufferPointer(start: base! + lo * inputDim, count: (hi - lo) * inputDim)
-        slots.items[k] = encoder.encode(frame, dtype: options.dtype, shuffle: options.shuffle)
+        out[k] = encoder.encode(frame, dtype: options.dtype, shuffle: options.shuffle)
         k += workers
       }
     }
-    return slots.items.map { $0! }
+    return Array(slots)
   }
 
   /// Writes a shard of `rows` to `url` atomically; returns its header (with the frame index).

@@ -1,5 +1,5 @@
-// The on-disk element types of a shard and their conversions to and from Float.
-// bf16 rounds to nearest-even (NaN stays NaN); f16 uses Swift's Float16 (IEEE binary16, RNE).
+// The on-disk element types of a shard. Their conversions to and from Float are BAEIO's
+// HalfPrecision (one converter for the whole project).
 
 /// Element type stored in a shard. Raw values are the on-disk codes (header byte 12).
 public enum StoreDType: UInt8, Codable, Sendable, CaseIterable, CustomStringConvertible {
@@ -37,16 +37,4 @@ public enum StoreDType: UInt8, Codable, Sendable, CaseIterable, CustomStringConv
     var c = encoder.singleValueContainer()
     try c.encode(description)
   }
-}
-
-/// Float <-> bf16/f16 bit patterns.
-enum HalfConvert {
-  @inline(__always) static func bf16Bits(_ x: Float) -> UInt16 {
-    let b = x.bitPattern
-    if x.isNaN { return UInt16(truncatingIfNeeded: b >> 16) | 0x0040 }  // keep NaN a (quiet) NaN
-    let roundingBias: UInt32 = 0x7FFF + ((b >> 16) & 1)
-    return UInt16(truncatingIfNeeded: (b &+ roundingBias) >> 16)
-  }
-
-  @inline(__always) static func f16Bits(_ x: Float) -> UInt16 { Float16(x).bitPattern }
 }

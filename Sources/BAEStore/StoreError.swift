@@ -1,5 +1,6 @@
 // Every way a dataset, shard, sidecar or pack input can be bad. Each case names the file (and the
 // frame or field), says what was found, and says what to do.
+import BAEIO
 import Foundation
 
 /// A typed error of the activation store.
@@ -28,6 +29,12 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
   case badTokens(file: String, line: Int, detail: String)
   /// A pack input (npy/safetensors) is unusable.
   case badInput(file: String, detail: String)
+  /// The path names a FIFO, socket, device or directory where a regular file must be.
+  case notRegularFile(file: String, kind: String)
+  /// A size read from the file (`field`) is above a cap (`BAEIO.Limits`); `variable` raises it.
+  case limitExceeded(file: String, field: String, found: Int, limit: Int, variable: String?)
+  /// The pack input holds rows with NaN or ±infinity (`firstRow` is the first one, 0-based).
+  case nonFiniteRows(file: String, count: Int, firstRow: Int)
 
   public var description: String {
     switch self {
@@ -55,8 +62,35 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
       return "\(file): line \(line): \(detail); tokens TSV needs a header `token_id<TAB>document_id<TAB>position<TAB>text` and one line per activation row"
     case let .badInput(file, detail):
       return "\(file): \(detail)"
+    case let .notRegularFile(file, kind):
+      return BAEIOError.notRegularFile(path: file, kind: kind).description
+    case let .limitExceeded(file, field, found, limit, variable):
+      return BAEIOError.limitExceeded(path: file, field: field, found: found, limit: limit, variable: variable).description
+    case let .nonFiniteRows(file, count, firstRow):
+      return "\(file): \(count) row(s) hold NaN or infinity, the first is row \(firstRow); fix the extraction, or pass --skip-non-finite to drop them (and their token lines)"
     }
   }
 
   public var errorDescription: String? { description }
+}
+
+extension StoreError {
+  /// The store's view of a failure in BAEIO's file funnel (same file, same facts).
+  init(_ error: BAEIOError) {
+    switch error {
+    case let .truncated(path, expected, found): self = .truncated(file: path, expectedBytes: expected, foundBytes: found)
+    case let .notRegularFile(path, kind): self = .notRegularFile(file: path, kind: kind)
+    case let .limitExceeded(path, field, found, limit, variable):
+      self = .limitExceeded(file: path, field: field, found: found, limit: limit, variable: variable)
+    case let .cannotRead(path, reason): self = .io(file: path, operation: "read", reason: reason)
+    case let .cannotWrite(path, reason): self = .io(file: path, operation: "write", reason: reason)
+    case let .badLimit(variable, value): self = .badInput(file: variable, detail: BAEIOError.badLimit(variable: variable, value: value).description)
+    default: self = .badInput(file: "", detail: error.description)
+    }
+  }
+
+  /// Runs `body`, turning BAEIO's errors into StoreErrors.
+  static func mapping<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as BAEIOError { throw StoreError(e) }
+  }
 }

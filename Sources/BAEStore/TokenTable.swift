@@ -58,47 +58,97 @@ public enum TokenTable {
     return o
   }
 
-  /// Reads a tokens TSV. Columns are found by their header names, in any order; extra columns are ignored.
+  /// Reads a tokens TSV whole (see `forEachRecord` for the rules).
   public static func read(_ url: URL) throws -> [TokenRecord] {
-    let file = url.path
-    let data: Data
-    do { data = try Data(contentsOf: url) } catch {
-      throw StoreError.io(file: file, operation: "read", reason: error.localizedDescription)
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw StoreError.badTokens(file: file, line: 1, detail: "the file is not UTF-8")
-    }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    if lines.last == "" { lines.removeLast() }
-    guard let head = lines.first else { throw StoreError.badTokens(file: file, line: 1, detail: "the file is empty") }
-    let names = head.split(separator: "\t", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-    var col: [Int] = []
-    for c in columns {
-      guard let i = names.firstIndex(of: c) else {
-        throw StoreError.badTokens(file: file, line: 1, detail: "header lacks column \(c) (found \(names.joined(separator: ",")))")
-      }
-      col.append(i)
-    }
     var out: [TokenRecord] = []
-    out.reserveCapacity(lines.count - 1)
-    for (n, line) in lines.dropFirst().enumerated() {
-      let lineNo = n + 2
-      let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-      guard f.count == names.count else {
-        throw StoreError.badTokens(file: file, line: lineNo, detail: "\(f.count) fields, the header has \(names.count)")
+    try forEachRecord(url) { out.append($0) }
+    return out
+  }
+
+  /// Streams the records of a tokens TSV in order, holding one line at a time: the project's one
+  /// token-file parser (pack, features and entropy-position all read through it).
+  ///
+  /// Columns are found by their header names, in any order; extra columns are ignored. Lines end
+  /// with LF; one CR right before the LF is dropped, so a CRLF file (Windows) reads exactly like
+  /// its LF twin (a CR inside text is written escaped, `\r`, so a raw one can only be a line end).
+  /// A line longer than `maxLineBytes` (default `Limits.tokenLineBytes()`) is refused, and so is
+  /// a FIFO or device: neither can make the reader buffer without end.
+  public static func forEachRecord(_ url: URL, maxLineBytes: Int? = nil, _ body: (TokenRecord) throws -> Void) throws {
+    let cap = try maxLineBytes ?? StoreError.mapping { try Limits.tokenLineBytes() }
+    let file = try StoreError.mapping { try ReadableFile(url) }
+    var parser = LineParser(file: file.path)
+    var pending: [UInt8] = []
+    var lineNo = 0
+    func line(_ bytes: UnsafeRawBufferPointer) throws {
+      lineNo += 1
+      guard bytes.count <= cap else {
+        throw StoreError.limitExceeded(file: file.path, field: "line \(lineNo) length", found: bytes.count, limit: cap,
+                                       variable: "BAE_MAX_TOKEN_LINE_BYTES")
+      }
+      var n = bytes.count
+      if n > 0, bytes[n - 1] == 0x0D { n -= 1 }
+      if let record = try parser.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), line: lineNo) { try body(record) }
+    }
+    try StoreError.mapping {
+      try file.forEachChunk(chunkBytes: 1 << 20) { chunk in
+        var start = 0
+        while let nl = chunk[start...].firstIndex(of: 0x0A) {
+          if pending.isEmpty {
+            try line(UnsafeRawBufferPointer(rebasing: chunk[start..<nl]))
+          } else {
+            pending += chunk[start..<nl]
+            try pending.withUnsafeBytes { try line($0) }
+            pending.removeAll(keepingCapacity: true)
+          }
+          start = nl + 1
+        }
+        pending += chunk[start...]
+        guard pending.count <= cap else {
+          throw StoreError.limitExceeded(file: file.path, field: "line \(lineNo + 1) length", found: pending.count, limit: cap,
+                                         variable: "BAE_MAX_TOKEN_LINE_BYTES")
+        }
+      }
+    }
+    if !pending.isEmpty { try pending.withUnsafeBytes { try line($0) } }
+    guard parser.columns != nil else { throw StoreError.badTokens(file: file.path, line: 1, detail: "the file is empty") }
+  }
+
+  /// Turns lines (without their line end) into records; the first line is the header.
+  private struct LineParser {
+    let file: String
+    var columns: [Int]?
+    var fieldCount = 0
+
+    mutating func parse(_ bytes: UnsafeRawBufferPointer, line: Int) throws -> TokenRecord? {
+      guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw StoreError.badTokens(file: file, line: line, detail: "not UTF-8")
+      }
+      let f = text.split(separator: "\t", omittingEmptySubsequences: false)
+      guard let col = columns else {
+        let names = f.map { $0.trimmingCharacters(in: .whitespaces) }
+        var found: [Int] = []
+        for c in TokenTable.columns {
+          guard let i = names.firstIndex(of: c) else {
+            throw StoreError.badTokens(file: file, line: line, detail: "header lacks column \(c) (found \(names.joined(separator: ",")))")
+          }
+          found.append(i)
+        }
+        columns = found
+        fieldCount = names.count
+        return nil
+      }
+      guard f.count == fieldCount else {
+        throw StoreError.badTokens(file: file, line: line, detail: "\(f.count) fields, the header has \(fieldCount)")
       }
       func int(_ k: Int) throws -> Int {
         guard let v = Int(f[col[k]]) else {
-          throw StoreError.badTokens(file: file, line: lineNo, detail: "\(columns[k]) \"\(f[col[k]])\" is not an integer")
+          throw StoreError.badTokens(file: file, line: line, detail: "\(TokenTable.columns[k]) \"\(f[col[k]])\" is not an integer")
         }
         return v
       }
-      var t = f[col[3]]
-      if t.hasSuffix("\r") { t = t.dropLast() }
-      out.append(TokenRecord(tokenId: try int(0), documentId: try int(1), position: try int(2),
-                             text: try unescape(t, file: file, line: lineNo)))
+      return TokenRecord(tokenId: try int(0), documentId: try int(1), position: try int(2),
+                         text: try TokenTable.unescape(f[col[3]], file: file, line: line))
     }
-    return out
   }
 
   /// The TSV bytes of `records` (header line first).

@@ -11,7 +11,7 @@ struct PackCommand: ParsableCommand {
   @Option(name: .long, help: "Input activations: a 2-D .npy (float32/float16) or a .safetensors file.")
   var input: String
 
-  @Option(name: .long, help: "Tensor name inside a safetensors input (2-D, F32/F16/BF16).")
+  @Option(name: .long, help: "Tensor name inside a safetensors input (2-D, F32/F16/BF16); optional when the file holds one tensor.")
   var tensor: String?
 
   @Option(name: .long, help: "Tokens TSV (token_id, document_id, position, text), one line per row.")
@@ -31,6 +31,9 @@ struct PackCommand: ParsableCommand {
 
   @Flag(name: .long, help: "Store frames without byte shuffling (for benchmarks; larger files).")
   var noShuffle = false
+
+  @Flag(name: .long, help: "Drop rows holding NaN or infinity (and their token lines) instead of refusing the input.")
+  var skipNonFinite = false
 
   @Option(name: .long, parsing: .upToNextOption, help: "Source metadata as KEY=VALUE (e.g. model=smollm2 layer=12).")
   var meta: [String] = []
@@ -54,7 +57,7 @@ struct PackCommand: ParsableCommand {
     let request = DatasetPacker.Request(
       input: URL(fileURLWithPath: input), tensor: tensor, tokens: tokens.map { URL(fileURLWithPath: $0) },
       options: ShardOptions(dtype: StoreDType(name: dtype)!, rowsPerFrame: rowsPerFrame, shuffle: !noShuffle, level: level),
-      rowsPerShard: rowsPerShard, output: URL(fileURLWithPath: out), source: source)
+      rowsPerShard: rowsPerShard, output: URL(fileURLWithPath: out), source: source, skipNonFinite: skipNonFinite)
     let start = Date()
     let manifest = try DatasetPacker.pack(request) { done, total in
       ProgressBar.draw(done: done, total: total, label: "pack")
@@ -63,6 +66,9 @@ struct PackCommand: ParsableCommand {
     let bytes = manifest.shards.reduce(0) { $0 + $1.bytes }
     let raw = manifest.rows * manifest.inputDim * 4
     print("packed \(manifest.rows) rows x \(manifest.inputDim) as \(manifest.dtype) into \(manifest.shards.count) shard(s) in \(out)")
+    if let skipped = manifest.source[DatasetPacker.skippedSourceKey] {
+      print("skipped non-finite rows: \(skipped) (row numbers of the input; recorded in the manifest's source)")
+    }
     print(String(format: "%.1f MB on disk, %.2fx smaller than raw f32, %.1f s", Double(bytes) / 1e6,
                  Double(raw) / Double(max(1, bytes)), Date().timeIntervalSince(start)))
   }

@@ -25,17 +25,22 @@ final class SafeTensorsTests: XCTestCase {
     XCTAssertEqual(try file.int64s("step"), [123_456_789_012])
   }
 
-  func testFloatsIntoBufferAndWrongRequests() throws {
+  func testRowRangesAndWrongRequests() throws {
     let url = Fixtures.url("mixed.safetensors")
     let file = try SafeTensorsFile(contentsOf: url)
     for name in ["encoder.weight", "half", "brain"] {
-      var buffer = [Float](repeating: .nan, count: try file.info(name).count)
-      try buffer.withUnsafeMutableBufferPointer { try file.floats(name, into: $0) }
-      XCTAssertEqual(bitPatterns(buffer), bitPatterns(try file.floats(name)), name)
+      let info = try file.info(name)
+      let all = try file.floats(name)
+      let cols = info.shape[1]
+      for rows in [0..<info.shape[0], 1..<info.shape[0], 1..<2, 2..<2] {
+        XCTAssertEqual(bitPatterns(try file.floats(name, rows: rows)),
+                       bitPatterns(Array(all[(rows.lowerBound * cols)..<(rows.upperBound * cols)])), "\(name) \(rows)")
+      }
     }
-    var small = [Float](repeating: 0, count: 5)
-    XCTAssertEqual(expectBAEIOError { try small.withUnsafeMutableBufferPointer { try file.floats("encoder.weight", into: $0) } },
-                   .elementCountMismatch(path: url.path, tensor: "encoder.weight", shape: [4, 3], destinationCount: 5))
+    XCTAssertEqual(expectBAEIOError { try file.floats("encoder.weight", rows: 3..<5) },
+                   .rowRangeOutOfBounds(path: url.path, rows: 3..<5, rowCount: 4))
+    XCTAssertEqual(expectBAEIOError { try file.floats("encoder.bias", rows: 0..<1) },
+                   .notTwoDimensional(path: url.path, shape: [4]))
     XCTAssertEqual(expectBAEIOError { try file.floats("step") },
                    .tensorDTypeMismatch(path: url.path, tensor: "step", found: "I64", wanted: "F32, F16 or BF16"))
     XCTAssertEqual(expectBAEIOError { try file.int64s("half") }.map(caseName), "tensorDTypeMismatch")

@@ -1,3 +1,4 @@
+import BAEIO
 import XCTest
 @testable import BAEStore
 
@@ -54,12 +55,12 @@ final class ShardFormatTests: XCTestCase {
   }
 
   func testBF16RoundsToNearestEven() {
-    XCTAssertEqual(HalfConvert.bf16Bits(1.0), 0x3F80)
-    XCTAssertEqual(HalfConvert.bf16Bits(Float(bitPattern: 0x3F80_8000)), 0x3F80)  // tie -> even
-    XCTAssertEqual(HalfConvert.bf16Bits(Float(bitPattern: 0x3F81_8000)), 0x3F82)  // tie -> even (up)
-    XCTAssertEqual(HalfConvert.bf16Bits(Float(bitPattern: 0x3F80_8001)), 0x3F81)
-    XCTAssertTrue(Float(bitPattern: UInt32(HalfConvert.bf16Bits(.nan)) << 16).isNaN)
-    XCTAssertEqual(HalfConvert.bf16Bits(.infinity), 0x7F80)
+    XCTAssertEqual(HalfPrecision.bfloat16Bits(1.0), 0x3F80)
+    XCTAssertEqual(HalfPrecision.bfloat16Bits(Float(bitPattern: 0x3F80_8000)), 0x3F80)  // tie -> even
+    XCTAssertEqual(HalfPrecision.bfloat16Bits(Float(bitPattern: 0x3F81_8000)), 0x3F82)  // tie -> even (up)
+    XCTAssertEqual(HalfPrecision.bfloat16Bits(Float(bitPattern: 0x3F80_8001)), 0x3F81)
+    XCTAssertTrue(Float(bitPattern: UInt32(HalfPrecision.bfloat16Bits(.nan)) << 16).isNaN)
+    XCTAssertEqual(HalfPrecision.bfloat16Bits(.infinity), 0x7F80)
   }
 
   func testHeaderBytesMatchTheDocumentedLayout() throws {

@@ -1,5 +1,6 @@
 import BAERandom
 import Foundation
+import XCTest
 @testable import BAEStore
 
 /// A fresh temporary directory per call (removed by the caller's tearDown or left in /tmp).
@@ -39,3 +40,46 @@ func writeDataset(_ values: [Float], dim: Int, rowsPerShard: Int, options: Shard
   }
   return try w.finish()
 }
+
+/// The StoreError `body` throws (nil, with a test failure, if it returns or throws another type).
+func storeError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> StoreError? {
+  do {
+    _ = try body()
+    XCTFail("expected a StoreError, nothing was thrown", file: file, line: line)
+  } catch let e as StoreError {
+    return e
+  } catch {
+    XCTFail("expected a StoreError, got \(type(of: error)): \(error)", file: file, line: line)
+  }
+  return nil
+}
+
+/// Runs `body` on its own thread and waits up to `seconds` for it: turns a hang (the bug some
+/// tests guard against) into a test failure instead of a stuck run. On a time-out `unblock` runs
+/// so the stuck thread can finish, and the result is nil.
+func finishing<T>(within seconds: Double, _ what: String, unblock: () -> Void = {},
+                  _ body: @escaping @Sendable () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> Result<T, Error>? {
+  let box = ResultBox<T>()
+  let done = DispatchSemaphore(value: 0)
+  Thread { box.result = Result { try body() }; done.signal() }.start()
+  guard done.wait(timeout: .now() + seconds) == .success else {
+    XCTFail("\(what) did not return within \(seconds) s (it blocks)", file: file, line: line)
+    unblock()
+    return nil
+  }
+  return box.result
+}
+
+/// Makes a FIFO at `url` (inside a test's temporary directory).
+func makeFIFO(_ url: URL) {
+  precondition(url.path.hasPrefix(FileManager.default.temporaryDirectory.path), "FIFOs only in the temporary directory")
+  precondition(mkfifo(url.path, 0o600) == 0, "mkfifo \(url.path): errno \(errno)")
+}
+
+/// Opens and closes the write side of a FIFO without blocking, releasing a reader stuck in open(2).
+func releaseFIFO(_ url: URL) {
+  let fd = open(url.path, O_RDWR | O_NONBLOCK)
+  if fd >= 0 { close(fd) }
+}
+
+private final class ResultBox<T>: @unchecked Sendable { var result: Result<T, Error>? }  // written before signal, read after wait
