@@ -16,7 +16,7 @@ for a in "$@"; do
 done
 
 need=()
-for p in libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config; do
+for p in libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev pkg-config xxhash; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -253,7 +253,7 @@ extension TokenContexts {
   public static func positions(from files: [URL], expectedRows: Int) throws -> [Int32] {
     var out: [Int32] = []
     out.reserveCapacity(expectedRows)
-    for url in files { try TSVLineReader.forEachRecord(url) { out.append(Int32(clamping: $0.position)) } }
+    for url in files { try TokenTable.forEachRecord(url) { out.append(Int32(clamping: $0.position)) } }
     guard out.count == expectedRows else {
       throw StoreError.badTokens(file: files.map(\.path).joined(separator: ", "), line: out.count + 1,
                                  detail: "\(out.count) token lines in total but the data has \(expectedRows) rows")

@@ -91,11 +91,3 @@ public enum TokenContexts {
     return out
   }
 }
-
-/// Forwards to `TokenTable.forEachRecord`, the one token-file parser; kept only so that
-/// `PositionEntropy.swift` builds unchanged. Call `TokenTable.forEachRecord` in new code.
-enum TSVLineReader {
-  static func forEachRecord(_ url: URL, _ body: (TokenRecord) throws -> Void) throws {
-    try TokenTable.forEachRecord(url, body)
-  }
-}
