@@ -55,7 +55,10 @@ public enum ModelFiles {
     do { config = try TrainConfig.decodePartial(payload, lenient: true) } catch let e as ConfigError {
       throw RunDirectoryError.invalidModel(path: url.path, field: e.field, reason: e.message)
     }
-    do { try config.model.validate() } catch {
+    do {
+      try config.model.validate()
+      try MemoryBudget.check(config.model, rows: 4096, training: false)
+    } catch {
       throw RunDirectoryError.invalidModel(path: url.path, field: error.field, reason: error.message)
     }
     return config

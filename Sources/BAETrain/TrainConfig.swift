@@ -123,6 +123,7 @@ extension TrainConfig {
     if logEvery < 1 { throw ConfigError(field: "logEvery", "is \(logEvery); must be ≥ 1") }
     if blasThreads < 0 || blasThreads > 1024 { throw ConfigError(field: "blasThreads", "is \(blasThreads); must be in 0 … 1024") }
     if divergenceCheckEvery < 0 { throw ConfigError(field: "divergenceCheckEvery", "is \(divergenceCheckEvery); must be ≥ 0") }
+    try MemoryBudget.check(model, rows: batchSize, training: true)
   }
 
   /// Decodes a config file that may give only some fields: the rest keep their defaults. Unknown
