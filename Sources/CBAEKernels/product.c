@@ -1,0 +1,223 @@
+// The H·S product behind bae_signed_popcount_product: out_ij = popcount(h_i AND S+_j) −
+// popcount(h_i AND S−_j), one implementation per ISA path, each over a range of output columns.
+#include "kernels_internal.h"
+
+// Blocked so a block of S rows (JB rows * wpr words * 2 planes) stays in L2 while every code row
+// streams past it.
+#define JB 64
+
+static inline int64_t popcount_portable(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return (int64_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
+void bae_product_portable(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                          int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  (void)m;
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    for (int64_t i = 0; i < n; i++) {
+      const uint64_t *h = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        int64_t s = 0;
+        for (int64_t w = 0; w < wpr; w++) s += popcount_portable(h[w] & sp[w]) - popcount_portable(h[w] & sn[w]);
+        out[i * ldo + j] = (float)s;
+      }
+    }
+  }
+}
+
+#if BAE_X86
+__attribute__((target("popcnt")))
+void bae_product_popcnt(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  (void)m;
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    for (int64_t i = 0; i < n; i++) {
+      const uint64_t *h = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        int64_t s = 0;
+        for (int64_t w = 0; w < wpr; w++)
+          s += __builtin_popcountll(h[w] & sp[w]) - __builtin_popcountll(h[w] & sn[w]);
+        out[i * ldo + j] = (float)s;
+      }
+    }
+  }
+}
+
+// AVX2: two code rows share each load of S+_j and S−_j. Nibble-table (vpshufb) byte counts add up in
+// bytes for up to 28 vectors (<= 8 each, so no byte overflows), then vpsadbw folds them to 64 bits.
+// Only the ceil(m/64) words that can hold bits are read (rounded up to whole vectors inside wpr).
+#define AVX2_TARGET __attribute__((target("avx2")))
+#define AVX2_FLUSH 28
+
+AVX2_TARGET static inline __m256i popcount_bytes(__m256i v, __m256i table, __m256i low) {
+  __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi));
+}
+
+AVX2_TARGET static inline int64_t lane_sum(__m256i v) {
+  __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
+}
+
+#define LOADV(p) _mm256_loadu_si256((const __m256i *)(p))
+
+AVX2_TARGET
+void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                      int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
+  int64_t vecs = ((m + 63) / 64 + 3) / 4;
+  if (vecs * 4 > wpr) vecs = wpr / 4;  // wpr is a multiple of 8 from bae_row_words; stay inside a row
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    int64_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+      const uint64_t *h0 = rowBits + i * wpr, *h1 = h0 + wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m256i s0 = zero, s1 = zero;
+        for (int64_t v = 0; v < vecs;) {
+          int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
+          __m256i p0 = zero, n0 = zero, p1 = zero, n1 = zero;
+          for (; v < vEnd; v++) {
+            __m256i p = LOADV(sp + 4 * v), q = LOADV(sn + 4 * v);
+            __m256i x0 = LOADV(h0 + 4 * v), x1 = LOADV(h1 + 4 * v);
+            p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(x0, p), table, low));
+            n0 = _mm256_add_epi8(n0, popcount_bytes(_mm256_and_si256(x0, q), table, low));
+            p1 = _mm256_add_epi8(p1, popcount_bytes(_mm256_and_si256(x1, p), table, low));
+            n1 = _mm256_add_epi8(n1, popcount_bytes(_mm256_and_si256(x1, q), table, low));
+          }
+          s0 = _mm256_add_epi64(s0, _mm256_sub_epi64(_mm256_sad_epu8(p0, zero), _mm256_sad_epu8(n0, zero)));
+          s1 = _mm256_add_epi64(s1, _mm256_sub_epi64(_mm256_sad_epu8(p1, zero), _mm256_sad_epu8(n1, zero)));
+        }
+        out[i * ldo + j] = (float)lane_sum(s0);
+        out[(i + 1) * ldo + j] = (float)lane_sum(s1);
+      }
+    }
+    for (; i < n; i++) {
+      const uint64_t *h0 = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m256i s0 = zero;
+        for (int64_t v = 0; v < vecs;) {
+          int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
+          __m256i p0 = zero, n0 = zero;
+          for (; v < vEnd; v++) {
+            __m256i x0 = LOADV(h0 + 4 * v);
+            p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(x0, LOADV(sp + 4 * v)), table, low));
+            n0 = _mm256_add_epi8(n0, popcount_bytes(_mm256_and_si256(x0, LOADV(sn + 4 * v)), table, low));
+          }
+          s0 = _mm256_add_epi64(s0, _mm256_sub_epi64(_mm256_sad_epu8(p0, zero), _mm256_sad_epu8(n0, zero)));
+        }
+        out[i * ldo + j] = (float)lane_sum(s0);
+      }
+    }
+  }
+}
+// AVX-512 VPOPCNTDQ: four code rows share each load of S+_j and S−_j.
+__attribute__((target("avx512f,avx512vpopcntdq")))
+void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  (void)m;
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const uint64_t *h0 = rowBits + i * wpr, *h1 = h0 + wpr, *h2 = h1 + wpr, *h3 = h2 + wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t w = 0; w < wpr; w += 8) {
+          __m512i p = _mm512_loadu_si512(sp + w), q = _mm512_loadu_si512(sn + w);
+          __m512i x0 = _mm512_loadu_si512(h0 + w), x1 = _mm512_loadu_si512(h1 + w);
+          __m512i x2 = _mm512_loadu_si512(h2 + w), x3 = _mm512_loadu_si512(h3 + w);
+          a0 = _mm512_add_epi64(a0, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x0, q))));
+          a1 = _mm512_add_epi64(a1, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x1, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x1, q))));
+          a2 = _mm512_add_epi64(a2, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x2, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x2, q))));
+          a3 = _mm512_add_epi64(a3, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x3, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x3, q))));
+        }
+        out[(i + 0) * ldo + j] = (float)_mm512_reduce_add_epi64(a0);
+        out[(i + 1) * ldo + j] = (float)_mm512_reduce_add_epi64(a1);
+        out[(i + 2) * ldo + j] = (float)_mm512_reduce_add_epi64(a2);
+        out[(i + 3) * ldo + j] = (float)_mm512_reduce_add_epi64(a3);
+      }
+    }
+    for (; i < n; i++) {
+      const uint64_t *h0 = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m512i a0 = _mm512_setzero_si512();
+        for (int64_t w = 0; w < wpr; w += 8) {
+          __m512i x0 = _mm512_loadu_si512(h0 + w);
+          a0 = _mm512_add_epi64(a0, _mm512_sub_epi64(
+              _mm512_popcnt_epi64(_mm512_and_si512(x0, _mm512_loadu_si512(sp + w))),
+              _mm512_popcnt_epi64(_mm512_and_si512(x0, _mm512_loadu_si512(sn + w)))));
+        }
+        out[i * ldo + j] = (float)_mm512_reduce_add_epi64(a0);
+      }
+    }
+  }
+}
+
+#else
+void bae_product_popcnt(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  bae_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                      int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  bae_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  bae_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+#endif
+
+typedef struct {
+  bae_product_fn fn;
+  const uint64_t *rowBits, *spos, *sneg;
+  int64_t n, m, wpr, ldo;
+  float *out;
+} product_job;
+
+static void product_part(void *ctx, int p, int parts) {
+  product_job *j = ctx;
+  int64_t j0, j1;
+  bae_split(0, j->m, p, parts, 64, &j0, &j1);  // whole 64-column blocks: no shared cache lines in out
+  j->fn(j->rowBits, j->n, j->spos, j->sneg, j->m, j->wpr, j->out, j->ldo, j0, j1);
+}
+
+void bae_signed_popcount_product_mt(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                    const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo,
+                                    int threads) {
+  bae_product_fn fn;
+  switch (bae_kernels_path_of(BAE_KERNEL_PRODUCT)) {
+  case BAE_PATH_AVX512: fn = wpr % 8 == 0 ? bae_product_avx512 : bae_product_popcnt; break;
+  case BAE_PATH_AVX2: fn = wpr % 4 == 0 ? bae_product_avx2 : bae_product_popcnt; break;
+  case BAE_PATH_POPCNT: fn = bae_product_popcnt; break;
+  default: fn = bae_product_portable; break;
+  }
+  int64_t blocks = (m + 63) / 64;
+  int parts = threads < 1 ? 1 : threads;
+  if (parts > blocks) parts = blocks > 0 ? (int)blocks : 1;
+  product_job job = {fn, rowBits, spos, sneg, n, m, wpr, ldo, out};
+  bae_parallel(product_part, &job, parts);
+}
+
+void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                 const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo) {
+  bae_signed_popcount_product_mt(rowBits, n, spos, sneg, m, wpr, out, ldo, 1);
+}
