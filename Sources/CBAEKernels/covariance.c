@@ -103,6 +103,39 @@ AVX2_TARGET static inline __m256i hsum4(__m256i a0, __m256i a1, __m256i a2, __m2
   return _mm256_add_epi64(_mm256_permute2x128_si256(t01, t23, 0x20), _mm256_permute2x128_si256(t01, t23, 0x31));
 }
 
+// n11 for the four pairs (j, c0..c3): `vecs` whole vectors, then `tail` words under `tailMask`.
+AVX2_TARGET static inline __m256i n11_group(const uint64_t *cj, const uint64_t *c0, const uint64_t *c1,
+                                            const uint64_t *c2, const uint64_t *c3, int64_t vecs, int64_t tail,
+                                            __m256i tailMask, __m256i table, __m256i low) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+  int64_t v = 0;
+  while (v < vecs) {
+    int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
+    __m256i b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+    for (; v < vEnd; v++) {
+      __m256i x = _mm256_loadu_si256((const __m256i *)(cj + 4 * v));
+      b0 = _mm256_add_epi8(b0, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c0 + 4 * v))), table, low));
+      b1 = _mm256_add_epi8(b1, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c1 + 4 * v))), table, low));
+      b2 = _mm256_add_epi8(b2, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c2 + 4 * v))), table, low));
+      b3 = _mm256_add_epi8(b3, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c3 + 4 * v))), table, low));
+    }
+    q0 = _mm256_add_epi64(q0, _mm256_sad_epu8(b0, zero));
+    q1 = _mm256_add_epi64(q1, _mm256_sad_epu8(b1, zero));
+    q2 = _mm256_add_epi64(q2, _mm256_sad_epu8(b2, zero));
+    q3 = _mm256_add_epi64(q3, _mm256_sad_epu8(b3, zero));
+  }
+  if (tail) {
+    __m256i x = _mm256_maskload_epi64((const long long *)(cj + 4 * v), tailMask);
+#define TAIL_PAIR(Q, C)                                                                                   \
+  Q = _mm256_add_epi64(Q, _mm256_sad_epu8(popcount_bytes(_mm256_and_si256(x,                            \
+          _mm256_maskload_epi64((const long long *)(C + 4 * v), tailMask)), table, low), zero))
+    TAIL_PAIR(q0, c0); TAIL_PAIR(q1, c1); TAIL_PAIR(q2, c2); TAIL_PAIR(q3, c3);
+#undef TAIL_PAIR
+  }
+  return hsum4(q0, q1, q2, q3);
+}
+
 AVX2_TARGET
 int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
                      int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
@@ -126,42 +159,25 @@ int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int6
         for (int k4 = kStart & ~3; k4 < 64; k4 += 4) {
           int64_t kBase = kb * 64 + k4;
           if (kBase >= m) break;
-          // lanes with k in [kStart, 64) and k < m are real pairs; the others read column j and are masked
-          __m256i kLocal = _mm256_add_epi64(_mm256_set1_epi64x(k4), lane);
-          __m256i valid = _mm256_and_si256(_mm256_cmpgt_epi64(kLocal, kFirst), _mm256_cmpgt_epi64(kLimit, kLocal));
-          int validBits = _mm256_movemask_pd(_mm256_castsi256_pd(valid));
-          const uint64_t *c0 = validBits & 1 ? colBits + kBase * wpc : cj;
-          const uint64_t *c1 = validBits & 2 ? colBits + (kBase + 1) * wpc : cj;
-          const uint64_t *c2 = validBits & 4 ? colBits + (kBase + 2) * wpc : cj;
-          const uint64_t *c3 = validBits & 8 ? colBits + (kBase + 3) * wpc : cj;
-          __m256i q0 = zero, q1 = zero, q2 = zero, q3 = zero;
-          int64_t v = 0;
-          while (v < fullVecs) {
-            int64_t vEnd = v + AVX2_FLUSH < fullVecs ? v + AVX2_FLUSH : fullVecs;
-            __m256i b0 = zero, b1 = zero, b2 = zero, b3 = zero;
-            for (; v < vEnd; v++) {
-              __m256i x = _mm256_loadu_si256((const __m256i *)(cj + 4 * v));
-              b0 = _mm256_add_epi8(b0, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c0 + 4 * v))), table, low));
-              b1 = _mm256_add_epi8(b1, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c1 + 4 * v))), table, low));
-              b2 = _mm256_add_epi8(b2, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c2 + 4 * v))), table, low));
-              b3 = _mm256_add_epi8(b3, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c3 + 4 * v))), table, low));
-            }
-            q0 = _mm256_add_epi64(q0, _mm256_sad_epu8(b0, zero));
-            q1 = _mm256_add_epi64(q1, _mm256_sad_epu8(b1, zero));
-            q2 = _mm256_add_epi64(q2, _mm256_sad_epu8(b2, zero));
-            q3 = _mm256_add_epi64(q3, _mm256_sad_epu8(b3, zero));
+          const uint64_t *c0, *c1, *c2, *c3;
+          __m256i valid, ckv;
+          if (k4 >= kStart && kBase + 4 <= m) {  // the usual case: four real pairs
+            c0 = colBits + kBase * wpc, c1 = c0 + wpc, c2 = c1 + wpc, c3 = c2 + wpc;
+            valid = _mm256_set1_epi64x(-1);
+            ckv = _mm256_loadu_si256((const __m256i *)(counts + kBase));
+          } else {
+            // lanes with k in [kStart, 64) and k < m are real pairs; the others read column j and are masked
+            __m256i kLocal = _mm256_add_epi64(_mm256_set1_epi64x(k4), lane);
+            valid = _mm256_and_si256(_mm256_cmpgt_epi64(kLocal, kFirst), _mm256_cmpgt_epi64(kLimit, kLocal));
+            int validBits = _mm256_movemask_pd(_mm256_castsi256_pd(valid));
+            c0 = validBits & 1 ? colBits + kBase * wpc : cj;
+            c1 = validBits & 2 ? colBits + (kBase + 1) * wpc : cj;
+            c2 = validBits & 4 ? colBits + (kBase + 2) * wpc : cj;
+            c3 = validBits & 8 ? colBits + (kBase + 3) * wpc : cj;
+            ckv = _mm256_maskload_epi64((const long long *)(counts + kBase), valid);
           }
-          if (wpc % 4) {
-            const long long *w = (const long long *)(cj + 4 * v);
-            __m256i x = _mm256_maskload_epi64(w, tailMask);
-#define TAIL_PAIR(Q, C)                                                                                   \
-  Q = _mm256_add_epi64(Q, _mm256_sad_epu8(popcount_bytes(_mm256_and_si256(x,                            \
-          _mm256_maskload_epi64((const long long *)(C + 4 * v), tailMask)), table, low), zero))
-            TAIL_PAIR(q0, c0); TAIL_PAIR(q1, c1); TAIL_PAIR(q2, c2); TAIL_PAIR(q3, c3);
-#undef TAIL_PAIR
-          }
-          __m256i n11 = hsum4(q0, q1, q2, q3);
-          __m256i ckv = _mm256_maskload_epi64((const long long *)(counts + kBase), valid);
+          __m256i n11 = wpc == 8 ? n11_group(cj, c0, c1, c2, c3, 2, 0, tailMask, table, low)  // n = 512: unrolled
+                                 : n11_group(cj, c0, c1, c2, c3, fullVecs, wpc % 4, tailMask, table, low);
           __m256i d = _mm256_sub_epi64(_mm256_mul_epu32(nv, n11), _mm256_mul_epu32(cjv, ckv));
           d = _mm256_and_si256(d, valid);
           __m256i isNeg = _mm256_cmpgt_epi64(zero, d);

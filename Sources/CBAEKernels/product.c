@@ -50,11 +50,16 @@ void bae_product_popcnt(const uint64_t *rowBits, int64_t n, const uint64_t *spos
   }
 }
 
-// AVX2: two code rows share each load of S+_j and S−_j. Nibble-table (vpshufb) byte counts add up in
-// bytes for up to 28 vectors (<= 8 each, so no byte overflows), then vpsadbw folds them to 64 bits.
+// AVX2: two code rows share each load of S+_j. Nibble-table (vpshufb) byte counts add up in bytes
+// for up to 28 vectors (<= 8 each, so no byte overflows), then vpsadbw folds them to 64 bits.
+// S+_j, S−_j and Z_j (the k with S_jk = 0: the diagonal, exact zeros, constant columns) partition
+// the m bits, and h_i has no bits past m, so with P = |h_i ∩ S+_j|, Q = |h_i ∩ S−_j|, Z = |h_i ∩ Z_j|:
+// P − Q = 2P − |h_i| + Z. Z_j is nearly empty (a few words), so only the S+ plane streams: half the
+// popcounts of the two-plane form, which still runs for the rare j whose Z_j spans many words.
 // Only the ceil(m/64) words that can hold bits are read (rounded up to whole vectors inside wpr).
-#define AVX2_TARGET __attribute__((target("avx2")))
+#define AVX2_TARGET __attribute__((target("avx2,popcnt")))
 #define AVX2_FLUSH 28
+#define ZCAP 6  // words of Z_j handled sparsely; more fall back to the two-plane form
 
 AVX2_TARGET static inline __m256i popcount_bytes(__m256i v, __m256i table, __m256i low) {
   __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
@@ -68,60 +73,92 @@ AVX2_TARGET static inline int64_t lane_sum(__m256i v) {
 
 #define LOADV(p) _mm256_loadu_si256((const __m256i *)(p))
 
+// Σ over the vectors of popcount(x AND a) − popcount(x AND b) (b may be NULL: then just the first).
+AVX2_TARGET static inline void two_rows(const uint64_t *h0, const uint64_t *h1, const uint64_t *sp,
+                                        const uint64_t *sn, int64_t vecs, __m256i table, __m256i low,
+                                        int64_t *r0, int64_t *r1) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i s0 = zero, s1 = zero;
+  for (int64_t v = 0; v < vecs;) {
+    int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
+    __m256i p0 = zero, n0 = zero, p1 = zero, n1 = zero;
+    if (sn) {
+      for (; v < vEnd; v++) {
+        __m256i p = LOADV(sp + 4 * v), q = LOADV(sn + 4 * v);
+        __m256i x0 = LOADV(h0 + 4 * v), x1 = LOADV(h1 + 4 * v);
+        p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(x0, p), table, low));
+        n0 = _mm256_add_epi8(n0, popcount_bytes(_mm256_and_si256(x0, q), table, low));
+        p1 = _mm256_add_epi8(p1, popcount_bytes(_mm256_and_si256(x1, p), table, low));
+        n1 = _mm256_add_epi8(n1, popcount_bytes(_mm256_and_si256(x1, q), table, low));
+      }
+    } else {
+      for (; v < vEnd; v++) {
+        __m256i p = LOADV(sp + 4 * v);
+        p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(LOADV(h0 + 4 * v), p), table, low));
+        p1 = _mm256_add_epi8(p1, popcount_bytes(_mm256_and_si256(LOADV(h1 + 4 * v), p), table, low));
+      }
+    }
+    s0 = _mm256_add_epi64(s0, _mm256_sub_epi64(_mm256_sad_epu8(p0, zero), _mm256_sad_epu8(n0, zero)));
+    s1 = _mm256_add_epi64(s1, _mm256_sub_epi64(_mm256_sad_epu8(p1, zero), _mm256_sad_epu8(n1, zero)));
+  }
+  *r0 = lane_sum(s0);
+  *r1 = lane_sum(s1);
+}
+
 AVX2_TARGET
 void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
                       int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
   const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
                                          0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-  const __m256i low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
-  int64_t vecs = ((m + 63) / 64 + 3) / 4;
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  const int64_t words = (m + 63) / 64;
+  int64_t vecs = (words + 3) / 4;
   if (vecs * 4 > wpr) vecs = wpr / 4;  // wpr is a multiple of 8 from bae_row_words; stay inside a row
+  const uint64_t lastValid = m % 64 ? ((uint64_t)1 << (m % 64)) - 1 : ~(uint64_t)0;
+  int zCount[JB];
+  int32_t zWord[JB][ZCAP];
+  uint64_t zBits[JB][ZCAP];
   for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
     int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
-    int64_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-      const uint64_t *h0 = rowBits + i * wpr, *h1 = h0 + wpr;
-      for (int64_t j = j0; j < j1; j++) {
-        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
-        __m256i s0 = zero, s1 = zero;
-        for (int64_t v = 0; v < vecs;) {
-          int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
-          __m256i p0 = zero, n0 = zero, p1 = zero, n1 = zero;
-          for (; v < vEnd; v++) {
-            __m256i p = LOADV(sp + 4 * v), q = LOADV(sn + 4 * v);
-            __m256i x0 = LOADV(h0 + 4 * v), x1 = LOADV(h1 + 4 * v);
-            p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(x0, p), table, low));
-            n0 = _mm256_add_epi8(n0, popcount_bytes(_mm256_and_si256(x0, q), table, low));
-            p1 = _mm256_add_epi8(p1, popcount_bytes(_mm256_and_si256(x1, p), table, low));
-            n1 = _mm256_add_epi8(n1, popcount_bytes(_mm256_and_si256(x1, q), table, low));
-          }
-          s0 = _mm256_add_epi64(s0, _mm256_sub_epi64(_mm256_sad_epu8(p0, zero), _mm256_sad_epu8(n0, zero)));
-          s1 = _mm256_add_epi64(s1, _mm256_sub_epi64(_mm256_sad_epu8(p1, zero), _mm256_sad_epu8(n1, zero)));
-        }
-        out[i * ldo + j] = (float)lane_sum(s0);
-        out[(i + 1) * ldo + j] = (float)lane_sum(s1);
+    for (int64_t j = j0; j < j1; j++) {
+      const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+      int c = 0;
+      for (int64_t w = 0; w < words && c <= ZCAP; w++) {
+        uint64_t z = ~(sp[w] | sn[w]) & (w + 1 == words ? lastValid : ~(uint64_t)0);
+        if (z == 0) continue;
+        if (c < ZCAP) { zWord[j - j0][c] = (int32_t)w; zBits[j - j0][c] = z; }
+        c++;
       }
+      zCount[j - j0] = c;
     }
-    for (; i < n; i++) {
-      const uint64_t *h0 = rowBits + i * wpr;
+    for (int64_t i = 0; i < n; i += 2) {
+      // an odd last row pairs with itself; its duplicate result is dropped
+      const uint64_t *h0 = rowBits + i * wpr, *h1 = i + 1 < n ? h0 + wpr : h0;
+      int64_t ones0 = 0, ones1 = 0;
+      for (int64_t w = 0; w < words; w++) { ones0 += __builtin_popcountll(h0[w]); ones1 += __builtin_popcountll(h1[w]); }
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
-        __m256i s0 = zero;
-        for (int64_t v = 0; v < vecs;) {
-          int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
-          __m256i p0 = zero, n0 = zero;
-          for (; v < vEnd; v++) {
-            __m256i x0 = LOADV(h0 + 4 * v);
-            p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(x0, LOADV(sp + 4 * v)), table, low));
-            n0 = _mm256_add_epi8(n0, popcount_bytes(_mm256_and_si256(x0, LOADV(sn + 4 * v)), table, low));
+        int c = zCount[j - j0];
+        int64_t r0, r1;
+        if (c <= ZCAP) {
+          int64_t p0, p1, z0 = 0, z1 = 0;
+          two_rows(h0, h1, sp, NULL, vecs, table, low, &p0, &p1);
+          for (int t = 0; t < c; t++) {
+            z0 += __builtin_popcountll(h0[zWord[j - j0][t]] & zBits[j - j0][t]);
+            z1 += __builtin_popcountll(h1[zWord[j - j0][t]] & zBits[j - j0][t]);
           }
-          s0 = _mm256_add_epi64(s0, _mm256_sub_epi64(_mm256_sad_epu8(p0, zero), _mm256_sad_epu8(n0, zero)));
+          r0 = 2 * p0 - ones0 + z0;
+          r1 = 2 * p1 - ones1 + z1;
+        } else {
+          two_rows(h0, h1, sp, sn, vecs, table, low, &r0, &r1);
         }
-        out[i * ldo + j] = (float)lane_sum(s0);
+        out[i * ldo + j] = (float)r0;
+        if (i + 1 < n) out[(i + 1) * ldo + j] = (float)r1;
       }
     }
   }
 }
+
 // AVX-512 VPOPCNTDQ: four code rows share each load of S+_j and S−_j.
 __attribute__((target("avx512f,avx512vpopcntdq")))
 void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,

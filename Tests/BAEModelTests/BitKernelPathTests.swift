@@ -23,19 +23,25 @@ final class BitKernelPathTests: XCTestCase {
         let got = pairs.run(path: path, threads: t)
         XCTAssertTrue(got == ref, "\(name(path)) T \(t), n 7300: \(got.firstDifference(ref)) differs")
       }
-      // m = 7300: 115 row words, past the AVX2 product's flush; random ternary planes
+      // m = 7300: 115 row words, past the AVX2 product's flush. Random ternary planes have zeros in
+      // every word (the two-plane form); complementary planes with only the diagonal zero take the
+      // one-plane form (P − Q = 2P − |h| + Z).
       let wide = Problem(n: 5, m: 7300, seed: 12)
-      var rng = SplitMix64(seed: 99)
-      var spos = [UInt64](repeating: 0, count: wide.m * wide.wpr), sneg = spos
-      for j in 0..<wide.m { for wd in 0..<((wide.m + 63) / 64) {
-        let valid: UInt64 = wd == wide.m / 64 ? (1 << UInt64(wide.m % 64)) &- 1 : ~0
-        let a = rng.next() & valid, b = rng.next() & valid
-        spos[j * wide.wpr + wd] = a & ~b
-        sneg[j * wide.wpr + wd] = b & ~a
-      } }
-      let refOut = wide.product(spos, sneg, path: Int32(BAE_PATH_PORTABLE), threads: 1)
-      for t in [1, 2, 3] {
-        XCTAssertTrue(wide.product(spos, sneg, path: path, threads: t) == refOut, "\(name(path)) H·S T \(t), m 7300")
+      for complementary in [false, true] {
+        var rng = SplitMix64(seed: 99)
+        var spos = [UInt64](repeating: 0, count: wide.m * wide.wpr), sneg = spos
+        for j in 0..<wide.m { for wd in 0..<((wide.m + 63) / 64) {
+          var valid: UInt64 = wd == wide.m / 64 ? (1 << UInt64(wide.m % 64)) &- 1 : ~0
+          if wd == j / 64 { valid &= ~(1 << UInt64(j % 64)) }
+          let a = rng.next() & valid, b = complementary ? ~a & valid : rng.next() & valid
+          spos[j * wide.wpr + wd] = a & ~b
+          sneg[j * wide.wpr + wd] = b & ~a
+        } }
+        let refOut = wide.product(spos, sneg, path: Int32(BAE_PATH_PORTABLE), threads: 1)
+        for t in [1, 2, 3] {
+          XCTAssertTrue(wide.product(spos, sneg, path: path, threads: t) == refOut,
+                        "\(name(path)) H·S T \(t), m 7300, complementary planes \(complementary)")
+        }
       }
     }
   }

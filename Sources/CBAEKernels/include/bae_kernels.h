@@ -30,6 +30,7 @@ int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, co
 
 /// out[i*ldo + j] = popcount(row_i AND spos_j) - popcount(row_i AND sneg_j) for i < n, j < m:
 /// the exact integer product H·S of binary codes H (n, m) with the ternary sign matrix S (m, m), S symmetric.
+/// spos and sneg must be disjoint and bits past m zero in both planes and rows (as the kernels above make them).
 void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
                                  const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo);
 
