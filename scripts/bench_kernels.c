@@ -5,6 +5,7 @@
 //   bench_kernels once PATH KERNEL n m        one call of one kernel (for valgrind --tool=callgrind)
 #include "kernels_internal.h"
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static void *zalloc(size_t bytes) {
 
 // Codes with density 0.3 per bit, each column with its own slight bias so covariances vary in sign.
 static problem make_problem(int64_t n, int64_t m) {
-  problem p = {n, m, bae_row_words(m), (n + 63) / 64};
+  problem p = {.n = n, .m = m, .wpr = bae_row_words(m), .wpc = (n + 63) / 64};
   p.z0 = zalloc((size_t)(n * m) * 4);
   p.z = zalloc((size_t)(n * m) * 4);
   p.out = zalloc((size_t)(n * m) * 4);
@@ -119,6 +120,26 @@ static double dense_ms(problem *p, int threads, int reps) {
   return 1e3 * t[reps / 2];
 }
 
+static void nothing(void *ctx, int part, int parts) { (void)ctx; (void)part; (void)parts; }
+static void *nothing_thread(void *arg) { return arg; }
+
+// Cost of one 2-part call: the pool's wake-up and wait, against creating and joining a thread per call.
+static void pool_overhead(void) {
+  enum { calls = 2000 };
+  bae_parallel(nothing, NULL, 2);
+  double t0 = now();
+  for (int i = 0; i < calls; i++) bae_parallel(nothing, NULL, 2);
+  double tPool = (now() - t0) / calls;
+  t0 = now();
+  for (int i = 0; i < calls; i++) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, nothing_thread, NULL) == 0) pthread_join(t, NULL);
+  }
+  double tCreate = (now() - t0) / calls;
+  printf("2-thread dispatch: pool %.1f us per call, pthread_create+join %.1f us per call\n", 1e6 * tPool,
+         1e6 * tCreate);
+}
+
 static uint64_t checksum(const problem *p) {
   uint64_t h = 1469598103934665603ULL;
   for (int64_t i = 0; i < p->m * p->wpr; i++) h = (h ^ p->spos[i] ^ (p->sneg[i] << 1)) * 1099511628211ULL;
@@ -142,6 +163,7 @@ int main(int argc, char **argv) {
   int64_t n = argc > 2 ? atoll(argv[2]) : 512;
   printf("CPU: %s; automatic path: %s; reps %d (medians, ms)\n", bae_kernels_cpu_model(),
          bae_kernels_path_name(bae_kernels_selected_path()), reps);
+  pool_overhead();
   for (int a = 3; a < (argc > 3 ? argc : 4); a++) {
     int64_t m = argc > 3 ? atoll(argv[a]) : 2304;
     problem p = make_problem(n, m);
@@ -154,6 +176,10 @@ int main(int argc, char **argv) {
     for (int o = 0; o < 4; o++) {
       int path = order[o];
       if (!bae_kernels_path_supported(path)) continue;
+      if (path == BAE_PATH_PORTABLE && m > 4096 && !getenv("BENCH_PORTABLE")) {
+        printf("%-17s    (skipped above m = 4096; BENCH_PORTABLE=1 runs it)\n", "portable");
+        continue;
+      }
       bae_kernels_force_path(path);
       for (int threads = 1; threads <= 2; threads++) {
         double t[K_COUNT];

@@ -3,7 +3,8 @@
 # OpenBLAS, then prints median times per ISA path (scalar popcnt first) at 1 and 2 threads, the ratio
 # of the covariance term (pair signs + H·S) against scalar popcnt, and the dense sgemm formulation.
 #   scripts/bench_kernels.sh [reps] [n] [m ...]      defaults: 7 512 2304 8192
-#   CC (default clang), CFLAGS (default -O2), OUT (default .build/bench_kernels)
+#   CC (default clang), CFLAGS (default -O2), OUT (default .build/bench_kernels); the portable path
+#   is skipped above m = 4096 unless BENCH_PORTABLE=1 (it takes minutes there)
 # Instruction counts (stable under load) for one call of one kernel, PATH 1..4 as in bae_kernels.h:
 #   valgrind --tool=callgrind --toggle-collect='bae_*_mt' .build/bench_kernels once PATH pairs 512 2304
 set -euo pipefail
