@@ -10,7 +10,7 @@
 
 static int supported[BAE_PATH_AVX512 + 1];
 static int env_path = BAE_PATH_AUTO, env_status = 0;
-static int forced = BAE_PATH_AUTO;
+static int forced = BAE_PATH_AUTO;  // read and written atomically: tests set it between calls
 static char cpu_model[49] = "unknown";
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -61,13 +61,14 @@ int bae_kernels_path_supported(int path) {
 
 int bae_kernels_force_path(int path) {
   if (!bae_kernels_path_supported(path)) return -1;
-  forced = path;
+  __atomic_store_n(&forced, path, __ATOMIC_RELAXED);
   return 0;
 }
 
 int bae_selected_path(void) {
   pthread_once(&once, init);
-  if (forced != BAE_PATH_AUTO) return forced;
+  int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
+  if (f != BAE_PATH_AUTO) return f;
   if (env_path != BAE_PATH_AUTO) return env_path;
   for (int p = BAE_PATH_AVX512; p > BAE_PATH_PORTABLE; p--)
     if (supported[p]) return p;
@@ -104,6 +105,7 @@ const char *bae_kernels_cpu_model(void) {
 int bae_kernels_have_avx512_popcnt(void) { return bae_selected_path() == BAE_PATH_AVX512; }
 
 void bae_kernels_force_portable(int on) {
-  forced = on == 1 ? BAE_PATH_PORTABLE : on == 2 && bae_kernels_path_supported(BAE_PATH_POPCNT) ? BAE_PATH_POPCNT
-                                                                                                  : BAE_PATH_AUTO;
+  int p = on == 1 ? BAE_PATH_PORTABLE : on == 2 && bae_kernels_path_supported(BAE_PATH_POPCNT) ? BAE_PATH_POPCNT
+                                                                                                : BAE_PATH_AUTO;
+  __atomic_store_n(&forced, p, __ATOMIC_RELAXED);
 }

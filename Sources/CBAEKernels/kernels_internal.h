@@ -35,6 +35,9 @@ void bae_product_avx2(const uint64_t *, int64_t, const uint64_t *, const uint64_
                       float *, int64_t, int64_t, int64_t);
 void bae_product_avx512(const uint64_t *, int64_t, const uint64_t *, const uint64_t *, int64_t, int64_t,
                         float *, int64_t, int64_t, int64_t);
+/// The table form of the AVX2 product; returns 0 (and writes nothing) when it cannot run.
+int bae_product_avx2_tables(const uint64_t *, int64_t, const uint64_t *, const uint64_t *, int64_t, int64_t,
+                            float *, int64_t, int64_t, int64_t);
 
 /// Transposes one 64x64 bit block in place: a[r] bit c <-> a[c] bit r.
 void bae_transpose64(uint64_t a[64]);
@@ -43,7 +46,8 @@ void bae_store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t 
                     uint64_t posJ[64], uint64_t negJ[64]);
 
 /// Runs fn(ctx, part, parts) for part = 0..<parts, part 0 on the caller, the others on pool threads
-/// (created once, on first need, and kept). Returns when all parts are done. Calls are serialised.
+/// (created once, on first need, and kept). Returns when all parts are done. Calls are serialised;
+/// fn must not call bae_parallel itself (that would wait on its own call).
 typedef void (*bae_part_fn)(void *ctx, int part, int parts);
 void bae_parallel(bae_part_fn fn, void *ctx, int parts);
 

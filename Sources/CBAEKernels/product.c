@@ -223,6 +223,21 @@ void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos
 }
 #endif
 
+static int product_form = BAE_PRODUCT_TABLES;
+
+int bae_kernels_set_product_form(int form) {
+  if (form != BAE_PRODUCT_TABLES && form != BAE_PRODUCT_POPCOUNT) return -1;
+  __atomic_store_n(&product_form, form, __ATOMIC_RELAXED);
+  return 0;
+}
+
+// The table form where it can run (m <= 32767, scratch memory), else the popcount form.
+static void product_avx2_best(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                              int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  if (!bae_product_avx2_tables(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi))
+    bae_product_avx2(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+
 typedef struct {
   bae_product_fn fn;
   const uint64_t *rowBits, *spos, *sneg;
@@ -243,7 +258,11 @@ void bae_signed_popcount_product_mt(const uint64_t *rowBits, int64_t n, const ui
   bae_product_fn fn;
   switch (bae_kernels_path_of(BAE_KERNEL_PRODUCT)) {
   case BAE_PATH_AVX512: fn = wpr % 8 == 0 ? bae_product_avx512 : bae_product_popcnt; break;
-  case BAE_PATH_AVX2: fn = wpr % 4 == 0 ? bae_product_avx2 : bae_product_popcnt; break;
+  case BAE_PATH_AVX2:
+    fn = wpr % 4 != 0 ? bae_product_popcnt
+         : __atomic_load_n(&product_form, __ATOMIC_RELAXED) == BAE_PRODUCT_POPCOUNT ? bae_product_avx2
+                                                                                   : product_avx2_best;
+    break;
   case BAE_PATH_POPCNT: fn = bae_product_popcnt; break;
   default: fn = bae_product_portable; break;
   }

@@ -6,7 +6,13 @@ import CBAEKernels
 import XCTest
 
 final class BitKernelPathTests: XCTestCase {
-  override func tearDown() { _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO)) }
+  override func tearDown() {
+    _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
+    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_TABLES))
+  }
+
+  /// The AVX2 H·S product has two forms (int16 subset tables, popcounts); the other paths ignore the form.
+  let productForms = [BAE_PRODUCT_TABLES, BAE_PRODUCT_POPCOUNT].map { Int32($0) }
 
   func testPortablePath() throws { try checkPath(Int32(BAE_PATH_PORTABLE)) }
   func testPopcntPath() throws { try checkPath(Int32(BAE_PATH_POPCNT)) }
@@ -38,9 +44,12 @@ final class BitKernelPathTests: XCTestCase {
           sneg[j * wide.wpr + wd] = b & ~a
         } }
         let refOut = wide.product(spos, sneg, path: Int32(BAE_PATH_PORTABLE), threads: 1)
-        for t in [1, 2, 3] {
-          XCTAssertTrue(wide.product(spos, sneg, path: path, threads: t) == refOut,
-                        "\(name(path)) H·S T \(t), m 7300, complementary planes \(complementary)")
+        for form in productForms {
+          XCTAssertEqual(bae_kernels_set_product_form(form), 0)
+          for t in [1, 2, 3] {
+            XCTAssertTrue(wide.product(spos, sneg, path: path, threads: t) == refOut,
+                          "\(name(path)) form \(form) H·S T \(t), m 7300, complementary planes \(complementary)")
+          }
         }
       }
     }
@@ -55,6 +64,7 @@ final class BitKernelPathTests: XCTestCase {
     XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX512))), "avx512-vpopcntdq")
     XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX2))), "avx2")
     XCTAssertEqual(String(cString: bae_kernels_path_name(7)), "unknown")
+    XCTAssertEqual(bae_kernels_set_product_form(2), -1)
     XCTAssertFalse(String(cString: bae_kernels_cpu_model()).isEmpty)
     for path in (1...4).map(Int32.init) {
       let ok = bae_kernels_path_supported(path) != 0
@@ -93,9 +103,12 @@ final class BitKernelPathTests: XCTestCase {
     for (n, m) in [(1, 1), (70, 17), (64, 64), (130, 200), (513, 96), (65, 131)] {
       let p = Problem(n: n, m: m, seed: UInt64(n * 1000 + m))
       let naive = p.naive()
-      for t in [1, 2, 3] {
-        let got = p.run(path: path, threads: t)
-        XCTAssertTrue(got == naive, "\(name(path)) T \(t) n \(n) m \(m): \(got.firstDifference(naive)) differs")
+      for form in productForms {
+        XCTAssertEqual(bae_kernels_set_product_form(form), 0)
+        for t in [1, 2, 3] {
+          let got = p.run(path: path, threads: t)
+          XCTAssertTrue(got == naive, "\(name(path)) form \(form) T \(t) n \(n) m \(m): \(got.firstDifference(naive)) differs")
+        }
       }
     }
   }

@@ -86,6 +86,11 @@ const char *bae_kernels_path_name(int path);
 /// What the environment variable BAE_KERNEL_PATH (read once, on first use) asked for:
 /// 0 unset or "auto", 1 honoured, -1 not a path name, -2 a path this CPU cannot run (both ignored).
 int bae_kernels_env_status(void);
+/// Forms of the AVX2 H·S product: int16 subset tables (the default; needs m <= 32767 and 40 KB + n*128 B
+/// of per-thread scratch, allocated once) or nibble-table popcounts over S+ (always possible).
+enum { BAE_PRODUCT_TABLES = 0, BAE_PRODUCT_POPCOUNT = 1 };
+/// Chooses the AVX2 product form (tests and benchmarks compare them). Returns 0, or -1 for an unknown form.
+int bae_kernels_set_product_form(int form);
 /// The CPU's brand string from CPUID (e.g. "AMD EPYC 7B13 64-Core Processor"), trimmed;
 /// "unknown" when the CPU does not report one (non-x86 builds). Static storage, never NULL.
 const char *bae_kernels_cpu_model(void);
