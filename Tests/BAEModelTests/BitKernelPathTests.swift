@@ -29,20 +29,30 @@ final class BitKernelPathTests: XCTestCase {
         let got = pairs.run(path: path, threads: t)
         XCTAssertTrue(got == ref, "\(name(path)) T \(t), n 7300: \(got.firstDifference(ref)) differs")
       }
-      // m = 7300: 115 row words, past the AVX2 product's flush. Random ternary planes have zeros in
-      // every word (the two-plane form); complementary planes with only the diagonal zero take the
-      // one-plane form (P − Q = 2P − |h| + Z).
+      // m = 7300: 115 row words, past the AVX2 popcount form's flush. S must be symmetric: S_jk =
+      // M[class j][class k] for random classes and a symmetric 4x4 M, diagonal 0. With zeros in M, Z_j
+      // spans every word (the two-plane popcount form); without, only the diagonal is zero (the one-plane
+      // form, P − Q = 2P − |h| + Z).
       let wide = Problem(n: 5, m: 7300, seed: 12)
+      let words = (wide.m + 63) / 64
       for complementary in [false, true] {
+        let table: [[Int]] = complementary
+          ? [[1, -1, 1, -1], [-1, 1, 1, -1], [1, 1, -1, 1], [-1, -1, 1, 1]]
+          : [[1, 0, -1, 0], [0, -1, 1, 1], [-1, 1, 0, -1], [0, 1, -1, 1]]
         var rng = SplitMix64(seed: 99)
+        let cls = (0..<wide.m).map { _ in Int(rng.next() % 4) }
+        var classBits = [[UInt64]](repeating: [UInt64](repeating: 0, count: words), count: 4)
+        for k in 0..<wide.m { classBits[cls[k]][k / 64] |= 1 << UInt64(k % 64) }
         var spos = [UInt64](repeating: 0, count: wide.m * wide.wpr), sneg = spos
-        for j in 0..<wide.m { for wd in 0..<((wide.m + 63) / 64) {
-          var valid: UInt64 = wd == wide.m / 64 ? (1 << UInt64(wide.m % 64)) &- 1 : ~0
-          if wd == j / 64 { valid &= ~(1 << UInt64(j % 64)) }
-          let a = rng.next() & valid, b = complementary ? ~a & valid : rng.next() & valid
-          spos[j * wide.wpr + wd] = a & ~b
-          sneg[j * wide.wpr + wd] = b & ~a
-        } }
+        for j in 0..<wide.m {
+          for c in 0..<4 where table[cls[j]][c] != 0 {
+            for wd in 0..<words {
+              if table[cls[j]][c] > 0 { spos[j * wide.wpr + wd] |= classBits[c][wd] } else { sneg[j * wide.wpr + wd] |= classBits[c][wd] }
+            }
+          }
+          spos[j * wide.wpr + j / 64] &= ~(1 << UInt64(j % 64))
+          sneg[j * wide.wpr + j / 64] &= ~(1 << UInt64(j % 64))
+        }
         let refOut = wide.product(spos, sneg, path: Int32(BAE_PATH_PORTABLE), threads: 1)
         for form in productForms {
           XCTAssertEqual(bae_kernels_set_product_form(form), 0)

@@ -30,7 +30,8 @@ int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, co
 
 /// out[i*ldo + j] = popcount(row_i AND spos_j) - popcount(row_i AND sneg_j) for i < n, j < m:
 /// the exact integer product H·S of binary codes H (n, m) with the ternary sign matrix S (m, m), S symmetric.
-/// spos and sneg must be disjoint and bits past m zero in both planes and rows (as the kernels above make them).
+/// spos and sneg must be symmetric (bit k of row j = bit j of row k), disjoint, and zero past bit m, as are
+/// the rows past bit m (bae_covariance_signs and bae_binarize_inplace make them so).
 void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
                                  const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo);
 
@@ -41,8 +42,9 @@ void bae_kernels_force_portable(int on);
 
 // ---- Threaded entry points: the same results, bitwise, for every thread count ----
 // `threads` <= 1 runs on the caller. Work is split into disjoint output ranges (column words, tiles,
-// output columns) and integer sums, so nothing depends on the thread count. Pool threads are created
-// on first need and kept; nothing is allocated per call.
+// output columns) and integer sums, so nothing depends on the thread count. Pool threads, and the AVX2
+// product's per-thread scratch (32 KB + n*128 B, regrown only when n grows), are created on first need
+// and kept: a steady-state call allocates nothing.
 
 /// bae_binarize_inplace on `threads` threads (each owns a range of 64-column words).
 void bae_binarize_inplace_mt(float *z, int64_t n, int64_t m, int64_t ldz,
