@@ -2,6 +2,7 @@
 # Bit-kernel microbenchmark: compiles scripts/bench_kernels.c with the package's C kernel sources and
 # OpenBLAS, then prints median times per ISA path (scalar popcnt first) at 1 and 2 threads, the ratio
 # of the covariance term (pair signs + H·S) against scalar popcnt, and the dense sgemm formulation.
+# Each row is followed by the median process CPU time (all threads), steadier than wall time under load.
 #   scripts/bench_kernels.sh [reps] [n] [m ...]      defaults: 7 512 2304 8192
 #   CC (default clang), CFLAGS (default -O2), OUT (default .build/bench_kernels); the portable path
 #   is skipped above m = 4096 unless BENCH_PORTABLE=1 (it takes minutes there)
