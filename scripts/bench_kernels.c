@@ -2,8 +2,9 @@
 // dense float formulation of the covariance term (two OpenBLAS sgemm calls). Built and run by
 // scripts/bench_kernels.sh; not part of the package.
 //   bench_kernels [reps] [n] [m...]           table of medians (ms) per path and thread count
+//   bench_kernels forms n m reps              the two AVX2 H·S forms, interleaved (min and median)
 //   bench_kernels once PATH KERNEL n m        one call of one kernel (for valgrind --tool=callgrind);
-//                                             PATH as in bae_kernels.h, 5 = avx2 with the popcount H·S form
+//                                             PATH as in bae_kernels.h, 5 = avx2 with the table H·S form
 #include "kernels_internal.h"
 #include <cblas.h>
 #include <pthread.h>
@@ -164,13 +165,35 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "once") == 0) {
     if (argc != 6) { fprintf(stderr, "usage: bench_kernels once PATH KERNEL n m\n"); return 2; }
     int path = atoi(argv[2]), kernel = -1;
-    if (path == 5) { path = BAE_PATH_AVX2; bae_kernels_set_product_form(BAE_PRODUCT_POPCOUNT); }
+    if (path == 5) { path = BAE_PATH_AVX2; bae_kernels_set_product_form(BAE_PRODUCT_TABLES); }
     for (int k = 0; k < K_COUNT; k++) if (strcmp(argv[3], kernel_names[k]) == 0) kernel = k;
     if (kernel < 0 || bae_kernels_force_path(path) != 0) { fprintf(stderr, "bad kernel or path\n"); return 2; }
     problem p = make_problem(atoll(argv[4]), atoll(argv[5]));
     if (kernel == K_PRODUCT) run(&p, K_PAIRS, 1);
     run(&p, kernel, 1);
     printf("%s %s done\n", bae_kernels_path_name(path), kernel_names[kernel]);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "forms") == 0) {  // forms n m reps: the two AVX2 H·S forms, interleaved
+    if (argc != 5 || bae_kernels_force_path(BAE_PATH_AVX2) != 0) { fprintf(stderr, "usage: forms n m reps (AVX2)\n"); return 2; }
+    problem p = make_problem(atoll(argv[2]), atoll(argv[3]));
+    run(&p, K_PAIRS, 1);
+    int reps = atoi(argv[4]) > 64 ? 64 : atoi(argv[4]);
+    double c[2][64], w[2][64];
+    for (int r = 0; r < reps; r++)
+      for (int f = 0; f < 2; f++) {
+        bae_kernels_set_product_form(f);
+        double t0 = now(), c0 = cpu_now();
+        run(&p, K_PRODUCT, 1);
+        w[f][r] = 1e3 * (now() - t0);
+        c[f][r] = 1e3 * (cpu_now() - c0);
+      }
+    for (int f = 0; f < 2; f++) {
+      qsort(c[f], (size_t)reps, sizeof(double), cmp_double);
+      qsort(w[f], (size_t)reps, sizeof(double), cmp_double);
+      printf("m %s %-8s CPU ms min %.2f median %.2f; wall min %.2f median %.2f\n", argv[3], f ? "popcount" : "tables",
+             c[f][0], c[f][reps / 2], w[f][0], w[f][reps / 2]);
+    }
     return 0;
   }
   int reps = argc > 1 ? atoi(argv[1]) : 7;
@@ -186,11 +209,11 @@ int main(int argc, char **argv) {
     double popcntRef[3] = {0, 0, 0};
     uint64_t ref = 0;
     // scalar popcnt first: the other paths are reported as its time over theirs
-    // the AVX2 path twice: its default table form of H·S, then the popcount form
+    // the AVX2 path twice: its default popcount form of H·S, then the table form
     const int order[] = {BAE_PATH_POPCNT, BAE_PATH_AVX512, BAE_PATH_AVX2, BAE_PATH_AVX2, BAE_PATH_PORTABLE};
     for (int o = 0; o < 5; o++) {
       int path = order[o];
-      bae_kernels_set_product_form(o == 3 ? BAE_PRODUCT_POPCOUNT : BAE_PRODUCT_TABLES);
+      bae_kernels_set_product_form(o == 3 ? BAE_PRODUCT_TABLES : BAE_PRODUCT_POPCOUNT);
       if (!bae_kernels_path_supported(path)) continue;
       if (path == BAE_PATH_PORTABLE && m > 4096 && !getenv("BENCH_PORTABLE")) {
         printf("%-17s    (skipped above m = 4096; BENCH_PORTABLE=1 runs it)\n", "portable");
@@ -204,7 +227,7 @@ int main(int argc, char **argv) {
         if (ref == 0) ref = h;
         double cov = t[K_PAIRS] + t[K_PRODUCT];
         if (path == BAE_PATH_POPCNT) popcntRef[threads] = cov;
-        printf("%-17s %2d %9.3f %9.3f %9.3f %9.3f %9.3f %7.2fx%s\n", o == 3 ? "avx2 popcount-HS" : bae_kernels_path_name(path), threads,
+        printf("%-17s %2d %9.3f %9.3f %9.3f %9.3f %9.3f %7.2fx%s\n", o == 3 ? "avx2 tables-HS" : bae_kernels_path_name(path), threads,
                t[K_BINARIZE], t[K_TRANSPOSE], t[K_PAIRS], t[K_PRODUCT], cov,
                popcntRef[threads] > 0 ? popcntRef[threads] / cov : 0.0, h == ref ? "" : "  OUTPUT DIFFERS");
         printf("%-17s %2s %9.3f %9.3f %9.3f %9.3f %9.3f  (process CPU time)\n", "", "", c[K_BINARIZE],
@@ -213,7 +236,7 @@ int main(int argc, char **argv) {
       }
     }
     bae_kernels_force_path(BAE_PATH_AUTO);
-    bae_kernels_set_product_form(BAE_PRODUCT_TABLES);
+    bae_kernels_set_product_form(BAE_PRODUCT_POPCOUNT);
     for (int threads = 1; threads <= 2; threads++)
       printf("dense sgemm       %2d  %9.3f ms (2 x 2*n*m^2 FLOP = %.2f GFLOP)\n", threads,
              dense_ms(&p, threads, reps), 4.0 * (double)n * (double)m * (double)m / 1e9);

@@ -8,11 +8,11 @@ import XCTest
 final class BitKernelPathTests: XCTestCase {
   override func tearDown() {
     _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
-    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_TABLES))
+    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_POPCOUNT))  // the default
   }
 
-  /// The AVX2 H·S product has two forms (int16 subset tables, popcounts); the other paths ignore the form.
-  let productForms = [BAE_PRODUCT_TABLES, BAE_PRODUCT_POPCOUNT].map { Int32($0) }
+  /// The AVX2 H·S product has two forms (popcounts, int16 subset tables); the other paths ignore the form.
+  let productForms = [BAE_PRODUCT_POPCOUNT, BAE_PRODUCT_TABLES].map { Int32($0) }
 
   func testPortablePath() throws { try checkPath(Int32(BAE_PATH_PORTABLE)) }
   func testPopcntPath() throws { try checkPath(Int32(BAE_PATH_POPCNT)) }
