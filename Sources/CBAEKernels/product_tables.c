@@ -3,7 +3,7 @@
 // of one code word, so the tables stay in L1), and each code row adds one table entry per nibble of
 // its code word: 4 vector adds per 4 x 64 multiply-adds instead of popcounts over both sign planes.
 // Sums are exact integers: int16 holds them while m <= 32767 (the caller checks). Not the default: it runs
-// 40 % fewer instructions than the popcount form but measured no less CPU time (Benchmarks.md).
+// 23-40 % fewer instructions than the popcount form but measured no less CPU time (Benchmarks.md).
 #include "kernels_internal.h"
 #include <stdlib.h>
 
