@@ -198,9 +198,9 @@ int main(int argc, char **argv) {
   }
   int reps = argc > 1 ? atoi(argv[1]) : 7;
   int64_t n = argc > 2 ? atoll(argv[2]) : 512;
-  static const char *const envNames[] = {"not a path name, ignored", "unsupported here, ignored", "unset", "honoured"};
+  static const char *const envNames[] = {"unsupported here, ignored", "not a path name, ignored", "unset", "honoured"};
   printf("CPU: %s; selected path: %s (BAE_KERNEL_PATH %s); reps %d (medians, ms)\n", bae_kernels_cpu_model(),
-         bae_kernels_path_name(bae_kernels_selected_path()), envNames[bae_kernels_env_status() + 1], reps);
+         bae_kernels_path_name(bae_kernels_selected_path()), envNames[bae_kernels_env_status() + 2], reps);
   pool_overhead();
   for (int a = 3; a < (argc > 3 ? argc : 4); a++) {
     int64_t m = argc > 3 ? atoll(argv[a]) : 2304;
