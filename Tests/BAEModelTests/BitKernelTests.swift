@@ -1,5 +1,5 @@
-// The popcount kernels against naive definitions, on shapes that are not multiples of 64, through
-// every implementation (AVX-512, popcnt, portable) and for split pair ranges as ranks use them.
+// The popcount kernels against naive definitions through the legacy path switch (automatic, portable,
+// scalar popcnt) and for split pair ranges as ranks use them; BitKernelPathTests covers every ISA path and thread count.
 import BAERandom
 import BAEModel
 import CBAEKernels
@@ -15,7 +15,7 @@ final class BitKernelTests: XCTestCase {
 
   func testBinarizeTransposeAndSignsAgainstNaive() {
     for (n, m) in [(1, 1), (70, 17), (64, 64), (130, 200), (513, 96), (1100, 131)] {
-      for path in [0, 1, 2] {  // automatic (AVX-512 here), portable, scalar popcnt
+      for path in [0, 1, 2] {  // automatic (the best path here), portable, scalar popcnt
         bae_kernels_force_portable(Int32(path))
         var z = randomCodes(n: n, m: m, seed: UInt64(n * 1000 + m), density: 0.3)
         let h = z.map { $0 > 0 ? 1 : 0 }

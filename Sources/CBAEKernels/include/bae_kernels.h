@@ -1,5 +1,5 @@
 // Bit-level kernels for the Binary Autoencoder's codes, in C because Swift cannot enable CPU features
-// (popcnt, AVX-512 VPOPCNTDQ) per function; each kernel picks its implementation from CPUID at run time.
+// (popcnt, AVX2, AVX-512 VPOPCNTDQ) per function; each kernel picks its implementation from CPUID at run time.
 // Layouts: a "row-packed" code matrix stores row i's m bits in words [i*wpr, (i+1)*wpr), bit j of the
 // row at word j/64, bit j%64 (wpr is a multiple of 8 so rows are whole 512-bit vectors; padding bits are 0).
 // A "column-packed" matrix stores column j's n bits (one per row) in words [j*wpc, (j+1)*wpc).
@@ -30,12 +30,71 @@ int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, co
 
 /// out[i*ldo + j] = popcount(row_i AND spos_j) - popcount(row_i AND sneg_j) for i < n, j < m:
 /// the exact integer product H·S of binary codes H (n, m) with the ternary sign matrix S (m, m), S symmetric.
+/// spos and sneg must be symmetric (bit k of row j = bit j of row k), disjoint, and zero past bit m, as are
+/// the rows past bit m (bae_covariance_signs and bae_binarize_inplace make them so).
 void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
                                  const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo);
 
-/// 1 when the AVX-512 VPOPCNTDQ path is in use, 0 for the portable path (for benchmark reports).
+/// 1 when the AVX-512 VPOPCNTDQ path is in use, 0 otherwise (kept for older callers).
 int bae_kernels_have_avx512_popcnt(void);
-/// Force an implementation (tests compare all paths): 1 = portable C, 2 = scalar popcnt (no AVX-512),
-/// 0 restores the automatic choice.
+/// Older form of bae_kernels_force_path: 1 = portable C, 2 = scalar popcnt, 0 = automatic choice.
 void bae_kernels_force_portable(int on);
+
+// ---- Threaded entry points: the same results, bitwise, for every thread count ----
+// `threads` <= 1 runs on the caller. Work is split into disjoint output ranges (column words, tiles,
+// output columns) and integer sums, so nothing depends on the thread count. Pool threads (and the
+// optional AVX2 table form's per-thread scratch) are created on first need and kept: a steady-state
+// call allocates nothing.
+
+/// bae_binarize_inplace on `threads` threads (each owns a range of 64-column words).
+void bae_binarize_inplace_mt(float *z, int64_t n, int64_t m, int64_t ldz,
+                             uint64_t *rowBits, int64_t wpr, int64_t *counts, int threads);
+/// bae_transpose_bits on `threads` threads (each owns a range of 64-column words).
+void bae_transpose_bits_mt(const uint64_t *rowBits, int64_t n, int64_t m, int64_t wpr,
+                           uint64_t *colBits, int64_t wpc, int threads);
+/// bae_covariance_signs on `threads` threads (each owns a sub-range of [tile0, tile1)).
+int64_t bae_covariance_signs_mt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
+                                int64_t wpr, int threads);
+/// bae_signed_popcount_product on `threads` threads (each owns a range of output columns).
+void bae_signed_popcount_product_mt(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                    const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo,
+                                    int threads);
+
+// ---- ISA paths and what runs ----
+/// Kernel implementations, best last. Values are stable (tests and BAE_KERNEL_PATH use them).
+enum {
+  BAE_PATH_AUTO = 0,      ///< the best path the CPU supports
+  BAE_PATH_PORTABLE = 1,  ///< plain C, any CPU
+  BAE_PATH_POPCNT = 2,    ///< x86 scalar popcnt
+  BAE_PATH_AVX2 = 3,      ///< x86 AVX2, nibble-table (vpshufb) popcount
+  BAE_PATH_AVX512 = 4     ///< x86 AVX-512 VPOPCNTDQ
+};
+/// The kernels, for bae_kernels_path_of.
+enum { BAE_KERNEL_BINARIZE = 0, BAE_KERNEL_TRANSPOSE = 1, BAE_KERNEL_COVARIANCE = 2, BAE_KERNEL_PRODUCT = 3 };
+
+/// 1 when this CPU (and build) can run `path`; BAE_PATH_AUTO and BAE_PATH_PORTABLE always can.
+int bae_kernels_path_supported(int path);
+/// Forces `path` for every later call (0 restores the automatic choice). Returns 0, or -1 and changes
+/// nothing when the path is unknown or unsupported here. A forced path overrides BAE_KERNEL_PATH.
+int bae_kernels_force_path(int path);
+/// The path the next calls choose: forced, else BAE_KERNEL_PATH when valid, else the best supported.
+int bae_kernels_selected_path(void);
+/// The implementation `kernel` (BAE_KERNEL_*) runs under the selected path, as a BAE_PATH_* value:
+/// binarize has portable and AVX2 forms; the transpose is portable C on every CPU.
+int bae_kernels_path_of(int kernel);
+/// Name of a path: "auto", "portable", "popcnt", "avx2", "avx512-vpopcntdq"; "unknown" otherwise.
+const char *bae_kernels_path_name(int path);
+/// What the environment variable BAE_KERNEL_PATH (read once, on first use) asked for:
+/// 0 unset or "auto", 1 honoured, -1 not a path name, -2 a path this CPU cannot run (both ignored).
+int bae_kernels_env_status(void);
+/// Forms of the AVX2 H·S product: popcounts over S+ (the default) or int16 subset tables (fewer
+/// instructions, not faster here; needs m <= 32767 and 32 KB + n*128 B of per-thread scratch, allocated
+/// once; falls back to popcounts otherwise).
+enum { BAE_PRODUCT_TABLES = 0, BAE_PRODUCT_POPCOUNT = 1 };
+/// Chooses the AVX2 product form (tests and benchmarks compare them). Returns 0, or -1 for an unknown form.
+int bae_kernels_set_product_form(int form);
+/// The CPU's brand string from CPUID (e.g. "AMD EPYC 7B13 64-Core Processor"), trimmed;
+/// "unknown" when the CPU does not report one (non-x86 builds). Static storage, never NULL.
+const char *bae_kernels_cpu_model(void);
 #endif

@@ -1,0 +1,329 @@
+// The covariance pair kernel behind bae_covariance_signs: for each pair of code columns, the sign of
+// N·n11 − c_j·c_k and its size, in 64x64 tiles of the upper triangle. One implementation per ISA path.
+#include "kernels_internal.h"
+
+// One 64x64 tile of pairs (j in tile jb, k in tile kb, k > j): the upper-triangle bits of rows j go to
+// posJ/negJ; the mirrored (k, j) bits are the 64x64 bit transpose of the same tile. Tiles write
+// disjoint words, so tile ranges can run on different threads.
+void bae_store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
+                    uint64_t posJ[64], uint64_t negJ[64]) {
+  for (int t = 0; t < 64; t++) {
+    int64_t j = jb * 64 + t;
+    if (j < m) { spos[j * wpr + kb] |= posJ[t]; sneg[j * wpr + kb] |= negJ[t]; }
+  }
+  bae_transpose64(posJ);
+  bae_transpose64(negJ);
+  for (int t = 0; t < 64; t++) {
+    int64_t k = kb * 64 + t;
+    if (k < m) { spos[k * wpr + jb] |= posJ[t]; sneg[k * wpr + jb] |= negJ[t]; }
+  }
+}
+
+#define COV_TILE_BODY(POPCOUNT)                                                                   \
+  for (int64_t jb = 0, t = 0; jb * 64 < m; jb++) {                                               \
+    for (int64_t kb = jb; kb * 64 < m; kb++, t++) {                                               \
+      if (t < tile0) continue;                                                                    \
+      if (t >= tile1) return total;                                                               \
+      uint64_t posJ[64] = {0}, negJ[64] = {0};                                                    \
+      for (int jj = 0; jj < 64; jj++) {                                                           \
+        int64_t j = jb * 64 + jj;                                                                 \
+        if (j >= m) break;                                                                        \
+        const uint64_t *cj = colBits + j * wpc;                                                   \
+        int64_t kStart = kb == jb ? jj + 1 : 0;                                                   \
+        for (int kk = (int)kStart; kk < 64; kk++) {                                               \
+          int64_t k = kb * 64 + kk;                                                               \
+          if (k >= m) break;                                                                      \
+          int64_t n11 = POPCOUNT(cj, colBits + k * wpc, wpc);                                     \
+          int64_t d = n * n11 - counts[j] * counts[k];                                            \
+          if (d > 0) { posJ[jj] |= 1ULL << kk; total += d; }                                      \
+          else if (d < 0) { negJ[jj] |= 1ULL << kk; total -= d; }                                 \
+        }                                                                                         \
+      }                                                                                           \
+      bae_store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);                                     \
+    }                                                                                             \
+  }
+
+static inline int64_t and_popcount_generic(const uint64_t *a, const uint64_t *b, int64_t w) {
+  int64_t s = 0;
+  for (int64_t i = 0; i < w; i++) {
+    // SWAR popcount: compilers without a popcount instruction for the target still give fast code
+    uint64_t x = a[i] & b[i];
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    s += (int64_t)((x * 0x0101010101010101ULL) >> 56);
+  }
+  return s;
+}
+
+int64_t bae_cov_portable(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                         int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  int64_t total = 0;
+  COV_TILE_BODY(and_popcount_generic)
+  return total;
+}
+
+#if BAE_X86
+__attribute__((target("popcnt")))
+static inline int64_t and_popcount_popcnt(const uint64_t *a, const uint64_t *b, int64_t w) {
+  int64_t s = 0;
+  for (int64_t i = 0; i < w; i++) s += __builtin_popcountll(a[i] & b[i]);
+  return s;
+}
+
+__attribute__((target("popcnt")))
+int64_t bae_cov_popcnt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                       int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  int64_t total = 0;
+  COV_TILE_BODY(and_popcount_popcnt)
+  return total;
+}
+
+// AVX2: four pairs (j, k..k+3) at a time. Byte counts of each AND come from two vpshufb lookups of
+// its nibbles and add up in bytes for up to 28 vectors (each byte stays <= 8 * 28 < 256); vpsadbw
+// folds them into 64-bit lanes, and a 4x4 add/shuffle tree gives one vector of four n11 values.
+// Products use vpmuludq, exact for n < 2^31 (the caller falls back to popcnt otherwise).
+#define AVX2_TARGET __attribute__((target("avx2,popcnt")))
+#define AVX2_FLUSH 28
+
+AVX2_TARGET static inline __m256i popcount_bytes(__m256i v, __m256i table, __m256i low) {
+  __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi));
+}
+
+AVX2_TARGET static inline __m256i nibble_table(void) {
+  return _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                          0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+}
+
+// [Σa0, Σa1, Σa2, Σa3]: the lane sums of four vectors.
+AVX2_TARGET static inline __m256i hsum4(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+  __m256i t01 = _mm256_add_epi64(_mm256_unpacklo_epi64(a0, a1), _mm256_unpackhi_epi64(a0, a1));
+  __m256i t23 = _mm256_add_epi64(_mm256_unpacklo_epi64(a2, a3), _mm256_unpackhi_epi64(a2, a3));
+  return _mm256_add_epi64(_mm256_permute2x128_si256(t01, t23, 0x20), _mm256_permute2x128_si256(t01, t23, 0x31));
+}
+
+// n11 for the four pairs (j, c0..c3): `vecs` whole vectors, then `tail` words under `tailMask`.
+AVX2_TARGET static inline __m256i n11_group(const uint64_t *cj, const uint64_t *c0, const uint64_t *c1,
+                                            const uint64_t *c2, const uint64_t *c3, int64_t vecs, int64_t tail,
+                                            __m256i tailMask, __m256i table, __m256i low) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i q0 = zero, q1 = zero, q2 = zero, q3 = zero;
+  int64_t v = 0;
+  while (v < vecs) {
+    int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
+    __m256i b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+    for (; v < vEnd; v++) {
+      __m256i x = _mm256_loadu_si256((const __m256i *)(cj + 4 * v));
+      b0 = _mm256_add_epi8(b0, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c0 + 4 * v))), table, low));
+      b1 = _mm256_add_epi8(b1, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c1 + 4 * v))), table, low));
+      b2 = _mm256_add_epi8(b2, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c2 + 4 * v))), table, low));
+      b3 = _mm256_add_epi8(b3, popcount_bytes(_mm256_and_si256(x, _mm256_loadu_si256((const __m256i *)(c3 + 4 * v))), table, low));
+    }
+    q0 = _mm256_add_epi64(q0, _mm256_sad_epu8(b0, zero));
+    q1 = _mm256_add_epi64(q1, _mm256_sad_epu8(b1, zero));
+    q2 = _mm256_add_epi64(q2, _mm256_sad_epu8(b2, zero));
+    q3 = _mm256_add_epi64(q3, _mm256_sad_epu8(b3, zero));
+  }
+  if (tail) {
+    __m256i x = _mm256_maskload_epi64((const long long *)(cj + 4 * v), tailMask);
+#define TAIL_PAIR(Q, C)                                                                                   \
+  Q = _mm256_add_epi64(Q, _mm256_sad_epu8(popcount_bytes(_mm256_and_si256(x,                            \
+          _mm256_maskload_epi64((const long long *)(C + 4 * v), tailMask)), table, low), zero))
+    TAIL_PAIR(q0, c0); TAIL_PAIR(q1, c1); TAIL_PAIR(q2, c2); TAIL_PAIR(q3, c3);
+#undef TAIL_PAIR
+  }
+  return hsum4(q0, q1, q2, q3);
+}
+
+AVX2_TARGET
+int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                     int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  const __m256i table = nibble_table(), low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
+  const __m256i nv = _mm256_set1_epi64x(n), lane = _mm256_setr_epi64x(0, 1, 2, 3);
+  const int64_t fullVecs = wpc / 4;
+  const __m256i tailMask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(wpc % 4), lane);
+  __m256i totalv = zero;
+  for (int64_t jb = 0, tile = 0; jb * 64 < m; jb++) {
+    for (int64_t kb = jb; kb * 64 < m; kb++, tile++) {
+      if (tile < tile0) continue;
+      if (tile >= tile1) goto finish;
+      uint64_t posJ[64] = {0}, negJ[64] = {0};
+      const __m256i kLimit = _mm256_set1_epi64x(m - kb * 64);  // local k below this are columns of H
+      for (int jj = 0; jj < 64 && jb * 64 + jj < m; jj++) {
+        int64_t j = jb * 64 + jj;
+        const uint64_t *cj = colBits + j * wpc;
+        const __m256i cjv = _mm256_set1_epi64x(counts[j]);
+        int kStart = kb == jb ? jj + 1 : 0;
+        const __m256i kFirst = _mm256_set1_epi64x(kStart - 1);
+        for (int k4 = kStart & ~3; k4 < 64; k4 += 4) {
+          int64_t kBase = kb * 64 + k4;
+          if (kBase >= m) break;
+          const uint64_t *c0, *c1, *c2, *c3;
+          __m256i valid, ckv;
+          if (k4 >= kStart && kBase + 4 <= m) {  // the usual case: four real pairs
+            c0 = colBits + kBase * wpc, c1 = c0 + wpc, c2 = c1 + wpc, c3 = c2 + wpc;
+            valid = _mm256_set1_epi64x(-1);
+            ckv = _mm256_loadu_si256((const __m256i *)(counts + kBase));
+          } else {
+            // lanes with k in [kStart, 64) and k < m are real pairs; the others read column j and are masked
+            __m256i kLocal = _mm256_add_epi64(_mm256_set1_epi64x(k4), lane);
+            valid = _mm256_and_si256(_mm256_cmpgt_epi64(kLocal, kFirst), _mm256_cmpgt_epi64(kLimit, kLocal));
+            int validBits = _mm256_movemask_pd(_mm256_castsi256_pd(valid));
+            c0 = validBits & 1 ? colBits + kBase * wpc : cj;
+            c1 = validBits & 2 ? colBits + (kBase + 1) * wpc : cj;
+            c2 = validBits & 4 ? colBits + (kBase + 2) * wpc : cj;
+            c3 = validBits & 8 ? colBits + (kBase + 3) * wpc : cj;
+            ckv = _mm256_maskload_epi64((const long long *)(counts + kBase), valid);
+          }
+          __m256i n11 = wpc == 8 ? n11_group(cj, c0, c1, c2, c3, 2, 0, tailMask, table, low)  // n = 512: unrolled
+                                 : n11_group(cj, c0, c1, c2, c3, fullVecs, wpc % 4, tailMask, table, low);
+          __m256i d = _mm256_sub_epi64(_mm256_mul_epu32(nv, n11), _mm256_mul_epu32(cjv, ckv));
+          d = _mm256_and_si256(d, valid);
+          __m256i isNeg = _mm256_cmpgt_epi64(zero, d);
+          posJ[jj] |= (uint64_t)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(d, zero))) << k4;
+          negJ[jj] |= (uint64_t)_mm256_movemask_pd(_mm256_castsi256_pd(isNeg)) << k4;
+          totalv = _mm256_add_epi64(totalv, _mm256_blendv_epi8(d, _mm256_sub_epi64(zero, d), isNeg));
+        }
+      }
+      bae_store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);
+    }
+  }
+finish:;
+  int64_t lanes[4];
+  _mm256_storeu_si256((__m256i *)lanes, totalv);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+// AVX-512: eight pairs (j, k..k+7) at a time. Each pair's AND-popcount is accumulated in a vector over
+// the column words; an add/shuffle tree reduces the eight vectors to one vector of eight n11 values, and
+// the sign test and |d| run on that vector.
+#define AVX_COV_TARGET __attribute__((target("avx512f,avx512dq,avx512vpopcntdq")))
+AVX_COV_TARGET static inline __m512i hsum8(__m512i a[8]) {
+  __m512i b01 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[0], a[1]), _mm512_unpackhi_epi64(a[0], a[1]));
+  __m512i b23 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[2], a[3]), _mm512_unpackhi_epi64(a[2], a[3]));
+  __m512i b45 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[4], a[5]), _mm512_unpackhi_epi64(a[4], a[5]));
+  __m512i b67 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[6], a[7]), _mm512_unpackhi_epi64(a[6], a[7]));
+  __m512i e0 = _mm512_add_epi64(_mm512_shuffle_i64x2(b01, b23, 0x88), _mm512_shuffle_i64x2(b01, b23, 0xDD));
+  __m512i e1 = _mm512_add_epi64(_mm512_shuffle_i64x2(b45, b67, 0x88), _mm512_shuffle_i64x2(b45, b67, 0xDD));
+  return _mm512_add_epi64(_mm512_shuffle_i64x2(e0, e1, 0x88), _mm512_shuffle_i64x2(e0, e1, 0xDD));
+}
+
+AVX_COV_TARGET
+int64_t bae_cov_avx512(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
+                                int64_t wpr) {
+  __m512i totalv = _mm512_setzero_si512();
+  const __m512i nv = _mm512_set1_epi64(n);
+  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  const int64_t fullChunks = wpc / 8;
+  const __mmask8 tailMask = (__mmask8)((1u << (wpc % 8)) - 1);
+  for (int64_t jb = 0, tile = 0; jb * 64 < m; jb++) {
+    for (int64_t kb = jb; kb * 64 < m; kb++, tile++) {
+      if (tile < tile0) continue;
+      if (tile >= tile1) return _mm512_reduce_add_epi64(totalv);
+      uint64_t posJ[64] = {0}, negJ[64] = {0};
+      for (int jj = 0; jj < 64; jj++) {
+        int64_t j = jb * 64 + jj;
+        if (j >= m) break;
+        const uint64_t *cj = colBits + j * wpc;
+        const __m512i cjv = _mm512_set1_epi64(counts[j]);
+        int kStart = kb == jb ? jj + 1 : 0;
+        for (int k8 = kStart & ~7; k8 < 64; k8 += 8) {
+          int64_t kBase = kb * 64 + k8;
+          if (kBase >= m) break;
+          // lanes with k in [kStart, 64) and k < m are real pairs; others point at column j and are masked
+          __m512i kIdx = _mm512_add_epi64(_mm512_set1_epi64(kBase), lane);
+          __mmask8 valid = _mm512_cmplt_epi64_mask(kIdx, _mm512_set1_epi64(m)) &
+                           _mm512_cmpge_epi64_mask(_mm512_add_epi64(_mm512_set1_epi64(k8), lane),
+                                                   _mm512_set1_epi64(kStart));
+          const uint64_t *ck[8];
+          for (int t = 0; t < 8; t++) ck[t] = (valid >> t) & 1 ? colBits + (kBase + t) * wpc : cj;
+          __m512i acc[8];
+          for (int t = 0; t < 8; t++) acc[t] = _mm512_setzero_si512();
+          int64_t w = 0;
+          for (int64_t c = 0; c < fullChunks; c++, w += 8) {
+            __m512i x = _mm512_loadu_si512(cj + w);
+            for (int t = 0; t < 8; t++)
+              acc[t] = _mm512_add_epi64(acc[t], _mm512_popcnt_epi64(_mm512_and_si512(x, _mm512_loadu_si512(ck[t] + w))));
+          }
+          if (tailMask) {
+            __m512i x = _mm512_maskz_loadu_epi64(tailMask, cj + w);
+            for (int t = 0; t < 8; t++)
+              acc[t] = _mm512_add_epi64(acc[t], _mm512_popcnt_epi64(
+                  _mm512_and_si512(x, _mm512_maskz_loadu_epi64(tailMask, ck[t] + w))));
+          }
+          __m512i n11 = hsum8(acc);
+          __m512i ckv = _mm512_maskz_loadu_epi64(valid, counts + kBase);
+          __m512i d = _mm512_sub_epi64(_mm512_mullo_epi64(nv, n11), _mm512_mullo_epi64(cjv, ckv));
+          d = _mm512_maskz_mov_epi64(valid, d);
+          __mmask8 pos = _mm512_cmpgt_epi64_mask(d, _mm512_setzero_si512());
+          __mmask8 neg = _mm512_cmplt_epi64_mask(d, _mm512_setzero_si512());
+          posJ[jj] |= (uint64_t)pos << k8;
+          negJ[jj] |= (uint64_t)neg << k8;
+          totalv = _mm512_add_epi64(totalv, _mm512_abs_epi64(d));
+        }
+      }
+      bae_store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);
+    }
+  }
+  return _mm512_reduce_add_epi64(totalv);
+}
+
+#else
+int64_t bae_cov_popcnt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                       int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  return bae_cov_portable(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+}
+int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                     int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  return bae_cov_portable(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+}
+int64_t bae_cov_avx512(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                       int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  return bae_cov_portable(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+}
+#endif
+
+typedef int64_t (*cov_fn)(const uint64_t *, int64_t, int64_t, const int64_t *, int64_t, int64_t, int64_t,
+                          uint64_t *, uint64_t *, int64_t);
+typedef struct {
+  cov_fn fn;
+  const uint64_t *colBits;
+  int64_t m, wpc, n, tile0, tile1, wpr;
+  const int64_t *counts;
+  uint64_t *spos, *sneg;
+  int64_t partial[64];  // one sum per part; integer, so the total does not depend on the split
+} cov_job;
+
+static void cov_part(void *ctx, int p, int parts) {
+  cov_job *c = ctx;
+  int64_t t0, t1;
+  bae_split(c->tile0, c->tile1, p, parts, 1, &t0, &t1);
+  c->partial[p] = c->fn(c->colBits, c->m, c->wpc, c->counts, c->n, t0, t1, c->spos, c->sneg, c->wpr);
+}
+
+int64_t bae_covariance_signs_mt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
+                                int64_t wpr, int threads) {
+  cov_fn fn;
+  switch (bae_kernels_path_of(BAE_KERNEL_COVARIANCE)) {
+  case BAE_PATH_AVX512: fn = bae_cov_avx512; break;
+  case BAE_PATH_AVX2: fn = n < ((int64_t)1 << 31) ? bae_cov_avx2 : bae_cov_popcnt; break;
+  case BAE_PATH_POPCNT: fn = bae_cov_popcnt; break;
+  default: fn = bae_cov_portable; break;
+  }
+  int64_t tiles = tile1 > tile0 ? tile1 - tile0 : 0;
+  int parts = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+  if (parts > tiles) parts = tiles > 0 ? (int)tiles : 1;
+  cov_job job = {fn, colBits, m, wpc, n, tile0, tile1, wpr, counts, spos, sneg, {0}};
+  bae_parallel(cov_part, &job, parts);
+  int64_t total = 0;
+  for (int p = 0; p < parts; p++) total += job.partial[p];
+  return total;
+}
+
+int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                             int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
+                             int64_t wpr) {
+  return bae_covariance_signs_mt(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr, 1);
+}

@@ -1,0 +1,61 @@
+// Shared between the kernel files, not exported to Swift: the ISA paths, the per-path implementations
+// over sub-ranges (so the threaded entry points can split work), and the tiny thread pool.
+#ifndef BAE_KERNELS_INTERNAL_H
+#define BAE_KERNELS_INTERNAL_H
+#include "bae_kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define BAE_X86 1
+#include <immintrin.h>
+#else
+#define BAE_X86 0
+#endif
+
+/// The path the next call will take (forced, then BAE_KERNEL_PATH, then the best the CPU supports).
+int bae_selected_path(void);
+
+// Implementations over sub-ranges; outputs of different sub-ranges are disjoint.
+int64_t bae_cov_portable(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                         int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr);
+int64_t bae_cov_popcnt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                       int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr);
+int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                     int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr);
+int64_t bae_cov_avx512(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                       int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr);
+
+/// H·S for output columns [j0, j1): out[i*ldo + j] for all i < n.
+typedef void (*bae_product_fn)(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                               int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t j0, int64_t j1);
+void bae_product_portable(const uint64_t *, int64_t, const uint64_t *, const uint64_t *, int64_t, int64_t,
+                          float *, int64_t, int64_t, int64_t);
+void bae_product_popcnt(const uint64_t *, int64_t, const uint64_t *, const uint64_t *, int64_t, int64_t,
+                        float *, int64_t, int64_t, int64_t);
+void bae_product_avx2(const uint64_t *, int64_t, const uint64_t *, const uint64_t *, int64_t, int64_t,
+                      float *, int64_t, int64_t, int64_t);
+void bae_product_avx512(const uint64_t *, int64_t, const uint64_t *, const uint64_t *, int64_t, int64_t,
+                        float *, int64_t, int64_t, int64_t);
+/// The table form of the AVX2 product; returns 0 (and writes nothing) when it cannot run.
+int bae_product_avx2_tables(const uint64_t *, int64_t, const uint64_t *, const uint64_t *, int64_t, int64_t,
+                            float *, int64_t, int64_t, int64_t);
+
+/// Transposes one 64x64 bit block in place: a[r] bit c <-> a[c] bit r.
+void bae_transpose64(uint64_t a[64]);
+/// ORs one finished 64x64 tile of pair signs into the planes, with its mirror.
+void bae_store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
+                    uint64_t posJ[64], uint64_t negJ[64]);
+
+/// Runs fn(ctx, part, parts) for part = 0..<parts, part 0 on the caller, the others on pool threads
+/// (created once, on first need, and kept). Returns when all parts are done. Calls are serialised;
+/// fn must not call bae_parallel itself (that would wait on its own call).
+typedef void (*bae_part_fn)(void *ctx, int part, int parts);
+void bae_parallel(bae_part_fn fn, void *ctx, int parts);
+
+/// [lo, hi) of part p of P over [a, b), rounded to multiples of `align` except at b.
+static inline void bae_split(int64_t a, int64_t b, int p, int P, int64_t align, int64_t *lo, int64_t *hi) {
+  int64_t len = b - a;
+  int64_t l = a + (len * p / P) / align * align, h = p + 1 == P ? b : a + (len * (p + 1) / P) / align * align;
+  *lo = l < b ? l : b;
+  *hi = h < b ? h : b;
+}
+#endif

@@ -1,0 +1,281 @@
+// The H·S product behind bae_signed_popcount_product: out_ij = popcount(h_i AND S+_j) −
+// popcount(h_i AND S−_j), one implementation per ISA path, each over a range of output columns.
+#include "kernels_internal.h"
+
+// Blocked so a block of S rows (JB rows * wpr words * 2 planes) stays in L2 while every code row
+// streams past it.
+#define JB 64
+
+static inline int64_t popcount_portable(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ULL);
+  x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return (int64_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
+void bae_product_portable(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                          int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  (void)m;
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    for (int64_t i = 0; i < n; i++) {
+      const uint64_t *h = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        int64_t s = 0;
+        for (int64_t w = 0; w < wpr; w++) s += popcount_portable(h[w] & sp[w]) - popcount_portable(h[w] & sn[w]);
+        out[i * ldo + j] = (float)s;
+      }
+    }
+  }
+}
+
+#if BAE_X86
+__attribute__((target("popcnt")))
+void bae_product_popcnt(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  (void)m;
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    for (int64_t i = 0; i < n; i++) {
+      const uint64_t *h = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        int64_t s = 0;
+        for (int64_t w = 0; w < wpr; w++)
+          s += __builtin_popcountll(h[w] & sp[w]) - __builtin_popcountll(h[w] & sn[w]);
+        out[i * ldo + j] = (float)s;
+      }
+    }
+  }
+}
+
+// AVX2: two code rows share each load of S+_j. Nibble-table (vpshufb) byte counts add up in bytes
+// for up to 28 vectors (<= 8 each, so no byte overflows), then vpsadbw folds them to 64 bits.
+// S+_j, S−_j and Z_j (the k with S_jk = 0: the diagonal, exact zeros, constant columns) partition
+// the m bits, and h_i has no bits past m, so with P = |h_i ∩ S+_j|, Q = |h_i ∩ S−_j|, Z = |h_i ∩ Z_j|:
+// P − Q = 2P − |h_i| + Z. Z_j is nearly empty (a few words), so only the S+ plane streams: half the
+// popcounts of the two-plane form, which still runs for the rare j whose Z_j spans many words.
+// Only the ceil(m/64) words that can hold bits are read (rounded up to whole vectors inside wpr).
+#define AVX2_TARGET __attribute__((target("avx2,popcnt")))
+#define AVX2_FLUSH 28
+#define ZCAP 6  // words of Z_j handled sparsely; more fall back to the two-plane form
+
+AVX2_TARGET static inline __m256i popcount_bytes(__m256i v, __m256i table, __m256i low) {
+  __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi));
+}
+
+AVX2_TARGET static inline int64_t lane_sum(__m256i v) {
+  __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1);
+}
+
+#define LOADV(p) _mm256_loadu_si256((const __m256i *)(p))
+
+// Σ over the vectors of popcount(x AND a) − popcount(x AND b) (b may be NULL: then just the first).
+AVX2_TARGET static inline void two_rows(const uint64_t *h0, const uint64_t *h1, const uint64_t *sp,
+                                        const uint64_t *sn, int64_t vecs, __m256i table, __m256i low,
+                                        int64_t *r0, int64_t *r1) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i s0 = zero, s1 = zero;
+  for (int64_t v = 0; v < vecs;) {
+    int64_t vEnd = v + AVX2_FLUSH < vecs ? v + AVX2_FLUSH : vecs;
+    __m256i p0 = zero, n0 = zero, p1 = zero, n1 = zero;
+    if (sn) {
+      for (; v < vEnd; v++) {
+        __m256i p = LOADV(sp + 4 * v), q = LOADV(sn + 4 * v);
+        __m256i x0 = LOADV(h0 + 4 * v), x1 = LOADV(h1 + 4 * v);
+        p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(x0, p), table, low));
+        n0 = _mm256_add_epi8(n0, popcount_bytes(_mm256_and_si256(x0, q), table, low));
+        p1 = _mm256_add_epi8(p1, popcount_bytes(_mm256_and_si256(x1, p), table, low));
+        n1 = _mm256_add_epi8(n1, popcount_bytes(_mm256_and_si256(x1, q), table, low));
+      }
+    } else {
+      for (; v < vEnd; v++) {
+        __m256i p = LOADV(sp + 4 * v);
+        p0 = _mm256_add_epi8(p0, popcount_bytes(_mm256_and_si256(LOADV(h0 + 4 * v), p), table, low));
+        p1 = _mm256_add_epi8(p1, popcount_bytes(_mm256_and_si256(LOADV(h1 + 4 * v), p), table, low));
+      }
+    }
+    s0 = _mm256_add_epi64(s0, _mm256_sub_epi64(_mm256_sad_epu8(p0, zero), _mm256_sad_epu8(n0, zero)));
+    s1 = _mm256_add_epi64(s1, _mm256_sub_epi64(_mm256_sad_epu8(p1, zero), _mm256_sad_epu8(n1, zero)));
+  }
+  *r0 = lane_sum(s0);
+  *r1 = lane_sum(s1);
+}
+
+AVX2_TARGET
+void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                      int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i low = _mm256_set1_epi8(0x0F);
+  const int64_t words = (m + 63) / 64;
+  int64_t vecs = (words + 3) / 4;
+  if (vecs * 4 > wpr) vecs = wpr / 4;  // wpr is a multiple of 8 from bae_row_words; stay inside a row
+  const uint64_t lastValid = m % 64 ? ((uint64_t)1 << (m % 64)) - 1 : ~(uint64_t)0;
+  int zCount[JB];
+  int32_t zWord[JB][ZCAP];
+  uint64_t zBits[JB][ZCAP];
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    for (int64_t j = j0; j < j1; j++) {
+      const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+      int c = 0;
+      for (int64_t w = 0; w < words && c <= ZCAP; w++) {
+        uint64_t z = ~(sp[w] | sn[w]) & (w + 1 == words ? lastValid : ~(uint64_t)0);
+        if (z == 0) continue;
+        if (c < ZCAP) { zWord[j - j0][c] = (int32_t)w; zBits[j - j0][c] = z; }
+        c++;
+      }
+      zCount[j - j0] = c;
+    }
+    for (int64_t i = 0; i < n; i += 2) {
+      // an odd last row pairs with itself; its duplicate result is dropped
+      const uint64_t *h0 = rowBits + i * wpr, *h1 = i + 1 < n ? h0 + wpr : h0;
+      int64_t ones0 = 0, ones1 = 0;
+      for (int64_t w = 0; w < words; w++) { ones0 += __builtin_popcountll(h0[w]); ones1 += __builtin_popcountll(h1[w]); }
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        int c = zCount[j - j0];
+        int64_t r0, r1;
+        if (c <= ZCAP) {
+          int64_t p0, p1, z0 = 0, z1 = 0;
+          two_rows(h0, h1, sp, NULL, vecs, table, low, &p0, &p1);
+          for (int t = 0; t < c; t++) {
+            z0 += __builtin_popcountll(h0[zWord[j - j0][t]] & zBits[j - j0][t]);
+            z1 += __builtin_popcountll(h1[zWord[j - j0][t]] & zBits[j - j0][t]);
+          }
+          r0 = 2 * p0 - ones0 + z0;
+          r1 = 2 * p1 - ones1 + z1;
+        } else {
+          two_rows(h0, h1, sp, sn, vecs, table, low, &r0, &r1);
+        }
+        out[i * ldo + j] = (float)r0;
+        if (i + 1 < n) out[(i + 1) * ldo + j] = (float)r1;
+      }
+    }
+  }
+}
+
+// AVX-512 VPOPCNTDQ: four code rows share each load of S+_j and S−_j.
+__attribute__((target("avx512f,avx512vpopcntdq")))
+void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  (void)m;
+  for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
+    int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const uint64_t *h0 = rowBits + i * wpr, *h1 = h0 + wpr, *h2 = h1 + wpr, *h3 = h2 + wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t w = 0; w < wpr; w += 8) {
+          __m512i p = _mm512_loadu_si512(sp + w), q = _mm512_loadu_si512(sn + w);
+          __m512i x0 = _mm512_loadu_si512(h0 + w), x1 = _mm512_loadu_si512(h1 + w);
+          __m512i x2 = _mm512_loadu_si512(h2 + w), x3 = _mm512_loadu_si512(h3 + w);
+          a0 = _mm512_add_epi64(a0, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x0, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x0, q))));
+          a1 = _mm512_add_epi64(a1, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x1, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x1, q))));
+          a2 = _mm512_add_epi64(a2, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x2, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x2, q))));
+          a3 = _mm512_add_epi64(a3, _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(x3, p)),
+                                                     _mm512_popcnt_epi64(_mm512_and_si512(x3, q))));
+        }
+        out[(i + 0) * ldo + j] = (float)_mm512_reduce_add_epi64(a0);
+        out[(i + 1) * ldo + j] = (float)_mm512_reduce_add_epi64(a1);
+        out[(i + 2) * ldo + j] = (float)_mm512_reduce_add_epi64(a2);
+        out[(i + 3) * ldo + j] = (float)_mm512_reduce_add_epi64(a3);
+      }
+    }
+    for (; i < n; i++) {
+      const uint64_t *h0 = rowBits + i * wpr;
+      for (int64_t j = j0; j < j1; j++) {
+        const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
+        __m512i a0 = _mm512_setzero_si512();
+        for (int64_t w = 0; w < wpr; w += 8) {
+          __m512i x0 = _mm512_loadu_si512(h0 + w);
+          a0 = _mm512_add_epi64(a0, _mm512_sub_epi64(
+              _mm512_popcnt_epi64(_mm512_and_si512(x0, _mm512_loadu_si512(sp + w))),
+              _mm512_popcnt_epi64(_mm512_and_si512(x0, _mm512_loadu_si512(sn + w)))));
+        }
+        out[i * ldo + j] = (float)_mm512_reduce_add_epi64(a0);
+      }
+    }
+  }
+}
+
+#else
+void bae_product_popcnt(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  bae_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                      int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  bae_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                        int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  bae_product_portable(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+#endif
+
+// The popcount form by default: the table form runs 23-40 % fewer instructions (callgrind) but measured
+// no less CPU time at m = 2304 and 1.3-1.7x more at m = 4096..8192 (Documentation/Benchmarks.md).
+static int product_form = BAE_PRODUCT_POPCOUNT;
+
+int bae_kernels_set_product_form(int form) {
+  if (form != BAE_PRODUCT_TABLES && form != BAE_PRODUCT_POPCOUNT) return -1;
+  __atomic_store_n(&product_form, form, __ATOMIC_RELAXED);
+  return 0;
+}
+
+// The table form where it can run (m <= 32767, scratch memory), else the popcount form.
+static void product_avx2_best(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
+                              int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+  if (!bae_product_avx2_tables(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi))
+    bae_product_avx2(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
+}
+
+typedef struct {
+  bae_product_fn fn;
+  const uint64_t *rowBits, *spos, *sneg;
+  int64_t n, m, wpr, ldo;
+  float *out;
+} product_job;
+
+static void product_part(void *ctx, int p, int parts) {
+  product_job *j = ctx;
+  int64_t j0, j1;
+  bae_split(0, j->m, p, parts, 64, &j0, &j1);  // whole 64-column blocks: no shared cache lines in out
+  j->fn(j->rowBits, j->n, j->spos, j->sneg, j->m, j->wpr, j->out, j->ldo, j0, j1);
+}
+
+void bae_signed_popcount_product_mt(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                    const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo,
+                                    int threads) {
+  bae_product_fn fn;
+  switch (bae_kernels_path_of(BAE_KERNEL_PRODUCT)) {
+  case BAE_PATH_AVX512: fn = wpr % 8 == 0 ? bae_product_avx512 : bae_product_popcnt; break;
+  case BAE_PATH_AVX2:
+    fn = wpr % 4 != 0 ? bae_product_popcnt
+         : __atomic_load_n(&product_form, __ATOMIC_RELAXED) == BAE_PRODUCT_TABLES ? product_avx2_best
+                                                                                 : bae_product_avx2;
+    break;
+  case BAE_PATH_POPCNT: fn = bae_product_popcnt; break;
+  default: fn = bae_product_portable; break;
+  }
+  int64_t blocks = (m + 63) / 64;
+  int parts = threads < 1 ? 1 : threads;
+  if (parts > blocks) parts = blocks > 0 ? (int)blocks : 1;
+  product_job job = {fn, rowBits, spos, sneg, n, m, wpr, ldo, out};
+  bae_parallel(product_part, &job, parts);
+}
+
+void bae_signed_popcount_product(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                 const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo) {
+  bae_signed_popcount_product_mt(rowBits, n, spos, sneg, m, wpr, out, ldo, 1);
+}

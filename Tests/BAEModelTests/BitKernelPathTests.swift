@@ -1,0 +1,230 @@
+// Every ISA path of the bit kernels that this CPU can run (a path it cannot run shows as skipped), at
+// 1, 2 and 3 threads, against naive definitions on shapes that are not multiples of 64, and against
+// the portable path on shapes long enough to reach the vector kernels' byte-counter flushes.
+import BAERandom
+import CBAEKernels
+import XCTest
+
+final class BitKernelPathTests: XCTestCase {
+  override func tearDown() {
+    _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
+    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_POPCOUNT))  // the default
+  }
+
+  /// The AVX2 H·S product has two forms (popcounts, int16 subset tables); the other paths ignore the form.
+  let productForms = [BAE_PRODUCT_POPCOUNT, BAE_PRODUCT_TABLES].map { Int32($0) }
+
+  func testPortablePath() throws { try checkPath(Int32(BAE_PATH_PORTABLE)) }
+  func testPopcntPath() throws { try checkPath(Int32(BAE_PATH_POPCNT)) }
+  func testAVX2Path() throws { try checkPath(Int32(BAE_PATH_AVX2)) }
+  func testAVX512Path() throws { try checkPath(Int32(BAE_PATH_AVX512)) }
+  func testAutomaticPath() throws { try checkPath(Int32(BAE_PATH_AUTO)) }
+
+  func testLongVectorsAgreeWithPortable() throws {
+    for path in [BAE_PATH_POPCNT, BAE_PATH_AVX2, BAE_PATH_AVX512].map({ Int32($0) })
+    where bae_kernels_path_supported(path) != 0 {
+      // n = 7300: 115 column words, past the AVX2 pair kernel's 28-vector byte flush
+      let pairs = Problem(n: 7300, m: 70, seed: 11), ref = pairs.run(path: Int32(BAE_PATH_PORTABLE), threads: 1)
+      for t in [1, 2, 3] {
+        let got = pairs.run(path: path, threads: t)
+        XCTAssertTrue(got == ref, "\(name(path)) T \(t), n 7300: \(got.firstDifference(ref)) differs")
+      }
+      // m = 7300: 115 row words, past the AVX2 popcount form's flush. S must be symmetric: S_jk =
+      // M[class j][class k] for random classes and a symmetric 4x4 M, diagonal 0. With zeros in M, Z_j
+      // spans every word (the two-plane popcount form); without, only the diagonal is zero (the one-plane
+      // form, P − Q = 2P − |h| + Z).
+      let wide = Problem(n: 5, m: 7300, seed: 12)
+      let words = (wide.m + 63) / 64
+      for complementary in [false, true] {
+        let table: [[Int]] = complementary
+          ? [[1, -1, 1, -1], [-1, 1, 1, -1], [1, 1, -1, 1], [-1, -1, 1, 1]]
+          : [[1, 0, -1, 0], [0, -1, 1, 1], [-1, 1, 0, -1], [0, 1, -1, 1]]
+        var rng = SplitMix64(seed: 99)
+        let cls = (0..<wide.m).map { _ in Int(rng.next() % 4) }
+        var classBits = [[UInt64]](repeating: [UInt64](repeating: 0, count: words), count: 4)
+        for k in 0..<wide.m { classBits[cls[k]][k / 64] |= 1 << UInt64(k % 64) }
+        var spos = [UInt64](repeating: 0, count: wide.m * wide.wpr), sneg = spos
+        for j in 0..<wide.m {
+          for c in 0..<4 where table[cls[j]][c] != 0 {
+            for wd in 0..<words {
+              if table[cls[j]][c] > 0 { spos[j * wide.wpr + wd] |= classBits[c][wd] } else { sneg[j * wide.wpr + wd] |= classBits[c][wd] }
+            }
+          }
+          spos[j * wide.wpr + j / 64] &= ~(1 << UInt64(j % 64))
+          sneg[j * wide.wpr + j / 64] &= ~(1 << UInt64(j % 64))
+        }
+        let refOut = wide.product(spos, sneg, path: Int32(BAE_PATH_PORTABLE), threads: 1)
+        for form in productForms {
+          XCTAssertEqual(bae_kernels_set_product_form(form), 0)
+          for t in [1, 2, 3] {
+            XCTAssertTrue(wide.product(spos, sneg, path: path, threads: t) == refOut,
+                          "\(name(path)) form \(form) H·S T \(t), m 7300, complementary planes \(complementary)")
+          }
+        }
+      }
+    }
+  }
+
+  func testPathQueriesAndForcing() {
+    XCTAssertEqual(bae_kernels_path_supported(Int32(BAE_PATH_PORTABLE)), 1)
+    XCTAssertEqual(bae_kernels_path_supported(Int32(BAE_PATH_AUTO)), 1)
+    XCTAssertEqual(bae_kernels_path_supported(99), 0)
+    XCTAssertEqual(bae_kernels_force_path(99), -1)
+    XCTAssertEqual(bae_kernels_force_path(-1), -1)
+    XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX512))), "avx512-vpopcntdq")
+    XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX2))), "avx2")
+    XCTAssertEqual(String(cString: bae_kernels_path_name(7)), "unknown")
+    XCTAssertEqual(bae_kernels_set_product_form(2), -1)
+    XCTAssertFalse(String(cString: bae_kernels_cpu_model()).isEmpty)
+    for path in (1...4).map(Int32.init) {
+      let ok = bae_kernels_path_supported(path) != 0
+      XCTAssertEqual(bae_kernels_force_path(path), ok ? 0 : -1, name(path))
+      if !ok {
+        XCTAssertNotEqual(bae_kernels_selected_path(), path, "an unsupported path must not be selected")
+        continue
+      }
+      XCTAssertEqual(bae_kernels_selected_path(), path)
+      XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_COVARIANCE)), path)
+      XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_PRODUCT)), path)
+      XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_TRANSPOSE)), Int32(BAE_PATH_PORTABLE))
+      XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_BINARIZE)),
+                     Int32(path >= Int32(BAE_PATH_AVX2) ? BAE_PATH_AVX2 : BAE_PATH_PORTABLE))
+      XCTAssertEqual(bae_kernels_have_avx512_popcnt(), path == Int32(BAE_PATH_AVX512) ? 1 : 0)
+    }
+    _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
+    let best = (1...4).map(Int32.init).last { bae_kernels_path_supported($0) != 0 }!
+    if ProcessInfo.processInfo.environment["BAE_KERNEL_PATH"] == nil {
+      XCTAssertEqual(bae_kernels_env_status(), 0)
+      XCTAssertEqual(bae_kernels_selected_path(), best, "automatic choice is the best supported path")
+    }
+    bae_kernels_force_portable(1)  // the older switch maps onto the same forcing
+    XCTAssertEqual(bae_kernels_selected_path(), Int32(BAE_PATH_PORTABLE))
+    bae_kernels_force_portable(0)
+  }
+
+  // MARK: - helpers
+
+  func name(_ path: Int32) -> String { String(cString: bae_kernels_path_name(path)) }
+
+  func checkPath(_ path: Int32) throws {
+    guard bae_kernels_path_supported(path) != 0 else {
+      throw XCTSkip("\(name(path)) is not supported on \(String(cString: bae_kernels_cpu_model()))")
+    }
+    for (n, m) in [(1, 1), (70, 17), (64, 64), (130, 200), (513, 96), (65, 131)] {
+      let p = Problem(n: n, m: m, seed: UInt64(n * 1000 + m))
+      let naive = p.naive()
+      for form in productForms {
+        XCTAssertEqual(bae_kernels_set_product_form(form), 0)
+        for t in [1, 2, 3] {
+          let got = p.run(path: path, threads: t)
+          XCTAssertTrue(got == naive, "\(name(path)) form \(form) T \(t) n \(n) m \(m): \(got.firstDifference(naive)) differs")
+        }
+      }
+    }
+  }
+}
+
+/// Everything the kernels produce for one code matrix, compared as a whole.
+struct KernelOutputs: Equatable {
+  var z: [Float], rows: [UInt64], counts: [Int64], cols: [UInt64]
+  var spos: [UInt64], sneg: [UInt64], total: Int64, product: [Float]
+
+  func firstDifference(_ o: KernelOutputs) -> String {
+    if z != o.z { return "z" }
+    if rows != o.rows { return "row bits" }
+    if counts != o.counts { return "counts" }
+    if cols != o.cols { return "column bits" }
+    if spos != o.spos || sneg != o.sneg { return "sign planes" }
+    if total != o.total { return "Σ|d| \(total) vs \(o.total)" }
+    return product != o.product ? "H·S" : "none"
+  }
+}
+
+/// A pre-activation matrix z (n, m) with a few NaN, ±0 and ∞ entries, and the kernels run on it.
+struct Problem {
+  let n: Int, m: Int, wpr: Int, wpc: Int
+  let z: [Float]
+
+  init(n: Int, m: Int, seed: UInt64) {
+    self.n = n
+    self.m = m
+    wpr = Int(bae_row_words(Int64(m)))
+    wpc = (n + 63) / 64
+    var rng = SplitMix64(seed: seed)
+    let specials: [Float] = [.nan, -0.0, 0.0, .infinity, -.infinity]
+    // per-column densities between 0.1 and 0.6 so covariances take both signs (and some are zero)
+    let density = (0..<m).map { _ in 0.1 + 0.5 * rng.nextUnit() }
+    z = (0..<(n * m)).map { i in
+      let u = rng.nextUnit()
+      if u < 0.01 { return specials[i % specials.count] }
+      return rng.nextUnit() < density[i % m] ? Float(u) : -Float(u)
+    }
+  }
+
+  func product(_ spos: [UInt64], _ sneg: [UInt64], path: Int32, threads t: Int) -> [Float] {
+    let threads = Int32(t)
+    precondition(bae_kernels_force_path(path) == 0)
+    var zz = z, rows = [UInt64](repeating: 0xAAAA, count: n * wpr), counts = [Int64](repeating: 0, count: m)
+    bae_binarize_inplace_mt(&zz, Int64(n), Int64(m), Int64(m), &rows, Int64(wpr), &counts, threads)
+    var out = [Float](repeating: -7, count: n * m)
+    bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
+    return out
+  }
+
+  /// Runs every kernel under `path` on `threads` threads; the pair triangle is split in three
+  /// rank-like tile ranges, each itself run on `threads` threads.
+  func run(path: Int32, threads t: Int) -> KernelOutputs {
+    precondition(bae_kernels_force_path(path) == 0)
+    let threads = Int32(t)
+    var zz = z
+    var rows = [UInt64](repeating: 0xFFFF, count: n * wpr)  // garbage the kernel must overwrite
+    var counts = [Int64](repeating: 0, count: m)
+    bae_binarize_inplace_mt(&zz, Int64(n), Int64(m), Int64(m), &rows, Int64(wpr), &counts, threads)
+    var cols = [UInt64](repeating: 0, count: m * wpc)
+    bae_transpose_bits_mt(rows, Int64(n), Int64(m), Int64(wpr), &cols, Int64(wpc), threads)
+    var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
+    let blocks = (m + 63) / 64, tiles = blocks * (blocks + 1) / 2
+    let cuts = [0, tiles / 3, (2 * tiles) / 3, tiles]
+    var total: Int64 = 0
+    for r in 0..<3 {
+      total += bae_covariance_signs_mt(cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]),
+                                       Int64(cuts[r + 1]), &spos, &sneg, Int64(wpr), threads)
+    }
+    var out = [Float](repeating: -7, count: n * m)
+    bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
+    return KernelOutputs(z: zz, rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg, total: total,
+                         product: out)
+  }
+
+  /// The definitions, element by element.
+  func naive() -> KernelOutputs {
+    let h = z.map { $0 > 0 ? 1 : 0 }
+    var rows = [UInt64](repeating: 0, count: n * wpr), cols = [UInt64](repeating: 0, count: m * wpc)
+    var counts = [Int64](repeating: 0, count: m)
+    for i in 0..<n { for j in 0..<m where h[i * m + j] == 1 {
+      rows[i * wpr + j / 64] |= 1 << UInt64(j % 64)
+      cols[j * wpc + i / 64] |= 1 << UInt64(i % 64)
+      counts[j] += 1
+    } }
+    var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
+    var total: Int64 = 0
+    for j in 0..<m { for k in 0..<m where k != j {
+      var n11: Int64 = 0
+      for i in 0..<n { n11 += Int64(h[i * m + j] & h[i * m + k]) }
+      let d = Int64(n) * n11 - counts[j] * counts[k]
+      if k > j { total += abs(d) }
+      if d > 0 { spos[j * wpr + k / 64] |= 1 << UInt64(k % 64) }
+      if d < 0 { sneg[j * wpr + k / 64] |= 1 << UInt64(k % 64) }
+    } }
+    var out = [Float](repeating: 0, count: n * m)
+    for i in 0..<n { for j in 0..<m {
+      var s = 0
+      for k in 0..<m where h[i * m + k] == 1 {
+        s += Int((spos[k * wpr + j / 64] >> UInt64(j % 64)) & 1) - Int((sneg[k * wpr + j / 64] >> UInt64(j % 64)) & 1)
+      }
+      out[i * m + j] = Float(s)
+    } }
+    return KernelOutputs(z: h.map(Float.init), rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg,
+                         total: total, product: out)
+  }
+}

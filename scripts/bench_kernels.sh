@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Bit-kernel microbenchmark: compiles scripts/bench_kernels.c with the package's C kernel sources and
+# OpenBLAS, then prints median times per ISA path (scalar popcnt first) at 1 and 2 threads, the ratio
+# of the covariance term (pair signs + H·S) against scalar popcnt, and the dense sgemm formulation.
+# Each row is followed by the median process CPU time (all threads), steadier than wall time under load.
+#   scripts/bench_kernels.sh [reps] [n] [m ...]      defaults: 7 512 2304 8192
+#   CC (default clang), CFLAGS (default -O2), OUT (default .build/bench_kernels); the portable path
+#   is skipped above m = 4096 unless BENCH_PORTABLE=1 (it takes minutes there)
+# Instruction counts (stable under load) for one call of one kernel, PATH 1..4 as in bae_kernels.h:
+#   valgrind --tool=callgrind --toggle-collect='bae_*_mt' .build/bench_kernels once PATH pairs 512 2304
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CC="${CC:-clang}"
+OUT="${OUT:-.build/bench_kernels}"
+mkdir -p "$(dirname "$OUT")"
+# shellcheck disable=SC2086
+"$CC" ${CFLAGS:--O2} -gdwarf-4 -Wall -Wextra -ISources/CBAEKernels -ISources/CBAEKernels/include \
+  $(pkg-config --cflags openblas) -o "$OUT" scripts/bench_kernels.c Sources/CBAEKernels/*.c \
+  $(pkg-config --libs openblas) -lpthread
+if [ "$#" -eq 0 ]; then set -- 7 512 2304 8192; fi
+"$OUT" "$@"
