@@ -27,6 +27,8 @@ public struct StepBenchmarkResult: Codable, Sendable {
   /// CPU model name and the OpenBLAS kernel set that ran.
   public var cpu: String
   public var blasCore: String
+  /// The ISA path of each bit kernel.
+  public var kernelPaths: [String: String]
 }
 
 /// A model, a random minibatch and one `TrainingStep` at a benchmark shape (single process, seeded),
@@ -56,6 +58,7 @@ final class BenchmarkStep {
     for i in 0..<xBuffer.count { xBuffer[i] = Float(rng.nextGaussian()) }
     x = Matrix(xBuffer, rows: n, cols: d)
     training = TrainingStep(model: model, rowsPerRank: [n], collectives: SingleProcess())
+    training.workspace.kernelThreads = Swift.max(1, BLAS.threads)
     training.adam.lr = lr
   }
 
@@ -73,6 +76,8 @@ public struct ArchitectureStepResult: Codable, Sendable {
   public var ratioToBAECore: Double
   public var cpu: String
   public var blasCore: String
+  /// The ISA path of each bit kernel.
+  public var kernelPaths: [String: String]
 }
 
 public enum StepBenchmark {
@@ -92,7 +97,8 @@ public enum StepBenchmark {
     progress(String(format: "%@ step %.1f ms, BAE core step %.1f ms (ratio %.2f)", architecture.rawValue, a * 1e3, c * 1e3, a / c))
     return ArchitectureStepResult(architecture: architecture.rawValue, inputDim: d, latentDim: dl, rows: n,
                                   blasThreads: BLAS.threads, repeats: repeats, stepMs: a * 1e3, baeCoreStepMs: c * 1e3,
-                                  ratioToBAECore: a / c, cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName)
+                                  ratioToBAECore: a / c, cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName,
+                                  kernelPaths: MachineInfo.kernelPaths)
   }
 
   public static func run(inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
@@ -147,6 +153,6 @@ public enum StepBenchmark {
                                covarianceProductMs: tProduct * 1e3, covarianceShare: tCov / t1,
                                denseCovarianceMs: tDense * 1e3, covarianceSpeedup: tDense / tCov,
                                avx512Popcount: bae_kernels_have_avx512_popcnt() != 0,
-                               cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName)
+                               cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName, kernelPaths: MachineInfo.kernelPaths)
   }
 }

@@ -10,8 +10,8 @@ extension Autoencoder {
   func binarize(_ ws: StepWorkspace, rows n: Int) {
     let m = codeBits
     ws.counts.zero()
-    bae_binarize_inplace(ws.codes.baseAddress, Int64(n), Int64(m), Int64(m), ws.localBits.baseAddress,
-                         Int64(ws.rowWords), ws.counts.baseAddress)
+    bae_binarize_inplace_mt(ws.codes.baseAddress, Int64(n), Int64(m), Int64(m), ws.localBits.baseAddress,
+                            Int64(ws.rowWords), ws.counts.baseAddress, Int32(ws.kernelThreads))
     guard bitsPerFeature > 1 else { return }
     let k = bitsPerFeature, dl = latentDim
     let h = Matrix(ws.codes, rows: n, cols: m)
@@ -38,10 +38,10 @@ extension Autoencoder {
     ws.signPlanes.zero()
     let tiles = CovarianceWork.tileRange(codeBits: m, rank: batch.rank, worldSize: batch.collectives.worldSize)
     let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
-    var absSum = [bae_covariance_signs(ws.columnBits.baseAddress, Int64(m), Int64(wpc),
-                                       ws.counts.baseAddress, Int64(n),
-                                       Int64(tiles.lowerBound), Int64(tiles.upperBound),
-                                       spos, sneg, Int64(w))]
+    var absSum = [bae_covariance_signs_mt(ws.columnBits.baseAddress, Int64(m), Int64(wpc),
+                                          ws.counts.baseAddress, Int64(n),
+                                          Int64(tiles.lowerBound), Int64(tiles.upperBound),
+                                          spos, sneg, Int64(w), Int32(ws.kernelThreads))]
     try batch.collectives.sum(ws.signPlanes.buffer)
     try absSum.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
     // D = Σ_{j≠k} |C_jk| = 2 Σ_{j<k} |N·n11 − c_j c_k| / (N (N − 1))
@@ -58,13 +58,13 @@ extension Autoencoder {
     let n = rowsPerRank.reduce(0, +), nLocal = rowsPerRank[rank]
     let wpc = (n + 63) / 64
     if collectives.worldSize == 1 {
-      bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
+      bae_transpose_bits_mt(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), Int32(ws.kernelThreads))
       return
     }
     if rowsPerRank.allSatisfy({ $0 % 64 == 0 }) {
       let wl = nLocal / 64
-      bae_transpose_bits(ws.localBits.baseAddress, Int64(nLocal), Int64(m), Int64(w),
-                         ws.localColumnBits.baseAddress, Int64(wl))
+      bae_transpose_bits_mt(ws.localBits.baseAddress, Int64(nLocal), Int64(m), Int64(w),
+                            ws.localColumnBits.baseAddress, Int64(wl), Int32(ws.kernelThreads))
       // rank-major blocks (R, m, n_r/64) land in globalBits, then move to column-major (m, N/64)
       try collectives.gather(UnsafeBufferPointer(rebasing: ws.localColumnBits.buffer[0..<(m * wl)]),
                              into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(m * wpc)]),
@@ -83,7 +83,7 @@ extension Autoencoder {
     try collectives.gather(UnsafeBufferPointer(rebasing: ws.localBits.buffer[0..<(nLocal * w)]),
                            into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(n * w)]),
                            counts: rowsPerRank.map { $0 * w })
-    bae_transpose_bits(ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
+    bae_transpose_bits_mt(ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), Int32(ws.kernelThreads))
   }
 
   /// ∂L/∂z for local rows from the upstream ∂L/∂v (`upstream`, (n, d')): spread over the k bits,
@@ -136,8 +136,8 @@ extension Autoencoder {
     precondition(ws.hasCovarianceBuffers, "covariance gradient without covariance buffers")
     let a = Matrix(ws.covarianceProduct, rows: n, cols: m)
     let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
-    bae_signed_popcount_product(ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
-                                a.base, Int64(m))
+    bae_signed_popcount_product_mt(ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
+                                   a.base, Int64(m), Int32(ws.kernelThreads))
     // q_j = Σ_k p_k S_kj over the set bits of row j's planes (S is symmetric)
     var q = [Float](repeating: 0, count: m)
     let invN = 1.0 / Double(bigN)

@@ -49,6 +49,9 @@ public final class StepWorkspace: @unchecked Sendable {
   /// BatchTopK in training: the smallest selected positive activation of the global batch (set by the
   /// code phase, identical on every rank; nil when nothing positive was selected).
   public internal(set) var selectedThreshold: Double? = nil
+  /// Threads the bit kernels use (binarisation, transpose, pair signs, H·S); results do not depend on
+  /// it. The trainer sets it from `--blas-threads`.
+  public var kernelThreads = 1
   /// AuxK: whether this step has dead latents (then the aux buffers hold this step's values).
   public internal(set) var auxActive = false
 

@@ -70,6 +70,7 @@ public final class Trainer {
     rowsPerRank = (0..<world).map { GlobalBatchSampler.slice(globalBatch: config.batchSize, rank: $0, readers: world).count }
     let model = Autoencoder(config: config.model)
     step = TrainingStep(model: model, rowsPerRank: rowsPerRank, collectives: timed)
+    step.workspace.kernelThreads = max(1, config.blasThreads)
     batch = AlignedBuffer(count: max(1, rowsPerRank[collectives.rank]) * config.model.inputDim)
 
     var sampler = GlobalBatchSampler(rows: data.trainRows, globalBatch: config.batchSize, seed: config.seed,

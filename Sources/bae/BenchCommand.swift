@@ -28,7 +28,8 @@ struct BenchStepCommand: ParsableCommand {
 
   func run() throws {
     BLAS.threads = threads
-    FileHandle.standardError.write(Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)\n".utf8))
+    let paths = MachineInfo.kernelPaths.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    FileHandle.standardError.write(Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)  bit kernels: \(paths)\n".utf8))
     if architecture != .bae {
       let r = try StepBenchmark.runArchitecture(architecture, inputDim: dim, latentDim: latent, rows: rows, repeats: repeats) {
         FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
