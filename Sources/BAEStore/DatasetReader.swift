@@ -1,12 +1,14 @@
 // One reader's view of the global batch sequence: a background thread runs its own copy of the
 // sampler ahead of the trainer, gathers this reader's slice of each upcoming global minibatch
-// (decoding frames as needed) into a bounded queue, and `nextBatch` just copies the next one out.
+// (decoding a shuffling window's frames once for many batches) into a bounded queue, and
+// `nextBatch` just copies the next one out.
 import Foundation
 
 /// Streams this reader's slices of the global minibatches, decoded ahead on a background thread.
 ///
-/// Memory: `prefetchBatches` batch buffers (localBatch·inputDim floats each) plus the source's
-/// own cache (a dataset's `cacheFrames` decoded frames).
+/// Memory: `prefetchBatches` batch buffers (localBatch·inputDim floats each), the source's own
+/// cache (a dataset's `cacheFrames` decoded frames) and, for shuffled packed data, one gather of at
+/// most `gatherBatches` batches of this reader's rows (default `BatchMixing.defaultGatherBytes`).
 public final class DatasetReader: @unchecked Sendable {
   public let source: any RowSource
   public let rank: Int
@@ -136,15 +138,21 @@ private struct WindowGather {
     mine.reserveCapacity(all.count * slice.count / b + slice.count)
     for (i, row) in all.enumerated() where slice.contains((position + i) % b) { mine.append(row) }
     position = end
-    // Keep the unconsumed rows (less than one batch), then append the new ones.
+    // Keep the unconsumed rows (less than one batch) and free the rest before decoding, in a buffer
+    // of exactly the needed size (growing the old one could double it past the budget).
     let d = inputDim
-    values.removeFirst(cursor * d)
+    let remnant = Array(values[(cursor * d)...])
+    values = []
     cursor = 0
-    let kept = values.count
-    values.append(contentsOf: repeatElement(0, count: mine.count * d))
-    try values.withUnsafeMutableBufferPointer {
+    let kept = remnant.count
+    var next = [Float]()
+    next.reserveCapacity(kept + mine.count * d)
+    next += remnant
+    next += repeatElement(0, count: mine.count * d)
+    try next.withUnsafeMutableBufferPointer {
       try source.readRows(mine, into: UnsafeMutableBufferPointer(rebasing: $0[kept...]))
     }
+    values = next
   }
 }
 
