@@ -4,6 +4,24 @@
 
 import BAERandom
 
+/// A resumed sampler state that does not fit the dataset and batch size it is resumed with.
+public enum SamplerStateError: Error, Equatable, CustomStringConvertible {
+  /// The saved epoch is negative (a damaged or hand-edited checkpoint).
+  case negativeEpoch(source: String, epoch: Int)
+  /// The saved batch index is not below the epoch's batch count for the current rows and batch size.
+  case batchOutOfRange(source: String, batchInEpoch: Int, batchesPerEpoch: Int, rows: Int, globalBatch: Int)
+
+  public var description: String {
+    switch self {
+    case let .negativeEpoch(source, epoch):
+      return "\(source): sampler field epoch is \(epoch), must be >= 0; the checkpoint is damaged, resume from an earlier one or start without --resume"
+    case let .batchOutOfRange(source, batch, perEpoch, rows, globalBatch):
+      return "\(source): sampler field batchInEpoch is \(batch) but \(rows) training rows in batches of \(globalBatch) give \(perEpoch) batches per epoch; "
+        + "the dataset or the batch size changed since the checkpoint: resume with the same data and --batch-size, or start without --resume"
+    }
+  }
+}
+
 /// How rows are ordered within an epoch.
 public enum BatchOrder: String, Codable, Sendable {
   /// A pseudo-random permutation per epoch, a function of (seed, epoch) only.
@@ -88,30 +106,68 @@ public struct GlobalBatchSampler: Sendable {
   /// (rolls into the next epoch after `batchesPerEpoch` batches).
   public mutating func nextGlobalBatch() -> [Int] {
     let start = state.batchInEpoch * globalBatch
-    var out = [Int]()
-    out.reserveCapacity(globalBatch)
-    switch order {
-    case .sequential:
-      for p in start..<(start + globalBatch) { out.append(rows.lowerBound + p) }
-    case .shuffled:
-      prepareEpoch(state.epoch)
-      var p = start
-      let end = start + globalBatch
-      while p < end {
-        let w = window(containing: p)
-        loadWindow(w, epoch: state.epoch)
-        let ws = windowStarts[w], we = windowStarts[w + 1]
-        let take = min(end, we) - p
-        out.append(contentsOf: windowRows[(p - ws)..<(p - ws + take)])
-        p += take
-      }
-    }
+    let out = epochRows(start..<(start + globalBatch), epoch: state.epoch)
+    skipBatch()
+    return out
+  }
+
+  /// Advances the state by one batch without computing it (a reader that gathered the rows already).
+  public mutating func skipBatch() {
     state.batchInEpoch += 1
     if state.batchInEpoch == batchesPerEpoch {
       state.batchInEpoch = 0
       state.epoch += 1
     }
+  }
+
+  /// The rows at `positions` of epoch `epoch`'s order (position p = slot p mod B of batch p div B),
+  /// without touching the state. A reader uses it to gather many batches' rows in one pass.
+  public mutating func epochRows(_ positions: Range<Int>, epoch: Int) -> [Int] {
+    precondition(positions.lowerBound >= 0 && positions.upperBound <= rows.count && epoch >= 0,
+                 "positions \(positions) of epoch \(epoch) out of 0..<\(rows.count)")
+    var out = [Int]()
+    out.reserveCapacity(positions.count)
+    switch order {
+    case .sequential:
+      for p in positions { out.append(rows.lowerBound + p) }
+    case .shuffled:
+      prepareEpoch(epoch)
+      var p = positions.lowerBound
+      while p < positions.upperBound {
+        let w = window(containing: p)
+        loadWindow(w, epoch: epoch)
+        let ws = windowStarts[w], we = windowStarts[w + 1]
+        let take = min(positions.upperBound, we) - p
+        out.append(contentsOf: windowRows[(p - ws)..<(p - ws + take)])
+        p += take
+      }
+    }
     return out
+  }
+
+  /// The positions of epoch `epoch` that share a shuffling window with `position`: their rows are
+  /// a permutation of the window's frames, so gathering them decodes each of those frames once.
+  /// Sequential order is one window.
+  public mutating func windowPositions(containing position: Int, epoch: Int) -> Range<Int> {
+    precondition(position >= 0 && position < rows.count, "position \(position) out of 0..<\(rows.count)")
+    guard order == .shuffled else { return 0..<rows.count }
+    prepareEpoch(epoch)
+    let w = window(containing: position)
+    return windowStarts[w]..<windowStarts[w + 1]
+  }
+
+  /// Checks a state read back from a checkpoint against this sampler (whose rows and batch come
+  /// from the current dataset and config): throws if it points outside the epoch, e.g. because the
+  /// dataset shrank or the batch grew since the checkpoint was written. `source` names the file.
+  public func validate(_ resumed: SamplerState, source: String) throws {
+    guard resumed.epoch >= 0 else {
+      throw SamplerStateError.negativeEpoch(source: source, epoch: resumed.epoch)
+    }
+    guard resumed.batchInEpoch >= 0 && resumed.batchInEpoch < batchesPerEpoch else {
+      throw SamplerStateError.batchOutOfRange(source: source, batchInEpoch: resumed.batchInEpoch,
+                                              batchesPerEpoch: batchesPerEpoch, rows: rows.count,
+                                              globalBatch: globalBatch)
+    }
   }
 
   /// The contiguous slice [lo, hi) of a global minibatch that reader `rank` of `readers` takes:

@@ -76,13 +76,14 @@ public final class Trainer {
     var sampler = GlobalBatchSampler(rows: data.trainRows, globalBatch: config.batchSize, seed: config.seed,
                                      order: config.batchOrder,
                                      blockRows: data.source.rowsPerBlock,
-                                     windowBlocks: TrainingData.shuffleWindowFrames)
+                                     windowBlocks: BatchMixing.windowBlocks(rowsPerBlock: data.source.rowsPerBlock))
     totalSteps = config.steps > 0 ? config.steps : config.epochs * sampler.batchesPerEpoch
     stepsDone = 0
     let latest = resume ? try checkpoints.latestComplete() : nil
     if let latest {
       let restored = try checkpoints.load(latest, expecting: config, model: model, adam: step.adam)
       stepsDone = restored.step
+      try sampler.validate(restored.sampler, source: latest.path)
       sampler.state = restored.sampler
       lastCheckpoint = latest
       log.info("resumed from \(latest.path) at step \(stepsDone)")

@@ -17,9 +17,6 @@ public struct TrainingData {
 
   public var inputDim: Int { source.inputDim }
 
-  /// Frames per shuffling window of a dataset (the sampler's two-level permutation): a batch touches
-  /// at most 2× this many frames, so the reader caches 2W + 2 decoded frames.
-  public static let shuffleWindowFrames = 8
 
   /// Opens `config.data`. A `.npy` is scanned for non-finite values: an error names the first bad row,
   /// or with `skipNonFinite` such rows are dropped and counted. Datasets are checked batch by batch.
@@ -31,7 +28,9 @@ public struct TrainingData {
     guard FileManager.default.fileExists(atPath: url.path) else {
       throw TrainDataError.missing(path: config.data)
     }
-    var source = try openRowSource(url, cacheFrames: 2 * shuffleWindowFrames + 2)
+    // shuffled batches come from the reader's window gathers (BatchMixing); the frame cache serves
+    // sequential order and validation, which read runs of consecutive rows
+    var source = try openRowSource(url, cacheFrames: 4)
     var skipped = 0
     if let mem = source as? InMemoryRowSource {
       let (clean, bad) = try Self.scanFinite(mem, file: config.data, skip: config.skipNonFinite)

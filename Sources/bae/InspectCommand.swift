@@ -17,7 +17,16 @@ struct InspectCommand: ParsableCommand {
   @Flag(name: .long, help: "Print the report as JSON.")
   var json = false
 
+  // Batch mixing (InspectCommand+BatchMixing.swift).
+  @Flag(name: .long, help: "Report how the shuffled sampler's first epoch mixes documents (from the token sidecar) against a uniform shuffle.")
+  var batchMixing = false
+  @Option(name: .long, help: "Global batch size for --batch-mixing.")
+  var batchSize = 512
+  @Option(name: .long, help: "Sampler seed for --batch-mixing (the trainer's --seed).")
+  var seed: UInt64 = 0
+
   func run() throws {
+    if batchMixing { return try runBatchMixing() }
     let report = try DatasetInspector.inspect(URL(fileURLWithPath: dataset), verify: verify) { done, total in
       if !json { ProgressBar.draw(done: done, total: total, label: "verify") }
     }

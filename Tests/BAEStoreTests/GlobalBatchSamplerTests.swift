@@ -130,3 +130,40 @@ extension GlobalBatchSampler {
   /// The next batch without advancing (test helper).
   func peek() -> [Int] { var c = self; return c.nextGlobalBatch() }
 }
+
+final class GlobalBatchSamplerStateTests: XCTestCase {
+  func testResumedStateOutOfRangeIsATypedError() throws {
+    let s = GlobalBatchSampler(rows: 0..<500, globalBatch: 48, seed: 1, order: .shuffled, blockRows: 20, windowBlocks: 3)
+    XCTAssertNoThrow(try s.validate(SamplerState(epoch: 4, batchInEpoch: 9), source: "ckpt/sampler.json"))
+    // The dataset shrank from 1000 to 500 rows since the checkpoint: batch 12 no longer exists.
+    XCTAssertThrowsError(try s.validate(SamplerState(epoch: 0, batchInEpoch: 12), source: "ckpt/sampler.json")) { e in
+      XCTAssertEqual(e as? SamplerStateError, .batchOutOfRange(source: "ckpt/sampler.json", batchInEpoch: 12,
+                                                               batchesPerEpoch: 10, rows: 500, globalBatch: 48))
+    }
+    XCTAssertThrowsError(try s.validate(SamplerState(epoch: 0, batchInEpoch: 10), source: "c")) { e in
+      guard case .batchOutOfRange(_, 10, 10, _, _)? = e as? SamplerStateError else { return XCTFail("\(e)") }
+    }
+    XCTAssertThrowsError(try s.validate(SamplerState(epoch: 0, batchInEpoch: -1), source: "c")) { e in
+      guard case .batchOutOfRange(_, -1, 10, _, _)? = e as? SamplerStateError else { return XCTFail("\(e)") }
+    }
+    XCTAssertThrowsError(try s.validate(SamplerState(epoch: -2, batchInEpoch: 0), source: "c")) { e in
+      XCTAssertEqual(e as? SamplerStateError, .negativeEpoch(source: "c", epoch: -2))
+    }
+  }
+
+  func testEpochRowsAndWindowPositionsAgreeWithBatches() {
+    var a = GlobalBatchSampler(rows: 30..<1054, globalBatch: 64, seed: 3, order: .shuffled, blockRows: 16, windowBlocks: 5)
+    var b = a
+    var batches: [Int] = []
+    for _ in 0..<a.batchesPerEpoch { batches += a.nextGlobalBatch() }
+    XCTAssertEqual(b.epochRows(0..<batches.count, epoch: 0), batches)
+    XCTAssertEqual(b.epochRows(100..<300, epoch: 0), Array(batches[100..<300]))
+    // A window is a run of positions holding exactly the rows of its frames.
+    let w = b.windowPositions(containing: 200, epoch: 0)
+    XCTAssertTrue(w.contains(200))
+    XCTAssertEqual(w.count, 5 * 16)
+    let frames = Set(b.epochRows(w, epoch: 0).map { ($0 - 30) / 16 })
+    XCTAssertEqual(frames.count, 5)
+    XCTAssertEqual(b.state, SamplerState(epoch: 0, batchInEpoch: 0), "epochRows must not move the state")
+  }
+}
