@@ -1,7 +1,7 @@
 // `bae inspect DIR --batch-mixing`: how the shuffled sampler that `bae train` builds for this dataset
 // mixes documents over its first epoch, against a uniform shuffle of the same rows.
 import ArgumentParser
-import BAEModel
+import BAETrain
 import BAEStore
 import Foundation
 
@@ -12,7 +12,7 @@ extension InspectCommand {
     let documents = try BatchMixingReport.documents(ofDataset: dir)
     // The train split and window exactly as the trainer makes them (default validation fraction).
     let n = manifest.rows
-    let trainRows = n - Int((Double(n) * BAEConfig().validationFraction).rounded(.down))
+    let trainRows = n - Int((Double(n) * TrainConfig().validationFraction).rounded(.down))
     guard batchSize >= 1 && batchSize <= trainRows else {
       throw ValidationError("--batch-size \(batchSize) must be in 1...\(trainRows) (the train split of \(n) rows)")
     }
