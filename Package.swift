@@ -37,7 +37,7 @@ let package = Package(
     .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO", "BAERandom"]),
     .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAERandom", "BAEBuildInfo"]),
-    .target(name: "BAEBench", dependencies: ["BAEModel", "BAETrain", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
+    .target(name: "BAEBench", dependencies: ["BAEModel", "BAETrain", "BAEStore", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor"]),
     .executableTarget(name: "bae", dependencies: [
       "BAEAnalysis", "BAEBench", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAEBuildInfo",

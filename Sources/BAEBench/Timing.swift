@@ -1,8 +1,10 @@
 // Wall-clock timing for the benchmarks: medians after one warm-up (the machine is shared and noisy).
 import Foundation
 
-/// Monotonic seconds.
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+import BAEIO
+
+/// Monotonic seconds (BAEIO's clock).
+func now() -> Double { monotonicSeconds() }
 
 /// The median (upper middle for even counts); NaN for no samples.
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.isEmpty ? .nan : s[s.count / 2] }

@@ -2,6 +2,7 @@
 // every dtype with and without byte shuffling, on any (rows, inputDim) matrix.
 import BAERandom
 import Dispatch
+import BAEIO
 import Foundation
 
 /// One benchmark row.
@@ -29,14 +30,14 @@ public enum StoreBenchmark {
     for dtype in StoreDType.allCases {
       for shuffle in [false, true] {
         let opt = ShardOptions(dtype: dtype, rowsPerFrame: rowsPerFrame, shuffle: shuffle, level: level)
-        let t0 = now()
+        let t0 = monotonicSeconds()
         let frames = values.withUnsafeBufferPointer { ShardWriter.compressFrames($0, inputDim: inputDim, options: opt) }
-        let encodeSeconds = now() - t0
+        let encodeSeconds = monotonicSeconds() - t0
         let compressed = Double(frames.reduce(0) { $0 + $1.count })
         let decoder = FrameDecoder()
         var out = [Float](repeating: 0, count: rowsPerFrame * inputDim)
         var decoded = 0.0
-        let t1 = now()
+        let t1 = monotonicSeconds()
         repeat {
           for (k, f) in frames.enumerated() {
             let n = min(rowsPerFrame, rows - k * rowsPerFrame) * inputDim
@@ -49,8 +50,8 @@ public enum StoreBenchmark {
             }
             decoded += Double(n * 4)
           }
-        } while now() - t1 < minSeconds
-        let decodeSeconds = now() - t1
+        } while monotonicSeconds() - t1 < minSeconds
+        let decodeSeconds = monotonicSeconds() - t1
         results.append(StoreBenchResult(dtype: dtype, shuffle: shuffle, ratioVsF32: rawF32 / compressed,
                                         ratioVsDType: rawF32 / 4 * Double(dtype.size) / compressed,
                                         decodeGBps: decoded / decodeSeconds / 1e9, encodeGBps: rawF32 / encodeSeconds / 1e9))
@@ -59,21 +60,9 @@ public enum StoreBenchmark {
     return results
   }
 
-  /// Standard-normal values (Box–Muller over SplitMix64), `count` of them.
+  /// Standard-normal values from SplitMix64, `count` of them.
   public static func gaussian(count: Int, seed: UInt64) -> [Float] {
-    var g = SplitMix64(state: seed)
-    var out = [Float](repeating: 0, count: count)
-    var i = 0
-    while i < count {
-      let u1 = max(Double(g.next() >> 11) / Double(1 << 53), 1e-300)
-      let u2 = Double(g.next() >> 11) / Double(1 << 53)
-      let r = (-2 * log(u1)).squareRoot()
-      out[i] = Float(r * cos(2 * Double.pi * u2))
-      if i + 1 < count { out[i + 1] = Float(r * sin(2 * Double.pi * u2)) }
-      i += 2
-    }
-    return out
+    var g = SplitMix64(seed: seed)
+    return (0..<count).map { _ in Float(g.nextGaussian()) }
   }
-
-  private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 }

@@ -43,13 +43,16 @@ public enum SetEvaluator {
     // [Σ(x̂−x)², Σx², Σx_k…, Σcos] and the first bad row (or −1), reduced with max
     var moments = [Double](repeating: 0, count: 3 + d)
     var start = mine.lowerBound
-    var firstBad = [-1.0]
+    // [−(first bad row), bad rows]: the max of the first entry over ranks is the lowest bad row
+    var firstBad = [-Double.infinity]
+    var badRows = [0.0]
     while start < mine.upperBound {
       let end = min(mine.upperBound, start + ws.capacity)
       let n = end - start
       try source.readRows(Array(start..<end), into: UnsafeMutableBufferPointer(rebasing: x.buffer[0..<(n * d)]))
-      if firstBad[0] < 0, let bad = (0..<(n * d)).first(where: { !x[$0].isFinite }) {
-        firstBad[0] = Double(start + bad / d)
+      for i in 0..<n where (0..<d).contains(where: { !x[i * d + $0].isFinite }) {
+        if firstBad[0] == -Double.infinity { firstBad[0] = -Double(start + i) }
+        badRows[0] += 1
       }
       let xm = Matrix(x, rows: n, cols: d)
       let mo = try model.forward(xm, ws)
@@ -62,12 +65,13 @@ public enum SetEvaluator {
     }
     // every rank joins every reduction; a bad row anywhere fails all ranks alike
     try firstBad.withUnsafeMutableBufferPointer { try collectives.max($0) }
-    if firstBad[0] >= 0 {
-      let r = Int(firstBad[0])
+    try badRows.withUnsafeMutableBufferPointer { try collectives.sum($0) }
+    if badRows[0] > 0 {
+      let r = Int(-firstBad[0])
       var row = [Float](repeating: 0, count: d)
       try row.withUnsafeMutableBufferPointer { try source.readRows([r], into: $0) }
       let c = row.firstIndex { !$0.isFinite } ?? 0
-      throw TrainDataError.nonFinite(path: path, row: r, column: c, value: row[c], rows: nil, step: nil)
+      throw TrainDataError.nonFinite(path: path, row: r, column: c, value: row[c], rows: Int(badRows[0]), step: nil)
     }
     try counts.withUnsafeMutableBufferPointer { try collectives.sum($0) }
     try moments.withUnsafeMutableBufferPointer { try collectives.sum($0) }

@@ -1,6 +1,7 @@
 // Wraps the run's collectives to time them: each step's time is split into compute,
 // communication and input wait, and communication is whatever passes through here.
 import BAEModel
+import BAEIO
 import Foundation
 
 final class TimedCollectives: Collectives {
@@ -25,5 +26,5 @@ final class TimedCollectives: Collectives {
   }
 }
 
-/// Monotonic seconds.
-func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+/// Monotonic seconds (BAEIO's clock).
+func now() -> Double { monotonicSeconds() }

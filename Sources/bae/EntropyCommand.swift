@@ -30,12 +30,10 @@ struct EntropyCommand: ParsableCommand {
       guard source.inputDim == bae.inputDim else {
         throw TrainDataError.widthMismatch(path: data, found: source.inputDim, expected: bae.inputDim)
       }
-      let s = try SetEvaluator.evaluate(bae, source: source, rows: 0..<source.rowCount, chunk: chunk, collectives: collectives)
+      let s = try SetEvaluator.evaluate(bae, source: source, rows: 0..<source.rowCount, chunk: chunk,
+                                        collectives: collectives, path: data)
+      if !s.mse.isFinite { throw NonFiniteModelError(directory: model) }
       guard collectives.rank == 0 else { return }
-      // NaN/Inf inputs make the squared error non-finite (and their codes meaningless): find and name them
-      if !s.mse.isFinite {
-        throw try EntropyInputError.diagnose(source: source, file: data, modelDirectory: model, chunk: chunk)
-      }
       if json {
         let obj: [String: Any] = ["entropy_bits": s.entropyBits, "rows": s.rows, "mse": s.mse,
                                   "fvu": s.fvu.isFinite ? s.fvu : NSNull(), "l0": s.l0,
@@ -52,44 +50,12 @@ struct EntropyCommand: ParsableCommand {
   }
 }
 
-/// Why a set cannot be evaluated although model and data widths agree.
-enum EntropyInputError: Error, CustomStringConvertible {
-  /// Rows holding NaN/Inf: the first one found and how many there are.
-  case nonFiniteRows(file: String, firstRow: Int, column: Int, value: Float, count: Int)
-  /// Every row is finite but the reconstruction is not: the weights hold NaN/Inf or overflow.
-  case nonFiniteModel(directory: String)
-
+/// Finite rows whose reconstruction is not finite: the weights hold NaN/Inf or overflow. (Rows holding
+/// NaN/Inf are refused by SetEvaluator with the training's error.)
+struct NonFiniteModelError: Error, CustomStringConvertible {
+  let directory: String
   var description: String {
-    switch self {
-    case let .nonFiniteRows(file, row, column, value, count):
-      return "\(file): row \(row) column \(column) is \(value) (\(count) rows hold NaN/Inf); "
-        + "Ĥ and the MSE are undefined over them: evaluate on rows without NaN/Inf (training refuses them too)"
-    case let .nonFiniteModel(directory):
-      return "\(directory)/model.safetensors: the reconstruction of finite rows is not finite; "
-        + "the weights hold NaN/Inf or overflow: use an earlier checkpoint or retrain"
-    }
-  }
-
-  /// Scans every row once (only after the evaluation came out non-finite) and names the first bad one.
-  static func diagnose(source: any RowSource, file: String, modelDirectory: String, chunk: Int) throws -> Self {
-    let d = source.inputDim
-    var buffer = [Float](repeating: 0, count: chunk * d)
-    var first: (row: Int, column: Int, value: Float)?
-    var count = 0
-    var start = 0
-    while start < source.rowCount {
-      let n = min(chunk, source.rowCount - start)
-      try buffer.withUnsafeMutableBufferPointer { b in
-        try source.readRows(Array(start..<(start + n)), into: UnsafeMutableBufferPointer(rebasing: b[0..<(n * d)]))
-      }
-      for r in 0..<n {
-        guard let c = (0..<d).first(where: { !buffer[r * d + $0].isFinite }) else { continue }
-        count += 1
-        if first == nil { first = (start + r, c, buffer[r * d + c]) }
-      }
-      start += n
-    }
-    guard let first else { return .nonFiniteModel(directory: modelDirectory) }
-    return .nonFiniteRows(file: file, firstRow: first.row, column: first.column, value: first.value, count: count)
+    "\(directory)/model.safetensors: the reconstruction of finite rows is not finite; "
+      + "the weights hold NaN/Inf or overflow: use an earlier checkpoint or retrain"
   }
 }

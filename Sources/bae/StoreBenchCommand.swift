@@ -1,6 +1,7 @@
 // `bae bench store`: compression ratios and decode throughput of the shard format (not a test).
 import ArgumentParser
 import BAEIO
+
 import BAEStore
 import Foundation
 
