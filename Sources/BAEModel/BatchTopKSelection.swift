@@ -1,7 +1,8 @@
 // Exact global selection for BatchTopK (Documentation/Baselines.md): the N·k largest values of
 // r = max(z, 0) over the whole global batch, by a distributed radix select over 32-bit keys whose
 // unsigned order is the float order (r ≥ 0, so the key is the bit pattern). Four rounds of an
-// all-reduced 256-bin histogram find the exact key of the (N·k)-th largest value; ties at that key are
+// all-reduced 256-bin histogram over the positive candidates (narrowed to the prefix found so far after
+// each round) find the exact key of the (N·k)-th largest value; ties at that key are
 // taken in global (row, latent) order, with rank order = global row order. Identical for any rank count.
 
 extension Autoencoder {
@@ -13,28 +14,45 @@ extension Autoencoder {
     let z = ws.codes.baseAddress, mask = ws.mask.baseAddress
     @inline(__always) func key(_ i: Int) -> UInt32 { z[i] > 0 ? z[i].bitPattern : 0 }
     var need = Int64(batch.globalRows) * Int64(config.k)
+    // candidates: the positive keys (zeros never pass); each round keeps those matching the prefix
+    let cand = ws.selectionKeys.baseAddress
+    var c = 0
+    for i in 0..<total { let kv = key(i); if kv != 0 { cand[c] = kv; c += 1 } }
+    var positives = [Int64(c)]
+    try positives.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
     var prefix: UInt32 = 0
-    var histogram = [Int64](repeating: 0, count: 256)
-    for shift in stride(from: 24, through: 0, by: -8) {
-      let high: UInt32 = shift == 24 ? 0 : ~UInt32(0) << UInt32(shift + 8)
-      for b in 0..<256 { histogram[b] = 0 }
-      for i in 0..<total {
-        let kv = key(i)
-        if kv & high == prefix { histogram[Int((kv >> UInt32(shift)) & 255)] += 1 }
+    if need < positives[0] {
+      // four interleaved histograms break the store-to-load chains of values sharing a bin
+      var histogram = [Int64](repeating: 0, count: 4 * 256)
+      for shift in stride(from: 24, through: 0, by: -8) {
+        let sh = UInt32(shift)
+        histogram.withUnsafeMutableBufferPointer { h in
+          for b in 0..<(4 * 256) { h[b] = 0 }
+          for i in 0..<c { h[(i & 3) * 256 + Int((cand[i] >> sh) & 255)] &+= 1 }
+          for b in 0..<256 { h[b] = h[b] &+ h[256 + b] &+ h[512 + b] &+ h[768 + b] }
+        }
+        try histogram.withUnsafeMutableBufferPointer { try batch.collectives.sum(UnsafeMutableBufferPointer(rebasing: $0[0..<256])) }
+        var above: Int64 = 0
+        var chosen = 0
+        for b in stride(from: 255, through: 0, by: -1) {
+          if above + histogram[b] >= need { chosen = b; break }
+          above += histogram[b]
+        }
+        prefix |= UInt32(chosen) << sh
+        need -= above
+        // keep the candidates whose bits above `shift` now match the prefix
+        let high: UInt32 = shift == 0 ? ~0 : ~UInt32(0) << sh
+        var kept = 0
+        for i in 0..<c where cand[i] & high == prefix { cand[kept] = cand[i]; kept += 1 }
+        c = kept
       }
-      try histogram.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
-      var above: Int64 = 0
-      var chosen = 0
-      for b in stride(from: 255, through: 0, by: -1) {
-        if above + histogram[b] >= need { chosen = b; break }
-        above += histogram[b]
-      }
-      prefix |= UInt32(chosen) << UInt32(shift)
-      need -= above
+    } else {
+      // every positive value is selected: the threshold key is 0 and zeros pass nothing
+      need = 0
     }
     // prefix is the threshold key T; `need` values equal to T are still to take, in global order
-    var localTies: Int64 = 0
-    for i in 0..<total where key(i) == prefix { localTies += 1 }
+    // after the last round the candidates left are exactly this rank's values equal to T (none when T = 0)
+    let localTies = Int64(prefix == 0 ? 0 : c)
     var ties = [Int64](repeating: 0, count: batch.collectives.worldSize)
     ties[batch.rank] = localTies
     try ties.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }

@@ -9,44 +9,64 @@ extension Autoencoder {
   func sparseCode(_ ws: StepWorkspace, rows n: Int, batch: BatchContext?) throws {
     let dl = latentDim
     let z = ws.codes.baseAddress, mask = ws.mask.baseAddress, a = ws.activations.baseAddress
+    ws.counts.zero()
+    ws.positiveCounts.zero()
+    let counts = ws.counts.baseAddress
     switch architecture {
     case .bae:
       preconditionFailure("sparseCode on a BAE")
     case .relu:
-      for i in 0..<(n * dl) { mask[i] = z[i] > 0 ? 1 : 0 }
+      passAbove(z, mask, a, counts, rows: n, thresholds: [Float](repeating: 0, count: dl))
     case .topk:
-      var heap = [Int](repeating: 0, count: config.k)
+      // the selection marks k entries per row: only those are written and counted
+      var heap = TopKHeap(k: config.k)
+      a.update(repeating: 0, count: n * dl)
       for i in 0..<n {
-        selectTopK(z + i * dl, count: dl, k: config.k, relu: config.topkReLU, allowed: nil, heap: &heap, into: mask + i * dl)
+        let o = i * dl
+        selectTopK(z + o, count: dl, k: config.k, relu: config.topkReLU, allowed: nil, heap: &heap, into: mask + o)
+        for s in 0..<config.k {
+          let j = heap.indices[s]
+          if mask[o + j] != 0 { a[o + j] = z[o + j]; if z[o + j] != 0 { counts[j] += 1 } }
+        }
       }
     case .batchtopk:
       if let batch {
         ws.selectedThreshold = try batchTopKSelect(ws, rows: n, batch: batch)
+        for i in 0..<n {
+          let o = i * dl
+          for j in 0..<dl {
+            let v = z[o + j] * mask[o + j]
+            a[o + j] = v
+            counts[j] &+= v != 0 ? 1 : 0
+          }
+        }
       } else {
-        let theta = Float(batchThreshold ?? 0)
-        for i in 0..<(n * dl) { mask[i] = z[i] > theta ? 1 : 0 }
+        passAbove(z, mask, a, counts, rows: n, thresholds: [Float](repeating: Float(batchThreshold ?? 0), count: dl))
       }
     case .jumprelu:
-      let theta = thresholds()
-      for i in 0..<n {
-        let zr = z + i * dl, mr = mask + i * dl
-        for j in 0..<dl { mr[j] = zr[j] > theta[j] ? 1 : 0 }
-      }
-    }
-    ws.counts.zero()
-    ws.positiveCounts.zero()
-    let counts = ws.counts.baseAddress
-    for i in 0..<n {
-      for j in 0..<dl {
-        let o = i * dl + j
-        let v = z[o] * mask[o]
-        a[o] = v
-        if v != 0 { counts[j] += 1 }
-      }
+      passAbove(z, mask, a, counts, rows: n, thresholds: thresholds())
     }
     if ws.positiveCounts.count > 0 {
       let pc = ws.positiveCounts.baseAddress
       for i in 0..<n { for j in 0..<dl where a[i * dl + j] > 0 { pc[j] += 1 } }
+    }
+  }
+
+  /// M = 1[z > θ_j], a = z ⊙ M and the per-latent counts in one pass (ReLU is θ = 0).
+  private func passAbove(_ z: UnsafeMutablePointer<Float>, _ mask: UnsafeMutablePointer<Float>,
+                         _ a: UnsafeMutablePointer<Float>, _ counts: UnsafeMutablePointer<Int64>,
+                         rows n: Int, thresholds theta: [Float]) {
+    let dl = latentDim
+    theta.withUnsafeBufferPointer { t in
+      for i in 0..<n {
+        let o = i * dl
+        for j in 0..<dl {
+          let pass = z[o + j] > t[j]
+          mask[o + j] = pass ? 1 : 0
+          a[o + j] = pass ? z[o + j] : 0
+          counts[j] &+= pass ? 1 : 0
+        }
+      }
     }
   }
 
@@ -105,7 +125,7 @@ extension Autoencoder {
     ws.auxActive = true
     let kAux = Swift.min(config.auxkLatents, deadCount)
     let z = ws.codes.baseAddress, am = ws.auxMask.baseAddress, aa = ws.auxActivations.baseAddress
-    var heap = [Int](repeating: 0, count: kAux)
+    var heap = TopKHeap(k: kAux)
     for i in 0..<n {
       selectTopK(z + i * dl, count: dl, k: kAux, relu: true, allowed: dead, heap: &heap, into: am + i * dl)
     }
@@ -187,45 +207,70 @@ extension Autoencoder {
   }
 }
 
+/// Scratch for `selectTopK`: k values and k indices (a min-heap whose root is the worst kept entry).
+struct TopKHeap {
+  var values: [Float]
+  var indices: [Int]
+  init(k: Int) { values = [Float](repeating: 0, count: k); indices = [Int](repeating: 0, count: k) }
+  var k: Int { values.count }
+}
+
 /// Marks in `out` (count values, 0/1) the k largest entries of `v` (or of max(v, 0) when `relu`)
 /// among `allowed` latents (nil = all), ties to the lower index; with `relu` a selected entry ≤ 0
-/// is marked 0 (it passes no value and no gradient). `heap` has k slots (reused, not reallocated).
+/// is marked 0 (it passes no value and no gradient). `heap` is reused, not reallocated.
 func selectTopK(_ v: UnsafeMutablePointer<Float>, count: Int, k: Int, relu: Bool, allowed: [Bool]?,
-                heap: inout [Int], into out: UnsafeMutablePointer<Float>) {
-  precondition(heap.count == k && k >= 1, "selectTopK heap \(heap.count) k \(k)")
-  @inline(__always) func value(_ j: Int) -> Float { relu ? Swift.max(v[j], 0) : v[j] }
-  // worse(a, b): a ranks below b (smaller value, or equal value and larger index)
-  @inline(__always) func worse(_ a: Int, _ b: Int) -> Bool {
-    let va = value(a), vb = value(b)
-    return va < vb || (va == vb && a > b)
-  }
-  func siftDown(_ start: Int, _ size: Int) {
-    var i = start
-    while true {
-      let l = 2 * i + 1, r = l + 1
-      var w = i
-      if l < size && worse(heap[l], heap[w]) { w = l }
-      if r < size && worse(heap[r], heap[w]) { w = r }
-      if w == i { return }
-      heap.swapAt(i, w)
-      i = w
+                heap: inout TopKHeap, into out: UnsafeMutablePointer<Float>) {
+  precondition(heap.k == k && k >= 1, "selectTopK heap \(heap.k) k \(k)")
+  heap.values.withUnsafeMutableBufferPointer { hv in
+    heap.indices.withUnsafeMutableBufferPointer { hi in
+      // worse(a, b): slot a ranks below slot b (smaller value, or equal value and larger index)
+      @inline(__always) func worse(_ a: Int, _ b: Int) -> Bool {
+        hv[a] < hv[b] || (hv[a] == hv[b] && hi[a] > hi[b])
+      }
+      @inline(__always) func siftDown(_ start: Int, _ size: Int) {
+        var i = start
+        while true {
+          let l = 2 * i + 1, r = l + 1
+          var w = i
+          if l < size && worse(l, w) { w = l }
+          if r < size && worse(r, w) { w = r }
+          if w == i { return }
+          hv.swapAt(i, w)
+          hi.swapAt(i, w)
+          i = w
+        }
+      }
+      out.update(repeating: 0, count: count)
+      var size = 0
+      var j = 0
+      // fill the first k allowed entries, then heapify
+      while j < count && size < k {
+        if allowed == nil || allowed![j] {
+          hv[size] = relu ? Swift.max(v[j], 0) : v[j]
+          hi[size] = j
+          size += 1
+        }
+        j += 1
+      }
+      if size == k {
+        for s in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(s, k) }
+        // later entries have larger indices, so they replace the root only when strictly larger
+        var floor = hv[0]
+        while j < count {
+          let x = relu ? Swift.max(v[j], 0) : v[j]
+          if x > floor && (allowed == nil || allowed![j]) {
+            hv[0] = x
+            hi[0] = j
+            siftDown(0, k)
+            floor = hv[0]
+          }
+          j += 1
+        }
+      }
+      for s in 0..<size {
+        let idx = hi[s]
+        out[idx] = (!relu || v[idx] > 0) ? 1 : 0
+      }
     }
-  }
-  out.update(repeating: 0, count: count)
-  var size = 0
-  for j in 0..<count {
-    if let allowed, !allowed[j] { continue }
-    if size < k {
-      heap[size] = j
-      size += 1
-      if size == k { for s in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(s, k) } }
-    } else if worse(heap[0], j) {
-      heap[0] = j
-      siftDown(0, k)
-    }
-  }
-  for s in 0..<size {
-    let j = heap[s]
-    out[j] = (!relu || v[j] > 0) ? 1 : 0
   }
 }

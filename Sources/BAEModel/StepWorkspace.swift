@@ -43,6 +43,8 @@ public final class StepWorkspace: @unchecked Sendable {
   public let signPlanes: AlignedBuffer<UInt64>
   /// per-bit (BAE) or per-latent (SAE: a ≠ 0) count, local then global after the all-reduce: (m)
   public let counts: AlignedBuffer<Int64>
+  /// BatchTopK: the candidate keys of the radix selection: (capacity, d')
+  public let selectionKeys: AlignedBuffer<UInt32>
   /// AuxK: per-latent count of positive activations (what "fired" means for the dead set), local
   /// then global; differs from `counts` only for TopK without ReLU.
   public let positiveCounts: AlignedBuffer<Int64>
@@ -83,6 +85,7 @@ public final class StepWorkspace: @unchecked Sendable {
     localColumnBits = AlignedBuffer(count: cov ? m * ((capacity + 63) / 64) : 0)
     signPlanes = AlignedBuffer(count: cov ? 2 * m * rowWords : 0)
     counts = AlignedBuffer(count: m)
+    selectionKeys = AlignedBuffer(count: config.architecture == .batchtopk ? capacity * dl : 0)
     positiveCounts = AlignedBuffer(count: auxk ? dl : 0)
   }
 
