@@ -17,7 +17,7 @@ extension ChatClient {
   public static func redactedString(_ s: String) -> String {
     guard let schemeEnd = s.range(of: "://") else {
       // no scheme: a bare "user:pass@host" still must not be echoed
-      guard let at = s.prefix { $0 != "/" && $0 != "?" && $0 != "#" }.lastIndex(of: "@") else { return s }
+      guard let at = s.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" }).lastIndex(of: "@") else { return s }
       return String(s[s.index(after: at)...])
     }
     let rest = s[schemeEnd.upperBound...]

@@ -3,7 +3,6 @@
 // answer cache, and credentials that never leave the configured host (ChatClient+Credentials). Built on
 // URLSession (FoundationNetworking on Linux), driven synchronously from the caller's thread; one client
 // may be used from several threads at once.
-import BAEStore
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
