@@ -16,11 +16,13 @@
 #   BAE_JUDGE_THREADS        llama.cpp threads [2]
 #   BAE_JUDGE_CTX            context length in tokens [2048]
 #   BAE_JUDGE_START_TIMEOUT  seconds to wait for the first answer [180]
-# State (pid, port, log) lives in .venv-judge/run/. Only loopback traffic: the server binds 127.0.0.1.
+#   BAE_JUDGE_VENV           the venv [.venv-judge in the repository]
+# pip keeps the wheel it built in its cache, so a second venv on the same machine installs in seconds.
+# State (pid, port, log) lives in VENV/run/. Only loopback traffic: the server binds 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
-VENV="$ROOT/.venv-judge"
+VENV="${BAE_JUDGE_VENV:-$ROOT/.venv-judge}"
 RUN="$VENV/run"
 MODEL_NAME="smollm2-135m-instruct"
 # Pinned: the server's request handling and the GGUF are what a judged report records.
@@ -120,6 +122,6 @@ case "${1:-}" in
   model) echo "$MODEL_NAME" ;;
   stop) stop ;;
   status) if running; then echo "running: $(url) (pid $(cat "$RUN/pid"))"; else echo "not running"; exit 1; fi ;;
-  -h|--help|"") sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] ;;
+  -h|--help|"") awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; [ -n "${1:-}" ] ;;
   *) say "unknown command '$1' (setup, start, url, model, stop, status)"; exit 2 ;;
 esac
