@@ -19,6 +19,8 @@
 #   BAE_BUILD_DIR     SwiftPM scratch path for the release build [.build]
 #   BAE_MAIN_SKIP_SETUP=1   do not run scripts/setup.sh / scripts/setup_lm.sh (image already has them)
 #   BAE_MAIN_JUDGE    "stub": judge features with scripts/judge_stub.py (deterministic, offline);
+#                     "local": a real server on 127.0.0.1 (scripts/judge_server.sh: llama_cpp.server with
+#                     SmolLM2-135M-Instruct; the first use compiles it into .venv-judge, ~15-25 min);
 #                     "url": use BAE_JUDGE_URL + BAE_JUDGE_MODEL (+ BAE_JUDGE_API_KEY); empty: no judge [empty]
 #   BAE_MAIN_JUDGE_FEATURES  features judged at most [50]
 #   BAE_MAIN_POSITION=1  also the entropy-vs-position curve (bae entropy-position under mpirun + plot;
@@ -85,7 +87,12 @@ on_error() {
 }
 trap on_error ERR
 JUDGE_PID=""
-cleanup() { if [ -n "$JUDGE_PID" ]; then kill "$JUDGE_PID" 2>/dev/null || true; fi; }
+JUDGE_LOCAL_STARTED=0
+cleanup() {
+  if [ -n "$JUDGE_PID" ]; then kill "$JUDGE_PID" 2>/dev/null || true; fi
+  # a local judge server is stopped only when this run started it
+  if [ "$JUDGE_LOCAL_STARTED" = 1 ]; then scripts/judge_server.sh stop 2>/dev/null || true; fi
+}
 trap cleanup EXIT
 
 # step NAME: announce and time a step; its output goes to $LOGS/NAME.log and to the terminal.
@@ -172,12 +179,20 @@ case "$JUDGE" in
     JUDGE_PID=$STUB_PID
     read -r -t 10 line <&"${STUB[0]}" || { echo "judge stub did not start" >&2; false; }
     feature_args+=(--judge-url "${line#listening }" --judge-model stub --judge-max-features "$JUDGE_FEATURES" --judge-timeout 10) ;;
+  local)
+    if ! local_url="$(scripts/judge_server.sh url 2>/dev/null)"; then
+      local_url="$(scripts/judge_server.sh start)"
+      JUDGE_LOCAL_STARTED=1
+    fi
+    # the server answers one request at a time: the second in flight waits in its queue, hence the timeout
+    feature_args+=(--judge-url "$local_url" --judge-model "$(scripts/judge_server.sh model)"
+                   --judge-max-features "$JUDGE_FEATURES" --judge-concurrency 2 --judge-timeout 120) ;;
   url)
     if [ -z "${BAE_JUDGE_URL:-}" ] || [ -z "${BAE_JUDGE_MODEL:-}" ]; then
       echo "BAE_MAIN_JUDGE=url needs BAE_JUDGE_URL and BAE_JUDGE_MODEL" >&2; false
     fi
     feature_args+=(--judge-url "$BAE_JUDGE_URL" --judge-model "$BAE_JUDGE_MODEL" --judge-max-features "$JUDGE_FEATURES") ;;
-  *) echo "BAE_MAIN_JUDGE must be empty, 'stub' or 'url' (got '$JUDGE')" >&2; false ;;
+  *) echo "BAE_MAIN_JUDGE must be empty, 'stub', 'local' or 'url' (got '$JUDGE')" >&2; false ;;
 esac
 logged "$BAE" "${feature_args[@]}"
 step_end "$RUN/features/report.md"

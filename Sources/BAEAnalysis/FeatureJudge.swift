@@ -27,13 +27,17 @@ public struct FeatureJudge: Sendable {
     let phrase = Self.cleanPhrase(try client.complete(Self.describePrompt(describe)))
     var verdicts: [Bool] = [], answers: [String] = []
     for s in test {
-      let a = try client.complete(Self.testPrompt(phrase: phrase, sample: s))
+      let a = try client.complete(Self.testPrompt(phrase: phrase, sample: s), maxTokens: Self.verdictTokens)
       answers.append(a)
       verdicts.append(Self.parseVerdict(a))
     }
     return JudgeResult(phrase: phrase, verdicts: verdicts, answers: answers,
                        score: Double(verdicts.filter { $0 }.count) / Double(verdicts.count))
   }
+
+  /// Answer budget of a Yes/No prompt: only the first word counts, and a small local model would
+  /// otherwise spend the whole budget explaining itself (3× the time of a verdict on llama_cpp.server).
+  public static let verdictTokens = 8
 
   static let system = ChatMessage(role: "system", content: "You analyse features of a language model's hidden states. Be brief and specific.")
 

@@ -39,7 +39,11 @@ extension FeatureReport {
       o += "Judged by `\(s.judgeModel ?? "?")` at `\(s.judgeURL ?? "?")`: \(summary.judged) features"
       o += summary.meanScore.map { String(format: ", mean score %.3f", $0) } ?? ""
       o += summary.judgeFailures > 0 ? ", \(summary.judgeFailures) failed" : ""
-      o += ".\n\n| score | features |\n|---|---|\n"
+      o += "."
+      if let sent = s.judgeRequests {
+        o += " \(sent) requests sent (\(s.judgeConcurrency ?? 1) in flight at most), \(s.judgeCacheHits ?? 0) answers from the cache."
+      }
+      o += "\n\n| score | features |\n|---|---|\n"
       for (b, n) in summary.scoreHistogram.enumerated() {
         o += String(format: "| %.1f – %.1f | %d |\n", Double(b) / 5, Double(b + 1) / 5, n)
       }

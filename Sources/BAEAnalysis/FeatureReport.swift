@@ -24,8 +24,17 @@ public struct FeatureReport: Codable, Sendable {
     public var contextWindow: Int
     public var denseRate: Double
     public var nearConstantRate: Double
+    /// The judge's endpoint, never with `user:pass@` (nil: no judge).
     public var judgeURL: String?
     public var judgeModel: String?
+    /// Judge requests in flight at most.
+    public var judgeConcurrency: Int?
+    /// The judge's answer cache file (nil: no cache).
+    public var judgeCache: String?
+    /// HTTP requests sent to the judge in this run (retries and redirects included).
+    public var judgeRequests: Int?
+    /// Judge answers taken from the cache instead of the server in this run.
+    public var judgeCacheHits: Int?
   }
 
   /// Whole-corpus statistics of the model on the data.

@@ -91,36 +91,4 @@ public enum FeatureReportBuilder {
     report.updateSummary()
     return report
   }
-
-  /// Judges up to `maxFeatures` interpretable features (0 = all) in index order. A feature whose calls
-  /// fail (after the client's retries) records the error; `giveUpAfter` failures in a row throw
-  /// `judgeGaveUp` with `report` holding everything judged so far.
-  public static func judge(_ report: inout FeatureReport, with judge: FeatureJudge, maxFeatures: Int = 0,
-                           giveUpAfter: Int = 3, progress: Progress = { _, _, _ in }) throws {
-    report.settings.judgeURL = judge.client.endpoint.absoluteString
-    report.settings.judgeModel = judge.client.model
-    defer { report.updateSummary() }
-    var todo = report.features.indices.filter { report.features[$0].interpretable }
-    if maxFeatures > 0 { todo = Array(todo.prefix(maxFeatures)) }
-    guard !todo.isEmpty else { return }
-    guard report.features[todo[0]].samples.allSatisfy({ $0.context != nil }) else {
-      throw AnalysisError.judgeNeedsTokens(data: report.settings.data)
-    }
-    var failuresInRow = 0
-    for (done, i) in todo.enumerated() {
-      let f = report.features[i]
-      let describe = f.samples.filter { $0.role == "describe" }.compactMap(\.context)
-      let test = f.samples.filter { $0.role == "test" }.compactMap(\.context)
-      do {
-        report.features[i].judge = try judge.judge(describe: describe, test: test)
-        report.features[i].judgeError = nil
-        failuresInRow = 0
-      } catch {
-        report.features[i].judgeError = "\(error)"
-        failuresInRow += 1
-        if failuresInRow >= giveUpAfter { throw AnalysisError.judgeGaveUp(consecutiveFailures: failuresInRow, last: "\(error)") }
-      }
-      progress("judge", done + 1, todo.count)
-    }
-  }
 }

@@ -13,7 +13,10 @@ struct FeaturesCommand: ParsableCommand {
       once (contexts), keeping at most describe+test samples per feature. Tokens come from --tokens, else
       the dataset's shard sidecars, else P.tokens.tsv next to a P.npy. Writes REPORT_DIR/report.json and
       REPORT_DIR/report.md. With --judge-url and --judge-model an OpenAI-compatible /v1/chat/completions
-      endpoint names and scores each interpretable feature; the key is read from BAE_JUDGE_API_KEY.
+      endpoint names and scores each interpretable feature; the key is read from BAE_JUDGE_API_KEY
+      (never logged or written; `user:pass@` in --judge-url is sent as Basic auth and stripped from all
+      output; redirects to another host are refused). Answers are cached in REPORT_DIR/judge_cache.jsonl,
+      so a rerun only asks what is missing; `scripts/judge_server.sh start` runs a local judge.
       See Documentation/Analysis.md.
       """)
 
@@ -32,6 +35,11 @@ struct FeaturesCommand: ParsableCommand {
   @Option(help: "Model name sent to the judge.") var judgeModel: String?
   @Option(help: "Seconds per judge request.") var judgeTimeout: Double = 60
   @Option(help: "Retries per judge request (transport errors, HTTP 429 and 5xx).") var judgeRetries: Int = 3
+  @Option(help: "Longest back-off between judge retries, seconds (the first is 1 s, doubled each retry; also caps Retry-After).")
+  var judgeMaxBackoff: Double = 30
+  @Option(help: "Judge requests in flight at most (1 = one at a time).") var judgeConcurrency: Int = 2
+  @Option(help: "Judge answer cache, JSONL (default: REPORT_DIR/judge_cache.jsonl).") var judgeCache: String?
+  @Flag(help: "Ask the judge everything again; read and write no answer cache.") var noJudgeCache = false
   @Option(help: "Judge at most N interpretable features, in index order (0 = all).") var judgeMaxFeatures: Int = 50
 
   func validate() throws {
@@ -41,8 +49,14 @@ struct FeaturesCommand: ParsableCommand {
     guard (judgeUrl == nil) == (judgeModel == nil) else {
       throw ValidationError("--judge-url and --judge-model go together")
     }
-    guard judgeTimeout > 0, judgeRetries >= 0, judgeMaxFeatures >= 0 else {
-      throw ValidationError("--judge-timeout must be > 0, --judge-retries and --judge-max-features >= 0")
+    guard judgeTimeout > 0, judgeRetries >= 0, judgeMaxFeatures >= 0, judgeMaxBackoff >= 0 else {
+      throw ValidationError("--judge-timeout must be > 0, --judge-retries, --judge-max-features and --judge-max-backoff >= 0")
+    }
+    guard (1...64).contains(judgeConcurrency) else {
+      throw ValidationError("--judge-concurrency must be in 1...64 (requests in flight)")
+    }
+    guard !(noJudgeCache && judgeCache != nil) else {
+      throw ValidationError("--judge-cache and --no-judge-cache exclude each other")
     }
   }
 
@@ -62,11 +76,13 @@ struct FeaturesCommand: ParsableCommand {
     let outDir = URL(fileURLWithPath: out)
     var judgeFailure: Error?
     if let url = judgeUrl, let name = judgeModel {
+      let cache = noJudgeCache ? nil
+        : try JudgeCache(url: judgeCache.map { URL(fileURLWithPath: $0) } ?? outDir.appendingPathComponent("judge_cache.jsonl"))
       let client = try ChatClient(baseURL: url, model: name, apiKey: ProcessInfo.processInfo.environment["BAE_JUDGE_API_KEY"],
-                                  timeout: judgeTimeout, retries: judgeRetries)
+                                  timeout: judgeTimeout, retries: judgeRetries, maxBackoff: judgeMaxBackoff, cache: cache)
       do {
         try FeatureReportBuilder.judge(&report, with: FeatureJudge(client: client), maxFeatures: judgeMaxFeatures,
-                                       progress: Self.progress)
+                                       concurrency: judgeConcurrency, progress: Self.progress)
       } catch { judgeFailure = error }
     }
     try report.write(to: outDir, shownFeatures: show)
@@ -75,7 +91,9 @@ struct FeaturesCommand: ParsableCommand {
                  report.settings.rows, report.settings.features, s.interpretable, s.activity.dead, s.activity.alwaysOn,
                  s.activity.dense, s.activity.nearConstant, report.corpus.entropyBits, Date().timeIntervalSince(start)))
     if s.judged > 0 || s.judgeFailures > 0 {
-      print("judge: \(s.judged) features judged, mean score \(s.meanScore.map { String(format: "%.3f", $0) } ?? "n/a"), \(s.judgeFailures) failed")
+      let st = report.settings
+      print("judge: \(s.judged) features judged, mean score \(s.meanScore.map { String(format: "%.3f", $0) } ?? "n/a"), \(s.judgeFailures) failed; "
+            + "\(st.judgeRequests ?? 0) requests sent, \(st.judgeCacheHits ?? 0) answers from the cache")
     }
     print("report: \(outDir.appendingPathComponent("report.md").path)  \(outDir.appendingPathComponent("report.json").path)")
     if let e = judgeFailure { throw e }

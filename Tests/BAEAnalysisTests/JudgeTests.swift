@@ -36,6 +36,9 @@ final class JudgeTests: XCTestCase {
     XCTAssertTrue(LocalChatServer.userMessage(reqs[2]).contains("Feature description: The word cat"))
     let body = try JSONSerialization.jsonObject(with: reqs[0].body) as? [String: Any]
     XCTAssertEqual(body?["model"] as? String, "stub-judge")
+    // the describe prompt gets the client's budget, a Yes/No prompt only what a verdict needs
+    let budgets = try reqs.map { try (JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["max_tokens"] as? Int }
+    XCTAssertEqual(budgets, [48, 8, 8, 8, 8])
   }
 
   func testRetriesAfterServerError() throws {

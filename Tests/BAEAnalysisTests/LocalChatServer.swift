@@ -1,5 +1,7 @@
 // A tiny HTTP/1.1 server on 127.0.0.1 (ephemeral port) for the judge tests: one thread accepts
-// connections and answers each request from a scripted handler (status, body, delay).
+// connections and answers each request from a scripted handler (status, body, headers, delay). It counts
+// the requests in flight; `gate` holds the first requests until that many are in flight at once, so a
+// test can see that the client really overlaps them (the hold times out after 10 s and opens anyway).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,7 +11,7 @@ import Foundation
 
 final class LocalChatServer: @unchecked Sendable {
   struct Request { var path: String; var headers: [String: String]; var body: Data }
-  struct Reply { var status: Int; var body: String; var delay: Double = 0 }
+  struct Reply { var status: Int; var body: String; var delay: Double = 0; var headers: [String: String] = [:] }
 
   let port: Int
   private let fd: Int32
@@ -17,13 +19,22 @@ final class LocalChatServer: @unchecked Sendable {
   private var _requests: [Request] = []
   private let handler: @Sendable (Int, Request) -> Reply
   private var stopped = false
+  private let gateCondition = NSCondition()
+  private var inFlight = 0, _maxInFlight = 0
+  private var gateOpen: Bool
+  private let gate: Int
+
+  /// The most requests that were ever being answered at the same time.
+  var maxInFlight: Int { gateCondition.lock(); defer { gateCondition.unlock() }; return _maxInFlight }
 
   var requests: [Request] { lock.lock(); defer { lock.unlock() }; return _requests }
   var baseURL: String { "http://127.0.0.1:\(port)" }
 
   /// `handler(index, request)`: index counts requests from 0.
-  init(handler: @escaping @Sendable (Int, Request) -> Reply) throws {
+  init(gate: Int = 0, handler: @escaping @Sendable (Int, Request) -> Reply) throws {
     self.handler = handler
+    self.gate = gate
+    gateOpen = gate <= 1
     let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard sock >= 0 else { throw POSIXError(.EIO) }
     var one: Int32 = 1
@@ -88,10 +99,21 @@ final class LocalChatServer: @unchecked Sendable {
     let path = head.first?.split(separator: " ").dropFirst().first.map(String.init) ?? ""
     let request = Request(path: path, headers: headers, body: body)
     lock.lock(); let index = _requests.count; _requests.append(request); lock.unlock()
+    gateCondition.lock()
+    inFlight += 1
+    _maxInFlight = max(_maxInFlight, inFlight)
+    if inFlight >= gate { gateOpen = true; gateCondition.broadcast() }
+    let deadline = Date().addingTimeInterval(10)
+    while !gateOpen, gateCondition.wait(until: deadline) {}
+    gateOpen = true
+    gateCondition.unlock()
     let reply = handler(index, request)
     if reply.delay > 0 { Thread.sleep(forTimeInterval: reply.delay) }
+    // no longer in flight before the answer leaves, so the client's next request cannot overlap this one
+    gateCondition.lock(); inFlight -= 1; gateCondition.unlock()
     let payload = Data(reply.body.utf8)
-    let text = "HTTP/1.1 \(reply.status) X\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
+    let extra = reply.headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+    let text = "HTTP/1.1 \(reply.status) X\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\n\(extra)Connection: close\r\n\r\n"
     var out = Data(text.utf8)
     out.append(payload)
     out.withUnsafeBytes { p in
