@@ -83,6 +83,9 @@ BAE="$BAE_BINARY" BAE_MAIN_OUT="${BAE_MAIN_OUT:-runs/ci-main}" BAE_MAIN_TOKENS=4
   BAE_MAIN_JUDGE=stub BAE_MAIN_JUDGE_FEATURES=20 BAE_MAIN_POSITION=1 BAE_MAIN_POSITION_STEPS=200 \
   BAE_MAIN_ICL=1 BAE_MAIN_ICL_QUERIES=8 BAE_MAIN_ICL_SHOTS=0,2,4 scripts/run_main.sh
 
+stage "a real local judge server (llama-cpp-python, SmolLM2 GGUF): one short judged pass, cache, credentials"
+scripts/test_judge_local.sh "$BAE_BINARY"
+
 stage "extraction tests (shapes, TSV, tokenizer; numpy vs transformers where .venv-torch exists)"
 .venv-lm/bin/python scripts/test_extract.py
 

@@ -33,6 +33,18 @@ public struct TokenContext: Codable, Sendable, Equatable {
 public enum TokenContexts {
   /// The token sidecars of a dataset directory in shard order, or nil when it has none.
   /// A dataset with tokens on some shards only is an error (rows would be misnumbered).
+  /// The token files of `data`: `explicit` when given, else a dataset directory's sidecars, else
+  /// P.tokens.tsv beside P.npy; nil when there are none. The one lookup every command uses.
+  public static func tokenFiles(forData data: URL, explicit: String?) throws -> [URL]? {
+    if let explicit { return [URL(fileURLWithPath: explicit)] }
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: data.path, isDirectory: &isDir), isDir.boolValue {
+      return try sidecars(ofDataset: data)
+    }
+    let sibling = data.deletingPathExtension().appendingPathExtension("tokens.tsv")
+    return FileManager.default.fileExists(atPath: sibling.path) ? [sibling] : nil
+  }
+
   public static func sidecars(ofDataset dir: URL) throws -> [URL]? {
     let m = try DatasetManifest.read(directory: dir)
     let named = m.shards.compactMap(\.tokens)

@@ -101,13 +101,7 @@ struct FeaturesCommand: ParsableCommand {
 
   /// --tokens, else the dataset's sidecars, else P.tokens.tsv next to P.npy, else none.
   func resolveTokens(_ dataURL: URL) throws -> [URL]? {
-    if let t = tokens { return [URL(fileURLWithPath: t)] }
-    var isDir: ObjCBool = false
-    if FileManager.default.fileExists(atPath: dataURL.path, isDirectory: &isDir), isDir.boolValue {
-      return try TokenContexts.sidecars(ofDataset: dataURL)
-    }
-    let sibling = dataURL.deletingPathExtension().appendingPathExtension("tokens.tsv")
-    return FileManager.default.fileExists(atPath: sibling.path) ? [sibling] : nil
+    try TokenContexts.tokenFiles(forData: dataURL, explicit: tokens)
   }
 
   static func progress(_ phase: String, _ done: Int, _ total: Int) {

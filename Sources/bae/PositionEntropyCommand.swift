@@ -51,18 +51,8 @@ struct PositionEntropyCommand: ParsableCommand {
     let this = self
     try Launch.run { collectives, log in
       let source = try openRowSource(dataURL, cacheFrames: 18)
-      let files: [URL]
-      if let t = tokenArg { files = [URL(fileURLWithPath: t)] } else {
-        var isDir: ObjCBool = false
-        let sibling = dataURL.deletingPathExtension().appendingPathExtension("tokens.tsv")
-        if FileManager.default.fileExists(atPath: dataURL.path, isDirectory: &isDir), isDir.boolValue,
-           let s = try TokenContexts.sidecars(ofDataset: dataURL) {
-          files = s
-        } else if FileManager.default.fileExists(atPath: sibling.path) {
-          files = [sibling]
-        } else {
-          throw ValidationError("--data \(this.data): no token positions: pass --tokens P.tokens.tsv or pack the dataset with --tokens")
-        }
+      guard let files = try TokenContexts.tokenFiles(forData: dataURL, explicit: tokenArg) else {
+        throw ValidationError("--data \(this.data): no token positions: pass --tokens P.tokens.tsv or pack the dataset with --tokens")
       }
       let positions = try TokenContexts.positions(from: files, expectedRows: source.rowCount)
       let edges = this.buckets.map { PositionBuckets(edges: $0.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }) }
