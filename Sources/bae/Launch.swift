@@ -15,7 +15,14 @@ enum Launch {
     return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil || env["BAE_FORCE_MPI"] == "1"
   }
 
+  /// The job's communicator while a command runs under MPI (for `forceExit` from other threads).
+  nonisolated(unsafe) static var activeComm: Communicator?
+  /// Exit status of a forced exit (second stop signal, step watchdog).
+  static let forcedExitStatus: Int32 = 3
+
   static func run(_ body: (Collectives, RunLog) throws -> Void) throws {
+    // a closed stdout/stderr pipe (`bae train | head -1`) must give EPIPE, not kill the process
+    signal(SIGPIPE, SIG_IGN)
     if !underMPILauncher {
       let log = RunLog(rank: 0, worldSize: 1)
       do { try body(SingleProcess(), log) } catch {
@@ -25,6 +32,8 @@ enum Launch {
       return
     }
     try MPIRuntime.run { comm in
+      activeComm = comm
+      defer { activeComm = nil }
       let log = RunLog(rank: comm.rank, worldSize: comm.size)
       do { try body(MPICollectives(comm), log) } catch {
         log.error("\(error)")
@@ -33,20 +42,40 @@ enum Launch {
       }
     }
   }
+
+  /// Leaves at once from any thread: logs `message` (rank-prefixed under MPI), then `MPI_Abort`s the
+  /// job under MPI so no rank is left waiting, or exits the process. No checkpoint is written.
+  static func forceExit(_ message: String) -> Never {
+    if let comm = activeComm {
+      RunLog.writeStderr((comm.size > 1 ? "[rank \(comm.rank)/\(comm.size)] " : "") + "error: " + message)
+      comm.abort(code: forcedExitStatus)
+    }
+    RunLog.writeStderr("error: " + message)
+    _exit(forcedExitStatus)
+  }
 }
 
 enum BAETensorThreads {
   static func set(_ n: Int) { BLAS.threads = n }
 }
 
-/// SIGTERM / SIGUSR1 → a stop request, handled off the training thread by Dispatch.
+/// SIGTERM / SIGUSR1 → a stop request, handled off the training thread by Dispatch; a second one
+/// (either signal) runs `again`, which does not return.
 enum Signals {
   nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-  static func onStop(_ handler: @escaping @Sendable () -> Void) {
+  nonisolated(unsafe) static var received = 0
+  static let queue = DispatchQueue(label: "bae.signals")
+
+  static func onStop(_ first: @escaping @Sendable () -> Void, again: @escaping @Sendable (Int32) -> Void) {
     for sig in [SIGTERM, SIGUSR1] {
       signal(sig, SIG_IGN)
-      let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-      src.setEventHandler(handler: handler)
+      let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+      // `data` counts deliveries since the last call: two signals in quick succession arrive as one event
+      src.setEventHandler { [src] in
+        received += Int(src.data)
+        if received >= 2 { again(sig) }
+        first()
+      }
       src.resume()
       sources.append(src)
     }
