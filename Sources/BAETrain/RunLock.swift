@@ -15,7 +15,7 @@ public final class RunLock {
   public static var hostName: String {
     var buf = [CChar](repeating: 0, count: 256)
     guard gethostname(&buf, buf.count - 1) == 0 else { return "unknown" }
-    return String(cString: buf)
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
   /// Takes the lock (O_CREAT|O_EXCL), replacing a stale one at most once.
@@ -39,12 +39,21 @@ public final class RunLock {
       }
       let (host, pid) = readOwner()
       if host == Self.hostName {
-        // kill(pid, 0) fails with ESRCH only when no such process exists
-        if pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) { throw RunOwnershipError.locked(path: url.path, host: host, pid: pid) }
+        if Self.isAlive(pid) { throw RunOwnershipError.locked(path: url.path, host: host, pid: pid) }
         if attempt == 0 { unlink(url.path); continue }
       }
       throw RunOwnershipError.lockedElsewhere(path: url.path, host: host, pid: pid)
     }
+  }
+
+  /// Whether `pid` is a live process here: kill(pid, 0) fails with ESRCH only when none exists, and
+  /// a zombie (a dead rank whose parent is gone and that nobody reaps, as in containers) is dead.
+  static func isAlive(_ pid: Int32) -> Bool {
+    guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return true }
+    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+    return state != "Z" && state != "X"
   }
 
   /// Removes the lock if this object took it.

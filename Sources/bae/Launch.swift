@@ -43,14 +43,13 @@ enum Launch {
     }
   }
 
-  /// Leaves at once from any thread: logs `message` (rank-prefixed under MPI), then `MPI_Abort`s the
-  /// job under MPI so no rank is left waiting, or exits the process. No checkpoint is written.
+  /// Leaves at once from any thread: logs `message` (rank-prefixed under MPI) and `_exit`s with
+  /// `forcedExitStatus`, writing no checkpoint. Not `MPI_Abort`: this runs on the watchdog or signal
+  /// thread, and MPI (initialised FUNNELED) may only be called from the main thread. mpirun ends the
+  /// whole job when one rank exits non-zero without MPI_Finalize (srun needs --kill-on-bad-exit=1).
   static func forceExit(_ message: String) -> Never {
-    if let comm = activeComm {
-      RunLog.writeStderr((comm.size > 1 ? "[rank \(comm.rank)/\(comm.size)] " : "") + "error: " + message)
-      comm.abort(code: forcedExitStatus)
-    }
-    RunLog.writeStderr("error: " + message)
+    let prefix = activeComm.map { $0.size > 1 ? "[rank \($0.rank)/\($0.size)] " : "" } ?? ""
+    RunLog.writeStderr(prefix + "error: " + message)
     _exit(forcedExitStatus)
   }
 }
@@ -59,22 +58,24 @@ enum BAETensorThreads {
   static func set(_ n: Int) { BLAS.threads = n }
 }
 
-/// SIGTERM / SIGUSR1 → a stop request, handled off the training thread by Dispatch; a second one
-/// (either signal) runs `again`, which does not return.
+/// SIGTERM / SIGUSR1 → a stop request, handled off the training thread by Dispatch. A later one
+/// (either signal) runs `again`, which does not return. Signals within `duplicateWindow` seconds of
+/// the first count as that same request: `scancel` signals the ranks itself while the batch script
+/// forwards its own signal, so one request often arrives twice.
 enum Signals {
   nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-  nonisolated(unsafe) static var received = 0
+  nonisolated(unsafe) static var firstAt: DispatchTime?
+  static let duplicateWindow = 2.0
   static let queue = DispatchQueue(label: "bae.signals")
 
   static func onStop(_ first: @escaping @Sendable () -> Void, again: @escaping @Sendable (Int32) -> Void) {
     for sig in [SIGTERM, SIGUSR1] {
       signal(sig, SIG_IGN)
       let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-      // `data` counts deliveries since the last call: two signals in quick succession arrive as one event
-      src.setEventHandler { [src] in
-        received += Int(src.data)
-        if received >= 2 { again(sig) }
-        first()
+      src.setEventHandler {
+        let t = DispatchTime.now()
+        guard let start = firstAt else { firstAt = t; first(); return }
+        if Double(t.uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9 >= duplicateWindow { again(sig) }
       }
       src.resume()
       sources.append(src)
