@@ -20,7 +20,7 @@ public final class RunLock {
 
   /// Takes the lock (O_CREAT|O_EXCL), replacing a stale one at most once.
   public func acquire(runID: String) throws {
-    let line = "\(Self.hostName) \(getpid()) \(runID)\n"
+    let line = "\(Self.hostName) \(getpid()) \(runID) \(Self.slurmJob ?? "-")\n"
     for attempt in 0..<2 {
       let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
       if fd >= 0 {
@@ -37,7 +37,9 @@ public final class RunLock {
       guard errno == EEXIST else {
         throw RunDirectoryError.unreadable(path: url.path, reason: "cannot create the lock: \(String(cString: strerror(errno)))")
       }
-      let (host, pid) = readOwner()
+      let (host, pid, job) = readOwner()
+      // a requeued Slurm job keeps its id and may restart on another node: its old lock is its own
+      if attempt == 0, let job, job == Self.slurmJob { unlink(url.path); continue }
       if host == Self.hostName {
         if Self.isAlive(pid) { throw RunOwnershipError.locked(path: url.path, host: host, pid: pid) }
         if attempt == 0 { unlink(url.path); continue }
@@ -65,12 +67,18 @@ public final class RunLock {
 
   deinit { release() }
 
-  /// (host, pid) of the lock's owner; an unreadable lock reads as this host with pid 0 (stale).
-  func readOwner() -> (String, Int32) {
-    guard let data = FileManager.default.contents(atPath: url.path) else { return (Self.hostName, 0) }
+  /// The Slurm job this process belongs to, if any.
+  static var slurmJob: String? {
+    ProcessInfo.processInfo.environment["SLURM_JOB_ID"].flatMap { $0.isEmpty ? nil : $0 }
+  }
+
+  /// (host, pid, Slurm job) of the lock's owner; an unreadable lock reads as this host with pid 0 (stale).
+  func readOwner() -> (String, Int32, String?) {
+    guard let data = FileManager.default.contents(atPath: url.path) else { return (Self.hostName, 0, nil) }
     let parts = String(decoding: data.prefix(4096), as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
-    guard parts.count >= 2, let pid = Int32(parts[1]) else { return (Self.hostName, 0) }
-    return (String(parts[0]), pid)
+    guard parts.count >= 2, let pid = Int32(parts[1]) else { return (Self.hostName, 0, nil) }
+    let job = parts.count >= 4 && parts[3] != "-" ? String(parts[3]) : nil
+    return (String(parts[0]), pid, job)
   }
 }
 

@@ -181,13 +181,30 @@ final class RunSafetyTests: XCTestCase {
     XCTAssertEqual(try train(c).steps, 2, "a stale lock is replaced")
     XCTAssertFalse(FileManager.default.fileExists(atPath: lockURL.path), "released at the end")
 
-    try Data("elsewhere.example 4242 x\n".utf8).write(to: lockURL)
+    try Data("elsewhere.example 4242 x -\n".utf8).write(to: lockURL)
     var again = c
     again.steps = 3
     XCTAssertThrowsError(try train(again, RunOptions(resume: true))) { e in
       guard case RunOwnershipError.lockedElsewhere(lockURL.path, "elsewhere.example", 4242)? = e as? RunOwnershipError else {
         return XCTFail("\(e)")
       }
+    }
+  }
+
+  func testALockOfTheSameSlurmJobOnAnotherNodeIsItsOwnAndReplaced() throws {
+    let out = dir.appendingPathComponent("requeued")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    let lock = RunLock(directory: out)
+    try Data("node17.example 4242 old-run 987654\n".utf8).write(to: lock.url)
+    setenv("SLURM_JOB_ID", "987654", 1)
+    defer { unsetenv("SLURM_JOB_ID") }
+    try lock.acquire(runID: "new-run")
+    let text = try String(contentsOf: lock.url, encoding: .utf8)
+    XCTAssertTrue(text.hasPrefix("\(RunLock.hostName) \(getpid()) new-run 987654"), text)
+    lock.release()
+    try Data("node17.example 4242 old-run 111\n".utf8).write(to: lock.url)
+    XCTAssertThrowsError(try lock.acquire(runID: "new-run")) { e in
+      guard case RunOwnershipError.lockedElsewhere? = e as? RunOwnershipError else { return XCTFail("\(e)") }
     }
   }
 
