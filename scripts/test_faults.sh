@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# Faults and preemption with real mpirun (issue 4 item 4):
-#  1. SIGTERM to one non-root rank  -> all ranks stop at the same step, one checkpoint, exit 0
+# Faults and preemption with real mpirun (issue 4 item 4, issue 11):
+#  1. SIGTERM to one non-root rank  -> all ranks stop at the same step, one checkpoint, exit 0,
+#                                      no final validation and no final model
 #  2. SIGUSR1 to rank 0             -> the same
 #  3. SIGKILL to one rank           -> the job ends non-zero within 30 s, no rank left running,
 #                                      and the last DONE checkpoint is intact (resume from it works)
+#  4. a stopped peer + SIGTERMs    -> a repeat within 2 s is the same request; one 3 s later
+#                                      ends the job (status 3) within 30 s
+#  5. a stopped peer + --step-timeout 2 -> the watchdog aborts the job, naming the step
+#  6. MPMD ranks with different --seed -> all ranks refuse before step 1, naming 'seed'
+#  7. metrics on a full tmpfs       -> exit 1 with a typed error, every metrics line whole
+#                                      (skipped, visibly, where tmpfs cannot be mounted)
+#  8. `bae train 2>&1 | head -1`    -> bae exits 0 (no SIGPIPE)
 # Usage: scripts/test_faults.sh [path/to/bae]   (default: $BAE or .build/release/bae)
 set -euo pipefail
 case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
@@ -25,9 +33,11 @@ rank_pid() {
   done
 }
 
-start_run() {  # $1 = out dir; starts mpirun -np 2 in the background, sets MPIRUN_PID
+start_run() {  # $1 = out dir, then extra train flags; starts mpirun -np 2 in the background, sets MPIRUN_PID
+  local dir=$1; shift
   mpirun -np 2 --bind-to none "$BAE" train --data "$work/data.npy" --latent-dim 128 --batch-size 256 \
-    --steps 1000000 --checkpoint-every 25 --keep-last 2 --log-every 100000 --out "$1" >"$1.log" 2>&1 &
+    --steps 1000000 --checkpoint-every 25 --keep-last 2 --log-every 100000 --out "$dir" "$@" >"$dir.log" 2>&1 &
+  set -- "$dir"
   MPIRUN_PID=$!
   for _ in $(seq 1 300); do   # until a checkpoint exists and both ranks are up
     if ls "$1"/step_*/DONE >/dev/null 2>&1 && [ -n "$(rank_pid "$1" 0)" ] && [ -n "$(rank_pid "$1" 1)" ]; then return; fi
@@ -48,7 +58,8 @@ graceful() {  # $1 = signal, $2 = rank
   grep -q "stop requested: checkpoint written at step" "$out.log" || { cat "$out.log" >&2; fail "SIG$1: no stop message"; }
   local step; step="$(grep -o 'checkpoint written at step [0-9]*' "$out.log" | grep -o '[0-9]*$')"
   [ -f "$out/$(printf 'step_%08d' "$step")/DONE" ] || fail "SIG$1: no DONE checkpoint for step $step"
-  [ -f "$out/model.safetensors" ] || fail "SIG$1: no final model"
+  [ ! -f "$out/model.safetensors" ] || fail "SIG$1: a final model was written after a stop request"
+  ! grep -q '"validation"' "$out/metrics.jsonl" || fail "SIG$1: a validation pass ran after a stop request"
   echo "test_faults: SIG$1 to rank $2 -> exit 0, checkpoint at step $step" >&2
 }
 
@@ -76,4 +87,69 @@ mpirun -np 2 --bind-to none "$BAE" train --data "$work/data.npy" --latent-dim 12
   || { cat "$out.resume.log" >&2; fail "resume after SIGKILL failed"; }
 grep -q "resumed from .*$(basename "$ckpt") at step $step" "$out.resume.log" || { cat "$out.resume.log" >&2; fail "resume did not use $ckpt"; }
 echo "test_faults: SIGKILL of rank 1 -> exit $rc after $((t1 - t0)) s; resumed from $(basename "$ckpt")" >&2
+
+aborted() {  # $1 = out dir, $2 = what, $3 = text the log must hold: the job ends with status 3 within 30 s
+  local rc=0
+  timeout 30 tail --pid="$MPIRUN_PID" -f /dev/null || { cat "$1.log" >&2; fail "$2: job still running after 30 s"; }
+  wait "$MPIRUN_PID" || rc=$?
+  [ "$rc" = 3 ] || { cat "$1.log" >&2; fail "$2: job exited $rc, expected 3 (a forced exit, not a crash)"; }
+  grep -q -- "$3" "$1.log" || { cat "$1.log" >&2; fail "$2: the log does not say \"$3\""; }
+  [ -z "$(pgrep -f "^$BAE train .*--out $1( |$)" || true)" ] || fail "$2: a rank is still running"
+  echo "test_faults: $2 -> exit $rc" >&2
+}
+
+# a peer stopped mid-run leaves rank 0 in an allreduce: the first SIGTERM cannot be honoured, the second ends the job
+out="$work/run_twice"
+start_run "$out" --step-timeout 0
+kill -STOP "$(rank_pid "$out" 1)"
+sleep 1
+kill -TERM "$(rank_pid "$out" 0)"; sleep 0.2; kill -TERM "$(rank_pid "$out" 0)"  # within 2 s: the same request
+sleep 3
+[ -n "$(rank_pid "$out" 0)" ] || { cat "$out.log" >&2; fail "a repeated signal within 2 s ended the run"; }
+kill -TERM "$(rank_pid "$out" 0)"
+aborted "$out" "two SIGTERMs with a stopped peer" "second stop signal"
+
+# the same stuck collective, no signal: the step watchdog ends the job
+out="$work/run_watchdog"
+start_run "$out" --step-timeout 2
+kill -STOP "$(rank_pid "$out" 1)"
+aborted "$out" "stopped peer with --step-timeout 2" "over --step-timeout 2 s"
+
+# MPMD: the ranks were started with different seeds; nothing trains
+out="$work/run_mpmd"
+common=(--data "$work/data.npy" --latent-dim 128 --batch-size 256 --steps 5 --out "$out")
+rc=0
+timeout 60 mpirun -np 1 "$BAE" train --seed 1 "${common[@]}" : -np 1 "$BAE" train --seed 2 "${common[@]}" >"$out.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || { cat "$out.log" >&2; fail "MPMD seeds: exit $rc"; }
+grep -q "ranks disagree on 'seed'" "$out.log" || { cat "$out.log" >&2; fail "MPMD seeds: 'seed' not named"; }
+[ ! -d "$out" ] || ! ls "$out"/step_* >/dev/null 2>&1 || fail "MPMD seeds: a checkpoint was written"
+echo "test_faults: MPMD ranks with --seed 1 / 2 -> exit $rc, 'seed' named" >&2
+
+# a full disk under metrics.jsonl (a 160 KiB tmpfs): a typed error, no torn line
+full="$work/full"
+mkdir -p "$full"
+if mount -t tmpfs -o size=160k tmpfs "$full" 2>/dev/null; then
+  trap 'umount "$full" 2>/dev/null; rm -rf "$work"' EXIT
+  rc=0
+  "$BAE" train --data "$work/data.npy" --latent-dim 16 --batch-size 64 --steps 100000 --log-every 100000 \
+    --out "$full/run" >"$work/full.log" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || { cat "$work/full.log" >&2; fail "full disk: exit $rc, expected 1"; }
+  grep -q "writing metrics failed" "$work/full.log" || { cat "$work/full.log" >&2; fail "full disk: no metrics error"; }
+  python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$full/run/metrics.jsonl" \
+    || fail "full disk: metrics.jsonl holds a torn line"
+  echo "test_faults: metrics on a full tmpfs -> exit 1, $(wc -l <"$full/run/metrics.jsonl") whole lines" >&2
+  umount "$full"
+else
+  echo "test_faults: SKIPPED full-disk case (cannot mount a tmpfs here)" >&2
+fi
+
+# a reader that goes away: EPIPE on stderr, not SIGPIPE
+rc=0
+set +o pipefail
+"$BAE" train --data "$work/data.npy" --latent-dim 16 --batch-size 64 --steps 300 --log-every 1 \
+  --out "$work/run_pipe" 2>&1 | head -1 >/dev/null
+rc=${PIPESTATUS[0]}
+set -o pipefail
+[ "$rc" = 0 ] || fail "train | head -1: bae exited $rc (141 = SIGPIPE)"
+echo "test_faults: bae train 2>&1 | head -1 -> bae exit 0" >&2
 echo "test_faults: all passed" >&2

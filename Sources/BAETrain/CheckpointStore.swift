@@ -14,6 +14,10 @@ public struct CheckpointInfo: Codable, Sendable {
   public var sampler: SamplerState
   public var versions: [String: String]
   public var gitCommit: String
+  /// The run that wrote it (pruning touches only the run's own checkpoints); nil in older checkpoints.
+  public var runID: String?
+  /// `DataFingerprint` of the training data; nil in older checkpoints.
+  public var dataFingerprint: String?
 }
 
 public struct CheckpointStore {
@@ -37,7 +41,7 @@ public struct CheckpointStore {
 
   /// Writes step `step` (rank 0 only; other ranks return at once — no collectives in here).
   public func write(step: Int, model: Autoencoder, adam: Adam, config: TrainConfig, sampler: SamplerState,
-                    worldSize: Int, isRoot: Bool) throws {
+                    worldSize: Int, isRoot: Bool, runID: String? = nil, dataFingerprint: String? = nil) throws {
     guard isRoot else { return }
     let dir = directory.appendingPathComponent(Self.name(step: step))
     let fm = FileManager.default
@@ -58,24 +62,35 @@ public struct CheckpointStore {
     }
     try opt.write(to: dir.appendingPathComponent("optimizer.safetensors"))
     let info = CheckpointInfo(step: step, worldSize: worldSize, config: config, sampler: sampler,
-                              versions: RunEnvironment.versions, gitCommit: RunEnvironment.gitCommit)
+                              versions: RunEnvironment.versions, gitCommit: RunEnvironment.gitCommit,
+                              runID: runID, dataFingerprint: dataFingerprint)
     try ModelFiles.saveJSON(info, to: dir.appendingPathComponent("config.json"))
     try ModelFiles.saveJSON(sampler, to: dir.appendingPathComponent("sampler.json"))
     try AtomicFile.write(Data("step \(step)\n".utf8), to: dir.appendingPathComponent("DONE"))
     try AtomicFile.fsyncDirectory(directory)
   }
 
-  /// Loads a checkpoint into `model` and `adam`, refusing one whose training-defining settings differ.
-  public func load(_ dir: URL, expecting config: TrainConfig, model: Autoencoder, adam: Adam) throws
-    -> (step: Int, sampler: SamplerState) {
+  /// Reads a checkpoint's config.json.
+  public func readInfo(_ dir: URL) throws -> CheckpointInfo {
     let infoURL = dir.appendingPathComponent("config.json")
     guard let data = FileManager.default.contents(atPath: infoURL.path) else {
       throw RunDirectoryError.missingFile(path: infoURL.path, hint: "although DONE exists; delete \(dir.lastPathComponent) to resume from the previous checkpoint")
     }
-    let info: CheckpointInfo
-    do { info = try JSONDecoder().decode(CheckpointInfo.self, from: data) } catch {
+    do { return try JSONDecoder().decode(CheckpointInfo.self, from: data) } catch {
       throw RunDirectoryError.unreadable(path: infoURL.path, reason: "\(error)")
     }
+  }
+
+  /// Loads a checkpoint into `model` and `adam`, refusing one whose training-defining settings differ.
+  public func load(_ dir: URL, expecting config: TrainConfig, model: Autoencoder, adam: Adam) throws
+    -> (step: Int, sampler: SamplerState) {
+    try load(dir, info: try readInfo(dir), expecting: config, model: model, adam: adam)
+  }
+
+  /// Loads a checkpoint whose config.json was read as `info`.
+  public func load(_ dir: URL, info: CheckpointInfo, expecting config: TrainConfig, model: Autoencoder, adam: Adam) throws
+    -> (step: Int, sampler: SamplerState) {
+    let infoURL = dir.appendingPathComponent("config.json")
     let diffs = Self.differences(info.config, config)
     if !diffs.isEmpty { throw RunDirectoryError.settingsDiffer(path: infoURL.path, differences: diffs) }
     try model.load(try ModelFiles.readTensors(dir.appendingPathComponent("model.safetensors")), source: dir.path)
@@ -117,14 +132,24 @@ public struct CheckpointStore {
     return out
   }
 
-  /// Deletes completed checkpoints beyond the newest `keepLast`, except multiples of `keepEvery`.
-  public func prune(keepLast: Int, keepEvery: Int) throws {
-    guard keepLast > 0 else { return }
-    let all = try completed()
-    for (s, url) in all.dropLast(keepLast) where !(keepEvery > 0 && s % keepEvery == 0) {
-      // remove DONE first so a crash mid-delete never leaves a "complete" partial directory
-      try? FileManager.default.removeItem(at: url.appendingPathComponent("DONE"))
-      try FileManager.default.removeItem(at: url)
+  /// Deletes this run's completed checkpoints (`runID`; nil = every checkpoint) beyond the newest
+  /// `keepLast`, except multiples of `keepEvery`. A checkpoint that cannot be removed (EBUSY, NFS
+  /// silly-rename `.nfs*` files) is skipped: the returned warnings name it, and the run goes on.
+  @discardableResult
+  public func prune(keepLast: Int, keepEvery: Int, runID: String? = nil,
+                    remove: (URL) throws -> Void = { try FileManager.default.removeItem(at: $0) }) throws -> [String] {
+    guard keepLast > 0 else { return [] }
+    let own = try completed().filter { runID == nil || (try? readInfo($0.url))?.runID == runID }
+    var warnings: [String] = []
+    for (s, url) in own.dropLast(keepLast) where !(keepEvery > 0 && s % keepEvery == 0) {
+      do {
+        // remove DONE first so a crash mid-delete never leaves a "complete" partial directory
+        try remove(url.appendingPathComponent("DONE"))
+        try remove(url)
+      } catch {
+        warnings.append("could not remove old checkpoint \(url.path) (\(error)); leaving it and going on")
+      }
     }
+    return warnings
   }
 }

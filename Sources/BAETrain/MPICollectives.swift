@@ -1,5 +1,5 @@
-// Adapts the typed MPI communicator to the model's `Collectives`: the training step's collectives go through here;
-// the trainer's own start-up agreement and the launcher (Sources/bae/Launch.swift) use BAEComm directly.
+// Adapts the typed MPI communicator to the model's `Collectives`, through which the training step and the
+// trainer's start-up agreement run; the launcher (Sources/bae/Launch.swift) uses BAEComm directly.
 import BAEComm
 import BAEModel
 

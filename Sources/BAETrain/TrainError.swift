@@ -69,6 +69,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
   case replicasDiverged(step: Int, minChecksum: Double, maxChecksum: Double)
   /// The loss became NaN/Inf.
   case nonFiniteLoss(step: Int, lastCheckpoint: String?)
+  /// Ranks started with different settings, data or binaries; `field` is the first that differs.
+  case ranksDisagree(field: String, rootValue: String, rank: Int?, value: String?)
+  /// Another rank failed `phase` (that rank reports its own error); this rank stops too.
+  case rankFailed(phase: String)
 
   public var description: String {
     switch self {
@@ -77,6 +81,68 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case let .nonFiniteLoss(step, last):
       let resume = last.map { "the last good checkpoint is \($0) (resume from it with a lower --lr)" } ?? "no checkpoint was written; rerun with a lower --lr"
       return "the loss is not finite at step \(step): training diverged; \(resume)"
+    case let .ranksDisagree(field, rootValue, rank, value):
+      let mine = rank.map { r in " but rank \(r) has \(value ?? "nothing")" } ?? " and another rank differs"
+      return "ranks disagree on '\(field)' at start-up: rank 0 has \(rootValue)\(mine); start every rank with the same arguments, data and `bae` binary"
+    case let .rankFailed(phase):
+      return "another rank failed during \(phase) (its message says why); stopping this rank too"
+    }
+  }
+}
+
+/// A `--resume` that would continue from the wrong place or on the wrong data.
+public enum ResumeError: Error, CustomStringConvertible, Equatable {
+  /// The checkpoint's sampler position does not exist in the current data (damaged, or the data shrank).
+  case samplerOutOfRange(path: String, epoch: Int, batchInEpoch: Int, batchesPerEpoch: Int)
+  /// The checkpoint was trained on other data (its fingerprint differs).
+  case otherData(path: String, recorded: String, current: String)
+  /// Every complete checkpoint is damaged; `problems` lists each one's.
+  case noIntactCheckpoint(directory: String, problems: [String])
+
+  public var description: String {
+    switch self {
+    case let .samplerOutOfRange(path, epoch, batch, perEpoch):
+      return "\(path): cannot resume: sampler position epoch \(epoch) batch \(batch) is outside the data (\(perEpoch) batches per epoch now); the checkpoint is damaged or the dataset shrank: resume on the original data or start a new --out directory"
+    case let .otherData(path, recorded, current):
+      return "\(path): cannot resume: the checkpoint was trained on other data (data fingerprint \(recorded), now \(current)); resume on the original --data, or pass --allow-new-data to continue on this data on purpose"
+    case let .noIntactCheckpoint(dir, problems):
+      return "\(dir): cannot resume: every complete checkpoint is damaged (\(problems.joined(separator: "; "))); remove them or start a new --out directory"
+    }
+  }
+}
+
+/// An `--out` directory this run may not write into.
+public enum RunOwnershipError: Error, CustomStringConvertible, Equatable {
+  /// A live process on this host holds the lock.
+  case locked(path: String, host: String, pid: Int32)
+  /// A process on another host holds the lock (its liveness cannot be checked from here).
+  case lockedElsewhere(path: String, host: String, pid: Int32)
+  /// The directory holds another run's checkpoints and neither --resume nor --overwrite was given.
+  case holdsAnotherRun(directory: String, checkpoints: [String])
+
+  public var description: String {
+    switch self {
+    case let .locked(path, host, pid):
+      return "\(path): --out is in use by a running `bae train` (pid \(pid) on \(host)); wait for it, stop it, or choose another --out"
+    case let .lockedElsewhere(path, host, pid):
+      return "\(path): --out is locked by pid \(pid) on host \(host); if no run is alive there, delete \(path), else choose another --out"
+    case let .holdsAnotherRun(dir, names):
+      return "\(dir): holds another run's checkpoints (\(names.joined(separator: ", "))); pass --resume to continue that run, --overwrite to delete its checkpoints and metrics, or choose another --out"
+    }
+  }
+}
+
+/// Output of a run that could not be written.
+public enum RunLogError: Error, CustomStringConvertible, Equatable {
+  /// Appending a metrics line failed (e.g. ENOSPC); the file was cut back to its last whole line.
+  case metricsWriteFailed(path: String, step: Int?, reason: String, checkpoint: String?)
+
+  public var description: String {
+    switch self {
+    case let .metricsWriteFailed(path, step, reason, checkpoint):
+      let at = step.map { " at step \($0)" } ?? ""
+      let saved = checkpoint.map { "checkpoint \($0) written; " } ?? "no checkpoint could be written; "
+      return "\(path): writing metrics failed\(at) (\(reason)); the file ends at its last whole line; \(saved)free space, then rerun with --resume"
     }
   }
 }

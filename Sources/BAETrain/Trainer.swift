@@ -40,12 +40,20 @@ public final class Trainer {
   let checkpoints: CheckpointStore
   /// The newest checkpoint this run wrote or resumed from.
   var lastCheckpoint: URL?
+  /// Identifies this run's checkpoints (kept across resumes): pruning touches only these.
+  let runID: String
+  /// `DataFingerprint` of the data, recorded in each checkpoint and checked on resume.
+  let dataFingerprint: String
+  let options: RunOptions
+  /// rank 0's hold on --out (taken in `run`).
+  let lock: RunLock
   /// Called on every rank after each step with that step's (global) record; for tests and tools.
   public var onStep: ((StepRecord) -> Void)?
 
-  /// Resolves the config against the data (width, latent default), validates it once, initialises or
-  /// loads the model, and positions the sampler (fresh, or from the newest checkpoint with `resume`).
-  public init(config given: TrainConfig, collectives: Collectives, log: RunLog, resume: Bool = false,
+  /// Resolves the config against the data (width, latent default), validates it once, checks that
+  /// every rank agrees on config, data and binary, initialises or loads the model, and positions the
+  /// sampler (fresh, or from the newest intact checkpoint with `options.resume`).
+  public init(config given: TrainConfig, collectives: Collectives, log: RunLog, options: RunOptions,
               stopRequest: StopRequest = StopRequest()) throws {
     // settings that do not depend on the data are checked before the data is opened
     var early = given
@@ -58,13 +66,19 @@ public final class Trainer {
     config.model.inputDim = data.inputDim
     if config.model.latentDim == 0 { config.model.latentDim = 4 * config.model.inputDim }
     try config.validate()
+    let batchesPerEpoch = data.trainRows.count / config.batchSize
+    totalSteps = try Self.totalSteps(config, batchesPerEpoch: batchesPerEpoch)
+    dataFingerprint = try DataFingerprint.of(config.data)
+    try RunFingerprint(config: config, data: dataFingerprint).agree(collectives)
     self.data = data
     self.log = log
+    self.options = options
     self.stopRequest = stopRequest
     let timed = TimedCollectives(collectives)
     self.collectives = timed
     outputDirectory = URL(fileURLWithPath: config.out.isEmpty ? "runs/bae" : config.out)
     checkpoints = CheckpointStore(directory: outputDirectory)
+    lock = RunLock(directory: outputDirectory)
 
     let world = collectives.worldSize
     rowsPerRank = (0..<world).map { GlobalBatchSampler.slice(globalBatch: config.batchSize, rank: $0, readers: world).count }
@@ -77,18 +91,26 @@ public final class Trainer {
                                      order: config.batchOrder,
                                      blockRows: data.source.rowsPerBlock,
                                      windowBlocks: BatchMixing.windowBlocks(rowsPerBlock: data.source.rowsPerBlock))
-    totalSteps = config.steps > 0 ? config.steps : config.epochs * sampler.batchesPerEpoch
     stepsDone = 0
-    let latest = resume ? try checkpoints.latestComplete() : nil
-    if let latest {
-      let restored = try checkpoints.load(latest, expecting: config, model: model, adam: step.adam)
-      stepsDone = restored.step
-      try sampler.validate(restored.sampler, source: latest.path)
-      sampler.state = restored.sampler
-      lastCheckpoint = latest
-      log.info("resumed from \(latest.path) at step \(stepsDone)")
+    let needs = ResumeRequirements(config: config, dataFingerprint: dataFingerprint, batchesPerEpoch: batchesPerEpoch,
+                                   allowNewData: options.allowNewData)
+    let store = checkpoints
+    let point = options.resume
+      ? try Self.resumePoint(store: store, needs: needs, model: model, adam: step.adam, collectives: collectives, log: log)
+      : nil
+    if !options.resume {
+      _ = try collectives.onRoot("checking --out") { try Self.refuseAnotherRun(store, overwrite: options.overwrite) }
+    }
+    if let point {
+      stepsDone = point.step
+      try sampler.validate(point.sampler, source: point.url.path)
+      sampler.state = point.sampler
+      lastCheckpoint = point.url
+      runID = point.runID ?? UUID().uuidString
+      log.info("resumed from \(point.url.path) at step \(stepsDone)")
     } else {
-      if resume {
+      runID = UUID().uuidString
+      if options.resume {
         log.info("--resume: no complete checkpoint (step_*/DONE) in \(outputDirectory.path); starting from step 0")
       }
       model.initialise(seed: config.seed)
@@ -102,45 +124,88 @@ public final class Trainer {
     reader = DatasetReader(source: data.source, rank: collectives.rank, readers: world, sampler: sampler)
   }
 
+  /// The same with only `resume` set among the run options.
+  public convenience init(config: TrainConfig, collectives: Collectives, log: RunLog, resume: Bool = false,
+                          stopRequest: StopRequest = StopRequest()) throws {
+    try self.init(config: config, collectives: collectives, log: log, options: RunOptions(resume: resume),
+                  stopRequest: stopRequest)
+  }
+
   deinit { reader.close() }
 
-  /// Runs until `totalSteps` or an agreed stop; writes the final model on rank 0.
+  /// Runs until `totalSteps` or an agreed stop; writes the final model on rank 0. A stop request
+  /// ends with a checkpoint only: no final validation, no final model (the checkpoint holds it).
   public func run() throws -> TrainSummary {
     try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+    _ = try collectives.onRoot("taking --out") { try claimOutput() }
+    defer { lock.release() }
     try log.openMetrics(outputDirectory.appendingPathComponent("metrics.jsonl"))
     defer { log.close() }
     if data.skippedNonFinite > 0 { log.info("skipped \(data.skippedNonFinite) rows holding NaN/Inf") }
     log.info("training \(config.model.architecture.rawValue) d=\(config.model.inputDim) d'=\(config.model.latentDim) batch=\(config.batchSize) "
              + "ranks=\(collectives.worldSize) steps=\(stepsDone)..<\(totalSteps) rows=\(data.trainRows.count) train / \(data.validationRows.count) val")
+    let watchdog = options.onStepTimeout.flatMap { handler in
+      options.stepTimeout > 0 ? StepWatchdog(timeout: options.stepTimeout, onExpire: handler) : nil
+    }
+    defer { watchdog?.stop() }
     let start = now()
     let firstStep = stepsDone
     var last: StepRecord?
     var stopped = false
     while stepsDone < totalSteps {
-      let t0 = now(), comm0 = collectives.seconds
-      let wait = try fetchBatch()
-      let outcome = try step.run(x, step: stepsDone, rowsPerRank: rowsPerRank)
-      stepsDone += 1
-      let stop = try agreeOnStop()
-      let record = makeRecord(outcome, elapsed: now() - t0, comm: collectives.seconds - comm0, wait: wait,
-                              runSeconds: now() - start)
-      logStep(record, done: stepsDone - firstStep, runSeconds: now() - start)
-      onStep?(record)
+      watchdog?.begin(step: stepsDone + 1)
+      let (record, agreed) = try trainStep(done: stepsDone - firstStep, runStart: start)
       last = record
-      try checkFinite(outcome)
-      try checkReplicas()
+      watchdog?.end()
       try validateIfDue()
-      if stop || (config.checkpointEvery > 0 && stepsDone % config.checkpointEvery == 0) {
+      let due = config.checkpointEvery > 0 && stepsDone % config.checkpointEvery == 0
+      if agreed.metricsFailed { try stopOnMetricsFailure() }
+      if agreed.stop || due {
+        watchdog?.begin(step: stepsDone)
         try writeCheckpoint()
+        watchdog?.end()
       }
-      if stop { stopped = true; log.info("stop requested: checkpoint written at step \(stepsDone)"); break }
+      if agreed.stop { stopped = true; log.info("stop requested: checkpoint written at step \(stepsDone)"); break }
+    }
+    if stopped {
+      return TrainSummary(steps: stepsDone, lastRecord: last, validation: nil, stoppedEarly: true, outputDirectory: outputDirectory)
     }
     let validation = try validate()
-    if let v = validation { log.record(ValidationRecord(step: stepsDone, validation: v)) }
+    if let v = validation { log.record(ValidationRecord(step: stepsDone, validation: v), step: stepsDone) }
     try saveFinalModel()
     if let v = validation, log.isRoot { try FiringRates.write(v, run: outputDirectory) }
-    return TrainSummary(steps: stepsDone, lastRecord: last, validation: validation, stoppedEarly: stopped,
+    if let failure = log.metricsFailure { throw failure }
+    return TrainSummary(steps: stepsDone, lastRecord: last, validation: validation, stoppedEarly: false,
                         outputDirectory: outputDirectory)
+  }
+
+  /// One optimizer step and its bookkeeping: fetch, the model's phases, log, then the agreement on
+  /// stopping (after logging, so a failed metrics line is part of the same step's agreement).
+  func trainStep(done: Int, runStart: Double) throws -> (StepRecord, StopAgreement) {
+    let t0 = now(), comm0 = collectives.seconds
+    let wait = try fetchBatch()
+    let outcome = try step.run(x, step: stepsDone, rowsPerRank: rowsPerRank)
+    stepsDone += 1
+    let record = makeRecord(outcome, elapsed: now() - t0, comm: collectives.seconds - comm0, wait: wait,
+                            runSeconds: now() - runStart)
+    logStep(record, done: done + 1, runSeconds: now() - runStart)
+    onStep?(record)
+    let agreed = try agreeOnStop()
+    try checkFinite(outcome)
+    try checkReplicas()
+    return (record, agreed)
+  }
+
+  /// A metrics line could not be written: checkpoint if possible, then end with the typed error.
+  func stopOnMetricsFailure() throws -> Never {
+    var saved: String?
+    do { try writeCheckpoint(); saved = lastCheckpoint?.path } catch {
+      log.error("checkpoint after the metrics failure also failed: \(error)")
+    }
+    guard case let .metricsWriteFailed(path, step, reason, _)? = log.metricsFailure else {
+      throw TrainingError.rankFailed(phase: "writing metrics.jsonl (rank 0)")
+    }
+    throw RunLogError.metricsWriteFailed(path: path, step: step, reason: reason, checkpoint: saved)
   }
 
   // MARK: phases
@@ -170,11 +235,15 @@ public final class Trainer {
     throw TrainingError.nonFiniteLoss(step: stepsDone, lastCheckpoint: lastCheckpoint?.path)
   }
 
-  /// Stop agreement: a signal on any rank stops all ranks after the same step.
-  func agreeOnStop() throws -> Bool {
-    var flag: [Int64] = [stopRequest.isSet ? 1 : 0]
-    try flag.withUnsafeMutableBufferPointer { try collectives.sum($0) }
-    return flag[0] > 0
+  /// What all ranks agreed on after a step.
+  struct StopAgreement { var stop: Bool; var metricsFailed: Bool }
+
+  /// Stop agreement: a signal on any rank (or a failed metrics write on rank 0) stops all ranks
+  /// after the same step.
+  func agreeOnStop() throws -> StopAgreement {
+    var flags: [Int64] = [stopRequest.isSet ? 1 : 0, log.metricsFailure == nil ? 0 : 1]
+    try flags.withUnsafeMutableBufferPointer { try collectives.sum($0) }
+    return StopAgreement(stop: flags[0] > 0, metricsFailed: flags[1] > 0)
   }
 
   /// Replica check: parameter checksums must agree across ranks (min == max).
@@ -191,7 +260,7 @@ public final class Trainer {
 
   func validateIfDue() throws {
     guard config.validateEvery > 0, stepsDone % config.validateEvery == 0, stepsDone < totalSteps else { return }
-    if let v = try validate() { log.record(ValidationRecord(step: stepsDone, validation: v)) }
+    if let v = try validate() { log.record(ValidationRecord(step: stepsDone, validation: v), step: stepsDone) }
   }
 
   func validate() throws -> SetStatistics? {
@@ -201,10 +270,10 @@ public final class Trainer {
 
   func writeCheckpoint() throws {
     try checkpoints.write(step: stepsDone, model: model, adam: step.adam, config: config, sampler: reader.samplerState,
-                          worldSize: collectives.worldSize, isRoot: log.isRoot)
+                          worldSize: collectives.worldSize, isRoot: log.isRoot, runID: runID, dataFingerprint: dataFingerprint)
     lastCheckpoint = outputDirectory.appendingPathComponent(CheckpointStore.name(step: stepsDone))
     if log.isRoot {
-      try checkpoints.prune(keepLast: config.keepLast, keepEvery: config.keepEvery)
+      for w in try checkpoints.prune(keepLast: config.keepLast, keepEvery: config.keepEvery, runID: runID) { log.warning(w) }
     }
   }
 
@@ -241,7 +310,7 @@ public final class Trainer {
   }
 
   func logStep(_ r: StepRecord, done: Int, runSeconds: Double) {
-    log.record(r)
+    log.record(r, step: r.step)
     guard stepsDone % config.logEvery == 0 || stepsDone == totalSteps else { return }
     let rate = Double(done * config.batchSize) / max(runSeconds, 1e-9)
     let eta = Double(totalSteps - stepsDone) * config.batchSize.asDouble / max(rate, 1e-9)

@@ -15,7 +15,14 @@ enum Launch {
     return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil || env["BAE_FORCE_MPI"] == "1"
   }
 
+  /// The job's communicator while a command runs under MPI (for `forceExit` from other threads).
+  nonisolated(unsafe) static var activeComm: Communicator?
+  /// Exit status of a forced exit (second stop signal, step watchdog).
+  static let forcedExitStatus: Int32 = 3
+
   static func run(_ body: (Collectives, RunLog) throws -> Void) throws {
+    // a closed stdout/stderr pipe (`bae train | head -1`) must give EPIPE, not kill the process
+    signal(SIGPIPE, SIG_IGN)
     if !underMPILauncher {
       let log = RunLog(rank: 0, worldSize: 1)
       do { try body(SingleProcess(), log) } catch {
@@ -25,6 +32,8 @@ enum Launch {
       return
     }
     try MPIRuntime.run { comm in
+      activeComm = comm
+      defer { activeComm = nil }
       let log = RunLog(rank: comm.rank, worldSize: comm.size)
       do { try body(MPICollectives(comm), log) } catch {
         log.error("\(error)")
@@ -33,20 +42,41 @@ enum Launch {
       }
     }
   }
+
+  /// Leaves at once from any thread: logs `message` (rank-prefixed under MPI) and `_exit`s with
+  /// `forcedExitStatus`, writing no checkpoint. Not `MPI_Abort`: this runs on the watchdog or signal
+  /// thread, and MPI (initialised FUNNELED) may only be called from the main thread. mpirun ends the
+  /// whole job when one rank exits non-zero without MPI_Finalize (srun needs --kill-on-bad-exit=1).
+  static func forceExit(_ message: String) -> Never {
+    let prefix = activeComm.map { $0.size > 1 ? "[rank \($0.rank)/\($0.size)] " : "" } ?? ""
+    RunLog.writeStderr(prefix + "error: " + message)
+    _exit(forcedExitStatus)
+  }
 }
 
 enum BAETensorThreads {
   static func set(_ n: Int) { BLAS.threads = n }
 }
 
-/// SIGTERM / SIGUSR1 → a stop request, handled off the training thread by Dispatch.
+/// SIGTERM / SIGUSR1 → a stop request, handled off the training thread by Dispatch. A later one
+/// (either signal) runs `again`, which does not return. Signals within `duplicateWindow` seconds of
+/// the first count as that same request: `scancel` signals the ranks itself while the batch script
+/// forwards its own signal, so one request often arrives twice.
 enum Signals {
   nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
-  static func onStop(_ handler: @escaping @Sendable () -> Void) {
+  nonisolated(unsafe) static var firstAt: DispatchTime?
+  static let duplicateWindow = 2.0
+  static let queue = DispatchQueue(label: "bae.signals")
+
+  static func onStop(_ first: @escaping @Sendable () -> Void, again: @escaping @Sendable (Int32) -> Void) {
     for sig in [SIGTERM, SIGUSR1] {
       signal(sig, SIG_IGN)
-      let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-      src.setEventHandler(handler: handler)
+      let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+      src.setEventHandler {
+        let t = DispatchTime.now()
+        guard let start = firstAt else { firstAt = t; first(); return }
+        if Double(t.uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9 >= duplicateWindow { again(sig) }
+      }
       src.resume()
       sources.append(src)
     }
