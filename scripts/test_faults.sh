@@ -139,6 +139,7 @@ if mount -t tmpfs -o size=160k tmpfs "$full" 2>/dev/null; then
     || fail "full disk: metrics.jsonl holds a torn line"
   echo "test_faults: metrics on a full tmpfs -> exit 1, $(wc -l <"$full/run/metrics.jsonl") whole lines" >&2
   umount "$full"
+  trap 'rm -rf "$work"' EXIT
 else
   echo "test_faults: SKIPPED full-disk case (cannot mount a tmpfs here)" >&2
 fi
@@ -153,3 +154,4 @@ set -o pipefail
 [ "$rc" = 0 ] || fail "train | head -1: bae exited $rc (141 = SIGPIPE)"
 echo "test_faults: bae train 2>&1 | head -1 -> bae exit 0" >&2
 echo "test_faults: all passed" >&2
+exit 0
