@@ -19,12 +19,15 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
-    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
-                   providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-    .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
-                   providers: [.apt(["libopenblas-dev"])]),
-    .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
-                   providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(
+      name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+    .systemLibrary(
+      name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+      providers: [.apt(["libzstd-dev"])]),
 
     .target(name: "CBAEKernels"),
     .executableTarget(name: "BAEBuildInfoTool"),
@@ -36,21 +39,29 @@ let package = Package(
     .target(name: "BAEComm", dependencies: ["CMPI"]),
     .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEStore", dependencies: ["CZstd", "BAEIO", "BAERandom"]),
-    .target(name: "BAETrain", dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAERandom", "BAEBuildInfo"]),
-    .target(name: "BAEBench", dependencies: ["BAEModel", "BAETrain", "BAEStore", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
+    .target(
+      name: "BAETrain",
+      dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAERandom", "BAEBuildInfo"]),
+    .target(
+      name: "BAEBench",
+      dependencies: ["BAEModel", "BAETrain", "BAEStore", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
     .target(name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor"]),
-    .executableTarget(name: "bae", dependencies: [
-      "BAEAnalysis", "BAEBench", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAEBuildInfo",
-      .product(name: "ArgumentParser", package: "swift-argument-parser"),
-    ]),
+    .executableTarget(
+      name: "bae",
+      dependencies: [
+        "BAEAnalysis", "BAEBench", "BAETrain", "BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAEBuildInfo",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
 
     .testTarget(name: "BAETensorTests", dependencies: ["BAETensor"]),
     .testTarget(name: "BAEIOTests", dependencies: ["BAEIO"], resources: [.copy("Fixtures")]),
-    .testTarget(name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels", "BAERandom"],
-                resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels", "BAERandom"],
+      resources: [.copy("Fixtures")]),
     .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO", "BAERandom"]),
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),
-    .testTarget(name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm", "BAETensor"]),
+    .testTarget(
+      name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm", "BAETensor"]),
     .testTarget(name: "BAEBenchTests", dependencies: ["BAEBench", "BAETrain", "BAEComm", "BAEModel"]),
     .testTarget(name: "BAECLITests", dependencies: ["BAEIO"]),
     .testTarget(name: "BAEAnalysisTests", dependencies: ["BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEIO"]),

@@ -9,6 +9,7 @@ $BAE_INTEROP_OUT. Expected float16/bfloat16 values are computed here by numpy / 
 float32 source bits in manifest.json, so Swift's rounding is checked against an independent
 implementation. Exits non-zero on any mismatch; prints "N passed, N failed".
 """
+
 import argparse
 import json
 import os
@@ -52,8 +53,11 @@ def check(directory):
     a = np.load(os.path.join(directory, "swift_f32.npy"))
     expect("swift_f32.npy dtype/shape/bits", a.dtype == np.dtype("<f4") and same_bits(a, src), f"{a.dtype} {a.shape}")
     a = np.load(os.path.join(directory, "swift_f16.npy"))
-    expect("swift_f16.npy float16 rounding matches numpy", a.dtype == np.dtype("<f2") and same_bits(a, want_f16),
-           f"{a.dtype} {a.shape}, {int(np.sum(a.view(np.uint16) != want_f16.view(np.uint16)))} elements differ")
+    expect(
+        "swift_f16.npy float16 rounding matches numpy",
+        a.dtype == np.dtype("<f2") and same_bits(a, want_f16),
+        f"{a.dtype} {a.shape}, {int(np.sum(a.view(np.uint16) != want_f16.view(np.uint16)))} elements differ",
+    )
     a = np.load(os.path.join(directory, "swift_1d.npy"))
     expect("swift_1d.npy", same_bits(a, src.reshape(-1)[:5]), f"{a.shape}")
     mm = np.load(os.path.join(directory, "swift_f32.npy"), mmap_mode="r")
@@ -66,22 +70,41 @@ def check(directory):
     with safetensors.safe_open(path, framework="numpy") as f:
         meta = f.metadata()
     expect("safetensors metadata", meta == manifest["metadata"], str(meta))
-    expect("safetensors tensor names", sorted(tensors) == ["brain", "encoder.weight", "half", "step"], str(sorted(tensors)))
+    expect(
+        "safetensors tensor names", sorted(tensors) == ["brain", "encoder.weight", "half", "step"], str(sorted(tensors))
+    )
     # The ordinary numpy API too, for the dtypes it supports (it has no bfloat16).
     with safetensors.safe_open(path, framework="numpy") as f:
-        expect("safe_open numpy get_tensor F32/F16/I64",
-               same_bits(f.get_tensor("encoder.weight"), src) and same_bits(f.get_tensor("half"), want_f16)
-               and f.get_tensor("step").item() == manifest["step"])
+        expect(
+            "safe_open numpy get_tensor F32/F16/I64",
+            same_bits(f.get_tensor("encoder.weight"), src)
+            and same_bits(f.get_tensor("half"), want_f16)
+            and f.get_tensor("step").item() == manifest["step"],
+        )
     w = tensors["encoder.weight"]
-    expect("encoder.weight F32 bits", w["dtype"] == "F32" and list(w["shape"]) == list(shape)
-           and bytes(w["data"]) == src.tobytes(), f"{w['dtype']} {w['shape']}")
+    expect(
+        "encoder.weight F32 bits",
+        w["dtype"] == "F32" and list(w["shape"]) == list(shape) and bytes(w["data"]) == src.tobytes(),
+        f"{w['dtype']} {w['shape']}",
+    )
     h = tensors["half"]
-    expect("half F16 matches numpy rounding", h["dtype"] == "F16" and bytes(h["data"]) == want_f16.tobytes(), h["dtype"])
+    expect(
+        "half F16 matches numpy rounding", h["dtype"] == "F16" and bytes(h["data"]) == want_f16.tobytes(), h["dtype"]
+    )
     b = tensors["brain"]
-    expect("brain BF16 matches ml_dtypes rounding", b["dtype"] == "BF16" and bytes(b["data"]) == want_bf16.tobytes(), b["dtype"])
+    expect(
+        "brain BF16 matches ml_dtypes rounding",
+        b["dtype"] == "BF16" and bytes(b["data"]) == want_bf16.tobytes(),
+        b["dtype"],
+    )
     s = tensors["step"]
-    expect("step I64 scalar", s["dtype"] == "I64" and list(s["shape"]) == []
-           and int(np.frombuffer(bytes(s["data"]), "<i8")[0]) == manifest["step"], f"{s['dtype']} {s['shape']}")
+    expect(
+        "step I64 scalar",
+        s["dtype"] == "I64"
+        and list(s["shape"]) == []
+        and int(np.frombuffer(bytes(s["data"]), "<i8")[0]) == manifest["step"],
+        f"{s['dtype']} {s['shape']}",
+    )
 
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

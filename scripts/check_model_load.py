@@ -6,7 +6,12 @@ runs with a numpy forward and says so.
 
   python scripts/check_model_load.py --model RUN_DIR --data X.npy --bae .build/release/bae
 """
-import argparse, json, subprocess, sys
+
+import argparse
+import json
+import subprocess
+import sys
+
 import numpy as np
 from safetensors.numpy import load_file
 
@@ -27,7 +32,7 @@ def with_torch(state, x, k):
     class KBitsToFloat(nn.Module):
         def __init__(self, bits):
             super().__init__()
-            self.register_buffer("kernel", torch.tensor([2.0 ** i for i in range(bits)]) / (2 ** bits - 1))
+            self.register_buffer("kernel", torch.tensor([2.0**i for i in range(bits)]) / (2**bits - 1))
 
     class BAE(nn.Module):  # the reference module's layout (spec §9)
         def __init__(self, d, latent, bits):
@@ -80,10 +85,18 @@ def main():
         h, xhat, how = with_numpy(state, x, k)
     mse = float(((xhat.astype(np.float64) - x) ** 2).mean())
     ent = entropy_bits(h.mean(0))
-    swift = json.loads(subprocess.run([a.bae, "entropy", "--model", a.model, "--data", a.data, "--json"],
-                                      check=True, capture_output=True, text=True).stdout)
-    print(f"check_model_load via {how}: mse {mse:.6g} (swift {swift['mse']:.6g}), "
-          f"entropy {ent:.4f} bits (swift {swift['entropy_bits']:.4f})")
+    swift = json.loads(
+        subprocess.run(
+            [a.bae, "entropy", "--model", a.model, "--data", a.data, "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    print(
+        f"check_model_load via {how}: mse {mse:.6g} (swift {swift['mse']:.6g}), "
+        f"entropy {ent:.4f} bits (swift {swift['entropy_bits']:.4f})"
+    )
     ok = abs(mse - swift["mse"]) <= 1e-4 * abs(mse) and abs(ent - swift["entropy_bits"]) <= 1e-3 * max(1, ent)
     if not ok:
         sys.exit("check_model_load: FAIL: the loaded model disagrees with the Swift trainer")

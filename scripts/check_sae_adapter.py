@@ -5,6 +5,7 @@ reconstructions equal the native model's (the flipped-bit transform of a BAE is 
 
   .venv/bin/python scripts/check_sae_adapter.py --run RUN --export DIR --data X.npy --last-rows N --bae BIN
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,15 @@ def main() -> int:
     ap.add_argument("--last-rows", type=int, required=True)
     ap.add_argument("--bae", required=True)
     a = ap.parse_args()
-    x = np.load(a.data).astype(np.float32)[-a.last_rows:]
-    ref = json.loads(subprocess.run([a.bae, "eval", "--model", a.run, "--data", a.data, "--last-rows", str(a.last_rows), "--json"],
-                                    check=True, capture_output=True, text=True).stdout)
+    x = np.load(a.data).astype(np.float32)[-a.last_rows :]
+    ref = json.loads(
+        subprocess.run(
+            [a.bae, "eval", "--model", a.run, "--data", a.data, "--last-rows", str(a.last_rows), "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     native, exported = load(a.run), load(a.export)
     ok = True
     for name, sae in (("native", native), ("saelens", exported)):
@@ -40,10 +47,14 @@ def main() -> int:
         rel = abs(mse - ref["mse"]) / max(ref["mse"], 1e-30)
         if ref["architecture"] == "bae" and name == "saelens":
             # flipped bits: L0 of the SAE form is Σ min(p, 1 − p) over the bits
-            print(f"{name}: mse {mse:.6g} (bae eval {ref['mse']:.6g}, rel {rel:.2e}), L0 {l0:.3f} (≤ bae eval {ref['l0']:.3f})")
+            print(
+                f"{name}: mse {mse:.6g} (bae eval {ref['mse']:.6g}, rel {rel:.2e}), L0 {l0:.3f} (≤ bae eval {ref['l0']:.3f})"
+            )
             ok &= rel < 1e-4 and l0 <= ref["l0"] + 1e-9
         else:
-            print(f"{name}: mse {mse:.6g} (bae eval {ref['mse']:.6g}, rel {rel:.2e}), L0 {l0:.3f} (bae eval {ref['l0']:.3f})")
+            print(
+                f"{name}: mse {mse:.6g} (bae eval {ref['mse']:.6g}, rel {rel:.2e}), L0 {l0:.3f} (bae eval {ref['l0']:.3f})"
+            )
             ok &= rel < 1e-4 and abs(l0 - ref["l0"]) < 1e-6 * max(1.0, ref["l0"])
     same = np.max(np.abs(np.asarray(native(x)) - np.asarray(exported(x))))
     scale = np.max(np.abs(np.asarray(native(x))))

@@ -12,6 +12,7 @@ entry; nothing is ever written to the path it names. Every command gets --out in
 Exit 0 when no case ended in a signal or a time-out; 1 otherwise (crash cases are left in
 SANDBOX/crashes/, which is then kept and printed).
 """
+
 import argparse
 import hashlib
 import json
@@ -53,12 +54,53 @@ def copytree(src, dst):
 
 # ---------------------------------------------------------------- mutations
 
-INTERESTING_INTS = [0, 1, 2, 7, 8, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1, 2**32,
-                    2**62, 2**63 - 1, 2**63, 2**64 - 1]
-INTERESTING_TEXT = ["0", "-1", "1e9", "1e308", "-1e308", "NaN", "Infinity", "4611686018427387904",
-                    "9223372036854775807", "9223372036854775808", "18446744073709551616", "2147483648",
-                    "\"\"", "null", "true", "[]", "{}", "\"../../outside\"", "\r\n", "\\", "\t", "\x00",
-                    "[" * 3000, "{" * 3000, "(" * 3000, "\"" + "A" * 70000 + "\""]
+INTERESTING_INTS = [
+    0,
+    1,
+    2,
+    7,
+    8,
+    255,
+    256,
+    65535,
+    65536,
+    2**31 - 1,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**62,
+    2**63 - 1,
+    2**63,
+    2**64 - 1,
+]
+INTERESTING_TEXT = [
+    "0",
+    "-1",
+    "1e9",
+    "1e308",
+    "-1e308",
+    "NaN",
+    "Infinity",
+    "4611686018427387904",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551616",
+    "2147483648",
+    '""',
+    "null",
+    "true",
+    "[]",
+    "{}",
+    '"../../outside"',
+    "\r\n",
+    "\\",
+    "\t",
+    "\x00",
+    "[" * 3000,
+    "{" * 3000,
+    "(" * 3000,
+    '"' + "A" * 70000 + '"',
+]
 
 
 def mutate_bytes(rng, data, text=False):
@@ -69,24 +111,24 @@ def mutate_bytes(rng, data, text=False):
             b += bytes([rng.randrange(256)])
             continue
         p = rng.randrange(len(b))
-        if kind == 0:                       # bit flip
+        if kind == 0:  # bit flip
             b[p] ^= 1 << rng.randrange(8)
-        elif kind == 1:                     # interesting byte
+        elif kind == 1:  # interesting byte
             b[p] = rng.choice([0, 1, 0x7F, 0x80, 0xFF, 0x0A, 0x0D, 0x22, 0x5B])
-        elif kind == 2:                     # interesting little-endian integer
+        elif kind == 2:  # interesting little-endian integer
             width = rng.choice([2, 4, 8])
             v = rng.choice(INTERESTING_INTS) % (1 << (8 * width))
-            b[p:p + width] = v.to_bytes(width, "little")
-        elif kind == 3:                     # truncate
-            del b[rng.randrange(len(b)):]
-        elif kind == 4:                     # append junk
+            b[p : p + width] = v.to_bytes(width, "little")
+        elif kind == 3:  # truncate
+            del b[rng.randrange(len(b)) :]
+        elif kind == 4:  # append junk
             b += bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
-        elif kind == 5:                     # duplicate a block
+        elif kind == 5:  # duplicate a block
             q = rng.randrange(len(b))
-            b[p:p] = b[q:q + rng.randrange(1, 256)]
-        elif kind == 6:                     # delete a block
-            del b[p:p + rng.randrange(1, 64)]
-        elif kind == 7:                     # replace a number with an interesting token
+            b[p:p] = b[q : q + rng.randrange(1, 256)]
+        elif kind == 6:  # delete a block
+            del b[p : p + rng.randrange(1, 64)]
+        elif kind == 7:  # replace a number with an interesting token
             digits = [i for i in range(len(b)) if 0x30 <= b[i] <= 0x39]
             if digits:
                 i = rng.choice(digits)
@@ -94,15 +136,37 @@ def mutate_bytes(rng, data, text=False):
                 while j < len(b) and (0x30 <= b[j] <= 0x39 or b[j] in b".eE+-"):
                     j += 1
                 b[i:j] = rng.choice(INTERESTING_TEXT).encode("utf-8")
-        else:                               # insert an interesting token
+        else:  # insert an interesting token
             b[p:p] = rng.choice(INTERESTING_TEXT).encode("utf-8")
     if bytes(b) == data:
         b += b"\x00"
     return bytes(b)
 
 
-JSON_VALUES = [0, -1, 1, 2**31, 2**53, 2**62, 2**63 - 1, -2**63, 1e9, 1e308, -1e308, 0.5, 1e-300, "", "x",
-               "sequential", None, True, [], {}, [1, 2], {"a": 1}]
+JSON_VALUES = [
+    0,
+    -1,
+    1,
+    2**31,
+    2**53,
+    2**62,
+    2**63 - 1,
+    -(2**63),
+    1e9,
+    1e308,
+    -1e308,
+    0.5,
+    1e-300,
+    "",
+    "x",
+    "sequential",
+    None,
+    True,
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+]
 
 
 def mutate_json(rng, data):
@@ -135,10 +199,20 @@ def mutate_manifest(rng, data):
         return mutate_bytes(rng, data, text=True)
     s = rng.choice(m["shards"])
     field = rng.choice(["file", "tokens", "rows", "bytes", "xxh64", "tokensXXH64"])
-    hostile = ["../../etc/passwd", "..", ".", "", "/etc/hostname", "a/../../b", "shard\u0000x", "/dev/zero",
-               "manifest.json", "%s" % ("x" * 5000)]
+    hostile = [
+        "../../etc/passwd",
+        "..",
+        ".",
+        "",
+        "/etc/hostname",
+        "a/../../b",
+        "shard\u0000x",
+        "/dev/zero",
+        "manifest.json",
+        "%s" % ("x" * 5000),
+    ]
     if field in ("file", "tokens"):
-        s[field] = rng.choice(hostile)      # a string in the manifest: never a path we write to
+        s[field] = rng.choice(hostile)  # a string in the manifest: never a path we write to
     elif field in ("rows", "bytes"):
         s[field] = rng.choice([-1, 0, 2**31, 2**62, 2**63 - 1, 1.5, "7", None])
         if rng.random() < 0.5:
@@ -150,16 +224,27 @@ def mutate_manifest(rng, data):
 
 # ---------------------------------------------------------------- seeds and targets
 
+
 def run(args, cmd, case_dir, seconds, mem_mb):
     """Runs one command; returns ("ok"|"error"|"signal N"|"timeout", stderr tail)."""
+
     def limits():
         resource.setrlimit(resource.RLIMIT_AS, (mem_mb << 20, mem_mb << 20))
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     try:
-        p = subprocess.run(cmd, cwd=inside(case_dir), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, timeout=seconds, preexec_fn=limits, env=env)
+        p = subprocess.run(
+            cmd,
+            cwd=inside(case_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=seconds,
+            preexec_fn=limits,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         return "timeout", ""
     tail = p.stderr.decode("utf-8", "replace")[-400:]
@@ -171,24 +256,67 @@ def run(args, cmd, case_dir, seconds, mem_mb):
 def make_seeds(bae, seeds):
     os.makedirs(inside(seeds))
     npy = os.path.join(seeds, "s.npy")
-    subprocess.run([bae, "synth", "--bits", "4", "--dim", "8", "--rows", "256", "--seed", "1", "--out", npy],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [bae, "synth", "--bits", "4", "--dim", "8", "--rows", "256", "--seed", "1", "--out", npy],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     lines = ["token_id\tdocument_id\tposition\ttext"] + [f"{i}\t{i // 64}\t{i % 64}\tw{i}" for i in range(256)]
     put(os.path.join(seeds, "tokens.tsv"), ("\n".join(lines) + "\n").encode())
     # one F32 tensor (64, 8), written by hand in the safetensors layout
     values = struct.pack("<512f", *[((i * 37) % 101) / 50.0 - 1 for i in range(512)])
-    header = json.dumps({"__metadata__": {"format": "pt"},
-                         "acts": {"dtype": "F32", "shape": [64, 8], "data_offsets": [0, len(values)]}}).encode()
+    header = json.dumps(
+        {"__metadata__": {"format": "pt"}, "acts": {"dtype": "F32", "shape": [64, 8], "data_offsets": [0, len(values)]}}
+    ).encode()
     header += b" " * ((8 - len(header) % 8) % 8)
     put(os.path.join(seeds, "st.safetensors"), struct.pack("<Q", len(header)) + header + values)
     ds = os.path.join(seeds, "ds")
-    subprocess.run([bae, "pack", "--input", npy, "--tokens", os.path.join(seeds, "tokens.tsv"), "--dtype", "f16",
-                    "--rows-per-frame", "16", "--rows-per-shard", "128", "--out", inside(ds)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            bae,
+            "pack",
+            "--input",
+            npy,
+            "--tokens",
+            os.path.join(seeds, "tokens.tsv"),
+            "--dtype",
+            "f16",
+            "--rows-per-frame",
+            "16",
+            "--rows-per-shard",
+            "128",
+            "--out",
+            inside(ds),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     run_dir = os.path.join(seeds, "run")
-    subprocess.run([bae, "train", "--data", npy, "--latent-dim", "16", "--batch-size", "32", "--steps", "4",
-                    "--checkpoint-every", "2", "--log-every", "100", "--out", inside(run_dir)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            bae,
+            "train",
+            "--data",
+            npy,
+            "--latent-dim",
+            "16",
+            "--batch-size",
+            "32",
+            "--steps",
+            "4",
+            "--checkpoint-every",
+            "2",
+            "--log-every",
+            "100",
+            "--out",
+            inside(run_dir),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # configs without path fields: every command passes --data and --out inside the sandbox
     for root, _, files in os.walk(run_dir):
         for name in files:
@@ -198,8 +326,13 @@ def make_seeds(bae, seeds):
                 for key in ("data", "out"):
                     c.pop(key, None)
                 put(path, json.dumps(c, indent=1, sort_keys=True).encode())
-    return {"npy": npy, "tsv": os.path.join(seeds, "tokens.tsv"), "st": os.path.join(seeds, "st.safetensors"),
-            "ds": ds, "run": run_dir}
+    return {
+        "npy": npy,
+        "tsv": os.path.join(seeds, "tokens.tsv"),
+        "st": os.path.join(seeds, "st.safetensors"),
+        "ds": ds,
+        "run": run_dir,
+    }
 
 
 TARGETS = ["npy", "safetensors", "tokens", "shard", "manifest", "config", "checkpoint", "model"]
@@ -217,8 +350,10 @@ def build_case(rng, target, seeds, case_dir, bae, replay=None, replay_name=""):
     if target == "npy":
         f = os.path.join(case_dir, "x.npy")
         put(f, replay or mutate_bytes(rng, open(npy, "rb").read(), text=rng.random() < 0.3))
-        return [[bae, "pack", "--input", f, "--dtype", "f16", "--rows-per-frame", "16", "--out", out],
-                [bae, "train", "--data", f, *train, "--out", out + "-train"]], f
+        return [
+            [bae, "pack", "--input", f, "--dtype", "f16", "--rows-per-frame", "16", "--out", out],
+            [bae, "train", "--data", f, *train, "--out", out + "-train"],
+        ], f
     if target == "safetensors":
         f = os.path.join(case_dir, "x.safetensors")
         put(f, replay or mutate_bytes(rng, open(seeds["st"], "rb").read(), text=rng.random() < 0.3))
@@ -260,8 +395,27 @@ def build_case(rng, target, seeds, case_dir, bae, replay=None, replay_name=""):
         seed = open(f, "rb").read()
         put(f, mutate_json(rng, seed) if name.endswith(".json") else mutate_bytes(rng, seed))
     if target == "checkpoint":
-        return [[bae, "train", "--resume", "--data", npy, "--latent-dim", "16", "--batch-size", "32", "--steps", "6",
-                 "--checkpoint-every", "2", "--log-every", "100", "--out", run_dir]], f
+        return [
+            [
+                bae,
+                "train",
+                "--resume",
+                "--data",
+                npy,
+                "--latent-dim",
+                "16",
+                "--batch-size",
+                "32",
+                "--steps",
+                "6",
+                "--checkpoint-every",
+                "2",
+                "--log-every",
+                "100",
+                "--out",
+                run_dir,
+            ]
+        ], f
     return [[bae, "entropy", "--model", step, "--data", npy]], f
 
 
@@ -293,7 +447,9 @@ def main():
         for target in sorted(os.listdir(d)) if os.path.isdir(d) else []:
             for name in sorted(os.listdir(os.path.join(d, target))):
                 if target in targets:
-                    cases.append((f"{target}:kept:{name}", target, open(os.path.join(d, target, name), "rb").read(), name))
+                    cases.append(
+                        (f"{target}:kept:{name}", target, open(os.path.join(d, target, name), "rb").read(), name)
+                    )
     for i in range(a.cases):
         target = targets[i % len(targets)]
         cases.append((f"{target}:{a.seed}:{i}", target, None, ""))
@@ -324,12 +480,20 @@ def main():
                     digest = hashlib.sha256(built).hexdigest()[:12]
                     put(os.path.join(keep, f"{digest}-{os.path.basename(mutated)}"), built)
                 print(f"fuzz_cli: FAIL {cid} ({outcome})", file=sys.stderr, flush=True)
-                bad.append((cid, outcome, " ".join(os.path.relpath(c, SANDBOX) if c.startswith(SANDBOX) else c for c in cmd[1:]),
-                            tail.strip().splitlines()[-1:] if tail.strip() else []))
+                bad.append(
+                    (
+                        cid,
+                        outcome,
+                        " ".join(os.path.relpath(c, SANDBOX) if c.startswith(SANDBOX) else c for c in cmd[1:]),
+                        tail.strip().splitlines()[-1:] if tail.strip() else [],
+                    )
+                )
     took = time.time() - start
     ran = sum(v for k, v in counts.items() if not k.startswith("known"))
-    print(f"fuzz_cli: {len(cases)} cases, {ran} process runs in {took:.0f} s (seed {a.seed}, RLIMIT_AS {a.mem_mb} MiB, "
-          f"{a.case_seconds:g} s per run)")
+    print(
+        f"fuzz_cli: {len(cases)} cases, {ran} process runs in {took:.0f} s (seed {a.seed}, RLIMIT_AS {a.mem_mb} MiB, "
+        f"{a.case_seconds:g} s per run)"
+    )
     for k in sorted(counts):
         print(f"  {k:32s} {counts[k]}")
     for cid, outcome, cmd, tail in bad:

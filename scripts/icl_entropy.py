@@ -17,6 +17,7 @@ accuracy when its next token is restricted to the first tokens of the 11 labels 
 Writes OUT/icl_k{K}.npy (N, d) float32, OUT/icl.json, and prints a table. Plot: scripts/plot_icl.py.
 The BAE must have been trained on the same layer of the same LM (checked against the model's width).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,7 +101,9 @@ def main() -> int:
     ap.add_argument("--layer", type=int, default=15)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=8, help="prompts per forward call")
-    ap.add_argument("--accuracy", action="store_true", help="also run all blocks and score the restricted next-token choice")
+    ap.add_argument(
+        "--accuracy", action="store_true", help="also run all blocks and score the restricted next-token choice"
+    )
     ap.add_argument("--bae", help="bae binary for the cross-check (default: $BAE, PATH, .build/release/bae)")
     ap.add_argument("--gguf", default=None)
     ap.add_argument("--corpus", default=None)
@@ -135,7 +138,7 @@ def main() -> int:
         states, correct = [], 0
         tk = time.time()
         for i in range(0, len(prompts), a.batch):
-            chunk = prompts[i:i + a.batch]
+            chunk = prompts[i : i + a.batch]
             x = net.hidden(chunk, a.layer)  # (Σ len, d)
             ends = np.cumsum([len(p) for p in chunk]) - 1
             states.append(x[ends].astype(np.float32))
@@ -148,41 +151,69 @@ def main() -> int:
         np.save(path, s)
         bits = bae.encode(s)
         rates = bits.mean(axis=0)
-        r = {"shots": k, "rows": int(s.shape[0]), "mean_prompt_tokens": float(np.mean([len(p) for p in prompts])),
-             "entropy_bits": binary_entropy_bits(rates), "l0": float(bits.sum(axis=1).mean()),
-             "npy": path, "seconds": round(time.time() - tk, 1)}
+        r = {
+            "shots": k,
+            "rows": int(s.shape[0]),
+            "mean_prompt_tokens": float(np.mean([len(p) for p in prompts])),
+            "entropy_bits": binary_entropy_bits(rates),
+            "l0": float(bits.sum(axis=1).mean()),
+            "npy": path,
+            "seconds": round(time.time() - tk, 1),
+        }
         if a.accuracy:
             r["accuracy"] = correct / len(prompts)
         results.append(r)
-        print(f"[icl] k={k}: {r['rows']} prompts of ~{r['mean_prompt_tokens']:.0f} tokens, "
-              f"Ĥ {r['entropy_bits']:.2f} bits" + (f", accuracy {r['accuracy']:.3f}" if a.accuracy else "")
-              + f" ({r['seconds']} s)", file=sys.stderr)
+        print(
+            f"[icl] k={k}: {r['rows']} prompts of ~{r['mean_prompt_tokens']:.0f} tokens, "
+            f"Ĥ {r['entropy_bits']:.2f} bits"
+            + (f", accuracy {r['accuracy']:.3f}" if a.accuracy else "")
+            + f" ({r['seconds']} s)",
+            file=sys.stderr,
+        )
 
     binary = find_bae_binary(a.bae)
     for r in results:
         if not binary:
             r["entropy_bits_bae_cli"] = None
             continue
-        out = subprocess.run([binary, "entropy", "--model", os.path.dirname(model_path), "--data", r["npy"], "--json"],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [binary, "entropy", "--model", os.path.dirname(model_path), "--data", r["npy"], "--json"],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             sys.exit(f"{binary} entropy failed on {r['npy']}: {out.stderr.strip()}")
         r["entropy_bits_bae_cli"] = json.loads(out.stdout)["entropy_bits"]
         if abs(r["entropy_bits_bae_cli"] - r["entropy_bits"]) > 1e-3 * max(1.0, r["entropy_bits"]):
-            print(f"[icl] warning: k={r['shots']}: numpy Ĥ {r['entropy_bits']:.4f} vs bae entropy {r['entropy_bits_bae_cli']:.4f} "
-                  "(rows near a bit's threshold can flip between float32 GEMMs)", file=sys.stderr)
+            print(
+                f"[icl] warning: k={r['shots']}: numpy Ĥ {r['entropy_bits']:.4f} vs bae entropy {r['entropy_bits_bae_cli']:.4f} "
+                "(rows near a bit's threshold can flip between float32 GEMMs)",
+                file=sys.stderr,
+            )
 
-    report = {"model": model_path, "layer": a.layer, "queries": a.queries, "words": a.words, "seed": a.seed,
-              "topics": topics, "prompt_format": "BOS + k x 'Text: ...\\nTopic: T\\n\\n' + 'Text: ...\\nTopic:'",
-              "final_token": ":", "bae_binary": binary, "seconds": round(time.time() - t0, 1), "results": results}
+    report = {
+        "model": model_path,
+        "layer": a.layer,
+        "queries": a.queries,
+        "words": a.words,
+        "seed": a.seed,
+        "topics": topics,
+        "prompt_format": "BOS + k x 'Text: ...\\nTopic: T\\n\\n' + 'Text: ...\\nTopic:'",
+        "final_token": ":",
+        "bae_binary": binary,
+        "seconds": round(time.time() - t0, 1),
+        "results": results,
+    }
     with open(os.path.join(a.out, "icl.json"), "w") as f:
         json.dump(report, f, indent=2)
     print(f"{'k':>3} {'tokens':>7} {'Ĥ bits':>8} {'bae CLI':>8} {'L0':>7}" + ("  accuracy" if a.accuracy else ""))
     for r in results:
         cli = r["entropy_bits_bae_cli"]
-        print(f"{r['shots']:>3} {r['mean_prompt_tokens']:>7.0f} {r['entropy_bits']:>8.2f} "
-              f"{(f'{cli:.2f}' if cli is not None else '-'):>8} {r['l0']:>7.1f}"
-              + (f"  {r['accuracy']:.3f}" if a.accuracy else ""))
+        print(
+            f"{r['shots']:>3} {r['mean_prompt_tokens']:>7.0f} {r['entropy_bits']:>8.2f} "
+            f"{(f'{cli:.2f}' if cli is not None else '-'):>8} {r['l0']:>7.1f}"
+            + (f"  {r['accuracy']:.3f}" if a.accuracy else "")
+        )
     print(os.path.join(a.out, "icl.json"))
     return 0
 

@@ -14,6 +14,7 @@ Prints `listening http://127.0.0.1:PORT` on stdout (PORT is chosen by the OS wit
 until killed. --fail-first N answers the first N requests with HTTP 500 (to see retries);
 --delay S sleeps S seconds before every answer (to see timeouts).
 """
+
 import argparse
 import collections
 import json
@@ -78,9 +79,15 @@ class Handler(BaseHTTPRequestHandler):
             text = answer(req["messages"])
         except (ValueError, KeyError, TypeError) as e:
             return self.reply(400, {"error": f"bad request: {e}"})
-        self.reply(200, {"id": f"stub-{index}", "object": "chat.completion", "model": req.get("model", "stub"),
-                         "choices": [{"index": 0, "finish_reason": "stop",
-                                      "message": {"role": "assistant", "content": text}}]})
+        self.reply(
+            200,
+            {
+                "id": f"stub-{index}",
+                "object": "chat.completion",
+                "model": req.get("model", "stub"),
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            },
+        )
 
 
 def main():

@@ -8,6 +8,7 @@ Run from the repository root (needs numpy, safetensors, ml_dtypes in .venv):
     .venv/bin/python scripts/make_io_fixtures.py
 Output: Tests/BAEIOTests/Fixtures/ (deterministic; a few KB).
 """
+
 import json
 import os
 import struct
@@ -43,26 +44,102 @@ def header_offset(path):
 
 def edge_f32():
     # Signed zeros, subnormals, extremes, infinities, and ordinary values.
-    return np.array([0.0, -0.0, 1.0, -1.5, np.pi, 1e-38, 1e-45, 3.4028235e38, np.inf, -np.inf,
-                     65504.0, 1.0 / 3.0, -2.5e-3, 123456.789, 7.0], dtype=np.float32)
+    return np.array(
+        [
+            0.0,
+            -0.0,
+            1.0,
+            -1.5,
+            np.pi,
+            1e-38,
+            1e-45,
+            3.4028235e38,
+            np.inf,
+            -np.inf,
+            65504.0,
+            1.0 / 3.0,
+            -2.5e-3,
+            123456.789,
+            7.0,
+        ],
+        dtype=np.float32,
+    )
 
 
 def edge_f16_source():
     # float16 specials: max, overflow to inf, min normal, subnormals, ties.
-    return np.array([0.0, -0.0, 1.0, -2.0, 65504.0, 70000.0, -np.inf, 2.0 ** -14, 2.0 ** -24,
-                     3 * 2.0 ** -24, -(2.0 ** -20), 0.1, 1.0 / 3.0, 1000.5, -12.375, 0.000123,
-                     1 + 2.0 ** -11, 3.0, -7.25, 42.0, 0.5, 0.25, -0.125, 1e-3], dtype=np.float32)
+    return np.array(
+        [
+            0.0,
+            -0.0,
+            1.0,
+            -2.0,
+            65504.0,
+            70000.0,
+            -np.inf,
+            2.0**-14,
+            2.0**-24,
+            3 * 2.0**-24,
+            -(2.0**-20),
+            0.1,
+            1.0 / 3.0,
+            1000.5,
+            -12.375,
+            0.000123,
+            1 + 2.0**-11,
+            3.0,
+            -7.25,
+            42.0,
+            0.5,
+            0.25,
+            -0.125,
+            1e-3,
+        ],
+        dtype=np.float32,
+    )
 
 
 def conversion_cases():
     """float32 inputs whose float16 / bfloat16 roundings the Swift converters must reproduce."""
     rng = np.random.default_rng(20240601)
     randoms = np.concatenate([rng.standard_normal(64) * s for s in (1e-6, 1e-3, 1.0, 1e3, 6e4)])
-    special = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, 3.4028235e38, -3.4028235e38, 1e-45, 1.17549435e-38,
-               65504.0, 65519.99, 65520.0, -65520.0, 2.0 ** -14, 2.0 ** -14 - 2.0 ** -25, 2.0 ** -24,
-               2.0 ** -25, 1.5 * 2.0 ** -25, 2.0 ** -26, 1023 * 2.0 ** -24, 1023.5 * 2.0 ** -24,
-               1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11, 1 + 2.0 ** -8, 1 + 3 * 2.0 ** -8, 1 + 2.0 ** -8 + 2.0 ** -20,
-               256.5, 257.0, 2049.0, 2051.0, -3.0e38, 0.1, 0.2, 0.3]
+    special = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        np.inf,
+        -np.inf,
+        3.4028235e38,
+        -3.4028235e38,
+        1e-45,
+        1.17549435e-38,
+        65504.0,
+        65519.99,
+        65520.0,
+        -65520.0,
+        2.0**-14,
+        2.0**-14 - 2.0**-25,
+        2.0**-24,
+        2.0**-25,
+        1.5 * 2.0**-25,
+        2.0**-26,
+        1023 * 2.0**-24,
+        1023.5 * 2.0**-24,
+        1 + 2.0**-11,
+        1 + 3 * 2.0**-11,
+        1 + 2.0**-8,
+        1 + 3 * 2.0**-8,
+        1 + 2.0**-8 + 2.0**-20,
+        256.5,
+        257.0,
+        2049.0,
+        2051.0,
+        -3.0e38,
+        0.1,
+        0.2,
+        0.3,
+    ]
     src = np.concatenate([randoms, np.array(special)]).astype(np.float32)
     return {
         "source_f32_bits": bits32(src),
@@ -89,8 +166,13 @@ def main():
     def good(name, array, version=None):
         path = write_npy(name, array, version)
         offset, major = header_offset(path)
-        expected[name] = {"shape": list(array.shape), "dtype": {"float32": "float32", "float16": "float16"}[array.dtype.name],
-                          "version": major, "data_offset": offset, "bits": bits32(array)}
+        expected[name] = {
+            "shape": list(array.shape),
+            "dtype": {"float32": "float32", "float16": "float16"}[array.dtype.name],
+            "version": major,
+            "data_offset": offset,
+            "bits": bits32(array),
+        }
 
     f32 = edge_f32()
     good("f32_2d_v1.npy", f32.reshape(3, 5))
@@ -127,7 +209,9 @@ def main():
 
     # safetensors written by the package. numpy has no bfloat16: ml_dtypes provides the dtype,
     # and safetensors.numpy stores it as BF16 (its writer maps dtype name "bfloat16").
-    bf16 = np.array([1.0, -2.5, 3.140625, 1e-3, 65280.0, -0.0], dtype=np.float32).astype(ml_dtypes.bfloat16).reshape(3, 2)
+    bf16 = (
+        np.array([1.0, -2.5, 3.140625, 1e-3, 65280.0, -0.0], dtype=np.float32).astype(ml_dtypes.bfloat16).reshape(3, 2)
+    )
     tensors = {
         "encoder.weight": f32[:12].reshape(4, 3).copy(),
         "encoder.bias": np.array([0.5, -0.25, 1e-7, 3.0], dtype=np.float32),
@@ -145,12 +229,17 @@ def main():
             entry["ints"] = [int(x) for x in a.reshape(-1)]
         else:
             entry["bits"] = bits32(a)
-        entry["dtype"] = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64", "int32": "I32"}[a.dtype.name]
+        entry["dtype"] = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64", "int32": "I32"}[
+            a.dtype.name
+        ]
         st["tensors"][name] = entry
     save_file({"w": f32[:6].reshape(2, 3).copy()}, os.path.join(OUT, "plain.safetensors"))
     # What the Swift writer can produce (F32/F16/BF16/I64 + metadata), for a byte-for-byte writer test.
-    save_file({k: v for k, v in tensors.items() if k != "counts"}, os.path.join(OUT, "writable.safetensors"),
-              metadata={"format": "pt"})  # one key: the package writes several in hash order, not reproducibly
+    save_file(
+        {k: v for k, v in tensors.items() if k != "counts"},
+        os.path.join(OUT, "writable.safetensors"),
+        metadata={"format": "pt"},
+    )  # one key: the package writes several in hash order, not reproducibly
 
     mixed = open(os.path.join(OUT, "mixed.safetensors"), "rb").read()
     open(os.path.join(OUT, "bad_st_truncated.safetensors"), "wb").write(mixed[:-4])
@@ -158,14 +247,19 @@ def main():
     open(os.path.join(OUT, "bad_st_header_length.safetensors"), "wb").write(struct.pack("<Q", 1 << 40) + mixed[8:])
     bad["bad_st_header_length.safetensors"] = "headerLengthInvalid"
     f4 = lambda *shape: {"dtype": "F32", "shape": list(shape)}
-    raw_safetensors("bad_st_overlap.safetensors",
-                    {"a": {**f4(2), "data_offsets": [0, 8]}, "b": {**f4(2), "data_offsets": [4, 12]}}, bytes(12))
+    raw_safetensors(
+        "bad_st_overlap.safetensors",
+        {"a": {**f4(2), "data_offsets": [0, 8]}, "b": {**f4(2), "data_offsets": [4, 12]}},
+        bytes(12),
+    )
     bad["bad_st_overlap.safetensors"] = "invalidTensor"
     raw_safetensors("bad_st_out_of_file.safetensors", {"a": {**f4(4), "data_offsets": [0, 16]}}, bytes(8))
     bad["bad_st_out_of_file.safetensors"] = "invalidTensor"
     raw_safetensors("bad_st_size_mismatch.safetensors", {"a": {**f4(3), "data_offsets": [0, 8]}}, bytes(8))
     bad["bad_st_size_mismatch.safetensors"] = "invalidTensor"
-    raw_safetensors("bad_st_unknown_dtype.safetensors", {"a": {"dtype": "Q7", "shape": [2], "data_offsets": [0, 2]}}, bytes(2))
+    raw_safetensors(
+        "bad_st_unknown_dtype.safetensors", {"a": {"dtype": "Q7", "shape": [2], "data_offsets": [0, 2]}}, bytes(2)
+    )
     bad["bad_st_unknown_dtype.safetensors"] = "unknownTensorDType"
     raw_safetensors("bad_st_trailing_data.safetensors", {"a": {**f4(2), "data_offsets": [0, 8]}}, bytes(12))
     bad["bad_st_trailing_data.safetensors"] = "malformedHeader"
@@ -182,7 +276,9 @@ def main():
     with open(os.path.join(OUT, "conversions.json"), "w") as f:
         json.dump(conversion_cases(), f)
     versions = f"numpy {np.__version__}, safetensors {safetensors.__version__}, ml_dtypes {ml_dtypes.__version__}"
-    print(f"make_io_fixtures: wrote {len(os.listdir(OUT))} files to {os.path.normpath(OUT)} ({versions})", file=sys.stderr)
+    print(
+        f"make_io_fixtures: wrote {len(os.listdir(OUT))} files to {os.path.normpath(OUT)} ({versions})", file=sys.stderr
+    )
 
 
 if __name__ == "__main__":

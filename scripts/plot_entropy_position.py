@@ -8,6 +8,7 @@ the left axis; the bucket's reconstruction FVU as a dashed line on the right axi
 listed in the title. Needs matplotlib (`.venv-lm/bin/pip install matplotlib`; scripts/run_main.sh
 installs it when BAE_MAIN_POSITION=1). Prints the PNG path.
 """
+
 import argparse
 import json
 import math
@@ -22,6 +23,7 @@ def main():
     a = ap.parse_args()
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -42,8 +44,15 @@ def main():
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.plot(xs, [b["entropyBits"] for b in pts], "o-", color="C0", label="Ĥ (bits)")
     for x, b in zip(xs, pts):
-        ax.annotate(b["label"], (x, b["entropyBits"]), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=7, color="0.35")
+        ax.annotate(
+            b["label"],
+            (x, b["entropyBits"]),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=7,
+            color="0.35",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("token position (bucket, log scale)")
     ax.set_ylabel("Ĥ of the bucket's hidden states (bits)")

@@ -5,6 +5,7 @@
 
 Writes firing_rates.png beside the first report unless --out is given. Needs matplotlib.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@
 accuracy on the right axis when it was measured (--accuracy). Needs matplotlib
 (`.venv-lm/bin/pip install matplotlib`). Prints the PNG path.
 """
+
 import argparse
 import json
 import os
@@ -20,6 +21,7 @@ def main():
     a = ap.parse_args()
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:

@@ -17,7 +17,7 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ ADAM_STEPS = 10
 
 
 # ---------------------------------------------------------------------------------------------- model
+
 
 class Binarize(torch.autograd.Function):
     """h = 1[z > 0]; backward applies the chosen estimator to the upstream gradient g = dL/dh."""
@@ -92,6 +93,7 @@ def covariance_term(h):
 
 # --------------------------------------------------------------------------------------------- config
 
+
 @dataclass
 class Config:
     inputDim: int
@@ -130,14 +132,19 @@ def cases() -> list[Case]:
         Case("k1_signs_both", Config(8, 24, 1, 70, "sign_s", le, lc, 0, 0.0, 5e-3), seed=505, mean_scale=1.5),
         Case("k1_sign_both_n64", Config(8, 16, 1, 64, "sign", le, lc, 0, 0.0, 5e-3), seed=606),
         Case("k1_signs_both_start4", Config(7, 16, 1, 70, "sign_s", le, lc, 4, 0.0, 5e-3), seed=707),
-        Case("k1_signs_threshold", Config(8, 16, 1, 70, "sign_s", le, lc, 0, 0.0, 5e-3), seed=808,
-             threshold_rule="below_initial"),
+        Case(
+            "k1_signs_threshold",
+            Config(8, 16, 1, 70, "sign_s", le, lc, 0, 0.0, 5e-3),
+            seed=808,
+            threshold_rule="below_initial",
+        ),
         Case("k2_signs_both", Config(6, 16, 2, 70, "sign_s", le, lc, 0, 0.0, 5e-3), seed=909),
         Case("k2_sign_plain", Config(8, 16, 2, 70, "sign", 0.0, 0.0, 0, 0.0, 5e-4), seed=1010),
     ]
 
 
 # ------------------------------------------------------------------------------------------- training
+
 
 def loss_terms(model, x, cfg: Config, step: int):
     """Forward pass and the loss at optimizer step `step` (0-based). Returns a dict of tensors."""
@@ -151,8 +158,9 @@ def loss_terms(model, x, cfg: Config, step: int):
         loss = loss + cfg.entropyWeight * entropy
     if cfg.covarianceWeight != 0:
         loss = loss + (cfg.covarianceWeight * covariance).to(x.dtype)
-    return dict(z=z, h=h, v=v, xhat=xhat, mse=mse, entropy=entropy, p=p, covariance=covariance,
-                loss=loss, applied=applied)
+    return dict(
+        z=z, h=h, v=v, xhat=xhat, mse=mse, entropy=entropy, p=p, covariance=covariance, loss=loss, applied=applied
+    )
 
 
 def params(model):
@@ -186,6 +194,7 @@ def train(model, x, cfg: Config):
 
 
 # ------------------------------------------------------------------------------------------ the draws
+
 
 class InputDistribution:
     """Gaussian rows with structure: a mean offset, a rank-d/2 correlated part and isotropic noise."""
@@ -265,6 +274,7 @@ def draw_case(case: Case):
 
 # ---------------------------------------------------------------------------------- one case, recorded
 
+
 def grads_at(model, x, cfg: Config, step: int = 0):
     """Values and gradients at the given parameters: per-term dL/dh, total g, dL/dz and parameter grads."""
     t = loss_terms(model, x, cfg, step)
@@ -273,8 +283,7 @@ def grads_at(model, x, cfg: Config, step: int = 0):
     (g_ent,) = torch.autograd.grad(t["entropy"], h, retain_graph=True)
     (g_cov,) = torch.autograd.grad(t["covariance"], h, retain_graph=True)
     g_all = torch.autograd.grad(t["loss"], [h, z] + params(model))
-    return t, dict(mse=g_mse, entropy=g_ent, covariance=g_cov, total=g_all[0], z=g_all[1],
-                   params=list(g_all[2:]))
+    return t, dict(mse=g_mse, entropy=g_ent, covariance=g_cov, total=g_all[0], z=g_all[1], params=list(g_all[2:]))
 
 
 def short_float32(v) -> float:
@@ -310,9 +319,11 @@ def code_stats(h):
     c = hc.T @ hc / (n - 1)
     off = ~torch.eye(c.shape[0], dtype=torch.bool)
     p = hd.mean(0)
-    return {"constantBits": int(((p == 0) | (p == 1)).sum()),
-            "zeroCovariancePairs": int(((c.abs() < COVARIANCE_SNAP) & off).sum()),
-            "snappedCovariancePairs": int(((c.abs() < COVARIANCE_SNAP) & (c != 0) & off).sum())}
+    return {
+        "constantBits": int(((p == 0) | (p == 1)).sum()),
+        "zeroCovariancePairs": int(((c.abs() < COVARIANCE_SNAP) & off).sum()),
+        "snappedCovariancePairs": int(((c.abs() < COVARIANCE_SNAP) & (c != 0) & off).sum()),
+    }
 
 
 def relative_norm(a, b):
@@ -360,8 +371,11 @@ def build_case(case: Case, checks: dict):
         "entropyApplied": rec["entropyApplied"],
         "entropyThresholdMargin": min(abs(e - cfg.entropyThreshold) for e in rec["entropies"]),
         "gradHContribution": contributions,
-        "codeStats": {"initial": code_stats(rec["codes"][0]), "final": code_stats(rec["codes"][-1]),
-                      "bitsChangedOverTrajectory": int((rec["codes"][0] != rec["codes"][-1]).sum())},
+        "codeStats": {
+            "initial": code_stats(rec["codes"][0]),
+            "final": code_stats(rec["codes"][-1]),
+            "bitsChangedOverTrajectory": int((rec["codes"][0] != rec["codes"][-1]).sum()),
+        },
         "x": tensor_json(x),
     }
     for name in PARAM_NAMES:
@@ -390,6 +404,7 @@ def build_case(case: Case, checks: dict):
 
 
 # ------------------------------------------------------------------------------------------ the checks
+
 
 def record(checks, name, value, limit):
     checks.setdefault(name, []).append((value, limit))
@@ -453,8 +468,12 @@ def check_manual_backward(name, cfg, x, state, t, g, checks):
     le = cfg.entropyWeight if t["applied"] else 0.0
     G = g_mse + le * g_ent + cfg.covarianceWeight * g_cov
     Gz = G - G * G if cfg.estimator == "sign_s" else G
-    manual = {"encoder.weight": Gz.T @ X, "encoder.bias": Gz.sum(0), "decoder.weight": E.T @ V,
-              "decoder.bias": E.sum(0)}
+    manual = {
+        "encoder.weight": Gz.T @ X,
+        "encoder.bias": Gz.sum(0),
+        "decoder.weight": E.T @ V,
+        "decoder.bias": E.sum(0),
+    }
     record(checks, "manual float64 dL/dh (mse part) vs autograd, max rel", max_rel(g["mse"].numpy(), g_mse), 1e-5)
     record(checks, "manual float64 g vs autograd, max rel", max_rel(g["total"].numpy(), G), 1e-5)
     record(checks, "manual float64 dL/dz vs autograd, max rel", max_rel(g["z"].numpy(), Gz), 1e-5)
@@ -462,9 +481,11 @@ def check_manual_backward(name, cfg, x, state, t, g, checks):
         record(checks, "manual float64 parameter grads vs autograd, max rel", max_rel(gp.numpy(), manual[pname]), 1e-5)
     xhat64 = t["xhat"].detach().double().numpy()
     record(checks, "manual float64 xhat vs torch, max rel", max_rel(xhat64, Xhat), 1e-6)
-    for key, ref in (("mse", ((Xhat - X) ** 2).mean()),
-                     ("entropy", float(np.sum(-p * np.log2(p + EPSILON) - (1 - p) * np.log2(1 - p + EPSILON)))),
-                     ("covariance", float(_offdiag_abs_cov(H).sum()))):
+    for key, ref in (
+        ("mse", ((Xhat - X) ** 2).mean()),
+        ("entropy", float(np.sum(-p * np.log2(p + EPSILON) - (1 - p) * np.log2(1 - p + EPSILON)))),
+        ("covariance", float(_offdiag_abs_cov(H).sum())),
+    ):
         record(checks, f"manual float64 {key} vs torch, rel", abs(t[key].item() - ref) / max(abs(ref), 1e-30), 1e-5)
 
 
@@ -496,7 +517,12 @@ def check_float64_trajectory(name, cfg, x, state, rec32, final32, checks):
         raise SystemExit(f"CHECK FAILED: {name}: entropy schedule differs between float32 and float64")
     record(checks, "float32 vs float64 trajectory losses, max rel", max_rel(rec32["losses"], rec64["losses"]), 1e-5)
     for a, b in zip(params(final32), params(model)):
-        record(checks, "float32 vs float64 final parameters, max rel", max_rel(a.detach().numpy(), b.detach().numpy()), 1e-5)
+        record(
+            checks,
+            "float32 vs float64 final parameters, max rel",
+            max_rel(a.detach().numpy(), b.detach().numpy()),
+            1e-5,
+        )
 
 
 def check_gradcheck(checks):
@@ -532,16 +558,28 @@ def check_gradcheck(checks):
         with torch.no_grad():
             num[idx] = (loss_of_h(hv + e) - loss_of_h(hv - e)) / 2e-6
     (ana,) = torch.autograd.grad(loss_of_h(h), h)
-    record(checks, "gradcheck relaxation: autograd vs central differences (loss), max rel",
-           max_rel(ana.numpy(), num.numpy()), 1e-6)
+    record(
+        checks,
+        "gradcheck relaxation: autograd vs central differences (loss), max rel",
+        max_rel(ana.numpy(), num.numpy()),
+        1e-6,
+    )
     # closed forms hold on the relaxation as well (they never used binariness)
     (gh,) = torch.autograd.grad(entropy_term(h)[0], h)
     p = h.detach().numpy().mean(0)
-    record(checks, "relaxation: closed form dH/dh vs autograd (float64), max rel",
-           max_rel(gh.numpy(), np.broadcast_to(h_prime(p) / 9, (9, 6))), 1e-12)
+    record(
+        checks,
+        "relaxation: closed form dH/dh vs autograd (float64), max rel",
+        max_rel(gh.numpy(), np.broadcast_to(h_prime(p) / 9, (9, 6))),
+        1e-12,
+    )
     (gd,) = torch.autograd.grad(covariance_term(h), h)
-    record(checks, "relaxation: closed form dD/dh vs autograd (float64), max rel",
-           max_rel(gd.numpy(), covariance_grad_closed_form(h.detach().numpy())), 1e-12)
+    record(
+        checks,
+        "relaxation: closed form dD/dh vs autograd (float64), max rel",
+        max_rel(gd.numpy(), covariance_grad_closed_form(h.detach().numpy())),
+        1e-12,
+    )
 
 
 def check_estimators(checks):
@@ -555,10 +593,15 @@ def check_estimators(checks):
 
 # ------------------------------------------------------------------------------------------------ main
 
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("Tests/BAEModelTests/Fixtures"),
-                    help="directory for the <case>.json fixtures (default: %(default)s)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path("Tests/BAEModelTests/Fixtures"),
+        help="directory for the <case>.json fixtures (default: %(default)s)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # deterministic reductions, and the machine is shared
 
@@ -571,13 +614,15 @@ def main(argv=None):
         built.append(out)
         c = out["config"]
         contrib = out["gradHContribution"]
-        print(f"{out['case']:24s} d={c['inputDim']} d'={c['latentDim']} k={c['bitsPerFeature']} n={c['rows']} "
-              f"{c['estimator']:6s} le={c['entropyWeight']:g} lc={c['covarianceWeight']:g} "
-              f"start={c['entropyStartStep']} thr={c['entropyThreshold']:.6g} lr={c['lr']:g}  "
-              f"min|z|={out['minAbsZ']:.2e}  |g_mse|/|g|={contrib['mse']:.3f} "
-              f"|le gH|/|g|={contrib['entropy']:.3f} |lc gD|/|g|={contrib['covariance']:.3f} "
-              f"|gz-g|/|g|={contrib['estimatorCorrection']:.2e}  applied={''.join('1' if a else '0' for a in out['entropyApplied'])} "
-              f"codes={json.dumps(out['codeStats'])}")
+        print(
+            f"{out['case']:24s} d={c['inputDim']} d'={c['latentDim']} k={c['bitsPerFeature']} n={c['rows']} "
+            f"{c['estimator']:6s} le={c['entropyWeight']:g} lc={c['covarianceWeight']:g} "
+            f"start={c['entropyStartStep']} thr={c['entropyThreshold']:.6g} lr={c['lr']:g}  "
+            f"min|z|={out['minAbsZ']:.2e}  |g_mse|/|g|={contrib['mse']:.3f} "
+            f"|le gH|/|g|={contrib['entropy']:.3f} |lc gD|/|g|={contrib['covariance']:.3f} "
+            f"|gz-g|/|g|={contrib['estimatorCorrection']:.2e}  applied={''.join('1' if a else '0' for a in out['entropyApplied'])} "
+            f"codes={json.dumps(out['codeStats'])}"
+        )
 
     print("\ncross-checks (worst value over all cases; limit):")
     for name, values in checks.items():

@@ -20,7 +20,7 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass, asdict, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +39,11 @@ RANK_COUNTS = (1, 2, 3)
 
 # --------------------------------------------------------------------------------------------- config
 
+
 @dataclass
 class Config:
     """Field names follow BAEModel.ModelConfig; fields that do not apply hold that type's default."""
+
     architecture: str
     inputDim: int
     latentDim: int
@@ -91,29 +93,72 @@ def cases() -> list[Case]:
     return [
         Case("relu_l1sum", Config("relu", 8, 16, 70, lr, l1Weight=1e-3), seed=11),
         Case("relu_l1decnorm", Config("relu", 7, 20, 70, lr, l1Weight=2e-3, l1Form="decoder-norm"), seed=12),
-        Case("relu_l1decnorm_unitnorm", Config("relu", 6, 16, 64, lr, l1Weight=2e-3, l1Form="decoder-norm",
-                                               unitNormDecoder=True), seed=13),
+        Case(
+            "relu_l1decnorm_unitnorm",
+            Config("relu", 6, 16, 64, lr, l1Weight=2e-3, l1Form="decoder-norm", unitNormDecoder=True),
+            seed=13,
+        ),
         Case("topk_relu", Config("topk", 8, 16, 70, lr, k=4), seed=21),
         Case("topk_norelu", Config("topk", 8, 24, 64, lr, k=12, topkReLU=False), seed=22),
         Case("topk_relu_ties", Config("topk", 6, 16, 70, lr, k=4), seed=23, ties="latents"),
-        Case("topk_auxk", Config("topk", 8, 16, 70, lr, k=2, auxkWeight=1 / 32, deadAfterRows=100),
-             seed=24, initial_rows_since_fired=[0, 100, 0, 40]),
-        Case("topk_norelu_unitnorm_auxk", Config("topk", 8, 16, 70, lr, k=4, topkReLU=False, auxkWeight=0.25,
-                                                 auxkK=3, deadAfterRows=70, unitNormDecoder=True),
-             seed=25, initial_rows_since_fired=[70, 0, 0]),
+        Case(
+            "topk_auxk",
+            Config("topk", 8, 16, 70, lr, k=2, auxkWeight=1 / 32, deadAfterRows=100),
+            seed=24,
+            initial_rows_since_fired=[0, 100, 0, 40],
+        ),
+        Case(
+            "topk_norelu_unitnorm_auxk",
+            Config(
+                "topk",
+                8,
+                16,
+                70,
+                lr,
+                k=4,
+                topkReLU=False,
+                auxkWeight=0.25,
+                auxkK=3,
+                deadAfterRows=70,
+                unitNormDecoder=True,
+            ),
+            seed=25,
+            initial_rows_since_fired=[70, 0, 0],
+        ),
         Case("batchtopk", Config("batchtopk", 8, 16, 70, lr, k=4), seed=31),
-        Case("batchtopk_unitnorm", Config("batchtopk", 7, 20, 64, 2e-3, k=3, unitNormDecoder=True,
-                                          thresholdMomentum=0.25), seed=32),
+        Case(
+            "batchtopk_unitnorm",
+            Config("batchtopk", 7, 20, 64, 2e-3, k=3, unitNormDecoder=True, thresholdMomentum=0.25),
+            seed=32,
+        ),
         Case("batchtopk_ties", Config("batchtopk", 8, 16, 70, lr, k=3, thresholdMomentum=0.25), seed=33, ties="rows"),
         Case("jumprelu_fixed", Config("jumprelu", 8, 16, 70, lr, threshold=0.5), seed=41),
-        Case("jumprelu_learned", Config("jumprelu", 8, 16, 70, lr, threshold=0.5, learnThreshold=True,
-                                        bandwidth=0.05, l0Weight=0.05), seed=42),
-        Case("jumprelu_learned_unitnorm", Config("jumprelu", 6, 16, 64, lr, threshold=0.3, learnThreshold=True,
-                                                 bandwidth=0.1, l0Weight=0.1, unitNormDecoder=True), seed=43),
+        Case(
+            "jumprelu_learned",
+            Config("jumprelu", 8, 16, 70, lr, threshold=0.5, learnThreshold=True, bandwidth=0.05, l0Weight=0.05),
+            seed=42,
+        ),
+        Case(
+            "jumprelu_learned_unitnorm",
+            Config(
+                "jumprelu",
+                6,
+                16,
+                64,
+                lr,
+                threshold=0.3,
+                learnThreshold=True,
+                bandwidth=0.1,
+                l0Weight=0.1,
+                unitNormDecoder=True,
+            ),
+            seed=43,
+        ),
     ]
 
 
 # ------------------------------------------------------------------------------------ STE functions
+
 
 def rectangle(z, theta, eps):
     """K((z − θ)/ε) with K(u) = 1[|u| < 1/2]."""
@@ -154,6 +199,7 @@ class Step(torch.autograd.Function):
 
 
 # ------------------------------------------------------------------------------------------ selection
+
 
 def positive_part(z):
     """max(z, 0) with +0 (never −0) where z ≤ 0, so the float keys of equal values are equal."""
@@ -225,6 +271,7 @@ def rank_rows(n: int, ranks: int) -> list[tuple[int, int]]:
 
 
 # ---------------------------------------------------------------------------------------------- model
+
 
 class SAE(nn.Module):
     def __init__(self, cfg: Config):
@@ -300,8 +347,7 @@ def forward(model, x, cfg: Config, rows_since_fired: np.ndarray | None = None):
             aux = cfg.auxkWeight * ((ehat - e) ** 2).mean()
             out.update(aux_selected=aux_mask, a_aux=a_aux, ehat=ehat)
         else:
-            out.update(aux_selected=np.zeros(zd.shape, dtype=bool), a_aux=None,
-                       ehat=torch.zeros_like(x))
+            out.update(aux_selected=np.zeros(zd.shape, dtype=bool), a_aux=None, ehat=torch.zeros_like(x))
     out.update(a=a, xhat=xhat, mse=mse, sparsity=sparsity, aux=aux, loss=mse + sparsity + aux)
     return out
 
@@ -367,8 +413,7 @@ def train(model, x, cfg: Config, rows_since_fired0: np.ndarray | None):
 
 def point_of(cfg, t, counters, theta):
     """What the margin checks and the float64 comparison need from one evaluated point."""
-    p = dict(z=t["z"].detach().double().numpy().copy(),
-             active=(t["a"].detach().numpy() != 0))
+    p = dict(z=t["z"].detach().double().numpy().copy(), active=(t["a"].detach().numpy() != 0))
     if "selected" in t:
         p["selected"] = t["selected"].copy()
     if cfg.auxk:
@@ -381,6 +426,7 @@ def point_of(cfg, t, counters, theta):
 
 
 # ------------------------------------------------------------------------------------------ the draws
+
 
 def fresh_model(cfg: Config, weight_seed: int, ties: str | None = None):
     torch.manual_seed(weight_seed)  # nn.Linear's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -556,6 +602,7 @@ def draw_case(case: Case):
 
 # ---------------------------------------------------------------------------------- one case, recorded
 
+
 def grads_at(model, x, cfg: Config, counters):
     """Values and gradients at the given parameters: ∂L/∂a, ∂L/∂a_aux, ∂L/∂z and every ∂L/∂θ (raw,
     before any unit-norm projection)."""
@@ -565,7 +612,7 @@ def grads_at(model, x, cfg: Config, counters):
     g = list(torch.autograd.grad(t["loss"], inputs, allow_unused=True))
     g = [torch.zeros_like(i) if gi is None else gi for gi, i in zip(g, inputs)]
     out = dict(a=g[0], z=g[1], a_aux=g[2] if has_aux else None)
-    out["params"] = dict(zip(param_names(cfg), g[3 if has_aux else 2:]))
+    out["params"] = dict(zip(param_names(cfg), g[3 if has_aux else 2 :]))
     if cfg.unitNormDecoder:
         w, gw = model.decoder.weight.detach(), out["params"]["decoder.weight"]
         out["projected"] = gw - w * (gw * w).sum(0, keepdim=True)
@@ -653,8 +700,9 @@ def build_case(case: Case, checks: dict):
         out["final.inferenceActive"] = mask_json(zf > rec["threshold"])
     out["gradContribution"] = term_contributions(cfg, x, state, counters0)
     if cfg.learnThreshold:
-        out["kernelHits"] = [int((np.abs(p["z"] - p["theta"][None, :]) < cfg.bandwidth / 2).sum())
-                             for p in rec["points"][:-1]]
+        out["kernelHits"] = [
+            int((np.abs(p["z"] - p["theta"][None, :]) < cfg.bandwidth / 2).sum()) for p in rec["points"][:-1]
+        ]
     first, last = rec["points"][0], rec["points"][-1]
     key = "selected" if "selected" in first else "active"
     out["selectionChanges"] = int((first[key] != last[key]).sum())
@@ -683,6 +731,7 @@ def term_contributions(cfg, x, state, counters):
 
 
 # ------------------------------------------------------------------------------------------ the checks
+
 
 def manual_backward(cfg: Config, X, P, counters):
     """Baselines.md's forward and backward written out in float64 numpy, with its own selection code
@@ -717,7 +766,7 @@ def manual_backward(cfg: Config, X, P, counters):
     gWd = E.T @ A
     res = dict(z=Z, a=A, selected=sel, xhat=Xhat, mse=((Xhat - X) ** 2).mean(), sparsity=0.0, aux=0.0)
     if cfg.architecture == "relu":
-        norms = np.sqrt((Wd ** 2).sum(0))
+        norms = np.sqrt((Wd**2).sum(0))
         if cfg.l1Form == "sum":
             res["sparsity"] = cfg.l1Weight * A.sum()
             gA = gA + cfg.l1Weight
@@ -771,20 +820,29 @@ def check_manual_backward(name, cfg, x, state, counters, t, g, checks):
     m64.load_state_dict({k: v.double() for k, v in state.items()})
     t64, g64 = grads_at(m64, x.double(), cfg, counters)
     for label, tt, gg, lim in (("float32", t, g, 1e-5), ("float64", t64, g64, 1e-10)):
-        pairs = [("xhat", tt["xhat"], man["xhat"]), ("a", tt["a"], man["a"]), ("grad_a", gg["a"], man["grad_a"]),
-                 ("grad_z", gg["z"], man["grad_z"])]
+        pairs = [
+            ("xhat", tt["xhat"], man["xhat"]),
+            ("a", tt["a"], man["a"]),
+            ("grad_a", gg["a"], man["grad_a"]),
+            ("grad_z", gg["z"], man["grad_z"]),
+        ]
         pairs += [(k, gg["params"][k], man["grads"][k]) for k in param_names(cfg)]
         if cfg.auxk and gg["a_aux"] is not None:
             pairs += [("grad_a_aux", gg["a_aux"], man["grad_a_aux"]), ("xhatAux", tt["ehat"], man["ehat"])]
         if cfg.unitNormDecoder:
             pairs.append(("projected", gg["projected"], man["projected"]))
         for _, a, b in pairs:
-            record(checks, f"manual float64 backward vs autograd ({label}), max rel",
-                   max_rel(a.detach().numpy(), b), lim)
+            record(
+                checks, f"manual float64 backward vs autograd ({label}), max rel", max_rel(a.detach().numpy(), b), lim
+            )
         for key in ("mse", "sparsity", "aux", "loss"):
             ref = man[key]
-            record(checks, f"manual float64 loss terms vs torch ({label}), rel",
-                   abs(tt[key].item() - ref) / max(abs(ref), 1e-30), lim)
+            record(
+                checks,
+                f"manual float64 loss terms vs torch ({label}), rel",
+                abs(tt[key].item() - ref) / max(abs(ref), 1e-30),
+                lim,
+            )
 
 
 def surrogate_loss(model, x, cfg: Config, counters, frozen, normalize=False):
@@ -884,7 +942,9 @@ def check_finite_differences(name, cfg, x, state, counters, checks, ties=None):
                     p[idx] = old
                     fd[idx] = (vals[0] - vals[1]) / (2 * FD_STEP)
             ref = g["projected"] if normalize else g["params"][pname]
-            label = "projected decoder grad vs differences of L(W/‖W‖)" if normalize else "autograd vs central differences"
+            label = (
+                "projected decoder grad vs differences of L(W/‖W‖)" if normalize else "autograd vs central differences"
+            )
             record(checks, f"{label} (float64), max rel", max_rel(ref.numpy(), fd.numpy()), 1e-6)
 
 
@@ -905,7 +965,12 @@ def check_float64_trajectory(name, cfg, x, state, counters, rec32, final32, chec
         if rec32[key] and any(rec32[key]):
             record(checks, "float32 vs float64 trajectory values, max rel", max_rel(rec32[key], rec64[key]), 1e-5)
     for a, b in zip(params(final32, cfg), params(model, cfg)):
-        record(checks, "float32 vs float64 final parameters, max rel", max_rel(a.detach().numpy(), b.detach().numpy()), 1e-5)
+        record(
+            checks,
+            "float32 vs float64 final parameters, max rel",
+            max_rel(a.detach().numpy(), b.detach().numpy()),
+            1e-5,
+        )
 
 
 def check_radix(name, cfg, rec, checks):
@@ -921,8 +986,9 @@ def check_radix(name, cfg, rec, checks):
             masks, info = radix_select([r[a:b] for a, b in ranges], count)
             if not np.array_equal(np.concatenate(masks), p["selected"]):
                 raise SystemExit(f"CHECK FAILED: {name}: radix selection over {ranks} ranks differs at point {i}")
-            per_r[str(ranks)] = dict(rowRanges=[list(rg) for rg in ranges], tieCounts=info["tieCounts"],
-                                     tiesTaken=info["tiesTaken"])
+            per_r[str(ranks)] = dict(
+                rowRanges=[list(rg) for rg in ranges], tieCounts=info["tieCounts"], tiesTaken=info["tiesTaken"]
+            )
             if ranks > 1:  # R = 1's is the top-level "selected"
                 per_r[str(ranks)]["selected"] = [mask_json(mk) for mk in masks]
         record(checks, "radix selection (R = 1, 2, 3) vs sort, entries differing", 0, 0)
@@ -973,16 +1039,25 @@ def check_radix_ties(checks):
         bad = int((np.concatenate(masks) != expect).sum()) + int((batch_topk_mask(v, 6) != expect).sum())
         record(checks, "hand-made tie cases (radix and sort), entries differing", bad, 0)
     m = row_topk_mask(np.array([[1, 2, 2, 0, 2]], dtype=np.float32), 2)
-    record(checks, "hand-made tie cases (radix and sort), entries differing",
-           int((m != np.array([[0, 1, 1, 0, 0]], dtype=bool)).sum()), 0)
+    record(
+        checks,
+        "hand-made tie cases (radix and sort), entries differing",
+        int((m != np.array([[0, 1, 1, 0, 0]], dtype=bool)).sum()),
+        0,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ main
 
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("Tests/BAEModelTests/Fixtures/sae"),
-                    help="directory for the <case>.json fixtures (default: %(default)s)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=Path("Tests/BAEModelTests/Fixtures/sae"),
+        help="directory for the <case>.json fixtures (default: %(default)s)",
+    )
     ap.add_argument("--only", help="build just this case (for debugging; writes nothing)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # deterministic reductions, and the machine is shared
@@ -1011,9 +1086,11 @@ def main(argv=None):
             extra += f" kernel hits/step={out['kernelHits']}"
         if "tieRows" in out:
             extra += f" tie rows {len(out['tieRows'])}"
-        print(f"{out['case']:28s} d={c['inputDim']} d'={c['latentDim']} n={c['rows']}  margin={out['minMargin']:.2e} "
-              f"mse={out['mse']:.4g} sparsity={out['sparsity']:.4g} aux={out['aux']:.4g} "
-              f"loss {out['losses'][0]:.4g}→{out['losses'][-1]:.4g} changes={out['selectionChanges']}{extra}")
+        print(
+            f"{out['case']:28s} d={c['inputDim']} d'={c['latentDim']} n={c['rows']}  margin={out['minMargin']:.2e} "
+            f"mse={out['mse']:.4g} sparsity={out['sparsity']:.4g} aux={out['aux']:.4g} "
+            f"loss {out['losses'][0]:.4g}→{out['losses'][-1]:.4g} changes={out['selectionChanges']}{extra}"
+        )
 
     print("\ncross-checks (worst value over all cases; limit):")
     for name, values in checks.items():

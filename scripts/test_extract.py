@@ -8,6 +8,7 @@ scripts/lm/reference_states.py); the live comparison needs torch.
   .venv-lm/bin/python scripts/test_extract.py --require-torch   a NOT RUN torch check becomes a failure
 Exit status 0 only if every check that ran passed (and, with --require-torch, the torch checks ran).
 """
+
 import argparse
 import json
 import os
@@ -25,8 +26,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_PY = os.path.join(ROOT, ".venv-torch", "bin", "python")
 REFERENCE_STATES = os.path.join(ROOT, "scripts", "lm", "fixtures", "reference_states.npz")
 DOCS = [
-    {"title": "Paris", "topic": "Geography", "text": "Paris is the capital and largest city of France. "
-     "It had 2,102,650 residents in January 2023."},
+    {
+        "title": "Paris",
+        "topic": "Geography",
+        "text": "Paris is the capital and largest city of France. It had 2,102,650 residents in January 2023.",
+    },
     {"title": "Tabs", "topic": "Test", "text": "A\ttab, a new\nline, a back\\slash and café — naïve façade."},
     {"title": "Cat", "topic": "Biology", "text": "The cat (Felis catus) is a small carnivorous mammal."},
 ]
@@ -42,6 +46,7 @@ def check(name, fn):
         results.append((name, "NOT RUN", str(e)))
     except Exception as e:  # a failing check must not hide the others
         import traceback
+
         tb = traceback.extract_tb(e.__traceback__)[-1]
         results.append((name, "FAIL", f"{type(e).__name__} at line {tb.lineno}: {e}"))
     status, note = results[-1][1], results[-1][2]
@@ -54,8 +59,10 @@ class NotRun(Exception):
 
 def rel_dev(a, b):
     """(max |a−b| / max |b|, max over rows of ‖a−b‖/‖b‖)."""
-    return (float(np.abs(a - b).max() / np.abs(b).max()),
-            float((np.linalg.norm(a - b, axis=1) / np.linalg.norm(b, axis=1)).max()))
+    return (
+        float(np.abs(a - b).max() / np.abs(b).max()),
+        float((np.linalg.norm(a - b, axis=1) / np.linalg.norm(b, axis=1)).max()),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,7 +82,7 @@ def light_checks(tmp):
     def tokenizer_basics():
         ids = nb.tokenize(["In 1968 Paris"])[0]
         texts = [nb.decode_one(i) for i in ids]
-        assert texts[texts.index(" ") + 1:texts.index(" ") + 5] == ["1", "9", "6", "8"], texts  # digits split
+        assert texts[texts.index(" ") + 1 : texts.index(" ") + 5] == ["1", "9", "6", "8"], texts  # digits split
         assert nb.tok.decode(ids) == "In 1968 Paris"
         assert nb.tokenize(["<|endoftext|>"])[0] == [0], "control tokens must not be split"
 
@@ -93,9 +100,19 @@ def light_checks(tmp):
 
     def outputs(dtype, drop_bos, drop_sinks):
         prefix = os.path.join(tmp, f"out_{dtype}_{int(drop_bos)}")
-        cfg = extract.ExtractConfig(out_prefix=prefix, gguf=gguf, corpus=corpus, layer=15, max_tokens=None,
-                                    context=24, dtype=dtype, drop_bos=drop_bos, drop_sinks=drop_sinks, seed=None,
-                                    progress=False)
+        cfg = extract.ExtractConfig(
+            out_prefix=prefix,
+            gguf=gguf,
+            corpus=corpus,
+            layer=15,
+            max_tokens=None,
+            context=24,
+            dtype=dtype,
+            drop_bos=drop_bos,
+            drop_sinks=drop_sinks,
+            seed=None,
+            progress=False,
+        )
         meta = extract.run(cfg, backend=nb)
         x = np.load(prefix + ".npy")
         with open(prefix + ".tokens.tsv", encoding="utf-8") as f:
@@ -140,7 +157,8 @@ def light_checks(tmp):
         meta = json.loads(str(ref["meta"]))
         assert meta["model_sha256"] == nb.gguf.sha256, (
             f"{REFERENCE_STATES} was made from another model file ({meta['model_file']}, sha256 "
-            f"{meta['model_sha256'][:12]}…): regenerate it with scripts/lm/reference_states.py")
+            f"{meta['model_sha256'][:12]}…): regenerate it with scripts/lm/reference_states.py"
+        )
         ids = [0] + nb.tokenize([meta["text"]])[0]
         assert ids == ref["tokens"].tolist(), (ids, ref["tokens"].tolist())
         notes = []
@@ -151,8 +169,10 @@ def light_checks(tmp):
         got = nb.logits([ids])[-1][ref["logit_ids"]]
         lr = float(np.abs(got - ref["logits"]).max() / np.abs(ref["logits"]).max())
         assert lr < 1e-4, f"last-token logits deviate {lr:.2e} from transformers"
-        return (f"{len(ids)} tokens; max row-relative ‖Δ‖/‖h‖ {', '.join(notes)}; top-{len(got)} logits {lr:.1e} "
-                f"(transformers {meta['transformers']})")
+        return (
+            f"{len(ids)} tokens; max row-relative ‖Δ‖/‖h‖ {', '.join(notes)}; top-{len(got)} logits {lr:.1e} "
+            f"(transformers {meta['transformers']})"
+        )
 
     check("tsv escaping round-trips", escape_roundtrip)
     check("gguf tokenizer: digits split, control tokens atomic", tokenizer_basics)
@@ -164,13 +184,24 @@ def light_checks(tmp):
 
     def sinks_dropped():
         prefix = os.path.join(tmp, "sinks")
-        cfg = extract.ExtractConfig(out_prefix=prefix, gguf=gguf, corpus=corpus, layer=15, max_tokens=None,
-                                    context=64, drop_sinks=20.0, seed=None, progress=False)
+        cfg = extract.ExtractConfig(
+            out_prefix=prefix,
+            gguf=gguf,
+            corpus=corpus,
+            layer=15,
+            max_tokens=None,
+            context=64,
+            drop_sinks=20.0,
+            seed=None,
+            progress=False,
+        )
         st = extract.run(cfg, backend=nb)["stats"]
         assert st["dropped"]["sinks"] >= len(DOCS) and st["dropped"]["sinks_by_position"].get("0") == len(DOCS)
         assert st["position_0"]["ratio_to_median"] > 20, st["position_0"]
-        return (f"BOS rows {st['position_0']['ratio_to_median']:.0f}x median norm; "
-                f"top |mean| dims {[(d['dim'], round(d['mean'], 1)) for d in st['top_mean_dims_positions_2_plus'][:2]]}")
+        return (
+            f"BOS rows {st['position_0']['ratio_to_median']:.0f}x median norm; "
+            f"top |mean| dims {[(d['dim'], round(d['mean'], 1)) for d in st['top_mean_dims_positions_2_plus'][:2]]}"
+        )
 
     fidelity_checks(tmp, nb)
     check("layer-15 sinks: BOS rows >20x median, dropped by --drop-sinks 20", sinks_dropped)
@@ -198,10 +229,13 @@ def fidelity_checks(tmp, nb):
 
     def multibit_grouping():
         # d = 2, d' = 2 latents, k = 2 bits each: encoder rows j·k+i fire by sign of x·e.
-        t = {"encoder.weight": np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], np.float32),
-             "encoder.bias": np.zeros(4, np.float32),
-             "decoder.weight": np.array([[3, 0], [0, 3]], np.float32), "decoder.bias": np.array([1, 2], np.float32),
-             "kb2f.kernel": np.array([1 / 3, 2 / 3], np.float32)}
+        t = {
+            "encoder.weight": np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], np.float32),
+            "encoder.bias": np.zeros(4, np.float32),
+            "decoder.weight": np.array([[3, 0], [0, 3]], np.float32),
+            "decoder.bias": np.array([1, 2], np.float32),
+            "kb2f.kernel": np.array([1 / 3, 2 / 3], np.float32),
+        }
         path = os.path.join(tmp, "mb.safetensors")
         safetensors_io.save(path, t)
         m = bae.BAE.load(path)
@@ -224,16 +258,32 @@ def fidelity_checks(tmp, nb):
         assert ident["ce_increase_mean_ablation_nats"] > 0.1 and ident["js_bits_mean_ablation"] > 0.01, ident
         path = os.path.join(tmp, "rand.safetensors")
         safetensors_io.save(path, bae.random_bae(576, 64, bits=2, seed=3))
-        out = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              "output_fidelity.py"), "--model", path, "--layer", "15", "--max-docs", "2",
-                              "--max-tokens", "80", "--skip-bos"], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "output_fidelity.py"),
+                "--model",
+                path,
+                "--layer",
+                "15",
+                "--max-docs",
+                "2",
+                "--max-tokens",
+                "80",
+                "--skip-bos",
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert out.returncode == 0, out.stderr[-1500:]
         rep = json.loads(out.stdout)
         assert rep["bae"] == {"input_dim": 576, "latent_dim": 64, "bits": 2}, rep["bae"]
         assert rep["js_bits_mean"] > 0.05 and rep["ce_increase_nats"] > 0.1, rep
-        return (f"identity splice JS {ident['js_bits_mean']:.1e} bits; mean-ablation JS "
-                f"{ident['js_bits_mean_ablation']:.2f}; random BAE JS {rep['js_bits_mean']:.2f}, "
-                f"ΔCE {rep['ce_increase_nats']:.2f} nats")
+        return (
+            f"identity splice JS {ident['js_bits_mean']:.1e} bits; mean-ablation JS "
+            f"{ident['js_bits_mean_ablation']:.2f}; random BAE JS {rep['js_bits_mean']:.2f}, "
+            f"ΔCE {rep['ce_increase_nats']:.2f} nats"
+        )
 
     check("safetensors writer/reader round-trip", safetensors_roundtrip)
     check("BAE multi-bit little-endian grouping", multibit_grouping)
@@ -294,6 +344,7 @@ def main():
             light_checks(tmp)
         try:
             import torch  # noqa: F401
+
             have_torch = True
         except ImportError:
             have_torch = False
@@ -312,8 +363,10 @@ def main():
                 print("[FAIL   ] torch subprocess:", p.stderr[-2000:])
         else:
             results.append(("torch/transformers checks", "NOT RUN", f"no torch here and no {TORCH_PY}"))
-            print(f"[NOT RUN] torch/transformers checks: no torch in {sys.executable} and no {TORCH_PY} "
-                  "(scripts/setup_torch.sh, then scripts/setup_lm.sh --transformers)")
+            print(
+                f"[NOT RUN] torch/transformers checks: no torch in {sys.executable} and no {TORCH_PY} "
+                "(scripts/setup_torch.sh, then scripts/setup_lm.sh --transformers)"
+            )
     fails = [r for r in results if r[1] == "FAIL"]
     notrun = [r for r in results if r[1] == "NOT RUN"]
     ran = [r for r in results if r[1] == "PASS"]

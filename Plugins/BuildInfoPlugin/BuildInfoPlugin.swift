@@ -32,7 +32,8 @@ struct BuildInfoPlugin: BuildToolPlugin {
     var gitDir = dotGit
     if !isDirectory.boolValue {
       guard let text = try? String(contentsOf: dotGit, encoding: .utf8),
-            let line = text.split(separator: "\n").first, line.hasPrefix("gitdir: ") else { return [] }
+        let line = text.split(separator: "\n").first, line.hasPrefix("gitdir: ")
+      else { return [] }
       let path = String(line.dropFirst("gitdir: ".count))
       gitDir = path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)
     }
@@ -41,10 +42,13 @@ struct BuildInfoPlugin: BuildToolPlugin {
       let path = text.trimmingCharacters(in: .whitespacesAndNewlines)
       commonDir = path.hasPrefix("/") ? URL(fileURLWithPath: path) : gitDir.appendingPathComponent(path)
     }
-    var files = [gitDir.appendingPathComponent("HEAD"), gitDir.appendingPathComponent("logs/HEAD"),
-                 commonDir.appendingPathComponent("packed-refs")]
+    var files = [
+      gitDir.appendingPathComponent("HEAD"), gitDir.appendingPathComponent("logs/HEAD"),
+      commonDir.appendingPathComponent("packed-refs"),
+    ]
     if let head = try? String(contentsOf: gitDir.appendingPathComponent("HEAD"), encoding: .utf8),
-       head.hasPrefix("ref: ") {
+      head.hasPrefix("ref: ")
+    {
       let ref = head.dropFirst("ref: ".count).trimmingCharacters(in: .whitespacesAndNewlines)
       files.append(gitDir.appendingPathComponent(ref))
       files.append(commonDir.appendingPathComponent(ref))

@@ -6,7 +6,9 @@ import Foundation
 extension ChatClient {
   /// `url` without its user and password (what reports, logs and errors show).
   public static func redacted(_ url: URL) -> URL {
-    guard var c = URLComponents(url: url, resolvingAgainstBaseURL: false), c.user != nil || c.password != nil else { return url }
+    guard var c = URLComponents(url: url, resolvingAgainstBaseURL: false), c.user != nil || c.password != nil else {
+      return url
+    }
     c.user = nil
     c.password = nil
     return c.url ?? url

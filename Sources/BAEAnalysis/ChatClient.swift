@@ -4,15 +4,19 @@
 // URLSession (FoundationNetworking on Linux), driven synchronously from the caller's thread; one client
 // may be used from several threads at once.
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+  import FoundationNetworking
 #endif
 
 /// One chat message.
 public struct ChatMessage: Codable, Sendable, Equatable {
   public var role: String
   public var content: String
-  public init(role: String, content: String) { self.role = role; self.content = content }
+  public init(role: String, content: String) {
+    self.role = role
+    self.content = content
+  }
 }
 
 /// A synchronous OpenAI-compatible chat client.
@@ -53,11 +57,15 @@ public final class ChatClient: @unchecked Sendable {
   /// `baseURL` is the server root (`http://host:port`), its `/v1`, or the full `/v1/chat/completions`.
   /// `user:pass@` in it becomes a Basic Authorization header (unless `apiKey` is set) and is dropped from
   /// the URL itself.
-  public init(baseURL: String, model: String, apiKey: String?, timeout: Double = 60, retries: Int = 3,
-              backoff: Double = 1, maxBackoff: Double = 30, temperature: Double = 0, maxTokens: Int = 48,
-              cache: JudgeCache? = nil) throws {
-    guard var c = URLComponents(string: baseURL), let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
-          let host = c.host, !host.isEmpty else { throw ChatError.badURL(Self.redactedString(baseURL)) }
+  public init(
+    baseURL: String, model: String, apiKey: String?, timeout: Double = 60, retries: Int = 3,
+    backoff: Double = 1, maxBackoff: Double = 30, temperature: Double = 0, maxTokens: Int = 48,
+    cache: JudgeCache? = nil
+  ) throws {
+    guard var c = URLComponents(string: baseURL), let scheme = c.scheme?.lowercased(),
+      scheme == "http" || scheme == "https",
+      let host = c.host, !host.isEmpty
+    else { throw ChatError.badURL(Self.redactedString(baseURL)) }
     let user = c.user, password = c.password
     c.user = nil
     c.password = nil
@@ -65,10 +73,12 @@ public final class ChatClient: @unchecked Sendable {
     let path = url.path.hasSuffix("/") ? String(url.path.dropLast()) : url.path
     if !path.hasSuffix("/chat/completions") {
       if !path.hasSuffix("/v1") { url.appendPathComponent("v1") }
-      url.appendPathComponent("chat"); url.appendPathComponent("completions")
+      url.appendPathComponent("chat")
+      url.appendPathComponent("completions")
     }
-    precondition(timeout > 0 && retries >= 0 && backoff >= 0 && maxBackoff >= 0,
-                 "timeout \(timeout), retries \(retries), backoff \(backoff), maxBackoff \(maxBackoff)")
+    precondition(
+      timeout > 0 && retries >= 0 && backoff >= 0 && maxBackoff >= 0,
+      "timeout \(timeout), retries \(retries), backoff \(backoff), maxBackoff \(maxBackoff)")
     endpoint = url
     self.model = model
     let key = apiKey.flatMap { $0.isEmpty ? nil : $0 }
@@ -156,8 +166,10 @@ public final class ChatClient: @unchecked Sendable {
       case let .answer(status, _, headers) where (300..<400).contains(status):
         let location = headers["location"]
         let next = location.flatMap { URL(string: $0, relativeTo: url)?.absoluteURL }.map(Self.redacted)
-        guard let next, status == 307 || status == 308, Origin(next) == Origin(endpoint), hops < Self.maxRedirects else {
-          throw ChatError.redirectRefused(url: shown, status: status, location: Self.redactedString(location ?? "(no Location)"))
+        guard let next, status == 307 || status == 308, Origin(next) == Origin(endpoint), hops < Self.maxRedirects
+        else {
+          throw ChatError.redirectRefused(
+            url: shown, status: status, location: Self.redactedString(location ?? "(no Location)"))
         }
         // a same-origin hop is not a retry: follow it with the same body and credentials
         hops += 1
@@ -167,8 +179,9 @@ public final class ChatClient: @unchecked Sendable {
       case let .answer(status, body, headers):
         retryable = status == 429 || status >= 500
         retryAfter = headers["retry-after"].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        failure = .http(url: shown, status: status,
-                        body: Self.scrub(String(decoding: body.prefix(2000), as: UTF8.self), secrets: secrets), attempts: attempt)
+        failure = .http(
+          url: shown, status: status,
+          body: Self.scrub(String(decoding: body.prefix(2000), as: UTF8.self), secrets: secrets), attempts: attempt)
       case let .failure(message):
         retryable = true
         failure = .transport(url: shown, message: Self.scrub(message, secrets: secrets), attempts: attempt)
@@ -180,14 +193,18 @@ public final class ChatClient: @unchecked Sendable {
     }
   }
 
-  private enum Outcome { case answer(Int, Data, [String: String]), failure(String) }
+  private enum Outcome {
+    case answer(Int, Data, [String: String])
+    case failure(String)
+  }
 
   private final class Box: @unchecked Sendable { var outcome: Outcome = .failure("no answer") }
 
   /// One HTTP attempt, waited for on this thread until `timeout` seconds have passed, then cancelled.
   /// URLSession never follows a redirect itself (it would copy the Authorization header to any host).
   private func perform(url: URL, payload: Data) -> Outcome {
-    var req = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout.rounded(.up) + 1)
+    var req = URLRequest(
+      url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout.rounded(.up) + 1)
     req.httpMethod = "POST"
     req.setValue("application/json", forHTTPHeaderField: "Content-Type")
     if let authorization { req.setValue(authorization, forHTTPHeaderField: "Authorization") }
@@ -218,10 +235,12 @@ public final class ChatClient: @unchecked Sendable {
   /// choices[0].message.content of a chat completion.
   static func content(of body: Data, url: String) throws -> String {
     guard let obj = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-      throw ChatError.badResponse(url: url, detail: "body is not a JSON object: \(String(decoding: body.prefix(200), as: UTF8.self))")
+      throw ChatError.badResponse(
+        url: url, detail: "body is not a JSON object: \(String(decoding: body.prefix(200), as: UTF8.self))")
     }
     guard let choices = obj["choices"] as? [[String: Any]], let first = choices.first,
-          let message = first["message"] as? [String: Any], let content = message["content"] as? String else {
+      let message = first["message"] as? [String: Any], let content = message["content"] as? String
+    else {
       throw ChatError.badResponse(url: url, detail: "no choices[0].message.content")
     }
     return content.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -232,8 +251,10 @@ public final class ChatClient: @unchecked Sendable {
 private final class RedirectRefuser: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
   static let shared = RedirectRefuser()
 
-  func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                  newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+  func urlSession(
+    _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+    newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+  ) {
     completionHandler(nil)
   }
 }
@@ -243,6 +264,14 @@ private final class Counters: @unchecked Sendable {
   struct Values { var attempts = 0, hits = 0, slept: [Double] = [] }
   private let lock = NSLock()
   private var values = Values()
-  func update(_ f: (inout Values) -> Void) { lock.lock(); f(&values); lock.unlock() }
-  func read<T>(_ f: (Values) -> T) -> T { lock.lock(); defer { lock.unlock() }; return f(values) }
+  func update(_ f: (inout Values) -> Void) {
+    lock.lock()
+    f(&values)
+    lock.unlock()
+  }
+  func read<T>(_ f: (Values) -> T) -> T {
+    lock.lock()
+    defer { lock.unlock() }
+    return f(values)
+  }
 }

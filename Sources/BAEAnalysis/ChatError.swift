@@ -19,18 +19,24 @@ public enum ChatError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case let .http(url, status, body, attempts):
-      let hint = status == 401 || status == 403 ? "check BAE_JUDGE_API_KEY"
-        : status == 404 ? "the URL should be the server root or end in /v1 (the client adds /chat/completions)"
-        : "check the server and --judge-model"
+      let hint =
+        status == 401 || status == 403
+        ? "check BAE_JUDGE_API_KEY"
+        : status == 404
+          ? "the URL should be the server root or end in /v1 (the client adds /chat/completions)"
+          : "check the server and --judge-model"
       return "judge \(url): HTTP \(status) after \(attempts) attempt(s): \(body.prefix(300)); \(hint)"
     case let .transport(url, message, attempts):
-      return "judge \(url): no answer after \(attempts) attempt(s) (\(message)); is the server running? raise --judge-timeout or --judge-retries"
+      return
+        "judge \(url): no answer after \(attempts) attempt(s) (\(message)); is the server running? raise --judge-timeout or --judge-retries"
     case let .badResponse(url, detail):
-      return "judge \(url): answer is not an OpenAI chat completion (\(detail)); the endpoint must implement /v1/chat/completions"
+      return
+        "judge \(url): answer is not an OpenAI chat completion (\(detail)); the endpoint must implement /v1/chat/completions"
     case let .badURL(s):
       return "--judge-url \(s) is not an http(s) URL; pass e.g. http://127.0.0.1:8000/v1"
     case let .redirectRefused(url, status, location):
-      return "judge \(url): HTTP \(status) redirect to \(location) not followed (only 307/308 to the same scheme, host and port are, so credentials stay on the configured host); pass the final URL as --judge-url"
+      return
+        "judge \(url): HTTP \(status) redirect to \(location) not followed (only 307/308 to the same scheme, host and port are, so credentials stay on the configured host); pass the final URL as --judge-url"
     }
   }
 }

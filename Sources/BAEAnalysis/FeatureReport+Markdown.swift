@@ -9,11 +9,14 @@ extension FeatureReport {
     let s = settings
     o += "| | |\n|---|---|\n"
     o += "| model | `\(s.model)` |\n| data | `\(s.data)` (\(s.rows) rows × \(s.inputDim)) |\n"
-    o += "| tokens | \(s.tokens.isEmpty ? "none (no contexts)" : s.tokens.count == 1 ? "`\(s.tokens[0])`" : "\(s.tokens.count) shard sidecars") |\n"
+    o +=
+      "| tokens | \(s.tokens.isEmpty ? "none (no contexts)" : s.tokens.count == 1 ? "`\(s.tokens[0])`" : "\(s.tokens.count) shard sidecars") |\n"
     o += "| features | \(s.features) code bits (k = \(s.bitsPerFeature)) |\n"
-    o += String(format: "| Ĥ over the corpus | %.2f bits |\n| MSE / FVU | %.5g / %@ |\n| L0 | %.2f active bits per token |\n",
-                corpus.entropyBits, corpus.mse, corpus.fvu.map { String(format: "%.4f", $0) } ?? "n/a", corpus.l0)
-    o += "| ComSem | top-\(s.topK) features per token by β = log2(\\|h − p\\| + 1e-6); first \(s.describeCount) samples describe, next ≤ \(s.testCount) test |\n\n"
+    o += String(
+      format: "| Ĥ over the corpus | %.2f bits |\n| MSE / FVU | %.5g / %@ |\n| L0 | %.2f active bits per token |\n",
+      corpus.entropyBits, corpus.mse, corpus.fvu.map { String(format: "%.4f", $0) } ?? "n/a", corpus.l0)
+    o +=
+      "| ComSem | top-\(s.topK) features per token by β = log2(\\|h − p\\| + 1e-6); first \(s.describeCount) samples describe, next ≤ \(s.testCount) test |\n\n"
 
     let a = summary.activity
     o += "## Activity (firing rate p over all \(s.rows) tokens)\n\n"
@@ -41,7 +44,8 @@ extension FeatureReport {
       o += summary.judgeFailures > 0 ? ", \(summary.judgeFailures) failed" : ""
       o += "."
       if let sent = s.judgeRequests {
-        o += " \(sent) requests sent (\(s.judgeConcurrency ?? 1) in flight at most), \(s.judgeCacheHits ?? 0) answers from the cache."
+        o +=
+          " \(sent) requests sent (\(s.judgeConcurrency ?? 1) in flight at most), \(s.judgeCacheHits ?? 0) answers from the cache."
       }
       o += "\n\n| score | features |\n|---|---|\n"
       for (b, n) in summary.scoreHistogram.enumerated() {
@@ -52,31 +56,40 @@ extension FeatureReport {
     }
     o += "\n## Features\n\n"
     let interpretable = features.filter(\.interpretable)
-    let shown = (interpretable.filter { $0.judge != nil } + interpretable.filter { $0.judge == nil }).prefix(shownFeatures)
-    o += "\(shown.count) of \(interpretable.count) interpretable features shown (judged first, then by index; report.json has all). "
+    let shown = (interpretable.filter { $0.judge != nil } + interpretable.filter { $0.judge == nil }).prefix(
+      shownFeatures)
+    o +=
+      "\(shown.count) of \(interpretable.count) interpretable features shown (judged first, then by index; report.json has all). "
     o += "Samples are in corpus order; the token is **⟦highlighted⟧**.\n\n"
     for f in shown { o += feature(f) }
     return o
   }
 
   func feature(_ f: Feature) -> String {
-    var o = String(format: "### Feature %d\n\np = %.5f, min(p, 1 − p) = %.5f, assigned to %d tokens%@\n\n",
-                   f.index, f.activity.rate, f.activity.minorityRate, f.assigned, f.activity.dense ? " (dense: its event is being **off**)" : "")
+    var o = String(
+      format: "### Feature %d\n\np = %.5f, min(p, 1 − p) = %.5f, assigned to %d tokens%@\n\n",
+      f.index, f.activity.rate, f.activity.minorityRate, f.assigned,
+      f.activity.dense ? " (dense: its event is being **off**)" : "")
     if let j = f.judge {
-      o += String(format: "Judge: *%@*, score %.2f (%d/%d Yes)\n\n", Self.escape(j.phrase), j.score, j.verdicts.filter { $0 }.count, j.verdicts.count)
+      o += String(
+        format: "Judge: *%@*, score %.2f (%d/%d Yes)\n\n", Self.escape(j.phrase), j.score,
+        j.verdicts.filter { $0 }.count, j.verdicts.count)
     } else if let e = f.judgeError {
       o += "Judge failed: \(Self.escape(e))\n\n"
     }
     var testIndex = 0
     for (i, smp) in f.samples.enumerated() {
       let tag: String
-      if smp.role == "describe" { tag = "D\(i + 1)" } else {
+      if smp.role == "describe" {
+        tag = "D\(i + 1)"
+      } else {
         let v = f.judge.flatMap { testIndex < $0.verdicts.count ? ($0.verdicts[testIndex] ? " ✓" : " ✗") : nil } ?? ""
         tag = "T\(testIndex + 1)\(v)"
         testIndex += 1
       }
       if let c = smp.context {
-        o += "- \(tag) · row \(smp.row), doc \(c.documentId), pos \(c.position): …\(Self.escape(c.before))**⟦\(Self.escape(c.token))⟧**\(Self.escape(c.after))…\n"
+        o +=
+          "- \(tag) · row \(smp.row), doc \(c.documentId), pos \(c.position): …\(Self.escape(c.before))**⟦\(Self.escape(c.token))⟧**\(Self.escape(c.after))…\n"
       } else {
         o += "- \(tag) · row \(smp.row)\n"
       }
@@ -95,7 +108,9 @@ extension FeatureReport {
     var o = ""
     for c in s {
       switch c {
-      case "\\", "`", "*", "_", "[", "]", "<", ">", "#", "|", "~": o.append("\\"); o.append(c)
+      case "\\", "`", "*", "_", "[", "]", "<", ">", "#", "|", "~":
+        o.append("\\")
+        o.append(c)
       case "\n", "\r": o += "↵"
       case "\t": o += " "
       default: o.append(c)

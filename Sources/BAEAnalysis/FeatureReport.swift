@@ -91,11 +91,12 @@ public struct FeatureReport: Codable, Sendable {
     let judged = features.compactMap(\.judge)
     var hist = [Int](repeating: 0, count: 5)
     for j in judged { hist[min(4, Int(j.score * 5))] += 1 }
-    summary = Summary(activity: ActivitySummary(features.map(\.activity)),
-                      interpretable: features.filter(\.interpretable).count, judged: judged.count,
-                      judgeFailures: features.filter { $0.judgeError != nil }.count,
-                      meanScore: judged.isEmpty ? nil : judged.map(\.score).reduce(0, +) / Double(judged.count),
-                      scoreHistogram: hist)
+    summary = Summary(
+      activity: ActivitySummary(features.map(\.activity)),
+      interpretable: features.filter(\.interpretable).count, judged: judged.count,
+      judgeFailures: features.filter { $0.judgeError != nil }.count,
+      meanScore: judged.isEmpty ? nil : judged.map(\.score).reduce(0, +) / Double(judged.count),
+      scoreHistogram: hist)
   }
 
   /// Writes `dir/report.json` and `dir/report.md` (atomically; the directory is created).

@@ -8,8 +8,10 @@ extension FeatureReportBuilder {
   /// time. A feature whose calls fail (after the client's retries) records the error; `giveUpAfter`
   /// failures in a row (in completion order) stop handing out features (at most `concurrency − 1` more
   /// are still in flight and recorded) and throw `judgeGaveUp`, with `report` holding everything so far.
-  public static func judge(_ report: inout FeatureReport, with judge: FeatureJudge, maxFeatures: Int = 0,
-                           concurrency: Int = 1, giveUpAfter: Int = 3, progress: Progress = { _, _, _ in }) throws {
+  public static func judge(
+    _ report: inout FeatureReport, with judge: FeatureJudge, maxFeatures: Int = 0,
+    concurrency: Int = 1, giveUpAfter: Int = 3, progress: Progress = { _, _, _ in }
+  ) throws {
     precondition(concurrency >= 1 && giveUpAfter >= 1, "concurrency \(concurrency), giveUpAfter \(giveUpAfter)")
     let client = judge.client
     report.settings.judgeURL = client.endpoint.absoluteString
@@ -30,8 +32,9 @@ extension FeatureReportBuilder {
     }
     let jobs = todo.map { i -> JudgeJob in
       let f = report.features[i]
-      return JudgeJob(feature: i, describe: f.samples.filter { $0.role == "describe" }.compactMap(\.context),
-                      test: f.samples.filter { $0.role == "test" }.compactMap(\.context))
+      return JudgeJob(
+        feature: i, describe: f.samples.filter { $0.role == "describe" }.compactMap(\.context),
+        test: f.samples.filter { $0.role == "test" }.compactMap(\.context))
     }
     let queue = JudgeQueue(jobs, giveUpAfter: giveUpAfter)
     for _ in 0..<min(concurrency, jobs.count) {
@@ -73,16 +76,26 @@ final class JudgeQueue: @unchecked Sendable {
   private var _gaveUp: AnalysisError?
   private var results: [(JudgeJob, Result<JudgeResult, Error>)] = []
 
-  init(_ jobs: [JudgeJob], giveUpAfter: Int) { self.jobs = jobs; self.giveUpAfter = giveUpAfter }
+  init(_ jobs: [JudgeJob], giveUpAfter: Int) {
+    self.jobs = jobs
+    self.giveUpAfter = giveUpAfter
+  }
 
   /// Set once `giveUpAfter` failures came in a row.
-  var gaveUp: AnalysisError? { lock.lock(); defer { lock.unlock() }; return _gaveUp }
+  var gaveUp: AnalysisError? {
+    lock.lock()
+    defer { lock.unlock() }
+    return _gaveUp
+  }
 
   /// A worker's loop: take the next job, judge it, post the result, until none are left or stopped.
   func work(_ judge: FeatureJudge) {
     while true {
       lock.lock()
-      guard !stopped, next < jobs.count else { lock.unlock(); return }
+      guard !stopped, next < jobs.count else {
+        lock.unlock()
+        return
+      }
       let job = jobs[next]
       next += 1
       taken += 1

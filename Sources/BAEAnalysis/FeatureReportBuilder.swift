@@ -32,9 +32,11 @@ public enum AnalysisError: Error, CustomStringConvertible {
   public var description: String {
     switch self {
     case let .widthMismatch(data, found, model, expected):
-      return "\(data): rows have width \(found) but the model in \(model) expects \(expected); use activations from the model's layer"
+      return
+        "\(data): rows have width \(found) but the model in \(model) expects \(expected); use activations from the model's layer"
     case let .judgeNeedsTokens(data):
-      return "\(data): the judge needs token contexts but no tokens were found; pass --tokens P.tokens.tsv or pack the dataset with --tokens"
+      return
+        "\(data): the judge needs token contexts but no tokens were found; pass --tokens P.tokens.tsv or pack the dataset with --tokens"
     case let .judgeGaveUp(n, last):
       return "judge failed on \(n) features in a row, stopping (last error: \(last)); the partial report was kept"
     }
@@ -46,48 +48,59 @@ public enum FeatureReportBuilder {
   public typealias Progress = (String, Int, Int) -> Void
 
   /// Runs passes 1–3. `tokens` are the TSVs covering all rows in order (nil: no contexts).
-  public static func build(modelDirectory: URL, data: URL, tokens: [URL]?, options: FeatureReportOptions = .init(),
-                           progress: Progress = { _, _, _ in }) throws -> FeatureReport {
+  public static func build(
+    modelDirectory: URL, data: URL, tokens: [URL]?, options: FeatureReportOptions = .init(),
+    progress: Progress = { _, _, _ in }
+  ) throws -> FeatureReport {
     let (model, config) = try ModelFiles.load(directory: modelDirectory)
     let source = try openRowSource(data)
     guard source.inputDim == model.inputDim else {
-      throw AnalysisError.widthMismatch(data: data.path, found: source.inputDim, model: modelDirectory.path, expected: model.inputDim)
+      throw AnalysisError.widthMismatch(
+        data: data.path, found: source.inputDim, model: modelDirectory.path, expected: model.inputDim)
     }
     let n = options.maxRows > 0 ? min(options.maxRows, source.rowCount) : source.rowCount
     progress("rates", 0, n)
     let stats = try FeatureScanner.statistics(model, source: source, rows: 0..<n, chunk: options.chunk)
     progress("rates", n, n)
-    let sampler = try FeatureScanner.sample(model, source: source, rows: 0..<n, rates: stats.rates, topK: options.topK,
-                                            describeCount: options.describeCount, testCount: options.testCount,
-                                            chunk: options.chunk) { progress("samples", $0, $1) }
+    let sampler = try FeatureScanner.sample(
+      model, source: source, rows: 0..<n, rates: stats.rates, topK: options.topK,
+      describeCount: options.describeCount, testCount: options.testCount,
+      chunk: options.chunk
+    ) { progress("samples", $0, $1) }
     var contexts: [Int: TokenContext] = [:]
     if let tokens {
       let wanted = Set(sampler.samples.joined())
       progress("contexts", 0, wanted.count)
       // the TSVs must cover the whole source, even when only a prefix was scanned
-      contexts = try TokenContexts.collect(rows: wanted, from: tokens, window: options.contextWindow,
-                                           expectedRows: source.rowCount)
+      contexts = try TokenContexts.collect(
+        rows: wanted, from: tokens, window: options.contextWindow,
+        expectedRows: source.rowCount)
       progress("contexts", wanted.count, wanted.count)
     }
     let features = (0..<model.codeBits).map { j -> FeatureReport.Feature in
       let samples = sampler.samples[j].enumerated().map { i, r in
         FeatureReport.Sample(role: i < options.describeCount ? "describe" : "test", row: r, context: contexts[r])
       }
-      return FeatureReport.Feature(index: j, activity: FeatureActivity(rate: stats.rates[j]),
-                                   assigned: sampler.assignedCounts[j], interpretable: sampler.isInterpretable(j),
-                                   samples: samples, judge: nil, judgeError: nil)
+      return FeatureReport.Feature(
+        index: j, activity: FeatureActivity(rate: stats.rates[j]),
+        assigned: sampler.assignedCounts[j], interpretable: sampler.isInterpretable(j),
+        samples: samples, judge: nil, judgeError: nil)
     }
     let settings = FeatureReport.Settings(
       model: modelDirectory.path, data: data.path, tokens: tokens?.map(\.path) ?? [], rows: n, inputDim: model.inputDim,
       features: model.codeBits, bitsPerFeature: config.model.bitsPerFeature, topK: options.topK,
       describeCount: options.describeCount, testCount: options.testCount, contextWindow: options.contextWindow,
-      denseRate: FeatureActivity.denseRate, nearConstantRate: FeatureActivity.nearConstantRate, judgeURL: nil, judgeModel: nil)
-    let corpus = FeatureReport.Corpus(entropyBits: stats.entropyBits, mse: stats.mse,
-                                      fvu: stats.fvu.isFinite ? stats.fvu : nil, l0: stats.l0)
-    var report = FeatureReport(settings: settings, corpus: corpus,
-                               summary: .init(activity: ActivitySummary([]), interpretable: 0, judged: 0, judgeFailures: 0,
-                                              meanScore: nil, scoreHistogram: []),
-                               features: features)
+      denseRate: FeatureActivity.denseRate, nearConstantRate: FeatureActivity.nearConstantRate, judgeURL: nil,
+      judgeModel: nil)
+    let corpus = FeatureReport.Corpus(
+      entropyBits: stats.entropyBits, mse: stats.mse,
+      fvu: stats.fvu.isFinite ? stats.fvu : nil, l0: stats.l0)
+    var report = FeatureReport(
+      settings: settings, corpus: corpus,
+      summary: .init(
+        activity: ActivitySummary([]), interpretable: 0, judged: 0, judgeFailures: 0,
+        meanScore: nil, scoreHistogram: []),
+      features: features)
     report.updateSummary()
     return report
   }

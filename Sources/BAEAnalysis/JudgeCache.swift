@@ -23,7 +23,11 @@ public enum JudgeCacheError: Error, CustomStringConvertible, Equatable {
 /// Answers already received, appended to `url` as they arrive. Safe to use from several threads.
 public final class JudgeCache: @unchecked Sendable {
   /// One line of the file.
-  struct Record: Codable { var key: String; var model: String; var answer: String }
+  struct Record: Codable {
+    var key: String
+    var model: String
+    var answer: String
+  }
 
   public let url: URL
   /// Lines of the file that could not be read (torn last line, corruption), skipped.
@@ -63,7 +67,9 @@ public final class JudgeCache: @unchecked Sendable {
         let reader = try FileHandle(forReadingFrom: url)
         defer { try? reader.close() }
         try reader.seek(toOffset: end - 1)
-        if try reader.read(upToCount: 1) != Data([UInt8(ascii: "\n")]) { try handle.write(contentsOf: Data([UInt8(ascii: "\n")])) }
+        if try reader.read(upToCount: 1) != Data([UInt8(ascii: "\n")]) {
+          try handle.write(contentsOf: Data([UInt8(ascii: "\n")]))
+        }
       }
     } catch let e as JudgeCacheError {
       throw e
@@ -75,7 +81,11 @@ public final class JudgeCache: @unchecked Sendable {
   deinit { try? handle.close() }
 
   /// Answers held (loaded plus stored in this run).
-  public var count: Int { lock.lock(); defer { lock.unlock() }; return answers.count }
+  public var count: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return answers.count
+  }
 
   /// The cache key of a request body: two XXH64 (seeds 0 and 1) as 32 hex digits.
   public static func key(_ body: Data) -> String {
@@ -84,7 +94,8 @@ public final class JudgeCache: @unchecked Sendable {
 
   /// The stored answer for `key`, if it was given by `model` (a hash collision across models is refused).
   public func answer(for key: String, model: String) -> String? {
-    lock.lock(); defer { lock.unlock() }
+    lock.lock()
+    defer { lock.unlock() }
     guard let r = answers[key], r.model == model else { return nil }
     return r.answer
   }
@@ -96,7 +107,8 @@ public final class JudgeCache: @unchecked Sendable {
     encoder.outputFormatting = [.sortedKeys]
     var line = try encoder.encode(r)
     line.append(UInt8(ascii: "\n"))
-    lock.lock(); defer { lock.unlock() }
+    lock.lock()
+    defer { lock.unlock() }
     do { try handle.write(contentsOf: line) } catch {
       throw JudgeCacheError.unwritable(path: url.path, reason: "\(error.localizedDescription)")
     }

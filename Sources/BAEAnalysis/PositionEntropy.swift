@@ -14,8 +14,9 @@ public struct PositionBuckets: Codable, Sendable, Equatable {
   public let edges: [Int]
 
   public init(edges: [Int]) {
-    precondition(!edges.isEmpty && zip(edges, edges.dropFirst()).allSatisfy { $0 < $1 } && edges[0] >= 0,
-                 "bucket edges \(edges) must be non-empty, increasing, >= 0")
+    precondition(
+      !edges.isEmpty && zip(edges, edges.dropFirst()).allSatisfy { $0 < $1 } && edges[0] >= 0,
+      "bucket edges \(edges) must be non-empty, increasing, >= 0")
     self.edges = edges
   }
 
@@ -25,7 +26,10 @@ public struct PositionBuckets: Codable, Sendable, Equatable {
     var e = [start]
     var x = 1
     while x <= start { x *= 2 }
-    while x <= maxPosition { e.append(x); x *= 2 }
+    while x <= maxPosition {
+      e.append(x)
+      x *= 2
+    }
     return PositionBuckets(edges: e)
   }
 
@@ -35,7 +39,10 @@ public struct PositionBuckets: Codable, Sendable, Equatable {
   public func bucket(of position: Int) -> Int? {
     guard position >= edges[0] else { return nil }
     var lo = 0, hi = edges.count
-    while hi - lo > 1 { let mid = (lo + hi) / 2; if edges[mid] <= position { lo = mid } else { hi = mid } }
+    while hi - lo > 1 {
+      let mid = (lo + hi) / 2
+      if edges[mid] <= position { lo = mid } else { hi = mid }
+    }
     return lo
   }
 
@@ -59,7 +66,10 @@ public struct PositionEntropyOptions: Sendable {
   /// bucket's row count, so the estimates are comparable: Ĥ of a finite set grows with its size).
   /// Buckets with fewer rows than `bucketBatch` are not trained.
   public var evalRows = 0
-  public init(buckets: PositionBuckets, model: TrainConfig) { self.buckets = buckets; self.model = model }
+  public init(buckets: PositionBuckets, model: TrainConfig) {
+    self.buckets = buckets
+    self.model = model
+  }
 }
 
 /// One point of the curve.
@@ -111,7 +121,9 @@ public final class PositionEntropyTrainer {
   let bucketRows: [[Int]]
 
   /// `positions[r]` is the token position of row r of `source`.
-  public init(source: any RowSource, positions: [Int32], options: PositionEntropyOptions, collectives: Collectives) throws {
+  public init(source: any RowSource, positions: [Int32], options: PositionEntropyOptions, collectives: Collectives)
+    throws
+  {
     precondition(positions.count == source.rowCount, "positions \(positions.count) != rows \(source.rowCount)")
     var c = options.model
     c.model.inputDim = source.inputDim
@@ -121,7 +133,8 @@ public final class PositionEntropyTrainer {
     c.out = "-"
     try c.validate()
     guard options.streamBatch >= 1, options.streamBatch <= source.rowCount else {
-      throw ConfigError(field: "streamBatch", "\(options.streamBatch) must be in 1...\(source.rowCount) (the data's rows)")
+      throw ConfigError(
+        field: "streamBatch", "\(options.streamBatch) must be in 1...\(source.rowCount) (the data's rows)")
     }
     config = c
     self.source = source
@@ -129,9 +142,11 @@ public final class PositionEntropyTrainer {
     self.options = options
     self.collectives = collectives
     // a bucket never holds more than bucketBatch − 1 rows over all ranks before a batch arrives
-    let slice = GlobalBatchSampler.slice(globalBatch: options.streamBatch, rank: collectives.rank, readers: collectives.worldSize)
-    let ws = StepWorkspace(config: c.model, capacity: options.bucketBatch + slice.count,
-                           globalCapacity: options.bucketBatch + options.streamBatch)
+    let slice = GlobalBatchSampler.slice(
+      globalBatch: options.streamBatch, rank: collectives.rank, readers: collectives.worldSize)
+    let ws = StepWorkspace(
+      config: c.model, capacity: options.bucketBatch + slice.count,
+      globalCapacity: options.bucketBatch + options.streamBatch)
     steps = (0..<options.buckets.count).map { b in
       let m = Autoencoder(config: c.model)
       m.initialise(seed: c.seed &+ UInt64(b))
@@ -148,18 +163,20 @@ public final class PositionEntropyTrainer {
     let t0 = Date()
     try train(log: log)
     let results = try evaluate()
-    return PositionEntropyResult(data: "", inputDim: config.model.inputDim, latentDim: config.model.latentDim,
-                                 entropyWeight: config.model.entropyWeight, covarianceWeight: config.model.covarianceWeight,
-                                 streamBatch: options.streamBatch, streamSteps: options.streamSteps,
-                                 bucketBatch: options.bucketBatch, ranks: collectives.worldSize,
-                                 seconds: Date().timeIntervalSince(t0), buckets: results)
+    return PositionEntropyResult(
+      data: "", inputDim: config.model.inputDim, latentDim: config.model.latentDim,
+      entropyWeight: config.model.entropyWeight, covarianceWeight: config.model.covarianceWeight,
+      streamBatch: options.streamBatch, streamSteps: options.streamSteps,
+      bucketBatch: options.bucketBatch, ranks: collectives.worldSize,
+      seconds: Date().timeIntervalSince(t0), buckets: results)
   }
 
   func train(log: (String) -> Void) throws {
     let k = options.buckets.count, d = config.model.inputDim, world = collectives.worldSize, rank = collectives.rank
     let slice = GlobalBatchSampler.slice(globalBatch: options.streamBatch, rank: rank, readers: world)
-    var sampler = GlobalBatchSampler(rows: 0..<source.rowCount, globalBatch: options.streamBatch, seed: config.seed,
-                                     order: .shuffled, blockRows: source.rowsPerBlock, windowBlocks: 8)
+    var sampler = GlobalBatchSampler(
+      rows: 0..<source.rowCount, globalBatch: options.streamBatch, seed: config.seed,
+      order: .shuffled, blockRows: source.rowsPerBlock, windowBlocks: 8)
     let localCap = options.bucketBatch + slice.count
     let batch = AlignedBuffer<Float>(count: max(1, slice.count) * d)
     let pending = (0..<k).map { _ in AlignedBuffer<Float>(count: localCap * d) }
@@ -183,9 +200,11 @@ public final class PositionEntropyTrainer {
         let stats = try bucketStep(b, rows: pendingRows[b], rowsPerRank: perRank, x: pending[b])
         pendingRows[b] = 0
         if collectives.rank == 0 && bucketSteps[b] % 100 == 0 {
-          log(String(format: "stream batch %d/%d  bucket %@ step %d  mse %.4g  fvu %.3f  H %.1f bits",
-                     step + 1, options.streamSteps, options.buckets.label(b), bucketSteps[b],
-                     stats.mse(inputDim: d), stats.fvu, stats.entropy))
+          log(
+            String(
+              format: "stream batch %d/%d  bucket %@ step %d  mse %.4g  fvu %.3f  H %.1f bits",
+              step + 1, options.streamSteps, options.buckets.label(b), bucketSteps[b],
+              stats.mse(inputDim: d), stats.fvu, stats.entropy))
         }
       }
     }
@@ -208,22 +227,25 @@ public final class PositionEntropyTrainer {
     let n = options.evalRows > 0 ? options.evalRows : (trained.map { bucketRows[$0].count }.min() ?? 0)
     return try (0..<options.buckets.count).map { b in
       let e = options.buckets.edges
-      var r = PositionBucketResult(bucket: b, label: options.buckets.label(b), lowerPosition: e[b],
-                                   upperPosition: b + 1 < e.count ? e[b + 1] : nil, rows: bucketRows[b].count,
-                                   steps: bucketSteps[b], evalRows: 0)
+      var r = PositionBucketResult(
+        bucket: b, label: options.buckets.label(b), lowerPosition: e[b],
+        upperPosition: b + 1 < e.count ? e[b + 1] : nil, rows: bucketRows[b].count,
+        steps: bucketSteps[b], evalRows: 0)
       guard trainable(b) else {
         r.skipped = "\(bucketRows[b].count) rows: fewer than one bucket batch of \(options.bucketBatch) distinct rows"
         return r
       }
       guard bucketSteps[b] > 0 else {
-        r.skipped = "\(bucketRows[b].count) rows never filled a bucket batch of \(options.bucketBatch) within \(options.streamSteps) stream batches"
+        r.skipped =
+          "\(bucketRows[b].count) rows never filled a bucket batch of \(options.bucketBatch) within \(options.streamSteps) stream batches"
         return r
       }
       // evenly spaced over the bucket (file order would put the first n rows in one or two documents)
       let all = bucketRows[b]
       let rows = (0..<min(n, all.count)).map { all[$0 * all.count / min(n, all.count)] }
-      let s = try SetEvaluator.evaluate(models[b], source: IndexedRowSource(source, rows: rows), rows: 0..<rows.count,
-                                        collectives: collectives)
+      let s = try SetEvaluator.evaluate(
+        models[b], source: IndexedRowSource(source, rows: rows), rows: 0..<rows.count,
+        collectives: collectives)
       r.evalRows = rows.count
       r.entropyBits = s.entropyBits
       r.mse = s.mse
@@ -239,7 +261,10 @@ public final class PositionEntropyTrainer {
 final class IndexedRowSource: RowSource, @unchecked Sendable {
   let base: any RowSource
   let rows: [Int]
-  init(_ base: any RowSource, rows: [Int]) { self.base = base; self.rows = rows }
+  init(_ base: any RowSource, rows: [Int]) {
+    self.base = base
+    self.rows = rows
+  }
   var inputDim: Int { base.inputDim }
   var rowCount: Int { rows.count }
   var rowsPerBlock: Int { 1 }
@@ -255,8 +280,9 @@ extension TokenContexts {
     out.reserveCapacity(expectedRows)
     for url in files { try TokenTable.forEachRecord(url) { out.append(Int32(clamping: $0.position)) } }
     guard out.count == expectedRows else {
-      throw StoreError.badTokens(file: files.map(\.path).joined(separator: ", "), line: out.count + 1,
-                                 detail: "\(out.count) token lines in total but the data has \(expectedRows) rows")
+      throw StoreError.badTokens(
+        file: files.map(\.path).joined(separator: ", "), line: out.count + 1,
+        detail: "\(out.count) token lines in total but the data has \(expectedRows) rows")
     }
     return out
   }

@@ -50,16 +50,21 @@ public enum TokenContexts {
     let named = m.shards.compactMap(\.tokens)
     if named.isEmpty { return nil }
     guard named.count == m.shards.count else {
-      throw StoreError.badManifest(file: dir.appendingPathComponent(DatasetManifest.fileName).path,
-                                   detail: "\(named.count) of \(m.shards.count) shards have a tokens sidecar; pass --tokens with a TSV for all rows, or re-pack with --tokens")
+      throw StoreError.badManifest(
+        file: dir.appendingPathComponent(DatasetManifest.fileName).path,
+        detail:
+          "\(named.count) of \(m.shards.count) shards have a tokens sidecar; pass --tokens with a TSV for all rows, or re-pack with --tokens"
+      )
     }
     return named.map { dir.appendingPathComponent($0) }
   }
 
   /// Reads `files` (token TSVs whose lines, concatenated in order, are rows 0, 1, 2, …) and returns the
   /// context of every row in `rows`. `expectedRows` (the dataset's row count) is checked when given.
-  public static func collect(rows wanted: Set<Int>, from files: [URL], window: Int,
-                             expectedRows: Int? = nil) throws -> [Int: TokenContext] {
+  public static func collect(
+    rows wanted: Set<Int>, from files: [URL], window: Int,
+    expectedRows: Int? = nil
+  ) throws -> [Int: TokenContext] {
     precondition(window >= 0, "window \(window) must be >= 0")
     var out: [Int: TokenContext] = [:]
     var ring: [TokenRecord] = []  // the last `window` records, oldest first
@@ -81,8 +86,9 @@ public enum TokenContexts {
         }
         if wanted.contains(row) {
           let before = ring.reversed().prefix { $0.documentId == rec.documentId }.reversed().map(\.text).joined()
-          out[row] = TokenContext(row: row, tokenId: rec.tokenId, documentId: rec.documentId, position: rec.position,
-                                  token: rec.text, before: before, after: "")
+          out[row] = TokenContext(
+            row: row, tokenId: rec.tokenId, documentId: rec.documentId, position: rec.position,
+            token: rec.text, before: before, after: "")
           if window > 0 { open.append((row, window)) }
         }
         if window > 0 {
@@ -93,12 +99,15 @@ public enum TokenContexts {
       }
     }
     if let n = expectedRows, n != row {
-      throw StoreError.badTokens(file: files.map(\.path).joined(separator: ", "), line: row + 1,
-                                 detail: "\(row) token lines in total but the data has \(n) rows; use the TSV written together with these activations")
+      throw StoreError.badTokens(
+        file: files.map(\.path).joined(separator: ", "), line: row + 1,
+        detail:
+          "\(row) token lines in total but the data has \(n) rows; use the TSV written together with these activations")
     }
     if let missing = wanted.first(where: { $0 >= row }) {
-      throw StoreError.badTokens(file: files.map(\.path).joined(separator: ", "), line: row + 1,
-                                 detail: "row \(missing) was requested but the TSV has only \(row) lines")
+      throw StoreError.badTokens(
+        file: files.map(\.path).joined(separator: ", "), line: row + 1,
+        detail: "row \(missing) was requested but the TSV has only \(row) lines")
     }
     return out
   }

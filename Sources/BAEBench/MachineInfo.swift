@@ -6,8 +6,10 @@ import Foundation
 public enum MachineInfo {
   /// The ISA path each bit kernel runs ("avx2", "avx512-vpopcntdq", "popcnt", "portable").
   public static var kernelPaths: [String: String] {
-    let kernels = [("binarize", BAE_KERNEL_BINARIZE), ("transpose", BAE_KERNEL_TRANSPOSE),
-                   ("covariance", BAE_KERNEL_COVARIANCE), ("product", BAE_KERNEL_PRODUCT)]
+    let kernels = [
+      ("binarize", BAE_KERNEL_BINARIZE), ("transpose", BAE_KERNEL_TRANSPOSE),
+      ("covariance", BAE_KERNEL_COVARIANCE), ("product", BAE_KERNEL_PRODUCT),
+    ]
     var out: [String: String] = [:]
     for (name, k) in kernels { out[name] = String(cString: bae_kernels_path_name(bae_kernels_path_of(Int32(k)))) }
     return out
@@ -19,8 +21,9 @@ public enum MachineInfo {
   /// The CPU model from /proc/cpuinfo ("model name"), or "unknown".
   public static var cpuModel: String {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-          let colon = line.firstIndex(of: ":") else { return "unknown" }
+      let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+      let colon = line.firstIndex(of: ":")
+    else { return "unknown" }
     return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
   }
 }

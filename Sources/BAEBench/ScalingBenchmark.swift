@@ -1,11 +1,11 @@
+import BAEComm
+import BAEModel
 // Weak scaling of data-parallel training (`bae bench scaling`): summaries of real `bae train` runs,
 // latency/bandwidth fits to measured collectives, a per-rank compute profile split into the parts that
 // stay constant under weak scaling and the parts that grow with the world size, and a projection.
 import BAERandom
-import BAEComm
-import BAEModel
-import BAETrain
 import BAETensor
+import BAETrain
 import CBAEKernels
 import Foundation
 
@@ -18,7 +18,9 @@ public struct LinkModel: Codable, Sendable, Equatable {
   public var bandwidth: Double
 
   public init(name: String, latency: Double, bandwidth: Double) {
-    self.name = name; self.latency = latency; self.bandwidth = bandwidth
+    self.name = name
+    self.latency = latency
+    self.bandwidth = bandwidth
   }
 
   /// Allreduce of `bytes` per rank over R ranks: the cheaper of a ring (reduce-scatter + allgather,
@@ -41,23 +43,30 @@ public struct LinkModel: Codable, Sendable, Equatable {
   /// Fits α and β to 2-rank allreduce timings, where the ring gives t = 2α + bytes/β: α from the
   /// messages of at most `latencyBytes`, β from those of at least `bandwidthBytes` with α fixed
   /// (least squares in relative error, so no size dominates).
-  public static func fitAllreduce(_ timings: [CollectiveTiming], name: String,
-                                  latencyBytes: Int = 4096, bandwidthBytes: Int = 1 << 20) -> LinkModel {
+  public static func fitAllreduce(
+    _ timings: [CollectiveTiming], name: String,
+    latencyBytes: Int = 4096, bandwidthBytes: Int = 1 << 20
+  ) -> LinkModel {
     fit(timings, name: name, steps: 2, latencyBytes: latencyBytes, bandwidthBytes: bandwidthBytes)
   }
 
   /// Fits α and β to 2-rank allgather timings (`bytes` = per rank), where t = α + bytes/β.
-  public static func fitAllgather(_ timings: [CollectiveTiming], name: String,
-                                  latencyBytes: Int = 4096, bandwidthBytes: Int = 1 << 20) -> LinkModel {
+  public static func fitAllgather(
+    _ timings: [CollectiveTiming], name: String,
+    latencyBytes: Int = 4096, bandwidthBytes: Int = 1 << 20
+  ) -> LinkModel {
     fit(timings, name: name, steps: 1, latencyBytes: latencyBytes, bandwidthBytes: bandwidthBytes)
   }
 
-  static func fit(_ timings: [CollectiveTiming], name: String, steps: Double,
-                  latencyBytes: Int, bandwidthBytes: Int) -> LinkModel {
+  static func fit(
+    _ timings: [CollectiveTiming], name: String, steps: Double,
+    latencyBytes: Int, bandwidthBytes: Int
+  ) -> LinkModel {
     let small = timings.filter { $0.bytes <= latencyBytes }
     let large = timings.filter { $0.bytes >= bandwidthBytes }
-    precondition(!small.isEmpty && !large.isEmpty,
-                 "fit needs sizes ≤ \(latencyBytes) B and ≥ \(bandwidthBytes) B, got \(timings.map(\.bytes))")
+    precondition(
+      !small.isEmpty && !large.isEmpty,
+      "fit needs sizes ≤ \(latencyBytes) B and ≥ \(bandwidthBytes) B, got \(timings.map(\.bytes))")
     // intercept a of t ≈ a + b·x over the small sizes, weights 1/t² (relative error)
     let (a0, _) = weightedLine(small.map { (Double($0.bytes), $0.secondsPerCall) })
     let a = Swift.max(a0, 0)
@@ -65,7 +74,8 @@ public struct LinkModel: Codable, Sendable, Equatable {
     var num = 0.0, den = 0.0
     for p in large {
       let x = Double(p.bytes), t = p.secondsPerCall
-      num += x * (t - a) / (t * t); den += x * x / (t * t)
+      num += x * (t - a) / (t * t)
+      den += x * x / (t * t)
     }
     return LinkModel(name: name, latency: a / steps, bandwidth: den / Swift.max(num, 1e-300))
   }
@@ -75,7 +85,11 @@ public struct LinkModel: Codable, Sendable, Equatable {
     var sw = 0.0, sx = 0.0, st = 0.0, sxx = 0.0, sxt = 0.0
     for (x, t) in points {
       let w = 1 / (t * t)
-      sw += w; sx += w * x; st += w * t; sxx += w * x * x; sxt += w * x * t
+      sw += w
+      sx += w * x
+      st += w * t
+      sxx += w * x * x
+      sxt += w * x * t
     }
     let det = sw * sxx - sx * sx
     if points.count < 2 || abs(det) < 1e-300 { return (st / sw, 0) }
@@ -173,7 +187,8 @@ public struct WeakScalingRun: Codable, Sendable {
   /// Reads the step records (lines with "computeSeconds") and takes medians after `warmupSteps`.
   public static func summarize(metrics url: URL, ranks: Int, warmupSteps: Int) throws -> WeakScalingRun {
     guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-      throw ScalingBenchmarkError(file: url.path, message: "cannot read the file; pass the metrics.jsonl of a finished `bae train` run")
+      throw ScalingBenchmarkError(
+        file: url.path, message: "cannot read the file; pass the metrics.jsonl of a finished `bae train` run")
     }
     var records: [StepRecord] = []
     for line in text.split(separator: "\n") where line.contains("\"computeSeconds\"") {
@@ -184,13 +199,16 @@ public struct WeakScalingRun: Codable, Sendable {
     }
     let used = Array(records.dropFirst(warmupSteps))
     guard !used.isEmpty else {
-      throw ScalingBenchmarkError(file: url.path, message: "\(records.count) step records, none left after \(warmupSteps) warm-up steps; train more steps")
+      throw ScalingBenchmarkError(
+        file: url.path,
+        message: "\(records.count) step records, none left after \(warmupSteps) warm-up steps; train more steps")
     }
-    return WeakScalingRun(ranks: ranks, steps: used.count,
-                          stepSeconds: median(used.map { $0.computeSeconds + $0.communicationSeconds + $0.inputWaitSeconds }),
-                          computeSeconds: median(used.map(\.computeSeconds)),
-                          communicationSeconds: median(used.map(\.communicationSeconds)),
-                          inputWaitSeconds: median(used.map(\.inputWaitSeconds)))
+    return WeakScalingRun(
+      ranks: ranks, steps: used.count,
+      stepSeconds: median(used.map { $0.computeSeconds + $0.communicationSeconds + $0.inputWaitSeconds }),
+      computeSeconds: median(used.map(\.computeSeconds)),
+      communicationSeconds: median(used.map(\.communicationSeconds)),
+      inputWaitSeconds: median(used.map(\.inputWaitSeconds)))
   }
 }
 
@@ -209,7 +227,8 @@ public enum ScalingBenchmark {
 
   /// Times both collectives over the sweeps (every rank must call this; needs ≥ 2 ranks to mean anything).
   public static func measureCollectives(_ comm: Communicator, targetSeconds: Double = 0.1) throws
-    -> (allreduce: [CollectiveTiming], allgather: [CollectiveTiming]) {
+    -> (allreduce: [CollectiveTiming], allgather: [CollectiveTiming])
+  {
     let ar = try comm.benchmarkAllreduce(byteSizes: allreduceSizes, targetSeconds: targetSeconds, maxIterations: 20_000)
     var ag: [CollectiveTiming] = []
     for b in allgatherSizes {
@@ -221,9 +240,11 @@ public enum ScalingBenchmark {
   /// Measures the compute profile at (d, d', n_local) on the current BLAS threads: the step with and
   /// without regulariser (medians of `repeats` after one warm-up), and the transpose and pair work of
   /// the busiest rank at each of `ranks` with n_global = R·n_local (random codes of density ½).
-  public static func measureCompute(inputDim d: Int = 2048, latentDim dl: Int = 8192, localRows n: Int = 512,
-                                    ranks: [Int] = [1, 2, 16, 64, 256], repeats: Int = 5, lambda: Double = 1e-7,
-                                    progress: (String) -> Void = { _ in }) throws -> ComputeProfile {
+  public static func measureCompute(
+    inputDim d: Int = 2048, latentDim dl: Int = 8192, localRows n: Int = 512,
+    ranks: [Int] = [1, 2, 16, 64, 256], repeats: Int = 5, lambda: Double = 1e-7,
+    progress: (String) -> Void = { _ in }
+  ) throws -> ComputeProfile {
     let coreStep = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 0)
     let core = try timeMedian(repeats) { try coreStep.step() }
     progress(String(format: "step λ=0 (dense core): %.1f ms", core * 1e3))
@@ -233,12 +254,15 @@ public enum ScalingBenchmark {
 
     let points = ([1] + ranks.filter { $0 > 1 }).map { r in
       let p = measureCovarianceScaling(latentDim: dl, localRows: n, ranks: r, repeats: r <= 16 ? 3 : 1)
-      progress(String(format: "R=%d: transpose of %d rows %.1f ms, pairs (busiest rank, %d tiles, mean %.1f) %.1f ms",
-                      r, p.globalRows, p.transposeSeconds * 1e3, p.busiestTiles, p.meanTiles, p.pairSeconds * 1e3))
+      progress(
+        String(
+          format: "R=%d: transpose of %d rows %.1f ms, pairs (busiest rank, %d tiles, mean %.1f) %.1f ms",
+          r, p.globalRows, p.transposeSeconds * 1e3, p.busiestTiles, p.meanTiles, p.pairSeconds * 1e3))
       return p
     }
-    return ComputeProfile(inputDim: d, latentDim: dl, localRows: n, blasThreads: BLAS.threads, repeats: repeats,
-                          stepSeconds: full, coreSeconds: core, points: points)
+    return ComputeProfile(
+      inputDim: d, latentDim: dl, localRows: n, blasThreads: BLAS.threads, repeats: repeats,
+      stepSeconds: full, coreSeconds: core, points: points)
   }
 
   /// Transpose and pair-sign work of the busiest rank at world size R, on random codes.
@@ -254,14 +278,17 @@ public enum ScalingBenchmark {
     }
     // rank-major column blocks (R, m, n_local/64 words) → column-major (m, wpc); n_local % 64 == 0 here
     let localWords = n / 64
-    let tRegather = n % 64 != 0 ? Double.nan : timeMedian(repeats) {
-      let src = rowBits.baseAddress, dst = colBits.baseAddress
-      for k in 0..<r {
-        for j in 0..<m {
-          (dst + j * wpc + k * localWords).update(from: src + (k * m + j) * localWords, count: localWords)
+    let tRegather =
+      n % 64 != 0
+      ? Double.nan
+      : timeMedian(repeats) {
+        let src = rowBits.baseAddress, dst = colBits.baseAddress
+        for k in 0..<r {
+          for j in 0..<m {
+            (dst + j * wpc + k * localWords).update(from: src + (k * m + j) * localWords, count: localWords)
+          }
         }
       }
-    }
     bae_transpose_bits(rowBits.baseAddress, Int64(rows), Int64(m), Int64(wpr), colBits.baseAddress, Int64(wpc))
     let counts = AlignedBuffer<Int64>(count: m)
     for j in 0..<m {
@@ -275,11 +302,13 @@ public enum ScalingBenchmark {
     let tPairs = timeMedian(repeats) {
       planes.zero()
       let sp = planes.baseAddress
-      _ = bae_covariance_signs(colBits.baseAddress, Int64(m), Int64(wpc), counts.baseAddress, Int64(rows),
-                               Int64(busiest.lowerBound), Int64(busiest.upperBound), sp, sp + m * wpr, Int64(wpr))
+      _ = bae_covariance_signs(
+        colBits.baseAddress, Int64(m), Int64(wpc), counts.baseAddress, Int64(rows),
+        Int64(busiest.lowerBound), Int64(busiest.upperBound), sp, sp + m * wpr, Int64(wpr))
     }
-    return ScalePoint(ranks: r, globalRows: rows, transposeSeconds: tTranspose, regatherSeconds: tRegather, pairSeconds: tPairs,
-                      busiestTiles: busiest.count, meanTiles: Double(CovarianceWork.tileCount(codeBits: m)) / Double(r))
+    return ScalePoint(
+      ranks: r, globalRows: rows, transposeSeconds: tTranspose, regatherSeconds: tRegather, pairSeconds: tPairs,
+      busiestTiles: busiest.count, meanTiles: Double(CovarianceWork.tileCount(codeBits: m)) / Double(r))
   }
 
   /// Which covariance layout the projection assumes.
@@ -295,8 +324,10 @@ public enum ScalingBenchmark {
 
   /// Projected step at each measured world size: the 1-rank step minus its transpose and pairs, plus
   /// the transpose and pairs at R under `design`, plus communication over the links.
-  public static func project(_ profile: ComputeProfile, allreduce link: LinkModel, allgather gatherLink: LinkModel,
-                             design: Design = .asBuilt) -> [ScalingProjection] {
+  public static func project(
+    _ profile: ComputeProfile, allreduce link: LinkModel, allgather gatherLink: LinkModel,
+    design: Design = .asBuilt
+  ) -> [ScalingProjection] {
     let traffic = StepTraffic(inputDim: profile.inputDim, latentDim: profile.latentDim, localRows: profile.localRows)
     let base = profile.points[0]
     let constant = profile.stepSeconds - base.transposeSeconds - base.pairSeconds
@@ -304,10 +335,11 @@ public enum ScalingBenchmark {
       let pairs = p.pairSeconds
       let transpose = design == .asBuilt ? base.transposeSeconds + p.regatherSeconds : p.transposeSeconds
       let comm = traffic.seconds(ranks: p.ranks, link: link, gatherLink: gatherLink)
-      var out = ScalingProjection(ranks: p.ranks, network: link.name, design: design.rawValue,
-                                  computeSeconds: constant + transpose + pairs,
-                                  transposeSeconds: transpose, pairSeconds: pairs,
-                                  allreduceSeconds: comm.allreduce, allgatherSeconds: comm.allgather, efficiency: 0)
+      var out = ScalingProjection(
+        ranks: p.ranks, network: link.name, design: design.rawValue,
+        computeSeconds: constant + transpose + pairs,
+        transposeSeconds: transpose, pairSeconds: pairs,
+        allreduceSeconds: comm.allreduce, allgatherSeconds: comm.allgather, efficiency: 0)
       out.efficiency = profile.stepSeconds / out.stepSeconds
       return out
     }

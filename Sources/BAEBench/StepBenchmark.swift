@@ -1,8 +1,8 @@
+import BAEModel
 // `bae bench step`: one training step at a given shape on the current BLAS threads, against the
 // sgemm rate measured in the same run (ideal = 10·n·d·d' FLOP), and the covariance term's cost
 // against the dense float formulation (two products of 2·n·d'² FLOP).
 import BAERandom
-import BAEModel
 import BAETensor
 import CBAEKernels
 import Foundation
@@ -83,33 +83,47 @@ public struct ArchitectureStepResult: Codable, Sendable {
 public enum StepBenchmark {
   /// Times a step of `architecture` (not bae) against the BAE core step, interleaved so load drifts
   /// hit both alike.
-  public static func runArchitecture(_ architecture: Architecture, inputDim d: Int, latentDim dl: Int, rows n: Int,
-                                     repeats: Int = 5, progress: (String) -> Void = { _ in }) throws -> ArchitectureStepResult {
+  public static func runArchitecture(
+    _ architecture: Architecture, inputDim d: Int, latentDim dl: Int, rows n: Int,
+    repeats: Int = 5, progress: (String) -> Void = { _ in }
+  ) throws -> ArchitectureStepResult {
     let core = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
     let arch = BenchmarkStep(architecture: architecture, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
-    try core.step(); try arch.step()
+    try core.step()
+    try arch.step()
     var tc: [Double] = [], ta: [Double] = []
     for _ in 0..<Swift.max(1, repeats) {
-      var t = now(); try core.step(); tc.append(now() - t)
-      t = now(); try arch.step(); ta.append(now() - t)
+      var t = now()
+      try core.step()
+      tc.append(now() - t)
+      t = now()
+      try arch.step()
+      ta.append(now() - t)
     }
     let c = median(tc), a = median(ta)
-    progress(String(format: "%@ step %.1f ms, BAE core step %.1f ms (ratio %.2f)", architecture.rawValue, a * 1e3, c * 1e3, a / c))
-    return ArchitectureStepResult(architecture: architecture.rawValue, inputDim: d, latentDim: dl, rows: n,
-                                  blasThreads: BLAS.threads, repeats: repeats, stepMs: a * 1e3, baeCoreStepMs: c * 1e3,
-                                  ratioToBAECore: a / c, cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName,
-                                  kernelPaths: MachineInfo.kernelPaths)
+    progress(
+      String(
+        format: "%@ step %.1f ms, BAE core step %.1f ms (ratio %.2f)", architecture.rawValue, a * 1e3, c * 1e3, a / c))
+    return ArchitectureStepResult(
+      architecture: architecture.rawValue, inputDim: d, latentDim: dl, rows: n,
+      blasThreads: BLAS.threads, repeats: repeats, stepMs: a * 1e3, baeCoreStepMs: c * 1e3,
+      ratioToBAECore: a / c, cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName,
+      kernelPaths: MachineInfo.kernelPaths)
   }
 
-  public static func run(inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
-                         repeats: Int = 5, lambda: Double = 1e-7, progress: (String) -> Void = { _ in }) throws -> StepBenchmarkResult {
+  public static func run(
+    inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
+    repeats: Int = 5, lambda: Double = 1e-7, progress: (String) -> Void = { _ in }
+  ) throws -> StepBenchmarkResult {
     let bench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: lambda, lr: 1e-6)
     let coreBench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
     let model = bench.model, x = bench.x, ws = bench.ws
 
     // sgemm rate at the step's own shape: (n, d)·(d', d)ᵀ
     let zBuf = AlignedBuffer<Float>(count: n * dl)
-    let tGemm = timeMedian(repeats) { BLAS.gemm(x, .none, model.encoderWeight, .transposed, into: Matrix(zBuf, rows: n, cols: dl)) }
+    let tGemm = timeMedian(repeats) {
+      BLAS.gemm(x, .none, model.encoderWeight, .transposed, into: Matrix(zBuf, rows: n, cols: dl))
+    }
     let gflops = 2.0 * Double(n) * Double(d) * Double(dl) / tGemm / 1e9
     progress(String(format: "sgemm %.1f GFLOP/s", gflops))
 
@@ -125,12 +139,14 @@ public enum StepBenchmark {
     let tPairs = timeMedian(repeats) {
       bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
       ws.signPlanes.zero()
-      _ = bae_covariance_signs(ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
-                               0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w))
+      _ = bae_covariance_signs(
+        ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
+        0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w))
     }
     let tProduct = timeMedian(repeats) {
-      bae_signed_popcount_product(ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),
-                                  ws.covarianceProduct.baseAddress, Int64(m))
+      bae_signed_popcount_product(
+        ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),
+        ws.covarianceProduct.baseAddress, Int64(m))
     }
     let tCov = tPairs + tProduct
     progress(String(format: "covariance: pair signs %.1f ms, H·S product %.1f ms", tPairs * 1e3, tProduct * 1e3))
@@ -145,14 +161,15 @@ public enum StepBenchmark {
     }
     progress(String(format: "covariance: popcount %.1f ms, dense float %.1f ms", tCov * 1e3, tDense * 1e3))
     let ideal = 10.0 * Double(n) * Double(d) * Double(dl) / (gflops * 1e9)
-    return StepBenchmarkResult(inputDim: d, latentDim: dl, rows: n, blasThreads: BLAS.threads, repeats: repeats,
-                               sgemmGflops: gflops, idealStepMs: ideal * 1e3,
-                               stepMsNoRegularizer: t0 * 1e3, stepMsWithRegularizer: t1 * 1e3,
-                               denseCoreEfficiency: ideal / t0,
-                               covarianceMs: tCov * 1e3, covariancePairsMs: tPairs * 1e3,
-                               covarianceProductMs: tProduct * 1e3, covarianceShare: tCov / t1,
-                               denseCovarianceMs: tDense * 1e3, covarianceSpeedup: tDense / tCov,
-                               avx512Popcount: bae_kernels_have_avx512_popcnt() != 0,
-                               cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName, kernelPaths: MachineInfo.kernelPaths)
+    return StepBenchmarkResult(
+      inputDim: d, latentDim: dl, rows: n, blasThreads: BLAS.threads, repeats: repeats,
+      sgemmGflops: gflops, idealStepMs: ideal * 1e3,
+      stepMsNoRegularizer: t0 * 1e3, stepMsWithRegularizer: t1 * 1e3,
+      denseCoreEfficiency: ideal / t0,
+      covarianceMs: tCov * 1e3, covariancePairsMs: tPairs * 1e3,
+      covarianceProductMs: tProduct * 1e3, covarianceShare: tCov / t1,
+      denseCovarianceMs: tDense * 1e3, covarianceSpeedup: tDense / tCov,
+      avx512Popcount: bae_kernels_have_avx512_popcnt() != 0,
+      cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName, kernelPaths: MachineInfo.kernelPaths)
   }
 }

@@ -13,8 +13,9 @@ struct ChunkPlan: Sequence {
 
   init(count: Int, limit: Int = ChunkPlan.mpiCountLimit) {
     precondition(count >= 0, "ChunkPlan: negative element count \(count)")
-    precondition(limit >= 1 && limit <= ChunkPlan.mpiCountLimit,
-                 "ChunkPlan: chunk limit \(limit) must be in 1...\(ChunkPlan.mpiCountLimit)")
+    precondition(
+      limit >= 1 && limit <= ChunkPlan.mpiCountLimit,
+      "ChunkPlan: chunk limit \(limit) must be in 1...\(ChunkPlan.mpiCountLimit)")
     self.count = count
     self.limit = limit
   }

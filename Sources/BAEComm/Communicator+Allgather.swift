@@ -6,17 +6,21 @@ import CMPI
 extension Communicator {
   /// `MPI_Allgather`: every rank contributes `send.count` elements (the same count on all ranks);
   /// `recv` (count `send.count * size`) receives rank r's block at `r * send.count`.
-  public func allgather<T: MPIElement>(_ send: UnsafeBufferPointer<T>,
-                                       into recv: UnsafeMutableBufferPointer<T>) throws {
+  public func allgather<T: MPIElement>(
+    _ send: UnsafeBufferPointer<T>,
+    into recv: UnsafeMutableBufferPointer<T>
+  ) throws {
     let block = send.count
-    precondition(recv.count == block * size,
-                 "allgather: recv.count \(recv.count) != send.count \(block) × size \(size)")
+    precondition(
+      recv.count == block * size,
+      "allgather: recv.count \(recv.count) != send.count \(block) × size \(size)")
     guard block > maxElementsPerCall else {
       let comm = self.comm
       let datatype = T.mpiDatatype.handle
       try mpiCall("MPI_Allgather") {
-        MPI_Allgather(send.baseAddress, Int32(block), datatype,
-                      recv.baseAddress, Int32(block), datatype, comm)
+        MPI_Allgather(
+          send.baseAddress, Int32(block), datatype,
+          recv.baseAddress, Int32(block), datatype, comm)
       }
       return
     }
@@ -42,11 +46,14 @@ extension Communicator {
   /// `MPI_Allgatherv`: rank r contributes `counts[r]` elements (`counts` must be identical on
   /// every rank and `counts[rank] == send.count`); `recv` (count `counts.sum`) receives rank r's
   /// block at `counts[0..<r].sum`.
-  public func allgatherv<T: MPIElement>(_ send: UnsafeBufferPointer<T>, counts: [Int],
-                                        into recv: UnsafeMutableBufferPointer<T>) throws {
+  public func allgatherv<T: MPIElement>(
+    _ send: UnsafeBufferPointer<T>, counts: [Int],
+    into recv: UnsafeMutableBufferPointer<T>
+  ) throws {
     precondition(counts.count == size, "allgatherv: \(counts.count) counts for world size \(size)")
-    precondition(counts[rank] == send.count,
-                 "allgatherv: counts[\(rank)] = \(counts[rank]) but send.count = \(send.count)")
+    precondition(
+      counts[rank] == send.count,
+      "allgatherv: counts[\(rank)] = \(counts[rank]) but send.count = \(send.count)")
     let total = counts.reduce(0, +)
     precondition(recv.count == total, "allgatherv: recv.count \(recv.count) != Σcounts \(total)")
     // Displacements are C ints too, so the single-call path needs the total under the limit.
@@ -57,8 +64,9 @@ extension Communicator {
       let comm = self.comm
       let datatype = T.mpiDatatype.handle
       try mpiCall("MPI_Allgatherv") {
-        MPI_Allgatherv(send.baseAddress, Int32(send.count), datatype,
-                       recv.baseAddress, cCounts, displacements, datatype, comm)
+        MPI_Allgatherv(
+          send.baseAddress, Int32(send.count), datatype,
+          recv.baseAddress, cCounts, displacements, datatype, comm)
       }
       return
     }
@@ -81,8 +89,10 @@ extension Communicator {
 
   /// Round k gathers elements `k*q ..< (k+1)*q` of every rank's block, with q chosen so that one
   /// round's total (and so every displacement) fits one call; then copies them into place.
-  func allgathervChunked<T: MPIElement>(_ send: UnsafeBufferPointer<T>, counts: [Int],
-                                        into recv: UnsafeMutableBufferPointer<T>) throws {
+  func allgathervChunked<T: MPIElement>(
+    _ send: UnsafeBufferPointer<T>, counts: [Int],
+    into recv: UnsafeMutableBufferPointer<T>
+  ) throws {
     let perRank = max(1, min(maxElementsPerCall / size, counts.max() ?? 0))
     let rounds = ChunkPlan(count: counts.max() ?? 0, limit: perRank).chunkCount
     var offsets = [Int](repeating: 0, count: size)
@@ -102,12 +112,14 @@ extension Communicator {
       let mine = Int(roundCounts[rank])
       let sendStart = mine > 0 ? send.baseAddress.map { $0 + start } : send.baseAddress
       try mpiCall("MPI_Allgatherv") {
-        MPI_Allgatherv(sendStart, Int32(mine), datatype, scratch.baseAddress,
-                       roundCounts, roundDisplacements, datatype, comm)
+        MPI_Allgatherv(
+          sendStart, Int32(mine), datatype, scratch.baseAddress,
+          roundCounts, roundDisplacements, datatype, comm)
       }
       for r in 0..<size where roundCounts[r] > 0 {
-        let from = UnsafeMutableBufferPointer(rebasing:
-          scratch[Int(roundDisplacements[r])..<Int(roundDisplacements[r] + roundCounts[r])])
+        let from = UnsafeMutableBufferPointer(
+          rebasing:
+            scratch[Int(roundDisplacements[r])..<Int(roundDisplacements[r] + roundCounts[r])])
         let to = offsets[r] + start
         _ = UnsafeMutableBufferPointer(rebasing: recv[to..<(to + from.count)])
           .initialize(fromContentsOf: from)

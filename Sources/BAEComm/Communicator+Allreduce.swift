@@ -5,11 +5,14 @@ import CMPI
 extension Communicator {
   /// `MPI_Allreduce` in place: afterwards every rank's `buffer` holds the element-wise `op` over
   /// all ranks. Every rank must pass the same count.
-  public func allreduce<T: MPIReducible>(_ buffer: UnsafeMutableBufferPointer<T>,
-                                         _ op: ReduceOp) throws {
-    try allreduceInPlace(UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
-                         elementSize: MemoryLayout<T>.stride, datatype: T.mpiDatatype.handle,
-                         op: op.handle)
+  public func allreduce<T: MPIReducible>(
+    _ buffer: UnsafeMutableBufferPointer<T>,
+    _ op: ReduceOp
+  ) throws {
+    try allreduceInPlace(
+      UnsafeMutableRawPointer(buffer.baseAddress), count: buffer.count,
+      elementSize: MemoryLayout<T>.stride, datatype: T.mpiDatatype.handle,
+      op: op.handle)
   }
 
   /// `MPI_Allreduce` in place over a whole array (same count on every rank).
@@ -46,15 +49,18 @@ extension Communicator {
   private func allreduceFlag(_ flag: Bool, op: MPI_Op) throws -> Bool {
     var value: Int32 = flag ? 1 : 0
     try withUnsafeMutablePointer(to: &value) {
-      try allreduceInPlace(UnsafeMutableRawPointer($0), count: 1, elementSize: 4,
-                           datatype: bae_mpi_int32(), op: op)
+      try allreduceInPlace(
+        UnsafeMutableRawPointer($0), count: 1, elementSize: 4,
+        datatype: bae_mpi_int32(), op: op)
     }
     return value != 0
   }
 
   /// The chunked core: one MPI_Allreduce per chunk of at most `maxElementsPerCall` elements.
-  func allreduceInPlace(_ base: UnsafeMutableRawPointer?, count: Int, elementSize: Int,
-                        datatype: MPI_Datatype, op: MPI_Op) throws(MPIError) {
+  func allreduceInPlace(
+    _ base: UnsafeMutableRawPointer?, count: Int, elementSize: Int,
+    datatype: MPI_Datatype, op: MPI_Op
+  ) throws(MPIError) {
     let comm = self.comm
     for chunk in ChunkPlan(count: count, limit: maxElementsPerCall) {
       let start = base.map { $0 + chunk.lowerBound * elementSize }

@@ -18,15 +18,19 @@ public struct CollectiveTiming: Sendable, Codable, Equatable {
 extension Communicator {
   /// Times in-place float32 `allreduce(.sum)` for each size in `byteSizes` (rounded down to whole
   /// floats, at least one), repeating each until about `targetSeconds` have passed.
-  public func benchmarkAllreduce(byteSizes: [Int], targetSeconds: Double = 0.2,
-                                 maxIterations: Int = 100_000) throws -> [CollectiveTiming] {
+  public func benchmarkAllreduce(
+    byteSizes: [Int], targetSeconds: Double = 0.2,
+    maxIterations: Int = 100_000
+  ) throws -> [CollectiveTiming] {
     try byteSizes.map { bytes in
       let count = max(1, bytes / MemoryLayout<Float>.stride)
       // Zeros stay zero under repeated summation, so no reset (which would be timed) is needed.
       var buffer = [Float](repeating: 0, count: count)
       return try buffer.withUnsafeMutableBufferPointer { buffer in
-        try time("allreduce", bytes: count * MemoryLayout<Float>.stride,
-                 targetSeconds: targetSeconds, maxIterations: maxIterations) {
+        try time(
+          "allreduce", bytes: count * MemoryLayout<Float>.stride,
+          targetSeconds: targetSeconds, maxIterations: maxIterations
+        ) {
           try allreduce(buffer, .sum)
         }
       }
@@ -34,20 +38,26 @@ extension Communicator {
   }
 
   /// Times `allgather` of `bytesPerRank` bytes from every rank.
-  public func benchmarkAllgather(bytesPerRank: Int, targetSeconds: Double = 0.2,
-                                 maxIterations: Int = 100_000) throws -> CollectiveTiming {
+  public func benchmarkAllgather(
+    bytesPerRank: Int, targetSeconds: Double = 0.2,
+    maxIterations: Int = 100_000
+  ) throws -> CollectiveTiming {
     let send = [UInt8](repeating: UInt8(truncatingIfNeeded: rank), count: bytesPerRank)
     var recv = [UInt8](repeating: 0, count: bytesPerRank * size)
     return try send.withUnsafeBufferPointer { send in
       try recv.withUnsafeMutableBufferPointer { recv in
-        try time("allgather", bytes: bytesPerRank, targetSeconds: targetSeconds,
-                 maxIterations: maxIterations) { try allgather(send, into: recv) }
+        try time(
+          "allgather", bytes: bytesPerRank, targetSeconds: targetSeconds,
+          maxIterations: maxIterations
+        ) { try allgather(send, into: recv) }
       }
     }
   }
 
-  private func time(_ operation: String, bytes: Int, targetSeconds: Double, maxIterations: Int,
-                    _ call: () throws -> Void) throws -> CollectiveTiming {
+  private func time(
+    _ operation: String, bytes: Int, targetSeconds: Double, maxIterations: Int,
+    _ call: () throws -> Void
+  ) throws -> CollectiveTiming {
     try call()  // warm-up: connection set-up and first-touch of buffers
     // Probe with doubling batches until one takes a tenth of the target; the decision uses the
     // all-reduced time, so every rank stops at the same batch size.
@@ -61,8 +71,9 @@ extension Communicator {
     let iterations = max(1, min(maxIterations, Int(targetSeconds / perCall)))
     try barrier()
     let total = try allreduceMax(measure(iterations, call))
-    return CollectiveTiming(operation: operation, bytes: bytes, iterations: iterations,
-                            secondsPerCall: total / Double(iterations))
+    return CollectiveTiming(
+      operation: operation, bytes: bytes, iterations: iterations,
+      secondsPerCall: total / Double(iterations))
   }
 
   private func measure(_ iterations: Int, _ call: () throws -> Void) throws -> Double {

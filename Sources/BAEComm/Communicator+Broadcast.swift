@@ -6,8 +6,10 @@ import Foundation
 extension Communicator {
   /// `MPI_Bcast`: copies the root's `buffer` into every rank's `buffer` (same count everywhere).
   /// An invalid `root` is reported by MPI as `MPIError` (`MPI_ERR_ROOT`) on every rank.
-  public func broadcast<T: MPIElement>(_ buffer: UnsafeMutableBufferPointer<T>,
-                                       root: Int = 0) throws {
+  public func broadcast<T: MPIElement>(
+    _ buffer: UnsafeMutableBufferPointer<T>,
+    root: Int = 0
+  ) throws {
     let comm = self.comm
     let cRoot = cRank(root)
     let datatype = T.mpiDatatype.handle

@@ -48,14 +48,16 @@ public final class Communicator: @unchecked Sendable {
     var size: Int32 = 0
     try mpiCall("MPI_Comm_rank", checked: checked) { MPI_Comm_rank(dup, &rank) }
     try mpiCall("MPI_Comm_size", checked: checked) { MPI_Comm_size(dup, &size) }
-    return Communicator(handle: CommHandle(dup), rank: Int(rank), size: Int(size),
-                        maxElementsPerCall: ChunkPlan.mpiCountLimit)
+    return Communicator(
+      handle: CommHandle(dup), rank: Int(rank), size: Int(size),
+      maxElementsPerCall: ChunkPlan.mpiCountLimit)
   }
 
   /// The same communicator with a smaller per-call element limit (tests of the chunked paths).
   func withChunkLimit(_ limit: Int) -> Communicator {
-    precondition(limit >= 1 && limit <= ChunkPlan.mpiCountLimit,
-                 "chunk limit \(limit) must be in 1...\(ChunkPlan.mpiCountLimit)")
+    precondition(
+      limit >= 1 && limit <= ChunkPlan.mpiCountLimit,
+      "chunk limit \(limit) must be in 1...\(ChunkPlan.mpiCountLimit)")
     return Communicator(handle: handle, rank: rank, size: size, maxElementsPerCall: limit)
   }
 

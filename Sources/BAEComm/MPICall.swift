@@ -25,8 +25,9 @@ extension MPIError {
     _ = MPI_Initialized(&initialized)
     _ = MPI_Finalized(&finalized)
     guard initialized != 0, finalized == 0 else {
-      self.init(function: function, code: code, errorClass: code,
-                message: "MPI is not initialised, so the error text is unavailable")
+      self.init(
+        function: function, code: code, errorClass: code,
+        message: "MPI is not initialised, so the error text is unavailable")
       return
     }
     var errorClass: Int32 = code
@@ -34,9 +35,11 @@ extension MPIError {
     var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
     var length: Int32 = 0
     _ = MPI_Error_string(code, &buffer, &length)
-    let message = String(decoding: buffer.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) },
-                         as: UTF8.self)
-    self.init(function: function, code: code, errorClass: errorClass,
-              message: message.isEmpty ? "unknown MPI error" : message)
+    let message = String(
+      decoding: buffer.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) },
+      as: UTF8.self)
+    self.init(
+      function: function, code: code, errorClass: errorClass,
+      message: message.isEmpty ? "unknown MPI error" : message)
   }
 }

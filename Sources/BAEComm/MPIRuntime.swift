@@ -14,8 +14,10 @@ public enum MPIRuntime {
   /// MPI_Finalize is collective: if `body` throws on some ranks only, the others may be blocked in
   /// a collective and this rank would then block in MPI_Finalize. A body that cannot go on should
   /// log with its rank prefix and call `Communicator.abort(code:)` when `size > 1`.
-  public static func run<T>(threadLevel: ThreadLevel = .funneled,
-                            _ body: (Communicator) throws -> T) throws -> T {
+  public static func run<T>(
+    threadLevel: ThreadLevel = .funneled,
+    _ body: (Communicator) throws -> T
+  ) throws -> T {
     let ownsInit = try MPIState.shared.beginRun(threadLevel)
     let comm: Communicator
     do {

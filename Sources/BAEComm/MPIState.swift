@@ -25,7 +25,11 @@ final class MPIState: @unchecked Sendable {
   static let shared = MPIState()
 
   enum Owner { case run, lazy }
-  enum Phase { case uninitialized, initialized(Owner), finalized }
+  enum Phase {
+    case uninitialized
+    case initialized(Owner)
+    case finalized
+  }
 
   private let lock = NSLock()
   private var phase = Phase.uninitialized
@@ -45,12 +49,15 @@ final class MPIState: @unchecked Sendable {
     let funneled = level == .funneled
     let thread = initThread
     lock.unlock()
-    precondition(live, "\(function) called while MPI is not initialised (or already finalised): "
-      + "get a Communicator from MPIRuntime.run or Communicator.world()")
+    precondition(
+      live,
+      "\(function) called while MPI is not initialised (or already finalised): "
+        + "get a Communicator from MPIRuntime.run or Communicator.world()")
     if funneled {
-      precondition(pthread_equal(pthread_self(), thread) != 0,
+      precondition(
+        pthread_equal(pthread_self(), thread) != 0,
         "\(function) called from a thread other than the one that initialised MPI "
-        + "(MPI_THREAD_FUNNELED): make every MPI call on that thread")
+          + "(MPI_THREAD_FUNNELED): make every MPI call on that thread")
     }
   }
 

@@ -1,13 +1,14 @@
+import Foundation
+
 // Crash-safe file replacement: readers see either the old file or the complete new one, never a
 // partial write. Checkpoints and exported weights go through here.
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
-import Foundation
 
 /// Writes files atomically: temporary name in the target's directory, `fsync`, `rename` over the
 /// target, `fsync` of the directory so the rename itself survives a power loss.
@@ -58,9 +59,9 @@ public enum AtomicFile {
   public static func fsyncDirectory(_ url: URL) throws {
     let path = url.path
     #if canImport(Darwin)
-    let flags = O_RDONLY
+      let flags = O_RDONLY
     #else
-    let flags = O_RDONLY | O_DIRECTORY
+      let flags = O_RDONLY | O_DIRECTORY
     #endif
     let fd = open(path, flags | O_CLOEXEC)
     guard fd >= 0 else { throw BAEIOError.cannotWrite(path: path, reason: posixReason("open")) }

@@ -51,12 +51,16 @@ public enum BAEIOError: Error, CustomStringConvertible, Equatable, Sendable {
     case let .cannotRead(path, reason):
       return "\(path): cannot read (\(reason)); check that the path exists and is readable"
     case let .notRegularFile(path, kind):
-      return "\(path): is a \(kind), not a regular file; pass the path of a regular file (copy a stream to a file first)"
+      return
+        "\(path): is a \(kind), not a regular file; pass the path of a regular file (copy a stream to a file first)"
     case let .limitExceeded(path, field, found, limit, variable):
-      let hint = variable.map { "if the file is genuine, raise the cap with \($0)=N" } ?? "the file is corrupt or not of this format"
+      let hint =
+        variable.map { "if the file is genuine, raise the cap with \($0)=N" }
+        ?? "the file is corrupt or not of this format"
       return "\(path): \(field) is \(found), above the cap of \(limit); \(hint)"
     case let .badLimit(variable, value):
-      return "environment variable \(variable)=\(value.debugDescription) is not a positive integer; unset it or set a byte count such as 1048576"
+      return
+        "environment variable \(variable)=\(value.debugDescription) is not a positive integer; unset it or set a byte count such as 1048576"
     case let .cannotWrite(path, reason):
       return "\(path): cannot write (\(reason)); check that the directory exists, is writable and has free space"
     case let .badMagic(path, format, found):
@@ -73,7 +77,8 @@ public enum BAEIOError: Error, CustomStringConvertible, Equatable, Sendable {
     case let .fortranOrder(path, shape):
       return "\(path): array \(shape) is stored in Fortran (column-major) order; save C order (np.ascontiguousarray(x))"
     case let .truncated(path, expected, found):
-      return "\(path): file is truncated: needs \(expected) bytes but has \(found); the write was interrupted, regenerate the file"
+      return
+        "\(path): file is truncated: needs \(expected) bytes but has \(found); the write was interrupted, regenerate the file"
     case let .dataSizeMismatch(path, shape, expected, found):
       return "\(path): header shape \(shape) needs \(expected) bytes of data but the file holds \(found); "
         + "the header does not match the data, regenerate the file"
@@ -91,7 +96,8 @@ public enum BAEIOError: Error, CustomStringConvertible, Equatable, Sendable {
       return "\(path): tensor '\(tensor)': \(problem); the file is corrupt, regenerate it"
     case let .tensorNotFound(path, tensor, available):
       let shown = available.sorted().prefix(8).joined(separator: ", ")
-      return "\(path): no tensor named '\(tensor)' (file has \(available.count): \(shown)\(available.count > 8 ? ", ..." : ""));"
+      return
+        "\(path): no tensor named '\(tensor)' (file has \(available.count): \(shown)\(available.count > 8 ? ", ..." : ""));"
         + " check the name or the file"
     case let .tensorDTypeMismatch(path, tensor, found, wanted):
       return "\(path): tensor '\(tensor)' has dtype \(found) but \(wanted) was requested; "

@@ -10,23 +10,26 @@ enum FloatEncoding: Sendable {
 
   /// Decodes `destination.count` elements from `source` (little-endian, any alignment).
   func decode(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableBufferPointer<Float>) {
-    precondition(source.count == destination.count * byteWidth,
-                 "decode: \(source.count) bytes for \(destination.count) elements of width \(byteWidth)")
+    precondition(
+      source.count == destination.count * byteWidth,
+      "decode: \(source.count) bytes for \(destination.count) elements of width \(byteWidth)")
     switch self {
     case .float32:
       #if _endian(little)
-      if let base = destination.baseAddress, source.count > 0 {
-        UnsafeMutableRawPointer(base).copyMemory(from: source.baseAddress!, byteCount: source.count)
-      }
+        if let base = destination.baseAddress, source.count > 0 {
+          UnsafeMutableRawPointer(base).copyMemory(from: source.baseAddress!, byteCount: source.count)
+        }
       #else
-      for i in 0..<destination.count {
-        destination[i] = Float(bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-      }
+        for i in 0..<destination.count {
+          destination[i] = Float(
+            bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        }
       #endif
     case .float16:
       HalfPrecision.float16Table.withUnsafeBufferPointer { table in
         for i in 0..<destination.count {
-          destination[i] = table[Int(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))]
+          destination[i] =
+            table[Int(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))]
         }
       }
     case .bfloat16:
@@ -54,9 +57,9 @@ enum FloatEncoding: Sendable {
     switch self {
     case .float32:
       #if _endian(little)
-      try emit(UnsafeRawBufferPointer(values))
+        try emit(UnsafeRawBufferPointer(values))
       #else
-      try encodeChunked(values, convert: { $0.bitPattern.littleEndian }, emit: emit)
+        try encodeChunked(values, convert: { $0.bitPattern.littleEndian }, emit: emit)
       #endif
     case .float16:
       try encodeChunked(values, convert: { HalfPrecision.float16Bits($0).littleEndian }, emit: emit)
@@ -76,7 +79,8 @@ enum FloatEncoding: Sendable {
       let end = Swift.min(start + chunk, values.count)
       try scratch.withUnsafeMutableBufferPointer { out in
         for i in start..<end { out[i - start] = convert(values[i]) }
-        try emit(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<(end - start) * MemoryLayout<T>.size]))
+        try emit(
+          UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(out)[0..<(end - start) * MemoryLayout<T>.size]))
       }
       start = end
     }

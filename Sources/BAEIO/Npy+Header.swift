@@ -29,8 +29,9 @@ extension Npy {
     for i in 0..<lengthBytes { headerLength |= Int(prefix[8 + i]) << (8 * i) }
     let maxHeader = try Limits.npyHeaderBytes()
     guard headerLength <= maxHeader else {
-      throw BAEIOError.limitExceeded(path: path, field: "header length", found: headerLength, limit: maxHeader,
-                                     variable: "BAE_MAX_NPY_HEADER_BYTES")
+      throw BAEIOError.limitExceeded(
+        path: path, field: "header length", found: headerLength, limit: maxHeader,
+        variable: "BAE_MAX_NPY_HEADER_BYTES")
     }
     let dataOffset = 8 + lengthBytes + headerLength
     guard file.size >= dataOffset else {
@@ -74,7 +75,8 @@ extension Npy {
     var shape: [Int] = []
     for dim in dims {
       guard case let .int(n) = dim, n >= 0 else {
-        throw BAEIOError.malformedHeader(path: path, problem: "shape \(fields["shape"]!) is not a tuple of non-negative ints")
+        throw BAEIOError.malformedHeader(
+          path: path, problem: "shape \(fields["shape"]!) is not a tuple of non-negative ints")
       }
       shape.append(n)
     }
@@ -125,7 +127,7 @@ extension Npy {
     default: throw BAEIOError.unsupportedDType(path: path, found: descr)
     }
     #if _endian(big)
-    if order == "=" { order = ">" }
+      if order == "=" { order = ">" }
     #endif
     switch order {
     case "<", "=": return dtype

@@ -45,7 +45,9 @@ public struct NpyArray: Sendable, Equatable {
   public var values: [Float]
 
   public init(shape: [Int], dtype: NpyDType, values: [Float]) {
-    precondition(shape.reduce(1, *) == values.count, "NpyArray: shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
+    precondition(
+      shape.reduce(1, *) == values.count,
+      "NpyArray: shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
     self.shape = shape
     self.dtype = dtype
     self.values = values
@@ -72,21 +74,25 @@ public enum Npy {
   public static func readRows(_ url: URL, rows: Range<Int>) throws -> NpyArray {
     let file = try ReadableFile(url)
     let header = try parseHeader(of: file)
-    let values = try readRows(file, shape: header.shape, dataOffset: header.dataOffset, encoding: header.dtype.encoding, rows: rows)
+    let values = try readRows(
+      file, shape: header.shape, dataOffset: header.dataOffset, encoding: header.dtype.encoding, rows: rows)
     return NpyArray(shape: [rows.count, header.shape[1]], dtype: header.dtype, values: values)
   }
 
   /// Rows `rows` of the 2-D array `shape` stored from `dataOffset` (npy data or a safetensors
   /// tensor), read with one positioned read. Throws `notTwoDimensional` or `rowRangeOutOfBounds`.
-  static func readRows(_ file: ReadableFile, shape: [Int], dataOffset: Int, encoding: FloatEncoding,
-                       rows: Range<Int>) throws -> [Float] {
+  static func readRows(
+    _ file: ReadableFile, shape: [Int], dataOffset: Int, encoding: FloatEncoding,
+    rows: Range<Int>
+  ) throws -> [Float] {
     guard shape.count == 2 else { throw BAEIOError.notTwoDimensional(path: file.path, shape: shape) }
     let (rowCount, cols) = (shape[0], shape[1])
     guard rows.lowerBound >= 0, rows.upperBound <= rowCount else {
       throw BAEIOError.rowRangeOutOfBounds(path: file.path, rows: rows, rowCount: rowCount)
     }
     let rowBytes = cols * encoding.byteWidth  // cannot overflow: the header's data size was checked
-    return try readElements(file, at: dataOffset + rows.lowerBound * rowBytes, count: rows.count * cols, encoding: encoding)
+    return try readElements(
+      file, at: dataOffset + rows.lowerBound * rowBytes, count: rows.count * cols, encoding: encoding)
   }
 
   /// Writes `values` (C order, `shape.reduce(1, *)` elements) as `dtype`, atomically, with the
@@ -96,9 +102,13 @@ public enum Npy {
   }
 
   /// As `write(_:shape:dtype:to:)`, from a buffer (no copy for float32; float16 converts in chunks).
-  public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], dtype: NpyDType = .float32, to url: URL) throws {
+  public static func write(_ values: UnsafeBufferPointer<Float>, shape: [Int], dtype: NpyDType = .float32, to url: URL)
+    throws
+  {
     precondition(shape.allSatisfy { $0 >= 0 }, "Npy.write: negative dimension in shape \(shape)")
-    precondition(shape.reduce(1, *) == values.count, "Npy.write: shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
+    precondition(
+      shape.reduce(1, *) == values.count,
+      "Npy.write: shape \(shape) needs \(shape.reduce(1, *)) values, got \(values.count)")
     let header = headerBytes(shape: shape, dtype: dtype)
     try AtomicFile.write(to: url) { sink in
       try header.withUnsafeBytes { try sink.write($0) }
@@ -107,14 +117,15 @@ public enum Npy {
   }
 
   /// Reads `count` elements at `offset`; float32 lands straight in the result's storage.
-  static func readElements(_ file: ReadableFile, at offset: Int, count: Int, encoding: FloatEncoding) throws -> [Float] {
+  static func readElements(_ file: ReadableFile, at offset: Int, count: Int, encoding: FloatEncoding) throws -> [Float]
+  {
     if encoding == .float32 {
       #if _endian(little)
-      // Zero-filled rather than `unsafeUninitializedCapacity` with a throwing closure, which
-      // crashes the Swift 6.3 optimizer (CopyPropagation ownership error) in release builds.
-      var values = [Float](repeating: 0, count: count)
-      try values.withUnsafeMutableBytes { try file.read(at: offset, into: $0) }
-      return values
+        // Zero-filled rather than `unsafeUninitializedCapacity` with a throwing closure, which
+        // crashes the Swift 6.3 optimizer (CopyPropagation ownership error) in release builds.
+        var values = [Float](repeating: 0, count: count)
+        try values.withUnsafeMutableBytes { try file.read(at: offset, into: $0) }
+        return values
       #endif
     }
     let raw = try file.bytes(at: offset, count: count * encoding.byteWidth)

@@ -1,14 +1,15 @@
+import Foundation
+
 // The one funnel through which the project reads and writes files with the C library: every
 // failing call becomes a typed BAEIOError carrying the path, the C function's name and
 // strerror(errno). BAEIO's readers and BAEStore's shards, manifests and token files all open here.
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Musl)
-import Musl
+  import Musl
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
-import Foundation
 
 /// The message for the current `errno`, prefixed with the C function that failed.
 func posixReason(_ function: String) -> String {
@@ -85,8 +86,9 @@ public final class ReadableFile: @unchecked Sendable {  // immutable; pread is t
   /// against `size` first, so a corrupt length field cannot allocate more than the file holds).
   public func bytes(at offset: Int, count: Int) throws -> [UInt8] {
     guard count >= 0, offset >= 0, offset <= size, count <= size - offset else {
-      throw BAEIOError.truncated(path: path, expectedBytes: offset.addingReportingOverflow(count).partialValue,
-                                 foundBytes: size)
+      throw BAEIOError.truncated(
+        path: path, expectedBytes: offset.addingReportingOverflow(count).partialValue,
+        foundBytes: size)
     }
     var result = [UInt8](repeating: 0, count: count)
     try result.withUnsafeMutableBytes { try read(at: offset, into: $0) }

@@ -53,7 +53,10 @@ indirect enum PythonLiteral: Equatable, Sendable, CustomStringConvertible {
 
     mutating func consume(_ c: Unicode.Scalar) -> Bool {
       skipSpace()
-      if position < chars.count, chars[position] == c { position += 1; return true }
+      if position < chars.count, chars[position] == c {
+        position += 1
+        return true
+      }
       return false
     }
 
@@ -62,7 +65,9 @@ indirect enum PythonLiteral: Equatable, Sendable, CustomStringConvertible {
       guard position < chars.count else { throw fail("unexpected end of header") }
       let c = chars[position]
       if c == "{" || c == "(" || c == "[" {
-        guard depth < Limits.npyLiteralDepth else { throw fail("brackets nested deeper than \(Limits.npyLiteralDepth) levels") }
+        guard depth < Limits.npyLiteralDepth else {
+          throw fail("brackets nested deeper than \(Limits.npyLiteralDepth) levels")
+        }
         depth += 1
       }
       defer { if c == "{" || c == "(" || c == "[" { depth -= 1 } }
@@ -87,7 +92,10 @@ indirect enum PythonLiteral: Equatable, Sendable, CustomStringConvertible {
         var sawComma = false
         while !consume(close) {
           items.append(try value())
-          if consume(",") { sawComma = true; continue }
+          if consume(",") {
+            sawComma = true
+            continue
+          }
           guard consume(close) else { throw fail("expected ',' or '\(close)'") }
           break
         }
@@ -135,7 +143,10 @@ indirect enum PythonLiteral: Equatable, Sendable, CustomStringConvertible {
 
     mutating func integer() throws(PythonLiteralError) -> Int {
       var negative = false
-      if chars[position] == "-" { negative = true; position += 1 }
+      if chars[position] == "-" {
+        negative = true
+        position += 1
+      }
       var magnitude = 0
       var digits = 0
       while position < chars.count, ("0"..."9").contains(chars[position]) {

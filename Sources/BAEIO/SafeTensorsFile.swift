@@ -36,10 +36,11 @@ public struct SafeTensorsFile: Sendable {
       throw BAEIOError.badMagic(path: path, format: "safetensors", found: Npy.hex(lengthBytes + headerBytes.prefix(8)))
     }
     guard String(validating: headerBytes, as: UTF8.self) != nil,
-          let object = try? JSONSerialization.jsonObject(with: Data(headerBytes)),
-          let header = object as? [String: Any]
+      let object = try? JSONSerialization.jsonObject(with: Data(headerBytes)),
+      let header = object as? [String: Any]
     else {
-      throw BAEIOError.malformedHeader(path: path, problem: "the \(headerLength)-byte header is not a UTF-8 JSON object")
+      throw BAEIOError.malformedHeader(
+        path: path, problem: "the \(headerLength)-byte header is not a UTF-8 JSON object")
     }
 
     let dataStart = 8 + Int(headerLength)
@@ -64,25 +65,31 @@ public struct SafeTensorsFile: Sendable {
 
     // The byte ranges must tile [0, dataSize) exactly: sorted by offset, each starts where the last ended.
     var expected = 0
-    for info in tensors.values.sorted(by: { ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound) }) {
+    for info in tensors.values.sorted(by: {
+      ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound)
+    }) {
       let begin = info.byteRange.lowerBound - dataStart
       let end = info.byteRange.upperBound - dataStart
       if begin < expected {
-        throw BAEIOError.invalidTensor(path: path, tensor: info.name,
-                                       problem: "data_offsets [\(begin), \(end)] overlap the previous tensor, which ends at \(expected)")
+        throw BAEIOError.invalidTensor(
+          path: path, tensor: info.name,
+          problem: "data_offsets [\(begin), \(end)] overlap the previous tensor, which ends at \(expected)")
       }
       if begin > expected {
-        throw BAEIOError.invalidTensor(path: path, tensor: info.name,
-                                       problem: "data_offsets [\(begin), \(end)] leave a gap after byte \(expected)")
+        throw BAEIOError.invalidTensor(
+          path: path, tensor: info.name,
+          problem: "data_offsets [\(begin), \(end)] leave a gap after byte \(expected)")
       }
       if end > dataSize {
-        throw BAEIOError.invalidTensor(path: path, tensor: info.name,
-                                       problem: "data_offsets [\(begin), \(end)] run past the end of the data (\(dataSize) bytes; truncated file?)")
+        throw BAEIOError.invalidTensor(
+          path: path, tensor: info.name,
+          problem: "data_offsets [\(begin), \(end)] run past the end of the data (\(dataSize) bytes; truncated file?)")
       }
       expected = end
     }
     if expected != dataSize {
-      throw BAEIOError.malformedHeader(path: path, problem: "tensors cover \(expected) bytes of data but the file holds \(dataSize)")
+      throw BAEIOError.malformedHeader(
+        path: path, problem: "tensors cover \(expected) bytes of data but the file holds \(dataSize)")
     }
     self.metadata = metadata
     self.tensors = tensors
@@ -98,7 +105,8 @@ public struct SafeTensorsFile: Sendable {
     guard let shape = integers(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
       throw invalid("'shape' is not a list of non-negative integers")
     }
-    guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+    guard let offsets = integers(entry["data_offsets"]), offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1]
+    else {
       throw invalid("'data_offsets' is not [begin, end] with 0 <= begin <= end")
     }
     var bytes = dtype.byteWidth
@@ -108,8 +116,9 @@ public struct SafeTensorsFile: Sendable {
       bytes = product
     }
     guard offsets[1] - offsets[0] == bytes else {
-      throw invalid("data_offsets [\(offsets[0]), \(offsets[1])] hold \(offsets[1] - offsets[0]) bytes "
-                    + "but shape \(shape) of \(dtype.rawValue) needs \(bytes)")
+      throw invalid(
+        "data_offsets [\(offsets[0]), \(offsets[1])] hold \(offsets[1] - offsets[0]) bytes "
+          + "but shape \(shape) of \(dtype.rawValue) needs \(bytes)")
     }
     let (begin, o1) = dataStart.addingReportingOverflow(offsets[0])
     let (end, o2) = dataStart.addingReportingOverflow(offsets[1])
@@ -123,7 +132,8 @@ public struct SafeTensorsFile: Sendable {
     var result: [Int] = []
     for element in list {
       guard let number = element as? NSNumber, let int = Int(exactly: number.doubleValue),
-            number.int64Value == Int64(int) else { return nil }
+        number.int64Value == Int64(int)
+      else { return nil }
       result.append(int)
     }
     return result
@@ -140,15 +150,17 @@ public struct SafeTensorsFile: Sendable {
   /// The tensor's elements as `Float` (C order). F32 is exact, F16 and BF16 widen exactly.
   public func floats(_ name: String) throws -> [Float] {
     let info = try info(name)
-    return try Npy.readElements(file, at: info.byteRange.lowerBound, count: info.count, encoding: try floatEncoding(of: info))
+    return try Npy.readElements(
+      file, at: info.byteRange.lowerBound, count: info.count, encoding: try floatEncoding(of: info))
   }
 
   /// Rows `rows` of a 2-D float tensor `(rowCount, cols)` as `Float`, shape `(rows.count, cols)`,
   /// reading only those rows: `bae pack` converts a tensor larger than memory shard by shard.
   public func floats(_ name: String, rows: Range<Int>) throws -> [Float] {
     let info = try info(name)
-    return try Npy.readRows(file, shape: info.shape, dataOffset: info.byteRange.lowerBound,
-                            encoding: try floatEncoding(of: info), rows: rows)
+    return try Npy.readRows(
+      file, shape: info.shape, dataOffset: info.byteRange.lowerBound,
+      encoding: try floatEncoding(of: info), rows: rows)
   }
 
   /// The tensor's elements as `Int64`, from any integer dtype (I64, I32, I16, I8, U64, U32, U16, U8).
@@ -157,7 +169,11 @@ public struct SafeTensorsFile: Sendable {
     let raw = try file.bytes(at: info.byteRange.lowerBound, count: info.byteRange.count)
     return try raw.withUnsafeBytes { bytes -> [Int64] in
       func load<T: FixedWidthInteger>(_: T.Type) -> [Int64] {
-        (0..<info.count).map { Int64(truncatingIfNeeded: T(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self))) }
+        (0..<info.count).map {
+          Int64(
+            truncatingIfNeeded: T(
+              littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * MemoryLayout<T>.size, as: T.self)))
+        }
       }
       switch info.dtype {
       case .I64: return load(Int64.self)
@@ -168,13 +184,17 @@ public struct SafeTensorsFile: Sendable {
       case .U16: return load(UInt16.self)
       case .U8: return load(UInt8.self)
       case .U64:
-        let values = (0..<info.count).map { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+        let values = (0..<info.count).map {
+          UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))
+        }
         if let big = values.first(where: { $0 > UInt64(Int64.max) }) {
-          throw BAEIOError.invalidTensor(path: file.path, tensor: name, problem: "U64 value \(big) does not fit in Int64")
+          throw BAEIOError.invalidTensor(
+            path: file.path, tensor: name, problem: "U64 value \(big) does not fit in Int64")
         }
         return values.map { Int64($0) }
       default:
-        throw BAEIOError.tensorDTypeMismatch(path: file.path, tensor: name, found: info.dtype.rawValue, wanted: "an integer dtype (I64)")
+        throw BAEIOError.tensorDTypeMismatch(
+          path: file.path, tensor: name, found: info.dtype.rawValue, wanted: "an integer dtype (I64)")
       }
     }
   }
@@ -187,7 +207,8 @@ public struct SafeTensorsFile: Sendable {
 
   private func floatEncoding(of info: SafeTensorInfo) throws -> FloatEncoding {
     guard let encoding = info.dtype.floatEncoding else {
-      throw BAEIOError.tensorDTypeMismatch(path: file.path, tensor: info.name, found: info.dtype.rawValue, wanted: "F32, F16 or BF16")
+      throw BAEIOError.tensorDTypeMismatch(
+        path: file.path, tensor: info.name, found: info.dtype.rawValue, wanted: "F32, F16 or BF16")
     }
     return encoding
   }

@@ -39,8 +39,10 @@ public struct SafeTensorsWriter {
 
   /// Adds a tensor whose elements are read from `floats` only during `write(to:)`: no copy, for
   /// slices of a flat parameter buffer. The buffer must stay valid and unchanged until `write` returns.
-  public mutating func add(_ name: String, shape: [Int], borrowing floats: UnsafeBufferPointer<Float>,
-                           as dtype: SafeTensorsDType = .F32) {
+  public mutating func add(
+    _ name: String, shape: [Int], borrowing floats: UnsafeBufferPointer<Float>,
+    as dtype: SafeTensorsDType = .F32
+  ) {
     append(Entry(name: name, shape: shape, dtype: dtype, payload: .borrowed(floats)), count: floats.count)
   }
 
@@ -52,10 +54,15 @@ public struct SafeTensorsWriter {
   private mutating func append(_ entry: Entry, count: Int) {
     precondition(entry.name != "__metadata__", "SafeTensorsWriter: '__metadata__' is reserved")
     precondition(!entries.contains { $0.name == entry.name }, "SafeTensorsWriter: tensor '\(entry.name)' added twice")
-    precondition(entry.shape.allSatisfy { $0 >= 0 } && entry.shape.reduce(1, *) == count,
-                 "SafeTensorsWriter: '\(entry.name)' shape \(entry.shape) needs \(entry.shape.reduce(1, *)) elements, got \(count)")
-    if case .int64s = entry.payload {} else {
-      precondition(entry.dtype.floatEncoding != nil, "SafeTensorsWriter: floats can be stored as F32, F16 or BF16, not \(entry.dtype)")
+    precondition(
+      entry.shape.allSatisfy { $0 >= 0 } && entry.shape.reduce(1, *) == count,
+      "SafeTensorsWriter: '\(entry.name)' shape \(entry.shape) needs \(entry.shape.reduce(1, *)) elements, got \(count)"
+    )
+    if case .int64s = entry.payload {
+    } else {
+      precondition(
+        entry.dtype.floatEncoding != nil,
+        "SafeTensorsWriter: floats can be stored as F32, F16 or BF16, not \(entry.dtype)")
     }
     entries.append(entry)
   }
@@ -63,7 +70,8 @@ public struct SafeTensorsWriter {
   /// Data order of the reference implementation: dtype rank descending, then name bytewise.
   private var layout: [Entry] {
     entries.sorted { a, b in
-      a.dtype.rank != b.dtype.rank ? a.dtype.rank > b.dtype.rank : Array(a.name.utf8).lexicographicallyPrecedes(b.name.utf8)
+      a.dtype.rank != b.dtype.rank
+        ? a.dtype.rank > b.dtype.rank : Array(a.name.utf8).lexicographicallyPrecedes(b.name.utf8)
     }
   }
 
@@ -80,7 +88,9 @@ public struct SafeTensorsWriter {
     for entry in layout {
       let size = entry.shape.reduce(1, *) * entry.dtype.byteWidth
       let shape = entry.shape.map(String.init).joined(separator: ",")
-      fields.append("\(jsonString(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
+      fields.append(
+        "\(jsonString(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}"
+      )
       offset += size
     }
     json += fields.joined(separator: ",") + "}"

@@ -15,7 +15,10 @@ public final class Adam: @unchecked Sendable {
   public init(count: Int, lr: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
     m = AlignedBuffer(count: count)
     v = AlignedBuffer(count: count)
-    self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+    self.lr = lr
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
   }
 
   /// Restores a saved state (checkpoint resume).
@@ -27,7 +30,8 @@ public final class Adam: @unchecked Sendable {
   }
 
   public func update(parameters p: AlignedBuffer<Float>, gradients g: AlignedBuffer<Float>) {
-    precondition(p.count == m.count && g.count == m.count, "Adam sizes: params \(p.count) grads \(g.count) state \(m.count)")
+    precondition(
+      p.count == m.count && g.count == m.count, "Adam sizes: params \(p.count) grads \(g.count) state \(m.count)")
     step += 1
     let t = Double(step)
     let bc1 = 1 - Foundation.pow(beta1, t)

@@ -19,7 +19,8 @@ public struct BatchContext {
   public let rowsPerRank: [Int]
   public let collectives: Collectives
   public init(rowsPerRank: [Int], collectives: Collectives) {
-    precondition(rowsPerRank.count == collectives.worldSize, "rowsPerRank \(rowsPerRank.count) != world \(collectives.worldSize)")
+    precondition(
+      rowsPerRank.count == collectives.worldSize, "rowsPerRank \(rowsPerRank.count) != world \(collectives.worldSize)")
     self.rowsPerRank = rowsPerRank
     self.collectives = collectives
   }
@@ -41,8 +42,9 @@ extension Autoencoder {
   /// z = x·W_encᵀ + b_enc: (n, m) into ws.codes.
   func encode(_ x: Matrix, _ ws: StepWorkspace) {
     let n = x.rows, m = codeBits
-    precondition(x.cols == inputDim && n <= ws.capacity && ws.layout == layout,
-                 "encode: x (\(n), \(x.cols)) with d = \(inputDim), workspace capacity \(ws.capacity)")
+    precondition(
+      x.cols == inputDim && n <= ws.capacity && ws.layout == layout,
+      "encode: x (\(n), \(x.cols)) with d = \(inputDim), workspace capacity \(ws.capacity)")
     let z = Matrix(ws.codes, rows: n, cols: m)
     let bEnc = encoderBias
     for i in 0..<n { z.row(i).update(from: bEnc.base, count: m) }
@@ -94,10 +96,14 @@ extension Autoencoder {
 
   /// Global statistics of the minibatch whose local part went through `forward`: all-reduced moments
   /// and counts (after this call `ws.counts` holds GLOBAL counts), then the kind's own terms.
-  public func globalStatistics(_ ws: StepWorkspace, localMoments: [Double], batch: BatchContext,
-                               covariance: Bool) throws -> BatchStatistics {
+  public func globalStatistics(
+    _ ws: StepWorkspace, localMoments: [Double], batch: BatchContext,
+    covariance: Bool
+  ) throws -> BatchStatistics {
     let d = inputDim, n = batch.globalRows
-    precondition(localMoments.count == Moments.count(inputDim: d), "moments \(localMoments.count) != \(Moments.count(inputDim: d))")
+    precondition(
+      localMoments.count == Moments.count(inputDim: d), "moments \(localMoments.count) != \(Moments.count(inputDim: d))"
+    )
     var moments = localMoments
     try moments.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
     try batch.collectives.sum(ws.counts.buffer)
@@ -122,8 +128,10 @@ extension Autoencoder {
   /// Backward for local rows x: (n, d) after `forward` and `globalStatistics`, writing the gradient of
   /// the GLOBAL loss restricted to these rows into `grads` (same layout as the parameters). Summing
   /// `grads` over ranks gives the full-batch gradient: every term is already normalised by the global N.
-  public func backward(_ x: Matrix, _ ws: StepWorkspace, statistics s: BatchStatistics,
-                       weights: LossWeights, into grads: AlignedBuffer<Float>) {
+  public func backward(
+    _ x: Matrix, _ ws: StepWorkspace, statistics s: BatchStatistics,
+    weights: LossWeights, into grads: AlignedBuffer<Float>
+  ) {
     let n = x.rows, m = codeBits, d = inputDim, dl = latentDim
     let bigN = s.rows
     precondition(grads.count == layout.count, "grads \(grads.count) != parameters \(layout.count)")

@@ -25,7 +25,9 @@ public final class Autoencoder: @unchecked Sendable {
 
   /// Zero parameters for a validated config; use `initialise(seed:)` or `load` next.
   public init(config: ModelConfig) {
-    precondition(config.inputDim > 0 && config.latentDim > 0, "Autoencoder needs a resolved config (d \(config.inputDim), d' \(config.latentDim))")
+    precondition(
+      config.inputDim > 0 && config.latentDim > 0,
+      "Autoencoder needs a resolved config (d \(config.inputDim), d' \(config.latentDim))")
     self.config = config
     layout = ParameterLayout(config)
     parameters = AlignedBuffer(count: layout.count)
@@ -46,7 +48,9 @@ public final class Autoencoder: @unchecked Sendable {
     fill(layout.encoderWeight, bound: encBound)
     fill(layout.encoderBias, bound: encBound)
     fill(layout.decoderWeight, bound: decBound)
-    if config.decoderBias { fill(layout.decoderBias, bound: decBound) } else {
+    if config.decoderBias {
+      fill(layout.decoderBias, bound: decBound)
+    } else {
       for i in layout.decoderBias { parameters[i] = 0 }
     }
     for i in layout.logThreshold { parameters[i] = Float(Foundation.log(config.threshold)) }
@@ -54,16 +58,25 @@ public final class Autoencoder: @unchecked Sendable {
     if config.unitNormDecoder { normaliseDecoderColumns() }
   }
 
-  public var encoderWeight: Matrix { Matrix(parameters, offset: layout.encoderWeight.lowerBound, rows: codeBits, cols: inputDim) }
+  public var encoderWeight: Matrix {
+    Matrix(parameters, offset: layout.encoderWeight.lowerBound, rows: codeBits, cols: inputDim)
+  }
   public var encoderBias: Vector { Vector(parameters, offset: layout.encoderBias.lowerBound, count: codeBits) }
-  public var decoderWeight: Matrix { Matrix(parameters, offset: layout.decoderWeight.lowerBound, rows: inputDim, cols: latentDim) }
+  public var decoderWeight: Matrix {
+    Matrix(parameters, offset: layout.decoderWeight.lowerBound, rows: inputDim, cols: latentDim)
+  }
   public var decoderBias: Vector { Vector(parameters, offset: layout.decoderBias.lowerBound, count: inputDim) }
   /// log θ: (d'), JumpReLU with a learned threshold only.
-  public var logThreshold: Vector { Vector(parameters, offset: layout.logThreshold.lowerBound, count: layout.logThreshold.count) }
+  public var logThreshold: Vector {
+    Vector(parameters, offset: layout.logThreshold.lowerBound, count: layout.logThreshold.count)
+  }
 
   /// The BatchTopK inference threshold θ (nil before the first training step or for other kinds).
   public var batchThreshold: Double? {
-    get { bufferLayout.threshold.isEmpty || buffers[bufferLayout.threshold.lowerBound + 1] == 0 ? nil : buffers[bufferLayout.threshold.lowerBound] }
+    get {
+      bufferLayout.threshold.isEmpty || buffers[bufferLayout.threshold.lowerBound + 1] == 0
+        ? nil : buffers[bufferLayout.threshold.lowerBound]
+    }
     set {
       guard !bufferLayout.threshold.isEmpty else { return }
       buffers[bufferLayout.threshold.lowerBound] = newValue ?? 0
@@ -101,9 +114,11 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case let .missingTensor(source, name, expected):
-      return "\(source) has no tensor '\(name)'; this model needs \(expected.joined(separator: ", ")). Was it written by `bae train` for this architecture?"
+      return
+        "\(source) has no tensor '\(name)'; this model needs \(expected.joined(separator: ", ")). Was it written by `bae train` for this architecture?"
     case let .shapeMismatch(source, name, found, expected):
-      return "\(source): '\(name)' has shape \(found) but this model needs \(expected); the weights belong to a model of another width, or config.json does not match them"
+      return
+        "\(source): '\(name)' has shape \(found) but this model needs \(expected); the weights belong to a model of another width, or config.json does not match them"
     }
   }
 }
@@ -121,7 +136,9 @@ extension Autoencoder {
       for (o, v) in zip(t.range, given.values) { parameters[o] = v }
     }
     if architecture == .batchtopk, let th = tensors["threshold"] {
-      guard th.values.count == 1 else { throw .shapeMismatch(source: source, name: "threshold", found: th.shape, expected: [1]) }
+      guard th.values.count == 1 else {
+        throw .shapeMismatch(source: source, name: "threshold", found: th.shape, expected: [1])
+      }
       batchThreshold = Double(th.values[0])
     }
   }
@@ -130,16 +147,25 @@ extension Autoencoder {
   public func normaliseDecoderColumns() {
     let w = decoderWeight, dl = latentDim
     var norms = [Double](repeating: 0, count: dl)
-    for r in 0..<w.rows { let row = w.row(r); for j in 0..<dl { norms[j] += Double(row[j]) * Double(row[j]) } }
+    for r in 0..<w.rows {
+      let row = w.row(r)
+      for j in 0..<dl { norms[j] += Double(row[j]) * Double(row[j]) }
+    }
     let inv = norms.map { $0 > 0 ? Float(1 / $0.squareRoot()) : 0 }
-    for r in 0..<w.rows { let row = w.row(r); for j in 0..<dl where inv[j] > 0 { row[j] *= inv[j] } }
+    for r in 0..<w.rows {
+      let row = w.row(r)
+      for j in 0..<dl where inv[j] > 0 { row[j] *= inv[j] }
+    }
   }
 
   /// ‖W_dec[:, j]‖ for every latent.
   public func decoderColumnNorms() -> [Double] {
     let w = decoderWeight, dl = latentDim
     var norms = [Double](repeating: 0, count: dl)
-    for r in 0..<w.rows { let row = w.row(r); for j in 0..<dl { norms[j] += Double(row[j]) * Double(row[j]) } }
+    for r in 0..<w.rows {
+      let row = w.row(r)
+      for j in 0..<dl { norms[j] += Double(row[j]) * Double(row[j]) }
+    }
     return norms.map { $0.squareRoot() }
   }
 }

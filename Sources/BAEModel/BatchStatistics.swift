@@ -32,7 +32,9 @@ public struct LossWeights: Sendable, Equatable {
   public var covariance: Double
   public var estimator: Estimator
   public init(entropy: Double, covariance: Double, estimator: Estimator) {
-    self.entropy = entropy; self.covariance = covariance; self.estimator = estimator
+    self.entropy = entropy
+    self.covariance = covariance
+    self.estimator = estimator
   }
 
   /// BAE: λ_e is 0 before `entropyStartStep` and when H < `entropyThreshold`. SAEs: both 0 (their

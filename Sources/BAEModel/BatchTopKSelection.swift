@@ -17,7 +17,13 @@ extension Autoencoder {
     // candidates: the positive keys (zeros never pass); each round keeps those matching the prefix
     let cand = ws.selectionKeys.baseAddress
     var c = 0
-    for i in 0..<total { let kv = key(i); if kv != 0 { cand[c] = kv; c += 1 } }
+    for i in 0..<total {
+      let kv = key(i)
+      if kv != 0 {
+        cand[c] = kv
+        c += 1
+      }
+    }
     var positives = [Int64(c)]
     try positives.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
     var prefix: UInt32 = 0
@@ -31,11 +37,16 @@ extension Autoencoder {
           for i in 0..<c { h[(i & 3) * 256 + Int((cand[i] >> sh) & 255)] &+= 1 }
           for b in 0..<256 { h[b] = h[b] &+ h[256 + b] &+ h[512 + b] &+ h[768 + b] }
         }
-        try histogram.withUnsafeMutableBufferPointer { try batch.collectives.sum(UnsafeMutableBufferPointer(rebasing: $0[0..<256])) }
+        try histogram.withUnsafeMutableBufferPointer {
+          try batch.collectives.sum(UnsafeMutableBufferPointer(rebasing: $0[0..<256]))
+        }
         var above: Int64 = 0
         var chosen = 0
         for b in stride(from: 255, through: 0, by: -1) {
-          if above + histogram[b] >= need { chosen = b; break }
+          if above + histogram[b] >= need {
+            chosen = b
+            break
+          }
           above += histogram[b]
         }
         prefix |= UInt32(chosen) << sh
@@ -43,7 +54,10 @@ extension Autoencoder {
         // keep the candidates whose bits above `shift` now match the prefix
         let high: UInt32 = shift == 0 ? ~0 : ~UInt32(0) << sh
         var kept = 0
-        for i in 0..<c where cand[i] & high == prefix { cand[kept] = cand[i]; kept += 1 }
+        for i in 0..<c where cand[i] & high == prefix {
+          cand[kept] = cand[i]
+          kept += 1
+        }
         c = kept
       }
     } else {
@@ -62,7 +76,10 @@ extension Autoencoder {
     for i in 0..<total {
       let kv = key(i)
       var selected = kv > prefix
-      if kv == prefix && take > 0 { selected = true; take -= 1 }
+      if kv == prefix && take > 0 {
+        selected = true
+        take -= 1
+      }
       let pass = selected && z[i] > 0
       mask[i] = pass ? 1 : 0
       if pass { smallest = Swift.min(smallest, Double(z[i])) }

@@ -10,8 +10,9 @@ extension Autoencoder {
   func binarize(_ ws: StepWorkspace, rows n: Int) {
     let m = codeBits
     ws.counts.zero()
-    bae_binarize_inplace_mt(ws.codes.baseAddress, Int64(n), Int64(m), Int64(m), ws.localBits.baseAddress,
-                            Int64(ws.rowWords), ws.counts.baseAddress, Int32(ws.kernelThreads))
+    bae_binarize_inplace_mt(
+      ws.codes.baseAddress, Int64(n), Int64(m), Int64(m), ws.localBits.baseAddress,
+      Int64(ws.rowWords), ws.counts.baseAddress, Int32(ws.kernelThreads))
     guard bitsPerFeature > 1 else { return }
     let k = bitsPerFeature, dl = latentDim
     let h = Matrix(ws.codes, rows: n, cols: m)
@@ -31,17 +32,21 @@ extension Autoencoder {
   /// computes an equal share of the pair triangle's tiles; the sum of disjoint bit sets is their union.
   func covarianceStatistics(_ ws: StepWorkspace, batch: BatchContext) throws -> Double {
     let m = codeBits, n = batch.globalRows, w = ws.rowWords
-    precondition(ws.hasCovarianceBuffers && n <= ws.globalCapacity,
-                 "covariance needs a workspace built with covariance and global capacity ≥ \(n)")
+    precondition(
+      ws.hasCovarianceBuffers && n <= ws.globalCapacity,
+      "covariance needs a workspace built with covariance and global capacity ≥ \(n)")
     let wpc = (n + 63) / 64
     try gatherColumns(ws, rowsPerRank: batch.rowsPerRank, rank: batch.rank, collectives: batch.collectives)
     ws.signPlanes.zero()
     let tiles = CovarianceWork.tileRange(codeBits: m, rank: batch.rank, worldSize: batch.collectives.worldSize)
     let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
-    var absSum = [bae_covariance_signs_mt(ws.columnBits.baseAddress, Int64(m), Int64(wpc),
-                                          ws.counts.baseAddress, Int64(n),
-                                          Int64(tiles.lowerBound), Int64(tiles.upperBound),
-                                          spos, sneg, Int64(w), Int32(ws.kernelThreads))]
+    var absSum = [
+      bae_covariance_signs_mt(
+        ws.columnBits.baseAddress, Int64(m), Int64(wpc),
+        ws.counts.baseAddress, Int64(n),
+        Int64(tiles.lowerBound), Int64(tiles.upperBound),
+        spos, sneg, Int64(w), Int32(ws.kernelThreads))
+    ]
     try batch.collectives.sum(ws.signPlanes.buffer)
     try absSum.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
     // D = Σ_{j≠k} |C_jk| = 2 Σ_{j<k} |N·n11 − c_j c_k| / (N (N − 1))
@@ -58,17 +63,21 @@ extension Autoencoder {
     let n = rowsPerRank.reduce(0, +), nLocal = rowsPerRank[rank]
     let wpc = (n + 63) / 64
     if collectives.worldSize == 1 {
-      bae_transpose_bits_mt(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), Int32(ws.kernelThreads))
+      bae_transpose_bits_mt(
+        ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc),
+        Int32(ws.kernelThreads))
       return
     }
     if rowsPerRank.allSatisfy({ $0 % 64 == 0 }) {
       let wl = nLocal / 64
-      bae_transpose_bits_mt(ws.localBits.baseAddress, Int64(nLocal), Int64(m), Int64(w),
-                            ws.localColumnBits.baseAddress, Int64(wl), Int32(ws.kernelThreads))
+      bae_transpose_bits_mt(
+        ws.localBits.baseAddress, Int64(nLocal), Int64(m), Int64(w),
+        ws.localColumnBits.baseAddress, Int64(wl), Int32(ws.kernelThreads))
       // rank-major blocks (R, m, n_r/64) land in globalBits, then move to column-major (m, N/64)
-      try collectives.gather(UnsafeBufferPointer(rebasing: ws.localColumnBits.buffer[0..<(m * wl)]),
-                             into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(m * wpc)]),
-                             counts: rowsPerRank.map { m * ($0 / 64) })
+      try collectives.gather(
+        UnsafeBufferPointer(rebasing: ws.localColumnBits.buffer[0..<(m * wl)]),
+        into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(m * wpc)]),
+        counts: rowsPerRank.map { m * ($0 / 64) })
       var blockStart = 0, wordOffset = 0
       for r in rowsPerRank {
         let words = r / 64
@@ -80,16 +89,21 @@ extension Autoencoder {
       return
     }
     // rank order = global row order
-    try collectives.gather(UnsafeBufferPointer(rebasing: ws.localBits.buffer[0..<(nLocal * w)]),
-                           into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(n * w)]),
-                           counts: rowsPerRank.map { $0 * w })
-    bae_transpose_bits_mt(ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), Int32(ws.kernelThreads))
+    try collectives.gather(
+      UnsafeBufferPointer(rebasing: ws.localBits.buffer[0..<(nLocal * w)]),
+      into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(n * w)]),
+      counts: rowsPerRank.map { $0 * w })
+    bae_transpose_bits_mt(
+      ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc),
+      Int32(ws.kernelThreads))
   }
 
   /// ∂L/∂z for local rows from the upstream ∂L/∂v (`upstream`, (n, d')): spread over the k bits,
   /// add λ_e·∂H/∂h and λ_c·∂D/∂h, apply the estimator. Returns the (n, m) matrix holding ∂L/∂z.
-  func binaryCodeBackward(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int, weights: LossWeights,
-                          upstream gv: Matrix) -> Matrix {
+  func binaryCodeBackward(
+    _ ws: StepWorkspace, rows n: Int, globalRows bigN: Int, weights: LossWeights,
+    upstream gv: Matrix
+  ) -> Matrix {
     let m = codeBits, dl = latentDim, k = bitsPerFeature
     // g = ∂L/∂h: (n, m)
     let g: Matrix
@@ -122,7 +136,10 @@ extension Autoencoder {
     if weights.estimator == .sign_s {
       for i in 0..<n {
         let r = g.row(i)
-        for j in 0..<m { let t = r[j]; r[j] = t - t * t }
+        for j in 0..<m {
+          let t = r[j]
+          r[j] = t - t * t
+        }
       }
     }
     return g
@@ -130,14 +147,17 @@ extension Autoencoder {
 
   /// g += λ_c·(2/(N − 1))·(H·S − 1·qᵀ), q = S·p: the gradient of D = Σ_{j≠k}|C_jk| through the
   /// centred codes (its column-mean part vanishes because Hc's columns sum to zero).
-  private func addCovarianceGradient(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int,
-                                     weight: Double, into g: Matrix) {
+  private func addCovarianceGradient(
+    _ ws: StepWorkspace, rows n: Int, globalRows bigN: Int,
+    weight: Double, into g: Matrix
+  ) {
     let m = codeBits, w = ws.rowWords
     precondition(ws.hasCovarianceBuffers, "covariance gradient without covariance buffers")
     let a = Matrix(ws.covarianceProduct, rows: n, cols: m)
     let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
-    bae_signed_popcount_product_mt(ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
-                                   a.base, Int64(m), Int32(ws.kernelThreads))
+    bae_signed_popcount_product_mt(
+      ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
+      a.base, Int64(m), Int32(ws.kernelThreads))
     // q_j = Σ_k p_k S_kj over the set bits of row j's planes (S is symmetric)
     var q = [Float](repeating: 0, count: m)
     let invN = 1.0 / Double(bigN)
@@ -145,8 +165,16 @@ extension Autoencoder {
       var acc = 0.0
       for word in 0..<w {
         var pw = spos[j * w + word], nw = sneg[j * w + word]
-        while pw != 0 { let b = pw.trailingZeroBitCount; acc += Double(ws.counts[word * 64 + b]); pw &= pw - 1 }
-        while nw != 0 { let b = nw.trailingZeroBitCount; acc -= Double(ws.counts[word * 64 + b]); nw &= nw - 1 }
+        while pw != 0 {
+          let b = pw.trailingZeroBitCount
+          acc += Double(ws.counts[word * 64 + b])
+          pw &= pw - 1
+        }
+        while nw != 0 {
+          let b = nw.trailingZeroBitCount
+          acc -= Double(ws.counts[word * 64 + b])
+          nw &= nw - 1
+        }
       }
       q[j] = Float(acc * invN)
     }

@@ -16,8 +16,9 @@ public enum BinaryEntropy {
   /// dH_b/dp = −[log2(p+ε) + p/((p+ε)·ln2) − log2(1−p+ε) − (1−p)/((1−p+ε)·ln2)] (≈ log2((1−p)/p)).
   public static func derivative(_ p: Double) -> Double {
     let ln2 = M_LN2
-    return -(log2(p + epsilon) + p / ((p + epsilon) * ln2)
-             - log2(1 - p + epsilon) - (1 - p) / ((1 - p + epsilon) * ln2))
+    return
+      -(log2(p + epsilon) + p / ((p + epsilon) * ln2)
+      - log2(1 - p + epsilon) - (1 - p) / ((1 - p + epsilon) * ln2))
   }
 
   /// Ĥ = Σ_j H_b(count_j / n) over all bits.

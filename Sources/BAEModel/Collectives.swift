@@ -14,7 +14,8 @@ public protocol Collectives: AnyObject {
   /// Element-wise maximum across ranks, in place.
   func max(_ x: UnsafeMutableBufferPointer<Double>) throws
   /// Concatenates every rank's `local` words in rank order into `global`; `counts[r]` words come from rank r.
-  func gather(_ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>, counts: [Int]) throws
+  func gather(_ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>, counts: [Int])
+    throws
 }
 
 /// World of one: reductions are no-ops and gathering is a copy.
@@ -27,9 +28,12 @@ public final class SingleProcess: Collectives {
   public func sum(_ x: UnsafeMutableBufferPointer<Int64>) {}
   public func sum(_ x: UnsafeMutableBufferPointer<UInt64>) {}
   public func max(_ x: UnsafeMutableBufferPointer<Double>) {}
-  public func gather(_ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>, counts: [Int]) {
-    precondition(counts.count == 1 && counts[0] == local.count && global.count >= local.count,
-                 "gather counts \(counts) local \(local.count) global \(global.count)")
+  public func gather(
+    _ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>, counts: [Int]
+  ) {
+    precondition(
+      counts.count == 1 && counts[0] == local.count && global.count >= local.count,
+      "gather counts \(counts) local \(local.count) global \(global.count)")
     _ = UnsafeMutableBufferPointer(rebasing: global[0..<local.count]).initialize(from: local)
   }
 }

@@ -81,7 +81,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
   public let field: String
   public let message: String
-  public init(field: String, _ message: String) { self.field = field; self.message = message }
+  public init(field: String, _ message: String) {
+    self.field = field
+    self.message = message
+  }
   public var description: String { "invalid config field '\(field)': \(message)" }
 }
 
@@ -89,45 +92,80 @@ extension ModelConfig {
   /// Rejects values that cannot train; call once the input width is known (inputDim > 0).
   public func validate() throws(ConfigError) {
     if inputDim < 1 { throw ConfigError(field: "inputDim", "is \(inputDim); the data must have at least one column") }
-    if latentDim < 1 { throw ConfigError(field: "latentDim", "is \(latentDim); give --latent-dim N with N ≥ 1 (default 4 × inputDim)") }
+    if latentDim < 1 {
+      throw ConfigError(field: "latentDim", "is \(latentDim); give --latent-dim N with N ≥ 1 (default 4 × inputDim)")
+    }
     if bitsPerFeature < 1 || bitsPerFeature > 16 {
       throw ConfigError(field: "bitsPerFeature", "is \(bitsPerFeature); use 1 (standard BAE) up to 16")
     }
     if architecture != .bae && bitsPerFeature != 1 {
-      throw ConfigError(field: "bitsPerFeature", "is \(bitsPerFeature) but only a BAE has bits per feature; drop --bits-per-feature for --architecture \(architecture.rawValue)")
+      throw ConfigError(
+        field: "bitsPerFeature",
+        "is \(bitsPerFeature) but only a BAE has bits per feature; drop --bits-per-feature for --architecture \(architecture.rawValue)"
+      )
     }
     let (enc, o1) = latentDim.multipliedReportingOverflow(by: bitsPerFeature)
     let (par, o2) = enc.multipliedReportingOverflow(by: inputDim)
     if o1 || o2 || par > Self.maxParameters {
-      throw ConfigError(field: "latentDim", "is \(latentDim) with d = \(inputDim) and k = \(bitsPerFeature): the weights would exceed \(Self.maxParameters) floats; choose a smaller --latent-dim")
+      throw ConfigError(
+        field: "latentDim",
+        "is \(latentDim) with d = \(inputDim) and k = \(bitsPerFeature): the weights would exceed \(Self.maxParameters) floats; choose a smaller --latent-dim"
+      )
     }
-    if !(lr > 0) || !lr.isFinite { throw ConfigError(field: "lr", "is \(lr); the learning rate must be a positive number (reference 5e-4)") }
+    if !(lr > 0) || !lr.isFinite {
+      throw ConfigError(field: "lr", "is \(lr); the learning rate must be a positive number (reference 5e-4)")
+    }
     if !(beta1 >= 0 && beta1 < 1) { throw ConfigError(field: "beta1", "is \(beta1); must be in [0, 1)") }
     if !(beta2 >= 0 && beta2 < 1) { throw ConfigError(field: "beta2", "is \(beta2); must be in [0, 1)") }
-    if !(adamEpsilon > 0) || !adamEpsilon.isFinite { throw ConfigError(field: "adamEpsilon", "is \(adamEpsilon); must be > 0") }
-    if !(entropyWeight >= 0) || !entropyWeight.isFinite { throw ConfigError(field: "entropyWeight", "is \(entropyWeight); must be ≥ 0") }
-    if !(covarianceWeight >= 0) || !covarianceWeight.isFinite { throw ConfigError(field: "covarianceWeight", "is \(covarianceWeight); must be ≥ 0") }
+    if !(adamEpsilon > 0) || !adamEpsilon.isFinite {
+      throw ConfigError(field: "adamEpsilon", "is \(adamEpsilon); must be > 0")
+    }
+    if !(entropyWeight >= 0) || !entropyWeight.isFinite {
+      throw ConfigError(field: "entropyWeight", "is \(entropyWeight); must be ≥ 0")
+    }
+    if !(covarianceWeight >= 0) || !covarianceWeight.isFinite {
+      throw ConfigError(field: "covarianceWeight", "is \(covarianceWeight); must be ≥ 0")
+    }
     if entropyStartStep < 0 { throw ConfigError(field: "entropyStartStep", "is \(entropyStartStep); must be ≥ 0") }
-    if !entropyThreshold.isFinite { throw ConfigError(field: "entropyThreshold", "is \(entropyThreshold); must be a finite number") }
+    if !entropyThreshold.isFinite {
+      throw ConfigError(field: "entropyThreshold", "is \(entropyThreshold); must be a finite number")
+    }
     switch architecture {
     case .bae:
-      if unitNormDecoder { throw ConfigError(field: "unitNormDecoder", "is only for SAEs; a BAE's decoder is unconstrained (Method.md)") }
-    case .relu:
-      if !(l1Weight >= 0) || !l1Weight.isFinite { throw ConfigError(field: "l1Weight", "is \(l1Weight); give --l1-weight λ ≥ 0") }
-    case .topk, .batchtopk:
-      if k < 1 || k > latentDim { throw ConfigError(field: "k", "is \(k); give --k N with 1 ≤ N ≤ latentDim (\(latentDim))") }
-      if !(auxkWeight >= 0) || !auxkWeight.isFinite { throw ConfigError(field: "auxkWeight", "is \(auxkWeight); must be ≥ 0") }
-      if architecture == .batchtopk && auxkWeight != 0 {
-        throw ConfigError(field: "auxkWeight", "AuxK is offered for topk only; use --architecture topk or drop --auxk-weight")
+      if unitNormDecoder {
+        throw ConfigError(field: "unitNormDecoder", "is only for SAEs; a BAE's decoder is unconstrained (Method.md)")
       }
-      if auxkK < 0 || auxkK > latentDim { throw ConfigError(field: "auxkK", "is \(auxkK); must be in 0 (= d/2) … latentDim") }
-      if deadAfterRows < 1 || deadAfterRows > 1 << 24 { throw ConfigError(field: "deadAfterRows", "is \(deadAfterRows); must be in 1 … 16777216 rows") }
+    case .relu:
+      if !(l1Weight >= 0) || !l1Weight.isFinite {
+        throw ConfigError(field: "l1Weight", "is \(l1Weight); give --l1-weight λ ≥ 0")
+      }
+    case .topk, .batchtopk:
+      if k < 1 || k > latentDim {
+        throw ConfigError(field: "k", "is \(k); give --k N with 1 ≤ N ≤ latentDim (\(latentDim))")
+      }
+      if !(auxkWeight >= 0) || !auxkWeight.isFinite {
+        throw ConfigError(field: "auxkWeight", "is \(auxkWeight); must be ≥ 0")
+      }
+      if architecture == .batchtopk && auxkWeight != 0 {
+        throw ConfigError(
+          field: "auxkWeight", "AuxK is offered for topk only; use --architecture topk or drop --auxk-weight")
+      }
+      if auxkK < 0 || auxkK > latentDim {
+        throw ConfigError(field: "auxkK", "is \(auxkK); must be in 0 (= d/2) … latentDim")
+      }
+      if deadAfterRows < 1 || deadAfterRows > 1 << 24 {
+        throw ConfigError(field: "deadAfterRows", "is \(deadAfterRows); must be in 1 … 16777216 rows")
+      }
       if !(thresholdMomentum > 0 && thresholdMomentum <= 1) {
         throw ConfigError(field: "thresholdMomentum", "is \(thresholdMomentum); must be in (0, 1]")
       }
     case .jumprelu:
-      if !(threshold > 0) || !threshold.isFinite { throw ConfigError(field: "threshold", "is \(threshold); give --threshold θ > 0") }
-      if !(bandwidth > 0) || !bandwidth.isFinite { throw ConfigError(field: "bandwidth", "is \(bandwidth); must be > 0") }
+      if !(threshold > 0) || !threshold.isFinite {
+        throw ConfigError(field: "threshold", "is \(threshold); give --threshold θ > 0")
+      }
+      if !(bandwidth > 0) || !bandwidth.isFinite {
+        throw ConfigError(field: "bandwidth", "is \(bandwidth); must be > 0")
+      }
       if !(l0Weight >= 0) || !l0Weight.isFinite { throw ConfigError(field: "l0Weight", "is \(l0Weight); must be ≥ 0") }
     }
   }

@@ -12,17 +12,18 @@ public struct TensorSlot: Equatable, Sendable {
 
 /// Offsets of the trained tensors of one autoencoder inside one flat Float buffer.
 public struct ParameterLayout: Equatable, Sendable {
-  public let inputDim: Int       // d
-  public let latentDim: Int      // d' (features, decoder inputs)
-  public let bitsPerFeature: Int // k (BAE only; 1 otherwise)
+  public let inputDim: Int  // d
+  public let latentDim: Int  // d' (features, decoder inputs)
+  public let bitsPerFeature: Int  // k (BAE only; 1 otherwise)
   /// Encoder outputs m = d'·k.
   public var codeBits: Int { latentDim * bitsPerFeature }
   /// Whether a learned per-latent log θ follows the decoder bias (JumpReLU).
   public let learnedThreshold: Bool
 
   public init(inputDim: Int, latentDim: Int, bitsPerFeature: Int = 1, learnedThreshold: Bool = false) {
-    precondition(inputDim > 0 && latentDim > 0 && bitsPerFeature > 0,
-                 "ParameterLayout(d: \(inputDim), d': \(latentDim), k: \(bitsPerFeature))")
+    precondition(
+      inputDim > 0 && latentDim > 0 && bitsPerFeature > 0,
+      "ParameterLayout(d: \(inputDim), d': \(latentDim), k: \(bitsPerFeature))")
     self.inputDim = inputDim
     self.latentDim = latentDim
     self.bitsPerFeature = bitsPerFeature
@@ -31,8 +32,9 @@ public struct ParameterLayout: Equatable, Sendable {
 
   /// The layout of a validated config (inputDim and latentDim resolved).
   public init(_ c: ModelConfig) {
-    self.init(inputDim: c.inputDim, latentDim: c.latentDim, bitsPerFeature: c.architecture == .bae ? c.bitsPerFeature : 1,
-              learnedThreshold: c.architecture == .jumprelu && c.learnThreshold)
+    self.init(
+      inputDim: c.inputDim, latentDim: c.latentDim, bitsPerFeature: c.architecture == .bae ? c.bitsPerFeature : 1,
+      learnedThreshold: c.architecture == .jumprelu && c.learnThreshold)
   }
 
   /// encoder.weight: (m, d)
@@ -51,10 +53,12 @@ public struct ParameterLayout: Equatable, Sendable {
 
   /// The trained tensors with their names (the reference's state_dict names) and shapes.
   public var tensors: [TensorSlot] {
-    var t = [TensorSlot(name: "encoder.weight", range: encoderWeight, shape: [codeBits, inputDim]),
-             TensorSlot(name: "encoder.bias", range: encoderBias, shape: [codeBits]),
-             TensorSlot(name: "decoder.weight", range: decoderWeight, shape: [inputDim, latentDim]),
-             TensorSlot(name: "decoder.bias", range: decoderBias, shape: [inputDim])]
+    var t = [
+      TensorSlot(name: "encoder.weight", range: encoderWeight, shape: [codeBits, inputDim]),
+      TensorSlot(name: "encoder.bias", range: encoderBias, shape: [codeBits]),
+      TensorSlot(name: "decoder.weight", range: decoderWeight, shape: [inputDim, latentDim]),
+      TensorSlot(name: "decoder.bias", range: decoderBias, shape: [inputDim]),
+    ]
     if learnedThreshold { t.append(TensorSlot(name: "log_threshold", range: logThreshold, shape: [latentDim])) }
     return t
   }
@@ -79,7 +83,9 @@ public struct BufferLayout: Equatable, Sendable {
   public var tensors: [TensorSlot] {
     var t: [TensorSlot] = []
     if !threshold.isEmpty { t.append(TensorSlot(name: "threshold_state", range: threshold, shape: [2])) }
-    if !rowsSinceFired.isEmpty { t.append(TensorSlot(name: "rows_since_fired", range: rowsSinceFired, shape: [rowsSinceFired.count])) }
+    if !rowsSinceFired.isEmpty {
+      t.append(TensorSlot(name: "rows_since_fired", range: rowsSinceFired, shape: [rowsSinceFired.count]))
+    }
     return t
   }
 }

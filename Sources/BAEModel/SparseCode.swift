@@ -26,7 +26,10 @@ extension Autoencoder {
         selectTopK(z + o, count: dl, k: config.k, relu: config.topkReLU, allowed: nil, heap: &heap, into: mask + o)
         for s in 0..<config.k {
           let j = heap.indices[s]
-          if mask[o + j] != 0 { a[o + j] = z[o + j]; if z[o + j] != 0 { counts[j] += 1 } }
+          if mask[o + j] != 0 {
+            a[o + j] = z[o + j]
+            if z[o + j] != 0 { counts[j] += 1 }
+          }
         }
       }
     case .batchtopk:
@@ -53,9 +56,11 @@ extension Autoencoder {
   }
 
   /// M = 1[z > θ_j], a = z ⊙ M and the per-latent counts in one pass (ReLU is θ = 0).
-  private func passAbove(_ z: UnsafeMutablePointer<Float>, _ mask: UnsafeMutablePointer<Float>,
-                         _ a: UnsafeMutablePointer<Float>, _ counts: UnsafeMutablePointer<Int64>,
-                         rows n: Int, thresholds theta: [Float]) {
+  private func passAbove(
+    _ z: UnsafeMutablePointer<Float>, _ mask: UnsafeMutablePointer<Float>,
+    _ a: UnsafeMutablePointer<Float>, _ counts: UnsafeMutablePointer<Int64>,
+    rows n: Int, thresholds theta: [Float]
+  ) {
     let dl = latentDim
     theta.withUnsafeBufferPointer { t in
       for i in 0..<n {
@@ -144,7 +149,9 @@ extension Autoencoder {
   }
 
   /// AuxK: ∂L_aux/∂ê = 2α(ê − e)/(N·d) in place; returns it with a_aux, or nil when inactive.
-  func auxiliaryGradient(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int) -> (residualGrad: Matrix, activations: Matrix)? {
+  func auxiliaryGradient(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int) -> (
+    residualGrad: Matrix, activations: Matrix
+  )? {
     guard ws.auxActive else { return nil }
     let d = inputDim
     let scale = Float(2 * config.auxkWeight / Double(bigN * d))
@@ -155,8 +162,10 @@ extension Autoencoder {
 
   /// ∂L/∂z = (∂L/∂a + ∂S/∂a) ⊙ M (+ ∂L_aux/∂a_aux ⊙ M_aux), in place over `upstream`; also the
   /// sparsity term's pull on W_dec (decoder-norm L1) and on log θ (learned JumpReLU) into `grads`.
-  func sparseCodeBackward(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int, upstream ga: Matrix,
-                          aux: (residualGrad: Matrix, activations: Matrix)?, into grads: AlignedBuffer<Float>) {
+  func sparseCodeBackward(
+    _ ws: StepWorkspace, rows n: Int, globalRows bigN: Int, upstream ga: Matrix,
+    aux: (residualGrad: Matrix, activations: Matrix)?, into grads: AlignedBuffer<Float>
+  ) {
     let dl = latentDim, d = inputDim
     let g = ga.base, mask = ws.mask.baseAddress
     if layout.learnedThreshold {
@@ -211,15 +220,20 @@ extension Autoencoder {
 struct TopKHeap {
   var values: [Float]
   var indices: [Int]
-  init(k: Int) { values = [Float](repeating: 0, count: k); indices = [Int](repeating: 0, count: k) }
+  init(k: Int) {
+    values = [Float](repeating: 0, count: k)
+    indices = [Int](repeating: 0, count: k)
+  }
   var k: Int { values.count }
 }
 
 /// Marks in `out` (count values, 0/1) the k largest entries of `v` (or of max(v, 0) when `relu`)
 /// among `allowed` latents (nil = all), ties to the lower index; with `relu` a selected entry ≤ 0
 /// is marked 0 (it passes no value and no gradient). `heap` is reused, not reallocated.
-func selectTopK(_ v: UnsafeMutablePointer<Float>, count: Int, k: Int, relu: Bool, allowed: [Bool]?,
-                heap: inout TopKHeap, into out: UnsafeMutablePointer<Float>) {
+func selectTopK(
+  _ v: UnsafeMutablePointer<Float>, count: Int, k: Int, relu: Bool, allowed: [Bool]?,
+  heap: inout TopKHeap, into out: UnsafeMutablePointer<Float>
+) {
   precondition(heap.k == k && k >= 1, "selectTopK heap \(heap.k) k \(k)")
   heap.values.withUnsafeMutableBufferPointer { hv in
     heap.indices.withUnsafeMutableBufferPointer { hi in

@@ -14,8 +14,9 @@ public final class TrainingStep {
 
   /// - rowsPerRank: every rank's local rows per global batch (identical on all ranks), the usual case.
   public convenience init(model: Autoencoder, rowsPerRank: [Int], collectives: Collectives) {
-    let ws = StepWorkspace(config: model.config, capacity: max(1, rowsPerRank[collectives.rank]),
-                           globalCapacity: rowsPerRank.reduce(0, +))
+    let ws = StepWorkspace(
+      config: model.config, capacity: max(1, rowsPerRank[collectives.rank]),
+      globalCapacity: rowsPerRank.reduce(0, +))
     self.init(model: model, workspace: ws, collectives: collectives)
   }
 
@@ -43,19 +44,23 @@ public final class TrainingStep {
   /// `step` is the 0-based index of the step (the entropy schedule's clock).
   public func run(_ x: Matrix, step: Int, rowsPerRank: [Int]) throws -> Outcome {
     let batch = BatchContext(rowsPerRank: rowsPerRank, collectives: collectives)
-    precondition(x.rows == batch.localRows && x.rows <= workspace.capacity && batch.globalRows <= workspace.globalCapacity,
-                 "step: x has \(x.rows) rows, slice \(batch.localRows), workspace \(workspace.capacity)/\(workspace.globalCapacity)")
-    let moments = try model.forward(x, workspace, batch: batch)                       // forward
-    var stats = try model.globalStatistics(workspace, localMoments: moments, batch: batch,
-                                           covariance: model.config.usesCovariance)   // global statistics
+    precondition(
+      x.rows == batch.localRows && x.rows <= workspace.capacity && batch.globalRows <= workspace.globalCapacity,
+      "step: x has \(x.rows) rows, slice \(batch.localRows), workspace \(workspace.capacity)/\(workspace.globalCapacity)"
+    )
+    let moments = try model.forward(x, workspace, batch: batch)  // forward
+    var stats = try model.globalStatistics(
+      workspace, localMoments: moments, batch: batch,
+      covariance: model.config.usesCovariance)  // global statistics
     stats.batchThreshold = workspace.selectedThreshold
     let weights = LossWeights.scheduled(model.config, step: step, entropy: stats.entropy)
-    model.backward(x, workspace, statistics: stats, weights: weights, into: gradients) // backward
+    model.backward(x, workspace, statistics: stats, weights: weights, into: gradients)  // backward
     // gradient sync: every term was divided by the global N, so the SUM over ranks is the full gradient
     try collectives.sum(gradients.buffer)
-    model.constrainGradient(gradients)                                                  // optimizer step
+    model.constrainGradient(gradients)  // optimizer step
     adam.update(parameters: model.parameters, gradients: gradients)
-    model.afterOptimizerStep(stats, globalCounts: workspace.positiveCounts.count > 0 ? workspace.positiveCounts : workspace.counts)
+    model.afterOptimizerStep(
+      stats, globalCounts: workspace.positiveCounts.count > 0 ? workspace.positiveCounts : workspace.counts)
     return Outcome(statistics: stats, weights: weights, loss: weights.loss(stats, inputDim: model.inputDim))
   }
 }

@@ -21,7 +21,8 @@ public enum BatchMixing {
   /// Blocks per shuffling window for a source with `rowsPerBlock` rows per block: `windowRows`
   /// rounded down to whole blocks (at least one), or the legacy 8 for one-row blocks (in memory).
   public static func windowBlocks(rowsPerBlock: Int, windowRows: Int = defaultWindowRows) -> Int {
-    precondition(rowsPerBlock > 0 && windowRows > 0, "rowsPerBlock \(rowsPerBlock), windowRows \(windowRows) must be > 0")
+    precondition(
+      rowsPerBlock > 0 && windowRows > 0, "rowsPerBlock \(rowsPerBlock), windowRows \(windowRows) must be > 0")
     if rowsPerBlock == 1 { return legacyWindowBlocks }
     return max(1, windowRows / rowsPerBlock)
   }
@@ -61,18 +62,25 @@ public struct BatchMixingReport: Codable, Equatable, Sendable {
   public var pairRateRatio: Double
 
   enum CodingKeys: String, CodingKey {
-    case rows, globalBatch = "global_batch", batches, documents, seed, order, rowsPerBlock = "rows_per_block"
-    case windowBlocks = "window_blocks", meanDistinctDocuments = "mean_distinct_documents"
-    case uniformDistinctDocuments = "uniform_distinct_documents", mixingRatio = "mixing_ratio"
+    case rows
+    case globalBatch = "global_batch"
+    case batches, documents, seed, order
+    case rowsPerBlock = "rows_per_block"
+    case windowBlocks = "window_blocks"
+    case meanDistinctDocuments = "mean_distinct_documents"
+    case uniformDistinctDocuments = "uniform_distinct_documents"
+    case mixingRatio = "mixing_ratio"
     case sameDocumentPairRate = "same_document_pair_rate"
-    case uniformSameDocumentPairRate = "uniform_same_document_pair_rate", pairRateRatio = "pair_rate_ratio"
+    case uniformSameDocumentPairRate = "uniform_same_document_pair_rate"
+    case pairRateRatio = "pair_rate_ratio"
   }
 
   /// Measures `sampler`'s first epoch (from state (0, 0), whatever its state) over `documents`,
   /// the document index of every dataset row (`documents[r]` for each r in sampler.rows).
   public static func measure(sampler: GlobalBatchSampler, documents: [Int32]) -> BatchMixingReport {
-    precondition(sampler.rows.upperBound <= documents.count,
-                 "sampler rows \(sampler.rows) exceed the \(documents.count) document labels")
+    precondition(
+      sampler.rows.upperBound <= documents.count,
+      "sampler rows \(sampler.rows) exceed the \(documents.count) document labels")
     var s = sampler
     s.state = SamplerState(epoch: 0, batchInEpoch: 0)
     let b = s.globalBatch
@@ -82,8 +90,13 @@ public struct BatchMixingReport: Codable, Equatable, Sendable {
     var sizes: [Int] = []
     for (i, r) in s.rows.enumerated() {
       let doc = documents[r]
-      if let k = dense[doc] { label[i] = k; sizes[k] += 1 } else {
-        dense[doc] = sizes.count; label[i] = sizes.count; sizes.append(1)
+      if let k = dense[doc] {
+        label[i] = k
+        sizes[k] += 1
+      } else {
+        dense[doc] = sizes.count
+        label[i] = sizes.count
+        sizes.append(1)
       }
     }
     var count = [Int](repeating: 0, count: sizes.count)
@@ -140,13 +153,16 @@ public struct BatchMixingReport: Codable, Equatable, Sendable {
     var index: Int32 = -1
     for shard in m.shards {
       guard let name = shard.tokens else {
-        throw StoreError.badManifest(file: manifestPath, detail: "shard \(shard.file) has no tokens sidecar, so rows have no documents; re-pack with --tokens")
+        throw StoreError.badManifest(
+          file: manifestPath,
+          detail: "shard \(shard.file) has no tokens sidecar, so rows have no documents; re-pack with --tokens")
       }
       let url = dir.appendingPathComponent(name)
       let records = try TokenTable.read(url)
       guard records.count == shard.rows else {
-        throw StoreError.badTokens(file: url.path, line: records.count + 1,
-                                   detail: "\(records.count) token lines but shard \(shard.file) has \(shard.rows) rows")
+        throw StoreError.badTokens(
+          file: url.path, line: records.count + 1,
+          detail: "\(records.count) token lines but shard \(shard.file) has \(shard.rows) rows")
       }
       for t in records {
         if t.documentId != previous || t.position == 0 { index += 1 }

@@ -30,8 +30,10 @@ public struct DatasetReport: Codable, Sendable {
 public enum DatasetInspector {
   /// Opens `directory` and reports on it. With `verify`, decodes every frame (checking its XXH64 and
   /// zstd checksum) and re-hashes every file against the manifest; else samples up to `sampleFrames`.
-  public static func inspect(_ directory: URL, verify: Bool, sampleFrames: Int = 16,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws -> DatasetReport {
+  public static func inspect(
+    _ directory: URL, verify: Bool, sampleFrames: Int = 16,
+    progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> DatasetReport {
     let ds = try ShardDataset(directory: directory, cacheFrames: 1)
     let m = ds.manifest
     var problems: [String] = []
@@ -47,12 +49,17 @@ public enum DatasetInspector {
       if verify {
         do {
           let h = XXH64.hex(try shard.contentHash())
-          if h != entry.xxh64 { problems.append(StoreError.contentHashMismatch(file: shard.path, expected: entry.xxh64, found: h).description) }
+          if h != entry.xxh64 {
+            problems.append(
+              StoreError.contentHashMismatch(file: shard.path, expected: entry.xxh64, found: h).description)
+          }
           if let t = entry.tokens {
             let url = directory.appendingPathComponent(t)
             let th = XXH64.hex(try contentHash(of: url))
             if th != entry.tokensXXH64 {
-              problems.append(StoreError.contentHashMismatch(file: url.path, expected: entry.tokensXXH64 ?? "none", found: th).description)
+              problems.append(
+                StoreError.contentHashMismatch(file: url.path, expected: entry.tokensXXH64 ?? "none", found: th)
+                  .description)
             }
           }
         } catch { problems.append("\(error)") }
@@ -72,8 +79,13 @@ public enum DatasetInspector {
           var sq = 0.0
           for j in 0..<m.inputDim {
             let v = Double(buf[r * m.inputDim + j])
-            guard v.isFinite else { nonFinite += 1; continue }
-            sum += v; sumSq += v * v; sq += v * v
+            guard v.isFinite else {
+              nonFinite += 1
+              continue
+            }
+            sum += v
+            sumSq += v * v
+            sq += v * v
             maxAbs = max(maxAbs, abs(v))
           }
           normSum += sq.squareRoot()
@@ -86,10 +98,11 @@ public enum DatasetInspector {
     let raw = m.rows * m.inputDim * 4  // cannot overflow: DatasetManifest.read checked it
     let count = Double(max(1, n * m.inputDim - nonFinite))
     let mean = sum / count
-    return DatasetReport(manifest: m, compressedBytes: compressed, rawF32Bytes: raw,
-                         ratioVsF32: Double(raw) / Double(max(1, compressed)), statisticsRows: n, mean: mean,
-                         std: max(0, sumSq / count - mean * mean).squareRoot(),
-                         meanRowNorm: normSum / Double(max(1, n)), maxAbs: maxAbs, nonFinite: nonFinite,
-                         verified: verify, problems: problems)
+    return DatasetReport(
+      manifest: m, compressedBytes: compressed, rawF32Bytes: raw,
+      ratioVsF32: Double(raw) / Double(max(1, compressed)), statisticsRows: n, mean: mean,
+      std: max(0, sumSq / count - mean * mean).squareRoot(),
+      meanRowNorm: normSum / Double(max(1, n)), maxAbs: maxAbs, nonFinite: nonFinite,
+      verified: verify, problems: problems)
   }
 }

@@ -39,8 +39,10 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
   public var source: [String: String]
   public var shards: [ShardEntry]
 
-  public init(dtype: StoreDType, inputDim: Int, rowsPerFrame: Int, shuffled: Bool, source: [String: String],
-              shards: [ShardEntry]) {
+  public init(
+    dtype: StoreDType, inputDim: Int, rowsPerFrame: Int, shuffled: Bool, source: [String: String],
+    shards: [ShardEntry]
+  ) {
     format = DatasetManifest.formatName
     version = DatasetManifest.currentVersion
     self.dtype = dtype
@@ -60,13 +62,15 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     let url = dir.appendingPathComponent(fileName)
     let file = url.path
     guard FileManager.default.fileExists(atPath: file) else {
-      throw StoreError.badManifest(file: file, detail: "no manifest.json in \(dir.path) (is this a dataset made by `bae pack`?)")
+      throw StoreError.badManifest(
+        file: file, detail: "no manifest.json in \(dir.path) (is this a dataset made by `bae pack`?)")
     }
     let bytes: [UInt8] = try StoreError.mapping {
       let f = try ReadableFile(url)
       let cap = try Limits.manifestBytes()
       guard f.size <= cap else {
-        throw BAEIOError.limitExceeded(path: file, field: "size", found: f.size, limit: cap, variable: "BAE_MAX_MANIFEST_BYTES")
+        throw BAEIOError.limitExceeded(
+          path: file, field: "size", found: f.size, limit: cap, variable: "BAE_MAX_MANIFEST_BYTES")
       }
       return try f.bytes(at: 0, count: f.size)
     }
@@ -74,27 +78,39 @@ public struct DatasetManifest: Codable, Equatable, Sendable {
     do { m = try JSONDecoder().decode(DatasetManifest.self, from: Data(bytes)) } catch {
       throw StoreError.badManifest(file: file, detail: "not valid manifest JSON (\(error))")
     }
-    guard m.format == formatName else { throw StoreError.badManifest(file: file, detail: "format is \"\(m.format)\", expected \"\(formatName)\"") }
+    guard m.format == formatName else {
+      throw StoreError.badManifest(file: file, detail: "format is \"\(m.format)\", expected \"\(formatName)\"")
+    }
     guard m.version == currentVersion else {
-      let hint = m.version == 1 ? " (version 1 hashed files in chunks; re-run `bae pack` to write plain XXH64 content hashes)" : ""
-      throw StoreError.badManifest(file: file, detail: "version \(m.version) is not supported (this build reads \(currentVersion))\(hint)")
+      let hint =
+        m.version == 1
+        ? " (version 1 hashed files in chunks; re-run `bae pack` to write plain XXH64 content hashes)" : ""
+      throw StoreError.badManifest(
+        file: file, detail: "version \(m.version) is not supported (this build reads \(currentVersion))\(hint)")
     }
     guard m.inputDim >= 1, m.rowsPerFrame >= 1, !m.shards.isEmpty else {
-      throw StoreError.badManifest(file: file, detail: "inputDim \(m.inputDim), rowsPerFrame \(m.rowsPerFrame), \(m.shards.count) shards")
+      throw StoreError.badManifest(
+        file: file, detail: "inputDim \(m.inputDim), rowsPerFrame \(m.rowsPerFrame), \(m.shards.count) shards")
     }
     for (i, e) in m.shards.enumerated() {
       for (field, name) in [("file", e.file), ("tokens", e.tokens)] {
         guard let name, !isPlainName(name) else { continue }
-        throw StoreError.badManifest(file: file, detail: "shards[\(i)].\(field) \(name.debugDescription) is not a plain file name inside the dataset directory")
+        throw StoreError.badManifest(
+          file: file,
+          detail: "shards[\(i)].\(field) \(name.debugDescription) is not a plain file name inside the dataset directory"
+        )
       }
       guard e.rows >= 0 else { throw StoreError.badManifest(file: file, detail: "shards[\(i)].rows is \(e.rows)") }
     }
     guard let total = checkedRowSum(m.shards), total == m.rows else {
-      throw StoreError.badManifest(file: file, detail: "shard row counts do not add up to rows \(m.rows) (or their sum overflows)")
+      throw StoreError.badManifest(
+        file: file, detail: "shard row counts do not add up to rows \(m.rows) (or their sum overflows)")
     }
     guard !m.rows.multipliedReportingOverflow(by: m.inputDim).overflow,
-          !(m.rows * m.inputDim).multipliedReportingOverflow(by: 4).overflow else {
-      throw StoreError.badManifest(file: file, detail: "rows \(m.rows) x inputDim \(m.inputDim) floats overflow a 64-bit size")
+      !(m.rows * m.inputDim).multipliedReportingOverflow(by: 4).overflow
+    else {
+      throw StoreError.badManifest(
+        file: file, detail: "rows \(m.rows) x inputDim \(m.inputDim) floats overflow a 64-bit size")
     }
     return m
   }

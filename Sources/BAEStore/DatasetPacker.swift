@@ -25,8 +25,10 @@ public enum DatasetPacker {
     /// Drop rows holding NaN/±infinity (and their token lines) instead of refusing the input.
     public var skipNonFinite: Bool
 
-    public init(input: URL, tensor: String? = nil, tokens: URL? = nil, options: ShardOptions, rowsPerShard: Int,
-                output: URL, source: [String: String] = [:], skipNonFinite: Bool = false) {
+    public init(
+      input: URL, tensor: String? = nil, tokens: URL? = nil, options: ShardOptions, rowsPerShard: Int,
+      output: URL, source: [String: String] = [:], skipNonFinite: Bool = false
+    ) {
       self.input = input
       self.tensor = tensor
       self.tokens = tokens
@@ -49,7 +51,9 @@ public enum DatasetPacker {
     let path = request.input.path
     let rpf = request.options.rowsPerFrame
     guard request.rowsPerShard >= rpf else {
-      throw StoreError.badInput(file: path, detail: "rows per shard \(request.rowsPerShard) is less than rows per frame \(rpf); raise --rows-per-shard")
+      throw StoreError.badInput(
+        file: path,
+        detail: "rows per shard \(request.rowsPerShard) is less than rows per frame \(rpf); raise --rows-per-shard")
     }
     let perShard = request.rowsPerShard / rpf * rpf
     var source = request.source
@@ -63,12 +67,14 @@ public enum DatasetPacker {
     if let t = request.tokens {
       let recs = try TokenTable.read(t)
       guard recs.count == rowCount else {
-        throw StoreError.badTokens(file: t.path, line: recs.count + 1, detail: "\(recs.count) token lines but \(path) has \(rowCount) rows")
+        throw StoreError.badTokens(
+          file: t.path, line: recs.count + 1, detail: "\(recs.count) token lines but \(path) has \(rowCount) rows")
       }
       tokens = recs
     }
 
-    let writer = try DatasetWriter(directory: request.output, inputDim: inputDim, options: request.options, source: source)
+    let writer = try DatasetWriter(
+      directory: request.output, inputDim: inputDim, options: request.options, source: source)
     var skipped = 0, firstSkipped = -1
     var lo = 0
     while lo < rowCount {
@@ -102,9 +108,11 @@ public enum DatasetPacker {
     }
     guard skipped < rowCount else {
       writer.abandon()
-      throw StoreError.badInput(file: path, detail: "every one of its \(rowCount) rows holds NaN or infinity; nothing to pack")
+      throw StoreError.badInput(
+        file: path, detail: "every one of its \(rowCount) rows holds NaN or infinity; nothing to pack")
     }
-    return try writer.finish(extraSource: skipped > 0 ? [skippedSourceKey: "\(skipped) rows, first \(firstSkipped)"] : [:])
+    return try writer.finish(
+      extraSource: skipped > 0 ? [skippedSourceKey: "\(skipped) rows, first \(firstSkipped)"] : [:])
   }
 
   /// Row-range access to the input tensor.
@@ -121,7 +129,8 @@ public enum DatasetPacker {
       let url = request.input
       let h = try Npy.readHeader(url)
       guard h.shape.count == 2, h.shape[1] > 0 else {
-        throw StoreError.badInput(file: path, detail: "shape \(h.shape) is not 2-D (rows, inputDim); reshape to (tokens, width) before saving")
+        throw StoreError.badInput(
+          file: path, detail: "shape \(h.shape) is not 2-D (rows, inputDim); reshape to (tokens, width) before saving")
       }
       source["inputDType"] = h.dtype.rawValue
       return Input(rowCount: h.shape[0], inputDim: h.shape[1]) { try Npy.readRows(url, rows: $0).values }
@@ -129,11 +138,15 @@ public enum DatasetPacker {
       let f = try SafeTensorsFile(contentsOf: request.input)
       let names = f.tensors.keys.sorted()
       guard let name = request.tensor ?? (names.count == 1 ? names[0] : nil) else {
-        throw StoreError.badInput(file: path, detail: "holds \(names.count) tensors; choose one with --tensor NAME (tensors: \(names.joined(separator: ", ")))")
+        throw StoreError.badInput(
+          file: path,
+          detail:
+            "holds \(names.count) tensors; choose one with --tensor NAME (tensors: \(names.joined(separator: ", ")))")
       }
       let info = try f.info(name)
       guard info.shape.count == 2, info.shape[1] > 0 else {
-        throw StoreError.badInput(file: path, detail: "tensor \(name) has shape \(info.shape), need 2-D (rows, inputDim)")
+        throw StoreError.badInput(
+          file: path, detail: "tensor \(name) has shape \(info.shape), need 2-D (rows, inputDim)")
       }
       source["tensor"] = name
       source["inputDType"] = info.dtype.rawValue
@@ -149,8 +162,10 @@ public enum DatasetPacker {
     let cap = try StoreError.mapping { try Limits.frameBytes() }
     let (bytes, overflow) = rowsPerFrame.multipliedReportingOverflow(by: inputDim * dtype.size)
     guard !overflow, bytes <= cap else {
-      throw StoreError.limitExceeded(file: file, field: "decoded frame size (rows per frame \(rowsPerFrame) x inputDim \(inputDim) x \(dtype.size) bytes)",
-                                     found: overflow ? Int.max : bytes, limit: cap, variable: "BAE_MAX_FRAME_BYTES")
+      throw StoreError.limitExceeded(
+        file: file,
+        field: "decoded frame size (rows per frame \(rowsPerFrame) x inputDim \(inputDim) x \(dtype.size) bytes)",
+        found: overflow ? Int.max : bytes, limit: cap, variable: "BAE_MAX_FRAME_BYTES")
     }
   }
 
@@ -160,7 +175,10 @@ public enum DatasetPacker {
     values.withUnsafeBufferPointer { v in
       for r in 0..<(v.count / inputDim) {
         var finite = true
-        for j in (r * inputDim)..<((r + 1) * inputDim) where !v[j].isFinite { finite = false; break }
+        for j in (r * inputDim)..<((r + 1) * inputDim) where !v[j].isFinite {
+          finite = false
+          break
+        }
         if !finite { bad.append(r) }
       }
     }

@@ -27,14 +27,18 @@ public final class DatasetReader: @unchecked Sendable {
   /// the thread gathers this reader's rows of up to `gatherBatches` upcoming batches, never across a
   /// shuffling window, in one `readRows` call, so each frame of a window is decoded once per gather
   /// (once per epoch when a window fits). Other samplers read batch by batch.
-  public init(source: any RowSource, rank: Int, readers: Int, sampler: GlobalBatchSampler, prefetchBatches: Int = 2,
-              gatherBatches: Int? = nil) {
+  public init(
+    source: any RowSource, rank: Int, readers: Int, sampler: GlobalBatchSampler, prefetchBatches: Int = 2,
+    gatherBatches: Int? = nil
+  ) {
     precondition(prefetchBatches >= 1, "prefetchBatches \(prefetchBatches) must be >= 1")
-    precondition(sampler.rows.upperBound <= source.rowCount,
-                 "sampler rows \(sampler.rows) exceed the source's \(source.rowCount) rows")
-    precondition(sampler.state.epoch >= 0 && sampler.state.batchInEpoch >= 0
-                 && sampler.state.batchInEpoch < sampler.batchesPerEpoch,
-                 "sampler state \(sampler.state) out of range (validate a resumed state with GlobalBatchSampler.validate)")
+    precondition(
+      sampler.rows.upperBound <= source.rowCount,
+      "sampler rows \(sampler.rows) exceed the source's \(source.rowCount) rows")
+    precondition(
+      sampler.state.epoch >= 0 && sampler.state.batchInEpoch >= 0
+        && sampler.state.batchInEpoch < sampler.batchesPerEpoch,
+      "sampler state \(sampler.state) out of range (validate a resumed state with GlobalBatchSampler.validate)")
     self.source = source
     self.rank = rank
     self.readers = readers
@@ -100,7 +104,7 @@ private struct WindowGather {
   let maxBatches: Int
   private var values: [Float] = []  // gathered rows, row-major; rows before `cursor` are consumed
   private var cursor = 0
-  private var epoch: Int            // epoch and next position not yet gathered
+  private var epoch: Int  // epoch and next position not yet gathered
   private var position: Int
 
   init(slice: Range<Int>, inputDim: Int, maxBatches: Int, sampler: GlobalBatchSampler) {
@@ -130,7 +134,10 @@ private struct WindowGather {
   /// last whole batch, or `maxBatches` batches on, whichever comes first.
   private mutating func refill(sampler s: inout GlobalBatchSampler, source: any RowSource) throws {
     let b = s.globalBatch, epochEnd = s.batchesPerEpoch * b
-    if position == epochEnd { epoch += 1; position = 0 }
+    if position == epochEnd {
+      epoch += 1
+      position = 0
+    }
     let window = s.windowPositions(containing: position, epoch: epoch)
     let end = min(window.upperBound, epochEnd, position + maxBatches * b)
     let all = s.epochRows(position..<end, epoch: epoch)
@@ -172,37 +179,50 @@ private final class Pipeline: @unchecked Sendable {
     _consumed = start
   }
 
-  var consumedState: SamplerState { cond.lock(); defer { cond.unlock() }; return _consumed }
-  var waitSeconds: Double { cond.lock(); defer { cond.unlock() }; return _wait }
+  var consumedState: SamplerState {
+    cond.lock()
+    defer { cond.unlock() }
+    return _consumed
+  }
+  var waitSeconds: Double {
+    cond.lock()
+    defer { cond.unlock() }
+    return _wait
+  }
 
   /// Blocks while the queue is full; nil once stopped.
   func takeFreeBuffer(count: Int) -> [Float]? {
-    cond.lock(); defer { cond.unlock() }
+    cond.lock()
+    defer { cond.unlock() }
     while ready.count >= depth && !stopped { cond.wait() }
     if stopped { return nil }
     return free.popLast() ?? [Float](repeating: 0, count: count)
   }
 
   func push(_ values: [Float], state: SamplerState) {
-    cond.lock(); defer { cond.unlock() }
+    cond.lock()
+    defer { cond.unlock() }
     ready.append((values, state))
     cond.broadcast()
   }
 
   func fail(_ e: Error) {
-    cond.lock(); defer { cond.unlock() }
+    cond.lock()
+    defer { cond.unlock() }
     error = e
     cond.broadcast()
   }
 
   func stop() {
-    cond.lock(); defer { cond.unlock() }
+    cond.lock()
+    defer { cond.unlock() }
     stopped = true
     cond.broadcast()
   }
 
   func pop(_ body: ([Float]) -> Void) throws {
-    cond.lock(); defer { cond.unlock() }
+    cond.lock()
+    defer { cond.unlock() }
     if ready.isEmpty {
       let t0 = DispatchTime.now().uptimeNanoseconds
       while ready.isEmpty && error == nil && !stopped { cond.wait() }

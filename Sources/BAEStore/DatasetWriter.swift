@@ -26,7 +26,8 @@ public final class DatasetWriter {
       let manifest = directory.appendingPathComponent(DatasetManifest.fileName)
       if fm.fileExists(atPath: manifest.path) { try fm.removeItem(at: manifest) }
     } catch {
-      throw StoreError.io(file: directory.path, operation: "create the dataset directory", reason: error.localizedDescription)
+      throw StoreError.io(
+        file: directory.path, operation: "create the dataset directory", reason: error.localizedDescription)
     }
   }
 
@@ -47,8 +48,9 @@ public final class DatasetWriter {
     let url = directory.appendingPathComponent(name)
     try ShardWriter.write(rows, inputDim: inputDim, options: options, metadata: source, to: url)
     let shard = try ShardFile(url: url)
-    var entry = ShardEntry(file: name, rows: n, bytes: shard.fileSize, xxh64: XXH64.hex(try shard.contentHash()),
-                           tokens: nil, tokensXXH64: nil)
+    var entry = ShardEntry(
+      file: name, rows: n, bytes: shard.fileSize, xxh64: XXH64.hex(try shard.contentHash()),
+      tokens: nil, tokensXXH64: nil)
     if let t = tokens {
       let tname = name.replacingOccurrences(of: ".baes", with: ".tokens.tsv")
       let turl = directory.appendingPathComponent(tname)
@@ -77,8 +79,9 @@ public final class DatasetWriter {
   public func finish(extraSource: [String: String] = [:]) throws -> DatasetManifest {
     precondition(!shards.isEmpty, "finish with no shards")
     finished = true
-    let m = DatasetManifest(dtype: options.dtype, inputDim: inputDim, rowsPerFrame: options.rowsPerFrame,
-                            shuffled: options.shuffle, source: source.merging(extraSource) { $1 }, shards: shards)
+    let m = DatasetManifest(
+      dtype: options.dtype, inputDim: inputDim, rowsPerFrame: options.rowsPerFrame,
+      shuffled: options.shuffle, source: source.merging(extraSource) { $1 }, shards: shards)
     let url = directory.appendingPathComponent(DatasetManifest.fileName)
     do { try AtomicFile.write(m.encoded(), to: url) } catch {
       throw StoreError.io(file: url.path, operation: "write", reason: "\(error)")

@@ -40,8 +40,10 @@ final class FrameEncoder {
       case (.f32, true):
         for i in 0..<n {
           let b = rows[i].bitPattern
-          o[i] = UInt8(truncatingIfNeeded: b); o[n + i] = UInt8(truncatingIfNeeded: b >> 8)
-          o[2 * n + i] = UInt8(truncatingIfNeeded: b >> 16); o[3 * n + i] = UInt8(truncatingIfNeeded: b >> 24)
+          o[i] = UInt8(truncatingIfNeeded: b)
+          o[n + i] = UInt8(truncatingIfNeeded: b >> 8)
+          o[2 * n + i] = UInt8(truncatingIfNeeded: b >> 16)
+          o[3 * n + i] = UInt8(truncatingIfNeeded: b >> 24)
         }
       case (.f32, false):
         for i in 0..<n {
@@ -53,9 +55,11 @@ final class FrameEncoder {
         for i in 0..<n {
           let h = bf ? HalfPrecision.bfloat16Bits(rows[i]) : HalfPrecision.float16Bits(rows[i])
           if shuffle {
-            o[i] = UInt8(truncatingIfNeeded: h); o[n + i] = UInt8(truncatingIfNeeded: h >> 8)
+            o[i] = UInt8(truncatingIfNeeded: h)
+            o[n + i] = UInt8(truncatingIfNeeded: h >> 8)
           } else {
-            o[2 * i] = UInt8(truncatingIfNeeded: h); o[2 * i + 1] = UInt8(truncatingIfNeeded: h >> 8)
+            o[2 * i] = UInt8(truncatingIfNeeded: h)
+            o[2 * i + 1] = UInt8(truncatingIfNeeded: h >> 8)
           }
         }
       }
@@ -90,22 +94,26 @@ public final class FrameDecoder {
   func checkDeclaredSize(_ compressed: UnsafeRawBufferPointer, expected: Int, file: String, frame: Int) throws {
     let declared = ZSTD_getFrameContentSize(compressed.baseAddress, compressed.count)
     guard declared == UInt64(expected) else {
-      throw StoreError.corruptFrame(file: file, frame: frame,
-                                    detail: "declares \(declared) decoded bytes, expected \(expected)")
+      throw StoreError.corruptFrame(
+        file: file, frame: frame,
+        detail: "declares \(declared) decoded bytes, expected \(expected)")
     }
   }
 
   /// Decompresses `compressed` (checked against zstd's content checksum and the expected size)
   /// and converts it to Float into `out` (count = rows·inputDim of the frame).
-  func decode(_ compressed: UnsafeRawBufferPointer, dtype: StoreDType, shuffled: Bool,
-              into out: UnsafeMutableBufferPointer<Float>, file: String, frame: Int) throws {
+  func decode(
+    _ compressed: UnsafeRawBufferPointer, dtype: StoreDType, shuffled: Bool,
+    into out: UnsafeMutableBufferPointer<Float>, file: String, frame: Int
+  ) throws {
     let n = out.count
     let expected = n * dtype.size
     try checkDeclaredSize(compressed, expected: expected, file: file, frame: frame)
     if raw.count < expected { raw = [UInt8](repeating: 0, count: expected) }
     let got = try raw.withUnsafeMutableBytes { d in
-      try zstdCheck(ZSTD_decompressDCtx(dctx, d.baseAddress, expected, compressed.baseAddress, compressed.count),
-                    file: file, frame: frame, what: "ZSTD_decompressDCtx")
+      try zstdCheck(
+        ZSTD_decompressDCtx(dctx, d.baseAddress, expected, compressed.baseAddress, compressed.count),
+        file: file, frame: frame, what: "ZSTD_decompressDCtx")
     }
     guard got == expected else {
       throw StoreError.corruptFrame(file: file, frame: frame, detail: "decoded \(got) bytes, expected \(expected)")

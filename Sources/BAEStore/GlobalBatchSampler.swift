@@ -14,9 +14,11 @@ public enum SamplerStateError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case let .negativeEpoch(source, epoch):
-      return "\(source): sampler field epoch is \(epoch), must be >= 0; the checkpoint is damaged, resume from an earlier one or start without --resume"
+      return
+        "\(source): sampler field epoch is \(epoch), must be >= 0; the checkpoint is damaged, resume from an earlier one or start without --resume"
     case let .batchOutOfRange(source, batch, perEpoch, rows, globalBatch):
-      return "\(source): sampler field batchInEpoch is \(batch) but \(rows) training rows in batches of \(globalBatch) give \(perEpoch) batches per epoch; "
+      return
+        "\(source): sampler field batchInEpoch is \(batch) but \(rows) training rows in batches of \(globalBatch) give \(perEpoch) batches per epoch; "
         + "the dataset or the batch size changed since the checkpoint: resume with the same data and --batch-size, or start without --resume"
     }
   }
@@ -71,10 +73,10 @@ public struct GlobalBatchSampler: Sendable {
 
   // Per-epoch cache (pure function of seed and epoch; rebuilt on demand, never part of the state).
   private var cachedEpoch = -1
-  private var blockOrder: [Int] = []      // permuted block indices (empty = identity: one window)
-  private var windowStarts: [Int] = []    // windowStarts[w] = first epoch position of window w; last = n
+  private var blockOrder: [Int] = []  // permuted block indices (empty = identity: one window)
+  private var windowStarts: [Int] = []  // windowStarts[w] = first epoch position of window w; last = n
   private var cachedWindow = -1
-  private var windowRows: [Int] = []      // the shuffled row indices of `cachedWindow`
+  private var windowRows: [Int] = []  // the shuffled row indices of `cachedWindow`
 
   /// - Parameters:
   ///   - rows: the dataset rows to draw from, in file order (e.g. the train split `0..<trainRows`).
@@ -83,15 +85,19 @@ public struct GlobalBatchSampler: Sendable {
   ///   - windowBlocks: blocks per shuffling window (more = closer to a uniform permutation, but more
   ///     decoded frames held by a reader); `Int.max` = one window over all rows.
   ///   - state: where to start; a saved `state` resumes the identical sequence.
-  public init(rows: Range<Int>, globalBatch: Int, seed: UInt64, order: BatchOrder,
-              blockRows: Int = 1, windowBlocks: Int = .max,
-              state: SamplerState = .init(epoch: 0, batchInEpoch: 0)) {
+  public init(
+    rows: Range<Int>, globalBatch: Int, seed: UInt64, order: BatchOrder,
+    blockRows: Int = 1, windowBlocks: Int = .max,
+    state: SamplerState = .init(epoch: 0, batchInEpoch: 0)
+  ) {
     precondition(rows.lowerBound >= 0, "rows \(rows) must start at >= 0")
-    precondition(globalBatch > 0 && globalBatch <= rows.count,
-                 "globalBatch \(globalBatch) must be in 1...\(rows.count) (rows \(rows))")
+    precondition(
+      globalBatch > 0 && globalBatch <= rows.count,
+      "globalBatch \(globalBatch) must be in 1...\(rows.count) (rows \(rows))")
     precondition(blockRows > 0 && windowBlocks > 0, "blockRows \(blockRows), windowBlocks \(windowBlocks) must be > 0")
-    precondition(state.epoch >= 0 && state.batchInEpoch >= 0 && state.batchInEpoch < rows.count / globalBatch,
-                 "state \(state) out of range: batchInEpoch must be < \(rows.count / globalBatch)")
+    precondition(
+      state.epoch >= 0 && state.batchInEpoch >= 0 && state.batchInEpoch < rows.count / globalBatch,
+      "state \(state) out of range: batchInEpoch must be < \(rows.count / globalBatch)")
     self.rows = rows
     self.globalBatch = globalBatch
     self.seed = seed
@@ -123,8 +129,9 @@ public struct GlobalBatchSampler: Sendable {
   /// The rows at `positions` of epoch `epoch`'s order (position p = slot p mod B of batch p div B),
   /// without touching the state. A reader uses it to gather many batches' rows in one pass.
   public mutating func epochRows(_ positions: Range<Int>, epoch: Int) -> [Int] {
-    precondition(positions.lowerBound >= 0 && positions.upperBound <= rows.count && epoch >= 0,
-                 "positions \(positions) of epoch \(epoch) out of 0..<\(rows.count)")
+    precondition(
+      positions.lowerBound >= 0 && positions.upperBound <= rows.count && epoch >= 0,
+      "positions \(positions) of epoch \(epoch) out of 0..<\(rows.count)")
     var out = [Int]()
     out.reserveCapacity(positions.count)
     switch order {
@@ -164,9 +171,10 @@ public struct GlobalBatchSampler: Sendable {
       throw SamplerStateError.negativeEpoch(source: source, epoch: resumed.epoch)
     }
     guard resumed.batchInEpoch >= 0 && resumed.batchInEpoch < batchesPerEpoch else {
-      throw SamplerStateError.batchOutOfRange(source: source, batchInEpoch: resumed.batchInEpoch,
-                                              batchesPerEpoch: batchesPerEpoch, rows: rows.count,
-                                              globalBatch: globalBatch)
+      throw SamplerStateError.batchOutOfRange(
+        source: source, batchInEpoch: resumed.batchInEpoch,
+        batchesPerEpoch: batchesPerEpoch, rows: rows.count,
+        globalBatch: globalBatch)
     }
   }
 

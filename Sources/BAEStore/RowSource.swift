@@ -25,14 +25,17 @@ public final class InMemoryRowSource: RowSource {
   public let values: [Float]
 
   public init(values: [Float], inputDim: Int) {
-    precondition(inputDim > 0 && values.count % inputDim == 0, "values.count \(values.count) not a multiple of inputDim \(inputDim)")
+    precondition(
+      inputDim > 0 && values.count % inputDim == 0,
+      "values.count \(values.count) not a multiple of inputDim \(inputDim)")
     self.values = values
     self.inputDim = inputDim
     self.rowCount = values.count / inputDim
   }
 
   public func readRows(_ indices: [Int], into out: UnsafeMutableBufferPointer<Float>) throws {
-    precondition(out.count == indices.count * inputDim, "out has \(out.count) floats, need \(indices.count) x \(inputDim)")
+    precondition(
+      out.count == indices.count * inputDim, "out has \(out.count) floats, need \(indices.count) x \(inputDim)")
     let d = inputDim
     values.withUnsafeBufferPointer { v in
       for (j, r) in indices.enumerated() {
@@ -51,11 +54,14 @@ public func openRowSource(_ url: URL, cacheFrames: Int = 16) throws -> any RowSo
     return try ShardDataset(directory: url, cacheFrames: cacheFrames)
   }
   guard url.pathExtension.lowercased() == "npy" else {
-    throw StoreError.badInput(file: url.path, detail: "not a dataset directory or a .npy file; pass a directory made by `bae pack` or a 2-D .npy")
+    throw StoreError.badInput(
+      file: url.path,
+      detail: "not a dataset directory or a .npy file; pass a directory made by `bae pack` or a 2-D .npy")
   }
   let a = try Npy.read(url)
   guard a.shape.count == 2, a.shape[1] > 0 else {
-    throw StoreError.badInput(file: url.path, detail: "shape \(a.shape) is not 2-D (rows, inputDim); reshape to (tokens, width) before saving")
+    throw StoreError.badInput(
+      file: url.path, detail: "shape \(a.shape) is not 2-D (rows, inputDim); reshape to (tokens, width) before saving")
   }
   return InMemoryRowSource(values: a.values, inputDim: a.shape[1])
 }

@@ -20,9 +20,18 @@ public final class ShardDataset: RowSource, @unchecked Sendable {
   private var cache: [FrameKey: CachedFrame] = [:]
   private var clock = 0
 
-  private struct FrameKey: Hashable { var shard: Int; var frame: Int }
-  private final class CachedFrame { var values: [Float]; var lastUse: Int
-    init(values: [Float], lastUse: Int) { self.values = values; self.lastUse = lastUse } }
+  private struct FrameKey: Hashable {
+    var shard: Int
+    var frame: Int
+  }
+  private final class CachedFrame {
+    var values: [Float]
+    var lastUse: Int
+    init(values: [Float], lastUse: Int) {
+      self.values = values
+      self.lastUse = lastUse
+    }
+  }
 
   /// Opens `directory`, reading the manifest and validating every shard's header against it
   /// (missing shard, width, dtype, rows, frame size, file size). Frames are checked when decoded.
@@ -100,7 +109,10 @@ public final class ShardDataset: RowSource, @unchecked Sendable {
   /// The decoded frame `key`, from the cache or decoded now (evicting the least recently used).
   private func frameLocked(_ key: FrameKey) throws -> CachedFrame {
     clock += 1
-    if let f = cache[key] { f.lastUse = clock; return f }
+    if let f = cache[key] {
+      f.lastUse = clock
+      return f
+    }
     var values: [Float] = []
     if cache.count >= cacheFrames, let victim = cache.min(by: { $0.value.lastUse < $1.value.lastUse }) {
       cache[victim.key] = nil
@@ -115,5 +127,9 @@ public final class ShardDataset: RowSource, @unchecked Sendable {
   }
 
   /// Number of decoded frames currently cached (for tests of the memory bound).
-  public var cachedFrameCount: Int { lock.lock(); defer { lock.unlock() }; return cache.count }
+  public var cachedFrameCount: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return cache.count
+  }
 }

@@ -30,16 +30,20 @@ public final class ShardFile: @unchecked Sendable {
     try buffer.withUnsafeMutableBytes { raw in try StoreError.mapping { try file.read(at: e.offset, into: raw) } }
     let h = XXH64.hash(buffer)
     guard h == e.xxh64 else {
-      throw StoreError.corruptFrame(file: path, frame: k,
-                                    detail: "XXH64 \(XXH64.hex(h)) differs from the index's \(XXH64.hex(e.xxh64))")
+      throw StoreError.corruptFrame(
+        file: path, frame: k,
+        detail: "XXH64 \(XXH64.hex(h)) differs from the index's \(XXH64.hex(e.xxh64))")
     }
   }
 
   /// Decodes frame `k` into `out` (rowsInFrame(k)·inputDim floats, row-major).
-  public func decodeFrame(_ k: Int, into out: UnsafeMutableBufferPointer<Float>, decoder: FrameDecoder,
-                          scratch: inout [UInt8]) throws {
-    precondition(out.count == header.rowsInFrame(k) * header.inputDim,
-                 "frame \(k): out has \(out.count) floats, need \(header.rowsInFrame(k)) x \(header.inputDim)")
+  public func decodeFrame(
+    _ k: Int, into out: UnsafeMutableBufferPointer<Float>, decoder: FrameDecoder,
+    scratch: inout [UInt8]
+  ) throws {
+    precondition(
+      out.count == header.rowsInFrame(k) * header.inputDim,
+      "frame \(k): out has \(out.count) floats, need \(header.rowsInFrame(k)) x \(header.inputDim)")
     try compressedFrame(k, into: &scratch)
     try scratch.withUnsafeBytes {
       try decoder.decode($0, dtype: header.dtype, shuffled: header.shuffled, into: out, file: path, frame: k)

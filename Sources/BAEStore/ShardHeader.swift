@@ -71,7 +71,9 @@ public struct ShardHeader: Equatable, Sendable {
     put64(&out, 0)
     out += meta
     for f in frames {
-      put64(&out, UInt64(f.offset)); put64(&out, UInt64(f.bytes)); put64(&out, f.xxh64)
+      put64(&out, UInt64(f.offset))
+      put64(&out, UInt64(f.bytes))
+      put64(&out, f.xxh64)
     }
     put64(&out, XXH64.hash(out))
     return out
@@ -101,10 +103,12 @@ public struct ShardHeader: Equatable, Sendable {
     }
     let metaLen = get64(fixed, 48), frameCount = get64(fixed, 40)
     guard metaLen <= UInt64(maxMetadataBytes) else {
-      throw StoreError.corruptHeader(file: file, field: "metadataBytes", detail: "\(metaLen) exceeds the limit \(maxMetadataBytes)")
+      throw StoreError.corruptHeader(
+        file: file, field: "metadataBytes", detail: "\(metaLen) exceeds the limit \(maxMetadataBytes)")
     }
     guard frameCount <= UInt64(fileSize / entryBytes) else {
-      throw StoreError.corruptHeader(file: file, field: "frameCount", detail: "\(frameCount) frames cannot fit in \(fileSize) bytes")
+      throw StoreError.corruptHeader(
+        file: file, field: "frameCount", detail: "\(frameCount) frames cannot fit in \(fileSize) bytes")
     }
     let end = headerEnd(metadataBytes: Int(metaLen), frameCount: Int(frameCount))
     guard end <= fileSize else { throw StoreError.truncated(file: file, expectedBytes: end, foundBytes: fileSize) }
@@ -112,30 +116,38 @@ public struct ShardHeader: Equatable, Sendable {
     let stored = get64(all, end - 8)
     let computed = all.withUnsafeBytes { XXH64.hash(UnsafeRawBufferPointer(rebasing: $0[0..<(end - 8)])) }
     guard stored == computed else {
-      throw StoreError.corruptHeader(file: file, field: "headerChecksum",
-                                     detail: "stored XXH64 \(XXH64.hex(stored)), computed \(XXH64.hex(computed))")
+      throw StoreError.corruptHeader(
+        file: file, field: "headerChecksum",
+        detail: "stored XXH64 \(XXH64.hex(stored)), computed \(XXH64.hex(computed))")
     }
     // Checksum matched: the remaining checks catch a consistent but invalid header (a writer bug).
     guard let dtype = StoreDType(rawValue: fixed[12]) else {
-      throw StoreError.corruptHeader(file: file, field: "dtype", detail: "code \(fixed[12]) is not 0 (f32), 1 (f16) or 2 (bf16)")
+      throw StoreError.corruptHeader(
+        file: file, field: "dtype", detail: "code \(fixed[12]) is not 0 (f32), 1 (f16) or 2 (bf16)")
     }
     guard fixed[13] <= 1, fixed[14] == 0, fixed[15] == 0, get64(fixed, 56) == 0 else {
-      throw StoreError.corruptHeader(file: file, field: "flags/reserved", detail: "unknown flag or non-zero reserved bytes")
+      throw StoreError.corruptHeader(
+        file: file, field: "flags/reserved", detail: "unknown flag or non-zero reserved bytes")
     }
     let inputDim = get64(fixed, 16), rows = get64(fixed, 24), rpf = get64(fixed, 32)
     guard inputDim >= 1, inputDim <= UInt64(maxInputDim) else {
       throw StoreError.corruptHeader(file: file, field: "inputDim", detail: "\(inputDim) is outside 1...\(maxInputDim)")
     }
     let maxFrameBytes = try StoreError.mapping { try Limits.frameBytes() }
-    guard rpf >= 1 else { throw StoreError.corruptHeader(file: file, field: "rowsPerFrame", detail: "0 rows per frame") }
+    guard rpf >= 1 else {
+      throw StoreError.corruptHeader(file: file, field: "rowsPerFrame", detail: "0 rows per frame")
+    }
     let frameBytes = rpf.multipliedReportingOverflow(by: inputDim * UInt64(dtype.size))
     guard !frameBytes.overflow, frameBytes.partialValue <= UInt64(maxFrameBytes) else {
-      throw StoreError.limitExceeded(file: file, field: "decoded frame size (rowsPerFrame \(rpf) x inputDim \(inputDim))",
-                                     found: frameBytes.overflow ? Int.max : Int(frameBytes.partialValue),
-                                     limit: maxFrameBytes, variable: "BAE_MAX_FRAME_BYTES")
+      throw StoreError.limitExceeded(
+        file: file, field: "decoded frame size (rowsPerFrame \(rpf) x inputDim \(inputDim))",
+        found: frameBytes.overflow ? Int.max : Int(frameBytes.partialValue),
+        limit: maxFrameBytes, variable: "BAE_MAX_FRAME_BYTES")
     }
-    guard rows <= rpf * frameCount, Int(frameCount) == ShardHeader.frameCount(rows: Int(rows), rowsPerFrame: Int(rpf)) else {
-      throw StoreError.corruptHeader(file: file, field: "frameCount", detail: "\(frameCount) frames do not hold \(rows) rows of \(rpf) per frame")
+    guard rows <= rpf * frameCount, Int(frameCount) == ShardHeader.frameCount(rows: Int(rows), rowsPerFrame: Int(rpf))
+    else {
+      throw StoreError.corruptHeader(
+        file: file, field: "frameCount", detail: "\(frameCount) frames do not hold \(rows) rows of \(rpf) per frame")
     }
     let metaBytes = Array(all[fixedBytes..<(fixedBytes + Int(metaLen))])
     guard let metadata = try? JSONDecoder().decode([String: String].self, from: Data(metaBytes)) else {
@@ -149,20 +161,23 @@ public struct ShardHeader: Equatable, Sendable {
       let p = fixedBytes + Int(metaLen) + k * entryBytes
       let off = get64(all, p), size = get64(all, p + 8)
       guard off == expectedOffset, size >= 1, size <= UInt64(fileSize), size <= decodedMax * 2 + 4096 else {
-        throw StoreError.corruptHeader(file: file, field: "frameIndex[\(k)]",
-                                       detail: "offset \(off) size \(size), expected offset \(expectedOffset)")
+        throw StoreError.corruptHeader(
+          file: file, field: "frameIndex[\(k)]",
+          detail: "offset \(off) size \(size), expected offset \(expectedOffset)")
       }
       frames.append(FrameEntry(offset: Int(off), bytes: Int(size), xxh64: get64(all, p + 16)))
       expectedOffset += size
       guard expectedOffset <= UInt64(fileSize) else {
-        throw StoreError.truncated(file: file, expectedBytes: Int(min(expectedOffset, UInt64(Int.max))), foundBytes: fileSize)
+        throw StoreError.truncated(
+          file: file, expectedBytes: Int(min(expectedOffset, UInt64(Int.max))), foundBytes: fileSize)
       }
     }
     guard expectedOffset == UInt64(fileSize) else {
       throw StoreError.truncated(file: file, expectedBytes: Int(expectedOffset), foundBytes: fileSize)
     }
-    return ShardHeader(dtype: dtype, shuffled: fixed[13] == 1, inputDim: Int(inputDim), rows: Int(rows),
-                       rowsPerFrame: Int(rpf), metadata: metadata, frames: frames)
+    return ShardHeader(
+      dtype: dtype, shuffled: fixed[13] == 1, inputDim: Int(inputDim), rows: Int(rows),
+      rowsPerFrame: Int(rpf), metadata: metadata, frames: frames)
   }
 }
 

@@ -27,7 +27,8 @@ public struct ShardOptions: Sendable, Equatable {
 public enum ShardWriter {
   /// Compresses `rows` (rowCount·inputDim floats, row-major) into frames, in parallel.
   static func compressFrames(_ rows: UnsafeBufferPointer<Float>, inputDim: Int, options: ShardOptions) -> [[UInt8]] {
-    precondition(inputDim > 0 && rows.count % inputDim == 0, "rows.count \(rows.count) not a multiple of inputDim \(inputDim)")
+    precondition(
+      inputDim > 0 && rows.count % inputDim == 0, "rows.count \(rows.count) not a multiple of inputDim \(inputDim)")
     let rowCount = rows.count / inputDim
     let frames = ShardHeader.frameCount(rows: rowCount, rowsPerFrame: options.rowsPerFrame)
     // One slot per frame in raw memory: each worker writes only its own slots, and no worker
@@ -54,8 +55,10 @@ public enum ShardWriter {
 
   /// Writes a shard of `rows` to `url` atomically; returns its header (with the frame index).
   @discardableResult
-  public static func write(_ rows: UnsafeBufferPointer<Float>, inputDim: Int, options: ShardOptions,
-                           metadata: [String: String], to url: URL) throws -> ShardHeader {
+  public static func write(
+    _ rows: UnsafeBufferPointer<Float>, inputDim: Int, options: ShardOptions,
+    metadata: [String: String], to url: URL
+  ) throws -> ShardHeader {
     let frames = compressFrames(rows, inputDim: inputDim, options: options)
     let rowCount = rows.count / inputDim
     let meta = metadata
@@ -66,8 +69,9 @@ public enum ShardWriter {
       entries.append(FrameEntry(offset: offset, bytes: f.count, xxh64: XXH64.hash(f)))
       offset += f.count
     }
-    let header = ShardHeader(dtype: options.dtype, shuffled: options.shuffle, inputDim: inputDim, rows: rowCount,
-                             rowsPerFrame: options.rowsPerFrame, metadata: meta, frames: entries)
+    let header = ShardHeader(
+      dtype: options.dtype, shuffled: options.shuffle, inputDim: inputDim, rows: rowCount,
+      rowsPerFrame: options.rowsPerFrame, metadata: meta, frames: entries)
     let head = header.encode()
     precondition(head.count == entries.first?.offset ?? head.count, "header size \(head.count) != first frame offset")
     do {

@@ -1,8 +1,8 @@
+import BAEIO
 // Measurements behind `bae bench store`: compression ratio and single-core decode throughput of
 // every dtype with and without byte shuffling, on any (rows, inputDim) matrix.
 import BAERandom
 import Dispatch
-import BAEIO
 import Foundation
 
 /// One benchmark row.
@@ -21,8 +21,10 @@ public struct StoreBenchResult: Codable, Sendable {
 
 public enum StoreBenchmark {
   /// Benchmarks `values` (rows·inputDim). Decoding is repeated until `minSeconds` have passed.
-  public static func run(_ values: [Float], inputDim: Int, rowsPerFrame: Int = 256, level: Int32 = 1,
-                         minSeconds: Double = 0.5) -> [StoreBenchResult] {
+  public static func run(
+    _ values: [Float], inputDim: Int, rowsPerFrame: Int = 256, level: Int32 = 1,
+    minSeconds: Double = 0.5
+  ) -> [StoreBenchResult] {
     precondition(values.count % inputDim == 0, "values.count \(values.count) not a multiple of inputDim \(inputDim)")
     let rows = values.count / inputDim
     let rawF32 = Double(values.count * 4)
@@ -44,17 +46,20 @@ public enum StoreBenchmark {
             f.withUnsafeBytes { src in
               out.withUnsafeMutableBufferPointer { o in
                 // Benchmark frames come from our own encoder: a failure here is a bug.
-                try! decoder.decode(src, dtype: dtype, shuffled: shuffle,
-                                    into: UnsafeMutableBufferPointer(rebasing: o[0..<n]), file: "bench", frame: k)
+                try! decoder.decode(
+                  src, dtype: dtype, shuffled: shuffle,
+                  into: UnsafeMutableBufferPointer(rebasing: o[0..<n]), file: "bench", frame: k)
               }
             }
             decoded += Double(n * 4)
           }
         } while monotonicSeconds() - t1 < minSeconds
         let decodeSeconds = monotonicSeconds() - t1
-        results.append(StoreBenchResult(dtype: dtype, shuffle: shuffle, ratioVsF32: rawF32 / compressed,
-                                        ratioVsDType: rawF32 / 4 * Double(dtype.size) / compressed,
-                                        decodeGBps: decoded / decodeSeconds / 1e9, encodeGBps: rawF32 / encodeSeconds / 1e9))
+        results.append(
+          StoreBenchResult(
+            dtype: dtype, shuffle: shuffle, ratioVsF32: rawF32 / compressed,
+            ratioVsDType: rawF32 / 4 * Double(dtype.size) / compressed,
+            decodeGBps: decoded / decodeSeconds / 1e9, encodeGBps: rawF32 / encodeSeconds / 1e9))
       }
     }
     return results

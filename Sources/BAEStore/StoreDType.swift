@@ -12,7 +12,11 @@ public enum StoreDType: UInt8, Codable, Sendable, CaseIterable, CustomStringConv
 
   /// The name used on the command line and in manifests.
   public var description: String {
-    switch self { case .f32: "f32"; case .f16: "f16"; case .bf16: "bf16" }
+    switch self {
+    case .f32: "f32"
+    case .f16: "f16"
+    case .bf16: "bf16"
+    }
   }
 
   public init?(name: String) {

@@ -41,33 +41,43 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
     case let .io(file, op, reason):
       return "\(file): cannot \(op): \(reason); check the path and permissions"
     case let .truncated(file, expected, found):
-      return "\(file): truncated or damaged: expected \(expected) bytes, found \(found); re-copy the file or re-run `bae pack`"
+      return
+        "\(file): truncated or damaged: expected \(expected) bytes, found \(found); re-copy the file or re-run `bae pack`"
     case let .badMagic(file, found):
-      return "\(file): not a BAE shard (magic \(found), expected \"BAESHARD\"); point --data at a dataset made by `bae pack`"
+      return
+        "\(file): not a BAE shard (magic \(found), expected \"BAESHARD\"); point --data at a dataset made by `bae pack`"
     case let .unsupportedVersion(file, found, supported):
-      return "\(file): shard format version \(found) is not supported (this build reads version \(supported)); re-pack with this build or upgrade bae"
+      return
+        "\(file): shard format version \(found) is not supported (this build reads version \(supported)); re-pack with this build or upgrade bae"
     case let .corruptHeader(file, field, detail):
-      return "\(file): header field \(field) is corrupt: \(detail); the shard is damaged, re-copy it or re-run `bae pack`"
+      return
+        "\(file): header field \(field) is corrupt: \(detail); the shard is damaged, re-copy it or re-run `bae pack`"
     case let .corruptFrame(file, frame, detail):
-      return "\(file): frame \(frame) is corrupt: \(detail); the shard is damaged, re-copy it or re-run `bae pack` (`bae inspect --verify` lists all damaged frames)"
+      return
+        "\(file): frame \(frame) is corrupt: \(detail); the shard is damaged, re-copy it or re-run `bae pack` (`bae inspect --verify` lists all damaged frames)"
     case let .badManifest(file, detail):
       return "\(file): invalid dataset manifest: \(detail); re-run `bae pack` to rebuild the dataset"
     case let .missingShard(manifest, shard):
       return "\(manifest): lists shard \(shard), which does not exist; copy the missing shard or re-run `bae pack`"
     case let .shardMismatch(file, field, expected, found):
-      return "\(file): \(field) is \(found) but the dataset expects \(expected); all shards of a dataset must match its manifest, re-pack them together"
+      return
+        "\(file): \(field) is \(found) but the dataset expects \(expected); all shards of a dataset must match its manifest, re-pack them together"
     case let .contentHashMismatch(file, expected, found):
-      return "\(file): content hash XXH64 \(found) differs from the manifest's \(expected); the file changed after packing, re-copy it or re-run `bae pack`"
+      return
+        "\(file): content hash XXH64 \(found) differs from the manifest's \(expected); the file changed after packing, re-copy it or re-run `bae pack`"
     case let .badTokens(file, line, detail):
-      return "\(file): line \(line): \(detail); tokens TSV needs a header `token_id<TAB>document_id<TAB>position<TAB>text` and one line per activation row"
+      return
+        "\(file): line \(line): \(detail); tokens TSV needs a header `token_id<TAB>document_id<TAB>position<TAB>text` and one line per activation row"
     case let .badInput(file, detail):
       return "\(file): \(detail)"
     case let .notRegularFile(file, kind):
       return BAEIOError.notRegularFile(path: file, kind: kind).description
     case let .limitExceeded(file, field, found, limit, variable):
-      return BAEIOError.limitExceeded(path: file, field: field, found: found, limit: limit, variable: variable).description
+      return BAEIOError.limitExceeded(path: file, field: field, found: found, limit: limit, variable: variable)
+        .description
     case let .nonFiniteRows(file, count, firstRow):
-      return "\(file): \(count) row(s) hold NaN or infinity, the first is row \(firstRow); fix the extraction, or pass --skip-non-finite to drop them (and their token lines)"
+      return
+        "\(file): \(count) row(s) hold NaN or infinity, the first is row \(firstRow); fix the extraction, or pass --skip-non-finite to drop them (and their token lines)"
     }
   }
 
@@ -78,13 +88,15 @@ extension StoreError {
   /// The store's view of a failure in BAEIO's file funnel (same file, same facts).
   init(_ error: BAEIOError) {
     switch error {
-    case let .truncated(path, expected, found): self = .truncated(file: path, expectedBytes: expected, foundBytes: found)
+    case let .truncated(path, expected, found):
+      self = .truncated(file: path, expectedBytes: expected, foundBytes: found)
     case let .notRegularFile(path, kind): self = .notRegularFile(file: path, kind: kind)
     case let .limitExceeded(path, field, found, limit, variable):
       self = .limitExceeded(file: path, field: field, found: found, limit: limit, variable: variable)
     case let .cannotRead(path, reason): self = .io(file: path, operation: "read", reason: reason)
     case let .cannotWrite(path, reason): self = .io(file: path, operation: "write", reason: reason)
-    case let .badLimit(variable, value): self = .badInput(file: variable, detail: BAEIOError.badLimit(variable: variable, value: value).description)
+    case let .badLimit(variable, value):
+      self = .badInput(file: variable, detail: BAEIOError.badLimit(variable: variable, value: value).description)
     default: self = .badInput(file: "", detail: error.description)
     }
   }

@@ -46,13 +46,18 @@ public enum TokenTable {
     var o = ""
     var it = s.unicodeScalars.makeIterator()
     while let c = it.next() {
-      guard c == "\\" else { o.unicodeScalars.append(c); continue }
+      guard c == "\\" else {
+        o.unicodeScalars.append(c)
+        continue
+      }
       switch it.next() {
       case "\\": o += "\\"
       case "t": o += "\t"
       case "n": o += "\n"
       case "r": o += "\r"
-      case let x: throw StoreError.badTokens(file: file, line: line, detail: "unknown escape \\\(x.map(String.init) ?? "<end>") in text")
+      case let x:
+        throw StoreError.badTokens(
+          file: file, line: line, detail: "unknown escape \\\(x.map(String.init) ?? "<end>") in text")
       }
     }
     return o
@@ -82,12 +87,15 @@ public enum TokenTable {
     func line(_ bytes: UnsafeRawBufferPointer) throws {
       lineNo += 1
       guard bytes.count <= cap else {
-        throw StoreError.limitExceeded(file: file.path, field: "line \(lineNo) length", found: bytes.count, limit: cap,
-                                       variable: "BAE_MAX_TOKEN_LINE_BYTES")
+        throw StoreError.limitExceeded(
+          file: file.path, field: "line \(lineNo) length", found: bytes.count, limit: cap,
+          variable: "BAE_MAX_TOKEN_LINE_BYTES")
       }
       var n = bytes.count
       if n > 0, bytes[n - 1] == 0x0D { n -= 1 }
-      if let record = try parser.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), line: lineNo) { try body(record) }
+      if let record = try parser.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), line: lineNo) {
+        try body(record)
+      }
     }
     try StoreError.mapping {
       try file.forEachChunk(chunkBytes: 1 << 20) { chunk in
@@ -104,13 +112,16 @@ public enum TokenTable {
         }
         pending += chunk[start...]
         guard pending.count <= cap else {
-          throw StoreError.limitExceeded(file: file.path, field: "line \(lineNo + 1) length", found: pending.count, limit: cap,
-                                         variable: "BAE_MAX_TOKEN_LINE_BYTES")
+          throw StoreError.limitExceeded(
+            file: file.path, field: "line \(lineNo + 1) length", found: pending.count, limit: cap,
+            variable: "BAE_MAX_TOKEN_LINE_BYTES")
         }
       }
     }
     if !pending.isEmpty { try pending.withUnsafeBytes { try line($0) } }
-    guard parser.columns != nil else { throw StoreError.badTokens(file: file.path, line: 1, detail: "the file is empty") }
+    guard parser.columns != nil else {
+      throw StoreError.badTokens(file: file.path, line: 1, detail: "the file is empty")
+    }
   }
 
   /// Turns lines (without their line end) into records; the first line is the header.
@@ -129,7 +140,8 @@ public enum TokenTable {
         var found: [Int] = []
         for c in TokenTable.columns {
           guard let i = names.firstIndex(of: c) else {
-            throw StoreError.badTokens(file: file, line: line, detail: "header lacks column \(c) (found \(names.joined(separator: ",")))")
+            throw StoreError.badTokens(
+              file: file, line: line, detail: "header lacks column \(c) (found \(names.joined(separator: ",")))")
           }
           found.append(i)
         }
@@ -142,12 +154,14 @@ public enum TokenTable {
       }
       func int(_ k: Int) throws -> Int {
         guard let v = Int(f[col[k]]) else {
-          throw StoreError.badTokens(file: file, line: line, detail: "\(TokenTable.columns[k]) \"\(f[col[k]])\" is not an integer")
+          throw StoreError.badTokens(
+            file: file, line: line, detail: "\(TokenTable.columns[k]) \"\(f[col[k]])\" is not an integer")
         }
         return v
       }
-      return TokenRecord(tokenId: try int(0), documentId: try int(1), position: try int(2),
-                         text: try TokenTable.unescape(f[col[3]], file: file, line: line))
+      return TokenRecord(
+        tokenId: try int(0), documentId: try int(1), position: try int(2),
+        text: try TokenTable.unescape(f[col[3]], file: file, line: line))
     }
   }
 

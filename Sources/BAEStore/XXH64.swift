@@ -75,7 +75,10 @@ public struct XXH64: Sendable {
     var h: UInt64
     if total >= 32 {
       h = XXH64.rotl(v1, 1) &+ XXH64.rotl(v2, 7) &+ XXH64.rotl(v3, 12) &+ XXH64.rotl(v4, 18)
-      h = XXH64.merge(h, v1); h = XXH64.merge(h, v2); h = XXH64.merge(h, v3); h = XXH64.merge(h, v4)
+      h = XXH64.merge(h, v1)
+      h = XXH64.merge(h, v2)
+      h = XXH64.merge(h, v3)
+      h = XXH64.merge(h, v4)
     } else {
       h = seed &+ XXH64.p5
     }
@@ -99,8 +102,10 @@ public struct XXH64: Sendable {
         i += 1
       }
     }
-    h ^= h >> 33; h = h &* XXH64.p2
-    h ^= h >> 29; h = h &* XXH64.p3
+    h ^= h >> 33
+    h = h &* XXH64.p2
+    h ^= h >> 29
+    h = h &* XXH64.p3
     h ^= h >> 32
     return h
   }

@@ -25,8 +25,14 @@ public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable 
   }
 
   public subscript(i: Int) -> Element {
-    get { precondition(i >= 0 && i < count, "index \(i) out of 0..<\(count)"); return baseAddress[i] }
-    set { precondition(i >= 0 && i < count, "index \(i) out of 0..<\(count)"); baseAddress[i] = newValue }
+    get {
+      precondition(i >= 0 && i < count, "index \(i) out of 0..<\(count)")
+      return baseAddress[i]
+    }
+    set {
+      precondition(i >= 0 && i < count, "index \(i) out of 0..<\(count)")
+      baseAddress[i] = newValue
+    }
   }
 
   public func zero() {

@@ -7,24 +7,29 @@ public enum Transpose: Sendable { case none, transposed }
 public enum BLAS {
   /// C = alpha·op(A)·op(B) + beta·C, all row-major (cblas_sgemm).
   /// op(A): (M, K), op(B): (K, N), C: (M, N).
-  public static func gemm(_ a: Matrix, _ ta: Transpose, _ b: Matrix, _ tb: Transpose,
-                          into c: Matrix, alpha: Float = 1, beta: Float = 0) {
+  public static func gemm(
+    _ a: Matrix, _ ta: Transpose, _ b: Matrix, _ tb: Transpose,
+    into c: Matrix, alpha: Float = 1, beta: Float = 0
+  ) {
     let (m, ka) = ta == .none ? (a.rows, a.cols) : (a.cols, a.rows)
     let (kb, n) = tb == .none ? (b.rows, b.cols) : (b.cols, b.rows)
-    precondition(ka == kb && c.rows == m && c.cols == n,
-                 "gemm shapes: op(A) (\(m), \(ka)) · op(B) (\(kb), \(n)) -> C (\(c.rows), \(c.cols))")
+    precondition(
+      ka == kb && c.rows == m && c.cols == n,
+      "gemm shapes: op(A) (\(m), \(ka)) · op(B) (\(kb), \(n)) -> C (\(c.rows), \(c.cols))")
     if m == 0 || n == 0 { return }
     if ka == 0 {  // empty inner dimension: C = beta·C
       for r in 0..<m { for j in 0..<n { c[r, j] = beta == 0 ? 0 : beta * c[r, j] } }
       return
     }
-    precondition(m <= Int(Int32.max) && n <= Int(Int32.max) && ka <= Int(Int32.max),
-                 "gemm dimension exceeds 32-bit blasint")
-    cblas_sgemm(CblasRowMajor,
-                ta == .none ? CblasNoTrans : CblasTrans,
-                tb == .none ? CblasNoTrans : CblasTrans,
-                blasint(m), blasint(n), blasint(ka), alpha,
-                a.base, blasint(a.ld), b.base, blasint(b.ld), beta, c.base, blasint(c.ld))
+    precondition(
+      m <= Int(Int32.max) && n <= Int(Int32.max) && ka <= Int(Int32.max),
+      "gemm dimension exceeds 32-bit blasint")
+    cblas_sgemm(
+      CblasRowMajor,
+      ta == .none ? CblasNoTrans : CblasTrans,
+      tb == .none ? CblasNoTrans : CblasTrans,
+      blasint(m), blasint(n), blasint(ka), alpha,
+      a.base, blasint(a.ld), b.base, blasint(b.ld), beta, c.base, blasint(c.ld))
   }
 
   /// Number of threads OpenBLAS uses for one call.

@@ -17,8 +17,9 @@ public struct Matrix: @unchecked Sendable {
   }
 
   public init(_ buffer: AlignedBuffer<Float>, offset: Int = 0, rows: Int, cols: Int) {
-    precondition(offset + rows * cols <= buffer.count,
-                 "Matrix (\(rows), \(cols)) at \(offset) exceeds buffer of \(buffer.count)")
+    precondition(
+      offset + rows * cols <= buffer.count,
+      "Matrix (\(rows), \(cols)) at \(offset) exceeds buffer of \(buffer.count)")
     self.init(buffer.baseAddress + offset, rows: rows, cols: cols)
   }
 
@@ -36,7 +37,10 @@ public struct Matrix: @unchecked Sendable {
 public struct Vector: @unchecked Sendable {
   public let base: UnsafeMutablePointer<Float>
   public let count: Int
-  public init(_ base: UnsafeMutablePointer<Float>, count: Int) { self.base = base; self.count = count }
+  public init(_ base: UnsafeMutablePointer<Float>, count: Int) {
+    self.base = base
+    self.count = count
+  }
   public init(_ buffer: AlignedBuffer<Float>, offset: Int = 0, count: Int) {
     precondition(offset + count <= buffer.count, "Vector \(count) at \(offset) exceeds \(buffer.count)")
     self.init(buffer.baseAddress + offset, count: count)

@@ -40,8 +40,10 @@ public struct CheckpointStore {
   public func latestComplete() throws -> URL? { try completed().last?.url }
 
   /// Writes step `step` (rank 0 only; other ranks return at once — no collectives in here).
-  public func write(step: Int, model: Autoencoder, adam: Adam, config: TrainConfig, sampler: SamplerState,
-                    worldSize: Int, isRoot: Bool, runID: String? = nil, dataFingerprint: String? = nil) throws {
+  public func write(
+    step: Int, model: Autoencoder, adam: Adam, config: TrainConfig, sampler: SamplerState,
+    worldSize: Int, isRoot: Bool, runID: String? = nil, dataFingerprint: String? = nil
+  ) throws {
     guard isRoot else { return }
     let dir = directory.appendingPathComponent(Self.name(step: step))
     let fm = FileManager.default
@@ -58,12 +60,15 @@ public struct CheckpointStore {
     opt.add("step", shape: [], int64s: [Int64(adam.step)])
     // untrained state (BatchTopK θ, AuxK counters) as exact float64 bit patterns
     for t in model.bufferLayout.tensors {
-      opt.add("model_state." + t.name, shape: t.shape, int64s: t.range.map { Int64(bitPattern: model.buffers[$0].bitPattern) })
+      opt.add(
+        "model_state." + t.name, shape: t.shape, int64s: t.range.map { Int64(bitPattern: model.buffers[$0].bitPattern) }
+      )
     }
     try opt.write(to: dir.appendingPathComponent("optimizer.safetensors"))
-    let info = CheckpointInfo(step: step, worldSize: worldSize, config: config, sampler: sampler,
-                              versions: RunEnvironment.versions, gitCommit: RunEnvironment.gitCommit,
-                              runID: runID, dataFingerprint: dataFingerprint)
+    let info = CheckpointInfo(
+      step: step, worldSize: worldSize, config: config, sampler: sampler,
+      versions: RunEnvironment.versions, gitCommit: RunEnvironment.gitCommit,
+      runID: runID, dataFingerprint: dataFingerprint)
     try ModelFiles.saveJSON(info, to: dir.appendingPathComponent("config.json"))
     try ModelFiles.saveJSON(sampler, to: dir.appendingPathComponent("sampler.json"))
     try AtomicFile.write(Data("step \(step)\n".utf8), to: dir.appendingPathComponent("DONE"))
@@ -74,7 +79,9 @@ public struct CheckpointStore {
   public func readInfo(_ dir: URL) throws -> CheckpointInfo {
     let infoURL = dir.appendingPathComponent("config.json")
     guard let data = FileManager.default.contents(atPath: infoURL.path) else {
-      throw RunDirectoryError.missingFile(path: infoURL.path, hint: "although DONE exists; delete \(dir.lastPathComponent) to resume from the previous checkpoint")
+      throw RunDirectoryError.missingFile(
+        path: infoURL.path,
+        hint: "although DONE exists; delete \(dir.lastPathComponent) to resume from the previous checkpoint")
     }
     do { return try JSONDecoder().decode(CheckpointInfo.self, from: data) } catch {
       throw RunDirectoryError.unreadable(path: infoURL.path, reason: "\(error)")
@@ -83,13 +90,16 @@ public struct CheckpointStore {
 
   /// Loads a checkpoint into `model` and `adam`, refusing one whose training-defining settings differ.
   public func load(_ dir: URL, expecting config: TrainConfig, model: Autoencoder, adam: Adam) throws
-    -> (step: Int, sampler: SamplerState) {
+    -> (step: Int, sampler: SamplerState)
+  {
     try load(dir, info: try readInfo(dir), expecting: config, model: model, adam: adam)
   }
 
   /// Loads a checkpoint whose config.json was read as `info`.
-  public func load(_ dir: URL, info: CheckpointInfo, expecting config: TrainConfig, model: Autoencoder, adam: Adam) throws
-    -> (step: Int, sampler: SamplerState) {
+  public func load(_ dir: URL, info: CheckpointInfo, expecting config: TrainConfig, model: Autoencoder, adam: Adam)
+    throws
+    -> (step: Int, sampler: SamplerState)
+  {
     let infoURL = dir.appendingPathComponent("config.json")
     let diffs = Self.differences(info.config, config)
     if !diffs.isEmpty { throw RunDirectoryError.settingsDiffer(path: infoURL.path, differences: diffs) }
@@ -99,7 +109,8 @@ public struct CheckpointStore {
     for t in model.layout.tensors {
       let a = try opt.floats("exp_avg." + t.name), b = try opt.floats("exp_avg_sq." + t.name)
       guard a.count == t.range.count, b.count == t.range.count else {
-        throw RunDirectoryError.tensorSize(path: opt.url.path, name: "exp_avg." + t.name, found: Swift.min(a.count, b.count), expected: t.range.count)
+        throw RunDirectoryError.tensorSize(
+          path: opt.url.path, name: "exp_avg." + t.name, found: Swift.min(a.count, b.count), expected: t.range.count)
       }
       mv.replaceSubrange(t.range, with: a)
       vv.replaceSubrange(t.range, with: b)
@@ -107,7 +118,8 @@ public struct CheckpointStore {
     for t in model.bufferLayout.tensors {
       let bits = try opt.int64s("model_state." + t.name)
       guard bits.count == t.range.count else {
-        throw RunDirectoryError.tensorSize(path: opt.url.path, name: "model_state." + t.name, found: bits.count, expected: t.range.count)
+        throw RunDirectoryError.tensorSize(
+          path: opt.url.path, name: "model_state." + t.name, found: bits.count, expected: t.range.count)
       }
       for (o, b) in zip(t.range, bits) { model.buffers[o] = Double(bitPattern: UInt64(bitPattern: b)) }
     }
@@ -136,8 +148,10 @@ public struct CheckpointStore {
   /// `keepLast`, except multiples of `keepEvery`. A checkpoint that cannot be removed (EBUSY, NFS
   /// silly-rename `.nfs*` files) is skipped: the returned warnings name it, and the run goes on.
   @discardableResult
-  public func prune(keepLast: Int, keepEvery: Int, runID: String? = nil,
-                    remove: (URL) throws -> Void = { try FileManager.default.removeItem(at: $0) }) throws -> [String] {
+  public func prune(
+    keepLast: Int, keepEvery: Int, runID: String? = nil,
+    remove: (URL) throws -> Void = { try FileManager.default.removeItem(at: $0) }
+  ) throws -> [String] {
     guard keepLast > 0 else { return [] }
     let own = try completed().filter { runID == nil || (try? readInfo($0.url))?.runID == runID }
     var warnings: [String] = []

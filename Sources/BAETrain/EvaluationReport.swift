@@ -62,7 +62,9 @@ public struct EvaluationReport: Codable, Sendable {
     dead = s.deadBits
     func key(_ t: Double) -> String { String(format: "%g", t) }
     dense = Dictionary(uniqueKeysWithValues: Self.densityThresholds.map { (key($0), s.dense(above: $0)) })
-    denseTwoSided = binary ? Dictionary(uniqueKeysWithValues: Self.densityThresholds.map { (key($0), s.denseTwoSided(above: $0)) }) : nil
+    denseTwoSided =
+      binary
+      ? Dictionary(uniqueKeysWithValues: Self.densityThresholds.map { (key($0), s.denseTwoSided(above: $0)) }) : nil
     constant = binary ? s.rates.filter { $0 == 0 || $0 == 1 }.count : nil
     codeEntropyBits = s.entropyBits
     threshold = model.batchThreshold

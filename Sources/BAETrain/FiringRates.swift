@@ -6,7 +6,10 @@ import Foundation
 public enum FiringRates {
   public static let fileName = "firing_rates.json"
 
-  struct File: Codable { var rows: Int; var rates: [Double] }
+  struct File: Codable {
+    var rows: Int
+    var rates: [Double]
+  }
 
   /// Writes the rates of `statistics` into the run directory (rank 0).
   public static func write(_ s: SetStatistics, run dir: URL) throws {
@@ -17,7 +20,8 @@ public enum FiringRates {
   public static func read(run dir: URL, expected: Int) throws -> [Double] {
     let url = dir.appendingPathComponent(fileName)
     guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw RunDirectoryError.missingFile(path: url.path, hint: "the run had no validation split; pass --data to measure the firing rates")
+      throw RunDirectoryError.missingFile(
+        path: url.path, hint: "the run had no validation split; pass --data to measure the firing rates")
     }
     let f: File
     do { f = try JSONDecoder().decode(File.self, from: data) } catch {

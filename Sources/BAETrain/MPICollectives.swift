@@ -13,8 +13,10 @@ public final class MPICollectives: Collectives {
   public func sum(_ x: UnsafeMutableBufferPointer<Int64>) throws { try comm.allreduce(x, .sum) }
   public func sum(_ x: UnsafeMutableBufferPointer<UInt64>) throws { try comm.allreduce(x, .sum) }
   public func max(_ x: UnsafeMutableBufferPointer<Double>) throws { try comm.allreduce(x, .max) }
-  public func gather(_ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>,
-                     counts: [Int]) throws {
+  public func gather(
+    _ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>,
+    counts: [Int]
+  ) throws {
     try comm.allgatherv(local, counts: counts, into: global)
   }
 }

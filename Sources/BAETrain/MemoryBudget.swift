@@ -31,7 +31,10 @@ public enum MemoryBudget {
     let need = bytes(c, rows: rows, training: training), limit = limitBytes
     guard need <= limit else {
       let gib = { (b: Double) in String(format: "%.1f GiB", b / 1_073_741_824) }
-      throw ConfigError(field: "latentDim", "is \(c.latentDim) with inputDim \(c.inputDim): the model needs about \(gib(need)) but this machine has \(gib(limit)); choose a smaller latentDim (or set BAE_MEMORY_LIMIT_BYTES if the estimate is wrong)")
+      throw ConfigError(
+        field: "latentDim",
+        "is \(c.latentDim) with inputDim \(c.inputDim): the model needs about \(gib(need)) but this machine has \(gib(limit)); choose a smaller latentDim (or set BAE_MEMORY_LIMIT_BYTES if the estimate is wrong)"
+      )
     }
   }
 }

@@ -9,7 +9,8 @@ public enum ModelFiles {
   /// Writes model.safetensors (atomically): the trained tensors, plus `kb2f.kernel` (multi-bit BAE)
   /// or `threshold` (1) (BatchTopK's inference threshold).
   public static func saveWeights(_ model: Autoencoder, to url: URL, metadata: [String: String] = [:]) throws {
-    var w = SafeTensorsWriter(metadata: metadata.merging(["format": "pt", "architecture": model.architecture.rawValue]) { a, _ in a })
+    var w = SafeTensorsWriter(
+      metadata: metadata.merging(["format": "pt", "architecture": model.architecture.rawValue]) { a, _ in a })
     let p = UnsafeBufferPointer(model.parameters.buffer)
     for t in model.layout.tensors {
       w.add(t.name, shape: t.shape, borrowing: UnsafeBufferPointer(rebasing: p[t.range]))
@@ -44,11 +45,13 @@ public enum ModelFiles {
   /// Missing fields keep their defaults (older runs), sizes are checked before anything is allocated.
   public static func readConfig(_ url: URL) throws -> TrainConfig {
     guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw RunDirectoryError.missingFile(path: url.path, hint: "--model must be a directory written by `bae train` (config.json + model.safetensors)")
+      throw RunDirectoryError.missingFile(
+        path: url.path, hint: "--model must be a directory written by `bae train` (config.json + model.safetensors)")
     }
     var payload = data
     if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-       let wrapped = object["config"] as? [String: Any], object["step"] != nil {
+      let wrapped = object["config"] as? [String: Any], object["step"] != nil
+    {
       payload = (try? JSONSerialization.data(withJSONObject: wrapped)) ?? data
     }
     let config: TrainConfig
@@ -70,7 +73,8 @@ public enum ModelFiles {
     let model = Autoencoder(config: config.model)
     let weights = directory.appendingPathComponent("model.safetensors")
     guard FileManager.default.fileExists(atPath: weights.path) else {
-      throw RunDirectoryError.missingFile(path: weights.path, hint: "the run has not finished; use a step_XXXXXXXX/ checkpoint directory as --model")
+      throw RunDirectoryError.missingFile(
+        path: weights.path, hint: "the run has not finished; use a step_XXXXXXXX/ checkpoint directory as --model")
     }
     try model.load(try readTensors(weights), source: weights.path)
     return (model, config)

@@ -1,8 +1,8 @@
 // Versions of the native libraries and the source commit, recorded in every checkpoint.
 import BAEBuildInfo
 import BAEComm
-import BAETensor
 import BAEStore
+import BAETensor
 import Foundation
 
 public enum RunEnvironment {

@@ -19,7 +19,8 @@ public enum DataFingerprint {
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
       let url = URL(fileURLWithPath: path).appendingPathComponent(DatasetManifest.fileName)
       guard let data = FileManager.default.contents(atPath: url.path) else {
-        throw RunDirectoryError.missingFile(path: url.path, hint: "the dataset has no manifest; re-pack it with `bae pack`")
+        throw RunDirectoryError.missingFile(
+          path: url.path, hint: "the dataset has no manifest; re-pack it with `bae pack`")
       }
       return "manifest:" + hex(data.withUnsafeBytes { XXH64.hash($0) })
     }
@@ -80,7 +81,8 @@ public struct RunFingerprint: Codable, Equatable, Sendable {
     let rootPrint = try JSONDecoder().decode(RunFingerprint.self, from: Data(root))
     // indices refer to rank 0's sorted field names, which every rank now holds
     let names = rootPrint.fields.keys.sorted()
-    let mine = names.firstIndex { rootPrint.fields[$0] != fields[$0] }
+    let mine =
+      names.firstIndex { rootPrint.fields[$0] != fields[$0] }
       ?? (Set(fields.keys).isSubset(of: names) ? nil : names.count)
     // the smallest differing index over ranks (max of the negated index; −∞ when none differs)
     var worst: [Double] = [mine.map { -Double($0) } ?? -Double.infinity]
@@ -89,8 +91,9 @@ public struct RunFingerprint: Codable, Equatable, Sendable {
     let index = Int(-worst[0])
     let agreed = index < names.count ? names[index] : "(a field rank 0 does not have)"
     let differsHere = mine == index
-    throw TrainingError.ranksDisagree(field: agreed, rootValue: rootPrint.fields[agreed] ?? "nothing",
-                                      rank: differsHere ? collectives.rank : nil,
-                                      value: differsHere ? fields[agreed] : nil)
+    throw TrainingError.ranksDisagree(
+      field: agreed, rootValue: rootPrint.fields[agreed] ?? "nothing",
+      rank: differsHere ? collectives.rank : nil,
+      value: differsHere ? fields[agreed] : nil)
   }
 }

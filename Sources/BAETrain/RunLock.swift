@@ -35,14 +35,21 @@ public final class RunLock {
         return
       }
       guard errno == EEXIST else {
-        throw RunDirectoryError.unreadable(path: url.path, reason: "cannot create the lock: \(String(cString: strerror(errno)))")
+        throw RunDirectoryError.unreadable(
+          path: url.path, reason: "cannot create the lock: \(String(cString: strerror(errno)))")
       }
       let (host, pid, job) = readOwner()
       // a requeued Slurm job keeps its id and may restart on another node: its old lock is its own
-      if attempt == 0, let job, job == Self.slurmJob { unlink(url.path); continue }
+      if attempt == 0, let job, job == Self.slurmJob {
+        unlink(url.path)
+        continue
+      }
       if host == Self.hostName {
         if Self.isAlive(pid) { throw RunOwnershipError.locked(path: url.path, host: host, pid: pid) }
-        if attempt == 0 { unlink(url.path); continue }
+        if attempt == 0 {
+          unlink(url.path)
+          continue
+        }
       }
       throw RunOwnershipError.lockedElsewhere(path: url.path, host: host, pid: pid)
     }
@@ -53,7 +60,8 @@ public final class RunLock {
   static func isAlive(_ pid: Int32) -> Bool {
     guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")") else { return true }
+      let close = stat.lastIndex(of: ")")
+    else { return true }
     let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
     return state != "Z" && state != "X"
   }

@@ -25,7 +25,8 @@ public final class RunLog: @unchecked Sendable {
     guard isRoot else { return }
     let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
-      throw RunLogError.metricsWriteFailed(path: url.path, step: nil, reason: "open: \(String(cString: strerror(errno)))", checkpoint: nil)
+      throw RunLogError.metricsWriteFailed(
+        path: url.path, step: nil, reason: "open: \(String(cString: strerror(errno)))", checkpoint: nil)
     }
     metricsFD = fd
     metricsPath = url.path
@@ -37,7 +38,8 @@ public final class RunLog: @unchecked Sendable {
     guard isRoot, metricsFD >= 0, metricsFailure == nil else { return }
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys]
-    enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    enc.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     guard var data = try? enc.encode(value) else { return }
     data.append(0x0A)
     let start = lseek(metricsFD, 0, SEEK_END)
@@ -66,7 +68,10 @@ public final class RunLog: @unchecked Sendable {
   }
 
   public func close() {
-    if metricsFD >= 0 { _ = closeDescriptor(metricsFD); metricsFD = -1 }
+    if metricsFD >= 0 {
+      _ = closeDescriptor(metricsFD)
+      metricsFD = -1
+    }
   }
 
   deinit { close() }

@@ -13,11 +13,11 @@ public enum SAEExport {
 
   /// Tensors in SAELens orientation, after the flipped-bit transform for a BAE.
   public struct Weights {
-    public var encoder: [Float]      // W_enc: (d_in, d_sae)
+    public var encoder: [Float]  // W_enc: (d_in, d_sae)
     public var encoderBias: [Float]  // (d_sae)
-    public var decoder: [Float]      // W_dec: (d_sae, d_in)
+    public var decoder: [Float]  // W_dec: (d_sae, d_in)
     public var decoderBias: [Float]  // (d_in)
-    public var threshold: [Float]?   // JumpReLU / BatchTopK: (d_sae)
+    public var threshold: [Float]?  // JumpReLU / BatchTopK: (d_sae)
     /// BAE with unit-norm rescaling: activation of latent j is scale_j·h_j.
     public var scale: [Float]?
     public var flipped: [Bool]
@@ -32,9 +32,10 @@ public enum SAEExport {
     let we = model.encoderWeight, be = model.encoderBias, wd = model.decoderWeight, bd = model.decoderBias
     let binary = model.architecture.isBinary
     let flipped = (0..<m).map { binary && rates[$0] > 0.5 }
-    var out = Weights(encoder: .init(repeating: 0, count: d * m), encoderBias: .init(repeating: 0, count: m),
-                      decoder: .init(repeating: 0, count: m * d), decoderBias: (0..<d).map { bd[$0] },
-                      threshold: nil, scale: nil, flipped: flipped, dIn: d, dSAE: m)
+    var out = Weights(
+      encoder: .init(repeating: 0, count: d * m), encoderBias: .init(repeating: 0, count: m),
+      decoder: .init(repeating: 0, count: m * d), decoderBias: (0..<d).map { bd[$0] },
+      threshold: nil, scale: nil, flipped: flipped, dIn: d, dSAE: m)
     for j in 0..<m {
       let sign: Float = flipped[j] ? -1 : 1
       out.encoderBias[j] = sign * be[j]
@@ -74,8 +75,10 @@ public enum SAEExport {
   }
 
   /// Writes the folder. `modelName` / `hookName` go into cfg.json's metadata.
-  public static func write(_ model: Autoencoder, rates: [Double], to dir: URL, unitNormDecoder: Bool = false,
-                           modelName: String, hookName: String, layer: Int?) throws {
+  public static func write(
+    _ model: Autoencoder, rates: [Double], to dir: URL, unitNormDecoder: Bool = false,
+    modelName: String, hookName: String, layer: Int?
+  ) throws {
     let w = weights(model, rates: rates, unitNormDecoder: unitNormDecoder)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     var st = SafeTensorsWriter(metadata: ["format": "pt"])
@@ -94,14 +97,18 @@ public enum SAEExport {
     var sp = SafeTensorsWriter(metadata: ["format": "pt"])
     sp.add("sparsity", shape: [w.dSAE], floats: density)
     try sp.write(to: dir.appendingPathComponent("sparsity.safetensors"))
-    var metadata: [String: Any] = ["model_name": modelName, "hook_name": hookName, "sae_lens_version": saeLensVersion,
-                                   "sae_lens_training_version": saeLensVersion, "exported_by": "bae export",
-                                   "source_architecture": model.architecture.rawValue]
+    var metadata: [String: Any] = [
+      "model_name": modelName, "hook_name": hookName, "sae_lens_version": saeLensVersion,
+      "sae_lens_training_version": saeLensVersion, "exported_by": "bae export",
+      "source_architecture": model.architecture.rawValue,
+    ]
     if let layer { metadata["hook_layer"] = layer }
     if model.architecture.isBinary { metadata["flipped_bits"] = w.flipped.filter { $0 }.count }
-    var cfg: [String: Any] = ["d_in": w.dIn, "d_sae": w.dSAE, "dtype": "float32", "device": "cpu",
-                              "apply_b_dec_to_input": false, "normalize_activations": "none",
-                              "architecture": saeLensArchitecture(model.architecture), "metadata": metadata]
+    var cfg: [String: Any] = [
+      "d_in": w.dIn, "d_sae": w.dSAE, "dtype": "float32", "device": "cpu",
+      "apply_b_dec_to_input": false, "normalize_activations": "none",
+      "architecture": saeLensArchitecture(model.architecture), "metadata": metadata,
+    ]
     if model.architecture == .topk { cfg["k"] = model.config.k }
     let json = try JSONSerialization.data(withJSONObject: cfg, options: [.prettyPrinted, .sortedKeys])
     try AtomicFile.write(json, to: dir.appendingPathComponent("cfg.json"))

@@ -32,10 +32,13 @@ public struct SetStatistics: Codable, Sendable {
 public enum SetEvaluator {
   /// Encodes rows `rows` of `source` in chunks of `chunk`; each rank takes a contiguous share. Throws
   /// `TrainDataError.nonFinite` naming the first row that holds NaN/Inf.
-  public static func evaluate(_ model: Autoencoder, source: any RowSource, rows: Range<Int>, chunk: Int = 1024,
-                              collectives: Collectives, path: String = "data") throws -> SetStatistics {
+  public static func evaluate(
+    _ model: Autoencoder, source: any RowSource, rows: Range<Int>, chunk: Int = 1024,
+    collectives: Collectives, path: String = "data"
+  ) throws -> SetStatistics {
     let d = model.inputDim, m = model.codeBits
-    let share = GlobalBatchSampler.slice(globalBatch: rows.count, rank: collectives.rank, readers: collectives.worldSize)
+    let share = GlobalBatchSampler.slice(
+      globalBatch: rows.count, rank: collectives.rank, readers: collectives.worldSize)
     let mine = (rows.lowerBound + share.lowerBound)..<(rows.lowerBound + share.upperBound)
     let ws = StepWorkspace(config: model.config, capacity: max(1, min(chunk, mine.count)), covariance: false)
     let x = AlignedBuffer<Float>(count: ws.capacity * d)
@@ -81,12 +84,13 @@ public enum SetEvaluator {
     for k in 0..<d { meanSq += moments[2 + k] * moments[2 + k] }
     let variance = n > 0 ? moments[1] - meanSq / Double(n) : 0
     let entropy = counts.withUnsafeBufferPointer { BinaryEntropy.total(counts: $0, rows: n) }
-    return SetStatistics(rows: n, entropyBits: entropy,
-                         mse: n > 0 ? moments[0] / Double(n * d) : 0,
-                         fvu: variance > 0 ? moments[0] / variance : .nan,
-                         meanCosine: n > 0 ? moments[2 + d] / Double(n) : 0,
-                         l0: n > 0 ? Double(counts.reduce(0, +)) / Double(n) : 0,
-                         rates: rates)
+    return SetStatistics(
+      rows: n, entropyBits: entropy,
+      mse: n > 0 ? moments[0] / Double(n * d) : 0,
+      fvu: variance > 0 ? moments[0] / variance : .nan,
+      meanCosine: n > 0 ? moments[2 + d] / Double(n) : 0,
+      l0: n > 0 ? Double(counts.reduce(0, +)) / Double(n) : 0,
+      rates: rates)
   }
 
   /// Σ_i cos(x_i, x̂_i), 0 for a row where either norm is 0.
@@ -97,7 +101,9 @@ public enum SetEvaluator {
       var dot = 0.0, na = 0.0, nb = 0.0
       for k in 0..<x.cols {
         let u = Double(a[k]), v = Double(b[k])
-        dot += u * v; na += u * u; nb += v * v
+        dot += u * v
+        na += u * u
+        nb += v * v
       }
       if na > 0 && nb > 0 { total += dot / (na.squareRoot() * nb.squareRoot()) }
     }

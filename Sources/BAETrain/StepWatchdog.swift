@@ -24,17 +24,24 @@ public final class StepWatchdog: @unchecked Sendable {
 
   /// Step `step` (1-based, the one about to run) starts now.
   public func begin(step: Int) {
-    condition.lock(); current = (step, now()); condition.unlock()
+    condition.lock()
+    current = (step, now())
+    condition.unlock()
   }
 
   /// The current step finished (or the loop is in an unwatched phase such as validation).
   public func end() {
-    condition.lock(); current = nil; condition.unlock()
+    condition.lock()
+    current = nil
+    condition.unlock()
   }
 
   /// Ends the thread.
   public func stop() {
-    condition.lock(); stopped = true; condition.signal(); condition.unlock()
+    condition.lock()
+    stopped = true
+    condition.signal()
+    condition.unlock()
   }
 
   private func watch() {

@@ -1,7 +1,7 @@
+import BAEModel
 // The synthetic set of spec §7 with known entropy: r independent fair bits times random unit
 // directions in d dimensions, plus optional Gaussian noise. True entropy: r bits.
 import BAERandom
-import BAEModel
 
 public enum SyntheticData {
   /// Row-major (rows, dim) values. Directions are normalised Gaussian vectors; all seeded.
@@ -11,7 +11,11 @@ public enum SyntheticData {
     var directions = [Double](repeating: 0, count: r * d)
     for i in 0..<r {
       var norm = 0.0
-      for k in 0..<d { let g = rng.nextGaussian(); directions[i * d + k] = g; norm += g * g }
+      for k in 0..<d {
+        let g = rng.nextGaussian()
+        directions[i * d + k] = g
+        norm += g * g
+      }
       norm = norm.squareRoot()
       for k in 0..<d { directions[i * d + k] /= norm }
     }

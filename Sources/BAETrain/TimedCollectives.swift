@@ -1,7 +1,7 @@
+import BAEIO
 // Wraps the run's collectives to time them: each step's time is split into compute,
 // communication and input wait, and communication is whatever passes through here.
 import BAEModel
-import BAEIO
 import Foundation
 
 final class TimedCollectives: Collectives {
@@ -21,7 +21,9 @@ final class TimedCollectives: Collectives {
   func sum(_ x: UnsafeMutableBufferPointer<Int64>) throws { try timed { try base.sum(x) } }
   func sum(_ x: UnsafeMutableBufferPointer<UInt64>) throws { try timed { try base.sum(x) } }
   func max(_ x: UnsafeMutableBufferPointer<Double>) throws { try timed { try base.max(x) } }
-  func gather(_ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>, counts: [Int]) throws {
+  func gather(_ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>, counts: [Int])
+    throws
+  {
     try timed { try base.gather(local, into: global, counts: counts) }
   }
 }

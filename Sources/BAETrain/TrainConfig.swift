@@ -53,7 +53,7 @@ public struct TrainConfig: Equatable, Sendable {
 extension TrainConfig: Codable {
   enum CodingKeys: String, CodingKey, CaseIterable {
     case batchSize, steps, epochs, batchOrder, seed, validationFraction, validateEvery, data, out, initFrom,
-         skipNonFinite, checkpointEvery, keepLast, keepEvery, logEvery, blasThreads, divergenceCheckEvery
+      skipNonFinite, checkpointEvery, keepLast, keepEvery, logEvery, blasThreads, divergenceCheckEvery
   }
 
   public init(from decoder: Decoder) throws {
@@ -108,10 +108,15 @@ extension TrainConfig {
     if batchSize < 1 { throw ConfigError(field: "batchSize", "is \(batchSize); must be ≥ 1") }
     if batchSize > 1 << 30 { throw ConfigError(field: "batchSize", "is \(batchSize); must be ≤ 2^30 rows") }
     if model.usesCovariance && batchSize < 2 {
-      throw ConfigError(field: "batchSize", "is \(batchSize) but the covariance term (n − 1 normalisation) needs ≥ 2 rows; raise --batch-size or set --covariance-weight 0")
+      throw ConfigError(
+        field: "batchSize",
+        "is \(batchSize) but the covariance term (n − 1 normalisation) needs ≥ 2 rows; raise --batch-size or set --covariance-weight 0"
+      )
     }
     if steps < 0 || steps > Self.maxSteps { throw ConfigError(field: "steps", "is \(steps); must be in 0 … 2^40") }
-    if steps == 0 && epochs < 1 { throw ConfigError(field: "epochs", "is \(epochs) and steps is 0; give --steps N or --epochs N") }
+    if steps == 0 && epochs < 1 {
+      throw ConfigError(field: "epochs", "is \(epochs) and steps is 0; give --steps N or --epochs N")
+    }
     if epochs < 0 || epochs > Self.maxSteps { throw ConfigError(field: "epochs", "is \(epochs); must be in 1 … 2^40") }
     if !(validationFraction >= 0 && validationFraction < 1) {
       throw ConfigError(field: "validationFraction", "is \(validationFraction); must be in [0, 1)")
@@ -121,8 +126,12 @@ extension TrainConfig {
     if keepLast < 0 { throw ConfigError(field: "keepLast", "is \(keepLast); must be ≥ 0") }
     if keepEvery < 0 { throw ConfigError(field: "keepEvery", "is \(keepEvery); must be ≥ 0") }
     if logEvery < 1 { throw ConfigError(field: "logEvery", "is \(logEvery); must be ≥ 1") }
-    if blasThreads < 0 || blasThreads > 1024 { throw ConfigError(field: "blasThreads", "is \(blasThreads); must be in 0 … 1024") }
-    if divergenceCheckEvery < 0 { throw ConfigError(field: "divergenceCheckEvery", "is \(divergenceCheckEvery); must be ≥ 0") }
+    if blasThreads < 0 || blasThreads > 1024 {
+      throw ConfigError(field: "blasThreads", "is \(blasThreads); must be in 0 … 1024")
+    }
+    if divergenceCheckEvery < 0 {
+      throw ConfigError(field: "divergenceCheckEvery", "is \(divergenceCheckEvery); must be ≥ 0")
+    }
     try MemoryBudget.check(model, rows: batchSize, training: true)
   }
 

@@ -22,13 +22,16 @@ public enum TrainDataError: Error, CustomStringConvertible, Equatable {
     case let .missing(path):
       return "\(path): does not exist; check the path (bae synth or bae pack make inputs)"
     case let .widthMismatch(path, found, expected):
-      return "\(path): rows have width \(found) but the model has inputDim \(expected); use activations of width \(expected) (same model and layer) or fix inputDim"
+      return
+        "\(path): rows have width \(found) but the model has inputDim \(expected); use activations of width \(expected) (same model and layer) or fix inputDim"
     case let .tooFewRows(path, train, total, fraction, batch):
-      return "\(path): \(train) training rows (of \(total), validation fraction \(fraction)) is fewer than one global batch of \(batch); lower --batch-size or use more rows"
+      return
+        "\(path): \(train) training rows (of \(total), validation fraction \(fraction)) is fewer than one global batch of \(batch); lower --batch-size or use more rows"
     case let .nonFinite(path, row, column, value, rows, step):
       let at = step.map { "step \($0): " } ?? ""
       let count = rows.map { " (\($0) rows hold NaN/Inf)" } ?? ""
-      return "\(path): \(at)row \(row) column \(column) is \(value)\(count); clean the data, re-pack it, or pass --skip-non-finite to drop and count such rows"
+      return
+        "\(path): \(at)row \(row) column \(column) is \(value)\(count); clean the data, re-pack it, or pass --skip-non-finite to drop and count such rows"
     }
   }
 }
@@ -55,11 +58,13 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
     case let .invalidModel(path, field, reason):
       return "\(path): field '\(field)' \(reason); the file is damaged or not a `bae train` config"
     case let .settingsDiffer(path, diffs):
-      return "\(path): cannot resume: the checkpoint was trained with different settings: \(diffs.joined(separator: "; ")). Resume with the original settings or start a new --out directory"
+      return
+        "\(path): cannot resume: the checkpoint was trained with different settings: \(diffs.joined(separator: "; ")). Resume with the original settings or start a new --out directory"
     case let .initFrom(path, problem):
       return "--init-from (initFrom) \(path): \(problem); give a model.safetensors of the same architecture and shape"
     case let .tensorSize(path, name, found, expected):
-      return "\(path): '\(name)' has \(found) values, the model needs \(expected); the checkpoint is damaged or from another model"
+      return
+        "\(path): '\(name)' has \(found) values, the model needs \(expected); the checkpoint is damaged or from another model"
     }
   }
 }
@@ -77,13 +82,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case let .replicasDiverged(step, lo, hi):
-      return "replicas diverged at step \(step): parameter checksums range from \(lo) to \(hi); ranks must run the same binary, BLAS and config (set BLAS threads identically)"
+      return
+        "replicas diverged at step \(step): parameter checksums range from \(lo) to \(hi); ranks must run the same binary, BLAS and config (set BLAS threads identically)"
     case let .nonFiniteLoss(step, last):
-      let resume = last.map { "the last good checkpoint is \($0) (resume from it with a lower --lr)" } ?? "no checkpoint was written; rerun with a lower --lr"
+      let resume =
+        last.map { "the last good checkpoint is \($0) (resume from it with a lower --lr)" }
+        ?? "no checkpoint was written; rerun with a lower --lr"
       return "the loss is not finite at step \(step): training diverged; \(resume)"
     case let .ranksDisagree(field, rootValue, rank, value):
       let mine = rank.map { r in " but rank \(r) has \(value ?? "nothing")" } ?? " and another rank differs"
-      return "ranks disagree on '\(field)' at start-up: rank 0 has \(rootValue)\(mine); start every rank with the same arguments, data and `bae` binary"
+      return
+        "ranks disagree on '\(field)' at start-up: rank 0 has \(rootValue)\(mine); start every rank with the same arguments, data and `bae` binary"
     case let .rankFailed(phase):
       return "another rank failed during \(phase) (its message says why); stopping this rank too"
     }
@@ -102,11 +111,14 @@ public enum ResumeError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case let .samplerOutOfRange(path, epoch, batch, perEpoch):
-      return "\(path): cannot resume: sampler position epoch \(epoch) batch \(batch) is outside the data (\(perEpoch) batches per epoch now); the checkpoint is damaged or the dataset shrank: resume on the original data or start a new --out directory"
+      return
+        "\(path): cannot resume: sampler position epoch \(epoch) batch \(batch) is outside the data (\(perEpoch) batches per epoch now); the checkpoint is damaged or the dataset shrank: resume on the original data or start a new --out directory"
     case let .otherData(path, recorded, current):
-      return "\(path): cannot resume: the checkpoint was trained on other data (data fingerprint \(recorded), now \(current)); resume on the original --data, or pass --allow-new-data to continue on this data on purpose"
+      return
+        "\(path): cannot resume: the checkpoint was trained on other data (data fingerprint \(recorded), now \(current)); resume on the original --data, or pass --allow-new-data to continue on this data on purpose"
     case let .noIntactCheckpoint(dir, problems):
-      return "\(dir): cannot resume: every complete checkpoint is damaged (\(problems.joined(separator: "; "))); remove them or start a new --out directory"
+      return
+        "\(dir): cannot resume: every complete checkpoint is damaged (\(problems.joined(separator: "; "))); remove them or start a new --out directory"
     }
   }
 }
@@ -123,11 +135,14 @@ public enum RunOwnershipError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case let .locked(path, host, pid):
-      return "\(path): --out is in use by a running `bae train` (pid \(pid) on \(host)); wait for it, stop it, or choose another --out"
+      return
+        "\(path): --out is in use by a running `bae train` (pid \(pid) on \(host)); wait for it, stop it, or choose another --out"
     case let .lockedElsewhere(path, host, pid):
-      return "\(path): --out is locked by pid \(pid) on host \(host); if no run is alive there, delete \(path), else choose another --out"
+      return
+        "\(path): --out is locked by pid \(pid) on host \(host); if no run is alive there, delete \(path), else choose another --out"
     case let .holdsAnotherRun(dir, names):
-      return "\(dir): holds another run's checkpoints (\(names.joined(separator: ", "))); pass --resume to continue that run, --overwrite to delete its checkpoints and metrics, or choose another --out"
+      return
+        "\(dir): holds another run's checkpoints (\(names.joined(separator: ", "))); pass --resume to continue that run, --overwrite to delete its checkpoints and metrics, or choose another --out"
     }
   }
 }
@@ -142,7 +157,8 @@ public enum RunLogError: Error, CustomStringConvertible, Equatable {
     case let .metricsWriteFailed(path, step, reason, checkpoint):
       let at = step.map { " at step \($0)" } ?? ""
       let saved = checkpoint.map { "checkpoint \($0) written; " } ?? "no checkpoint could be written; "
-      return "\(path): writing metrics failed\(at) (\(reason)); the file ends at its last whole line; \(saved)free space, then rerun with --resume"
+      return
+        "\(path): writing metrics failed\(at) (\(reason)); the file ends at its last whole line; \(saved)free space, then rerun with --resume"
     }
   }
 }

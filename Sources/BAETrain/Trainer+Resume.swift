@@ -20,8 +20,10 @@ public struct RunOptions: Sendable {
   /// Called from the watchdog thread with (step, seconds) when a step overruns `stepTimeout`.
   public var onStepTimeout: (@Sendable (Int, Double) -> Void)?
 
-  public init(resume: Bool = false, allowNewData: Bool = false, overwrite: Bool = false,
-              stepTimeout: Double = 0, onStepTimeout: (@Sendable (Int, Double) -> Void)? = nil) {
+  public init(
+    resume: Bool = false, allowNewData: Bool = false, overwrite: Bool = false,
+    stepTimeout: Double = 0, onStepTimeout: (@Sendable (Int, Double) -> Void)? = nil
+  ) {
     self.resume = resume
     self.allowNewData = allowNewData
     self.overwrite = overwrite
@@ -52,17 +54,23 @@ extension Trainer {
     if config.steps > 0 { return config.steps }
     let (product, overflow) = config.epochs.multipliedReportingOverflow(by: batchesPerEpoch)
     guard !overflow, product <= TrainConfig.maxSteps else {
-      throw ConfigError(field: "epochs", "is \(config.epochs): × \(batchesPerEpoch) batches per epoch exceeds the limit of 2^40 steps; lower --epochs or give --steps")
+      throw ConfigError(
+        field: "epochs",
+        "is \(config.epochs): × \(batchesPerEpoch) batches per epoch exceeds the limit of 2^40 steps; lower --epochs or give --steps"
+      )
     }
     return product
   }
 
   /// Rank 0 picks and loads the checkpoint, every other rank loads the step rank 0 broadcast.
-  static func resumePoint(store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
-                          collectives: Collectives, log: RunLog) throws -> ResumePoint? {
-    let chosen = try collectives.onRoot("choosing the checkpoint to resume from") {
-      try newestIntact(store: store, needs: needs, model: model, adam: adam, log: log)
-    } ?? nil
+  static func resumePoint(
+    store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
+    collectives: Collectives, log: RunLog
+  ) throws -> ResumePoint? {
+    let chosen =
+      try collectives.onRoot("choosing the checkpoint to resume from") {
+        try newestIntact(store: store, needs: needs, model: model, adam: adam, log: log)
+      } ?? nil
     let step = try collectives.broadcastFromRoot(chosen?.step ?? -1)
     guard step >= 0 else { return nil }
     return try collectives.onEveryRank("loading checkpoint step \(step)") {
@@ -74,13 +82,17 @@ extension Trainer {
 
   /// The newest complete checkpoint that loads; damaged ones are skipped with a warning. A refusal
   /// (other settings, other data, impossible sampler position) is thrown, never skipped.
-  static func newestIntact(store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
-                           log: RunLog) throws -> ResumePoint? {
+  static func newestIntact(
+    store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
+    log: RunLog
+  ) throws -> ResumePoint? {
     var problems: [String] = []
     for (_, url) in try store.completed().reversed() {
       do {
         let point = try load(url, store: store, needs: needs, model: model, adam: adam, log: log)
-        if !problems.isEmpty { log.warning("resuming from \(url.lastPathComponent) instead: the newer checkpoints are damaged") }
+        if !problems.isEmpty {
+          log.warning("resuming from \(url.lastPathComponent) instead: the newer checkpoints are damaged")
+        }
         return point
       } catch let e where isRefusal(e) {
         throw e
@@ -100,8 +112,10 @@ extension Trainer {
   }
 
   /// Checks one checkpoint against `needs`, then loads it.
-  static func load(_ url: URL, store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
-                   log: RunLog) throws -> ResumePoint {
+  static func load(
+    _ url: URL, store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
+    log: RunLog
+  ) throws -> ResumePoint {
     let info = try store.readInfo(url)
     let infoPath = url.appendingPathComponent("config.json").path
     let diffs = CheckpointStore.differences(info.config, needs.config)
@@ -110,12 +124,15 @@ extension Trainer {
       guard needs.allowNewData else {
         throw ResumeError.otherData(path: infoPath, recorded: recorded, current: needs.dataFingerprint)
       }
-      log.warning("--allow-new-data: resuming \(url.lastPathComponent) (trained on \(recorded)) on other data (\(needs.dataFingerprint))")
+      log.warning(
+        "--allow-new-data: resuming \(url.lastPathComponent) (trained on \(recorded)) on other data (\(needs.dataFingerprint))"
+      )
     }
     let s = info.sampler
     guard info.step >= 0, s.epoch >= 0, s.batchInEpoch >= 0, s.batchInEpoch < needs.batchesPerEpoch else {
-      throw ResumeError.samplerOutOfRange(path: infoPath, epoch: s.epoch, batchInEpoch: s.batchInEpoch,
-                                          batchesPerEpoch: needs.batchesPerEpoch)
+      throw ResumeError.samplerOutOfRange(
+        path: infoPath, epoch: s.epoch, batchInEpoch: s.batchInEpoch,
+        batchesPerEpoch: needs.batchesPerEpoch)
     }
     let restored = try store.load(url, info: info, expecting: needs.config, model: model, adam: adam)
     return ResumePoint(url: url, step: restored.step, sampler: restored.sampler, runID: info.runID)
@@ -126,8 +143,9 @@ extension Trainer {
   static func refuseAnotherRun(_ store: CheckpointStore, overwrite: Bool) throws {
     let existing = try store.completed()
     guard existing.isEmpty || overwrite else {
-      throw RunOwnershipError.holdsAnotherRun(directory: store.directory.path,
-                                              checkpoints: existing.suffix(3).map(\.url.lastPathComponent))
+      throw RunOwnershipError.holdsAnotherRun(
+        directory: store.directory.path,
+        checkpoints: existing.suffix(3).map(\.url.lastPathComponent))
     }
   }
 
@@ -139,9 +157,13 @@ extension Trainer {
     let metrics = outputDirectory.appendingPathComponent("metrics.jsonl")
     if options.overwrite && !options.resume {
       let names = (try? fm.contentsOfDirectory(atPath: outputDirectory.path)) ?? []
-      for name in names where name.hasPrefix("step_") { try fm.removeItem(at: outputDirectory.appendingPathComponent(name)) }
+      for name in names where name.hasPrefix("step_") {
+        try fm.removeItem(at: outputDirectory.appendingPathComponent(name))
+      }
       if fm.fileExists(atPath: metrics.path) { try fm.removeItem(at: metrics) }
-      if names.contains(where: { $0.hasPrefix("step_") }) { log.info("--overwrite: removed the previous run's checkpoints and metrics") }
+      if names.contains(where: { $0.hasPrefix("step_") }) {
+        log.info("--overwrite: removed the previous run's checkpoints and metrics")
+      }
     }
     try MetricsFile.truncate(metrics, afterStep: stepsDone)
   }

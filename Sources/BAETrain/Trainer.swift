@@ -53,8 +53,10 @@ public final class Trainer {
   /// Resolves the config against the data (width, latent default), validates it once, checks that
   /// every rank agrees on config, data and binary, initialises or loads the model, and positions the
   /// sampler (fresh, or from the newest intact checkpoint with `options.resume`).
-  public init(config given: TrainConfig, collectives: Collectives, log: RunLog, options: RunOptions,
-              stopRequest: StopRequest = StopRequest()) throws {
+  public init(
+    config given: TrainConfig, collectives: Collectives, log: RunLog, options: RunOptions,
+    stopRequest: StopRequest = StopRequest()
+  ) throws {
     // settings that do not depend on the data are checked before the data is opened
     var early = given
     early.model.inputDim = max(1, given.model.inputDim)
@@ -81,22 +83,28 @@ public final class Trainer {
     lock = RunLock(directory: outputDirectory)
 
     let world = collectives.worldSize
-    rowsPerRank = (0..<world).map { GlobalBatchSampler.slice(globalBatch: config.batchSize, rank: $0, readers: world).count }
+    rowsPerRank = (0..<world).map {
+      GlobalBatchSampler.slice(globalBatch: config.batchSize, rank: $0, readers: world).count
+    }
     let model = Autoencoder(config: config.model)
     step = TrainingStep(model: model, rowsPerRank: rowsPerRank, collectives: timed)
     step.workspace.kernelThreads = max(1, config.blasThreads)
     batch = AlignedBuffer(count: max(1, rowsPerRank[collectives.rank]) * config.model.inputDim)
 
-    var sampler = GlobalBatchSampler(rows: data.trainRows, globalBatch: config.batchSize, seed: config.seed,
-                                     order: config.batchOrder,
-                                     blockRows: data.source.rowsPerBlock,
-                                     windowBlocks: BatchMixing.windowBlocks(rowsPerBlock: data.source.rowsPerBlock))
+    var sampler = GlobalBatchSampler(
+      rows: data.trainRows, globalBatch: config.batchSize, seed: config.seed,
+      order: config.batchOrder,
+      blockRows: data.source.rowsPerBlock,
+      windowBlocks: BatchMixing.windowBlocks(rowsPerBlock: data.source.rowsPerBlock))
     stepsDone = 0
-    let needs = ResumeRequirements(config: config, dataFingerprint: dataFingerprint, batchesPerEpoch: batchesPerEpoch,
-                                   allowNewData: options.allowNewData)
+    let needs = ResumeRequirements(
+      config: config, dataFingerprint: dataFingerprint, batchesPerEpoch: batchesPerEpoch,
+      allowNewData: options.allowNewData)
     let store = checkpoints
-    let point = options.resume
-      ? try Self.resumePoint(store: store, needs: needs, model: model, adam: step.adam, collectives: collectives, log: log)
+    let point =
+      options.resume
+      ? try Self.resumePoint(
+        store: store, needs: needs, model: model, adam: step.adam, collectives: collectives, log: log)
       : nil
     if !options.resume {
       _ = try collectives.onRoot("checking --out") { try Self.refuseAnotherRun(store, overwrite: options.overwrite) }
@@ -115,7 +123,9 @@ public final class Trainer {
       }
       model.initialise(seed: config.seed)
       if let initFrom = config.initFrom {
-        do { try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: initFrom)), source: initFrom) } catch let e as ModelLoadError {
+        do { try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: initFrom)), source: initFrom) } catch let e
+          as ModelLoadError
+        {
           throw RunDirectoryError.initFrom(path: initFrom, problem: "\(e)")
         }
       }
@@ -125,10 +135,13 @@ public final class Trainer {
   }
 
   /// The same with only `resume` set among the run options.
-  public convenience init(config: TrainConfig, collectives: Collectives, log: RunLog, resume: Bool = false,
-                          stopRequest: StopRequest = StopRequest()) throws {
-    try self.init(config: config, collectives: collectives, log: log, options: RunOptions(resume: resume),
-                  stopRequest: stopRequest)
+  public convenience init(
+    config: TrainConfig, collectives: Collectives, log: RunLog, resume: Bool = false,
+    stopRequest: StopRequest = StopRequest()
+  ) throws {
+    try self.init(
+      config: config, collectives: collectives, log: log, options: RunOptions(resume: resume),
+      stopRequest: stopRequest)
   }
 
   deinit { reader.close() }
@@ -142,8 +155,10 @@ public final class Trainer {
     try log.openMetrics(outputDirectory.appendingPathComponent("metrics.jsonl"))
     defer { log.close() }
     if data.skippedNonFinite > 0 { log.info("skipped \(data.skippedNonFinite) rows holding NaN/Inf") }
-    log.info("training \(config.model.architecture.rawValue) d=\(config.model.inputDim) d'=\(config.model.latentDim) batch=\(config.batchSize) "
-             + "ranks=\(collectives.worldSize) steps=\(stepsDone)..<\(totalSteps) rows=\(data.trainRows.count) train / \(data.validationRows.count) val")
+    log.info(
+      "training \(config.model.architecture.rawValue) d=\(config.model.inputDim) d'=\(config.model.latentDim) batch=\(config.batchSize) "
+        + "ranks=\(collectives.worldSize) steps=\(stepsDone)..<\(totalSteps) rows=\(data.trainRows.count) train / \(data.validationRows.count) val"
+    )
     let watchdog = options.onStepTimeout.flatMap { handler in
       options.stepTimeout > 0 ? StepWatchdog(timeout: options.stepTimeout, onExpire: handler) : nil
     }
@@ -165,18 +180,24 @@ public final class Trainer {
         try writeCheckpoint()
         watchdog?.end()
       }
-      if agreed.stop { stopped = true; log.info("stop requested: checkpoint written at step \(stepsDone)"); break }
+      if agreed.stop {
+        stopped = true
+        log.info("stop requested: checkpoint written at step \(stepsDone)")
+        break
+      }
     }
     if stopped {
-      return TrainSummary(steps: stepsDone, lastRecord: last, validation: nil, stoppedEarly: true, outputDirectory: outputDirectory)
+      return TrainSummary(
+        steps: stepsDone, lastRecord: last, validation: nil, stoppedEarly: true, outputDirectory: outputDirectory)
     }
     let validation = try validate()
     if let v = validation { log.record(ValidationRecord(step: stepsDone, validation: v), step: stepsDone) }
     try saveFinalModel()
     if let v = validation, log.isRoot { try FiringRates.write(v, run: outputDirectory) }
     if let failure = log.metricsFailure { throw failure }
-    return TrainSummary(steps: stepsDone, lastRecord: last, validation: validation, stoppedEarly: false,
-                        outputDirectory: outputDirectory)
+    return TrainSummary(
+      steps: stepsDone, lastRecord: last, validation: validation, stoppedEarly: false,
+      outputDirectory: outputDirectory)
   }
 
   /// One optimizer step and its bookkeeping: fetch, the model's phases, log, then the agreement on
@@ -186,8 +207,9 @@ public final class Trainer {
     let wait = try fetchBatch()
     let outcome = try step.run(x, step: stepsDone, rowsPerRank: rowsPerRank)
     stepsDone += 1
-    let record = makeRecord(outcome, elapsed: now() - t0, comm: collectives.seconds - comm0, wait: wait,
-                            runSeconds: now() - runStart)
+    let record = makeRecord(
+      outcome, elapsed: now() - t0, comm: collectives.seconds - comm0, wait: wait,
+      runSeconds: now() - runStart)
     logStep(record, done: done + 1, runSeconds: now() - runStart)
     onStep?(record)
     let agreed = try agreeOnStop()
@@ -199,7 +221,10 @@ public final class Trainer {
   /// A metrics line could not be written: checkpoint if possible, then end with the typed error.
   func stopOnMetricsFailure() throws -> Never {
     var saved: String?
-    do { try writeCheckpoint(); saved = lastCheckpoint?.path } catch {
+    do {
+      try writeCheckpoint()
+      saved = lastCheckpoint?.path
+    } catch {
       log.error("checkpoint after the metrics failure also failed: \(error)")
     }
     guard case let .metricsWriteFailed(path, step, reason, _)? = log.metricsFailure else {
@@ -218,7 +243,8 @@ public final class Trainer {
       // datasets are too large to pre-scan: check each batch (npy input was scanned at open)
       let d = config.model.inputDim
       for i in 0..<(rows * d) where !batch[i].isFinite {
-        throw TrainDataError.nonFinite(path: config.data, row: i / d, column: i % d, value: batch[i], rows: nil, step: stepsDone + 1)
+        throw TrainDataError.nonFinite(
+          path: config.data, row: i / d, column: i % d, value: batch[i], rows: nil, step: stepsDone + 1)
       }
     }
     return reader.waitSeconds - w0
@@ -236,7 +262,10 @@ public final class Trainer {
   }
 
   /// What all ranks agreed on after a step.
-  struct StopAgreement { var stop: Bool; var metricsFailed: Bool }
+  struct StopAgreement {
+    var stop: Bool
+    var metricsFailed: Bool
+  }
 
   /// Stop agreement: a signal on any rank (or a failed metrics write on rank 0) stops all ranks
   /// after the same step.
@@ -248,7 +277,8 @@ public final class Trainer {
 
   /// Replica check: parameter checksums must agree across ranks (min == max).
   func checkReplicas() throws {
-    guard config.divergenceCheckEvery > 0, stepsDone % config.divergenceCheckEvery == 0, collectives.worldSize > 1 else { return }
+    guard config.divergenceCheckEvery > 0, stepsDone % config.divergenceCheckEvery == 0, collectives.worldSize > 1
+    else { return }
     let c = model.checksum()
     var v = [c, -c]  // max of (c, −c) over ranks = (max, −min) in one call
     try v.withUnsafeMutableBufferPointer { try collectives.max($0) }
@@ -269,11 +299,14 @@ public final class Trainer {
   }
 
   func writeCheckpoint() throws {
-    try checkpoints.write(step: stepsDone, model: model, adam: step.adam, config: config, sampler: reader.samplerState,
-                          worldSize: collectives.worldSize, isRoot: log.isRoot, runID: runID, dataFingerprint: dataFingerprint)
+    try checkpoints.write(
+      step: stepsDone, model: model, adam: step.adam, config: config, sampler: reader.samplerState,
+      worldSize: collectives.worldSize, isRoot: log.isRoot, runID: runID, dataFingerprint: dataFingerprint)
     lastCheckpoint = outputDirectory.appendingPathComponent(CheckpointStore.name(step: stepsDone))
     if log.isRoot {
-      for w in try checkpoints.prune(keepLast: config.keepLast, keepEvery: config.keepEvery, runID: runID) { log.warning(w) }
+      for w in try checkpoints.prune(keepLast: config.keepLast, keepEvery: config.keepEvery, runID: runID) {
+        log.warning(w)
+      }
     }
   }
 
@@ -285,7 +318,9 @@ public final class Trainer {
 
   // MARK: logging
 
-  func makeRecord(_ o: TrainingStep.Outcome, elapsed: Double, comm: Double, wait: Double, runSeconds: Double) -> StepRecord {
+  func makeRecord(_ o: TrainingStep.Outcome, elapsed: Double, comm: Double, wait: Double, runSeconds: Double)
+    -> StepRecord
+  {
     let s = o.statistics
     let n = Double(s.rows)
     let counts = step.workspace.counts
@@ -299,14 +334,15 @@ public final class Trainer {
       if min(p, 1 - p) < 1e-3 { nearConst += 1 }
     }
     let d = config.model.inputDim
-    return StepRecord(step: stepsDone, loss: o.loss, mse: s.mse(inputDim: d), fvu: s.fvu, entropy: s.entropy,
-                      covariance: s.covariance, entropyWeight: o.weights.entropy,
-                      sparsityLoss: model.architecture.isBinary ? nil : s.sparsityLoss,
-                      auxLoss: model.architecture.isBinary ? nil : s.auxLoss,
-                      threshold: model.batchThreshold,
-                      l0: l0 / n, deadBits: dead, denseBits: dense, nearConstantBits: nearConst,
-                      rowsPerSecond: n / elapsed, computeSeconds: max(0, elapsed - comm - wait),
-                      communicationSeconds: comm, inputWaitSeconds: wait, elapsedSeconds: runSeconds)
+    return StepRecord(
+      step: stepsDone, loss: o.loss, mse: s.mse(inputDim: d), fvu: s.fvu, entropy: s.entropy,
+      covariance: s.covariance, entropyWeight: o.weights.entropy,
+      sparsityLoss: model.architecture.isBinary ? nil : s.sparsityLoss,
+      auxLoss: model.architecture.isBinary ? nil : s.auxLoss,
+      threshold: model.batchThreshold,
+      l0: l0 / n, deadBits: dead, denseBits: dense, nearConstantBits: nearConst,
+      rowsPerSecond: n / elapsed, computeSeconds: max(0, elapsed - comm - wait),
+      communicationSeconds: comm, inputWaitSeconds: wait, elapsedSeconds: runSeconds)
   }
 
   func logStep(_ r: StepRecord, done: Int, runSeconds: Double) {
@@ -314,8 +350,10 @@ public final class Trainer {
     guard stepsDone % config.logEvery == 0 || stepsDone == totalSteps else { return }
     let rate = Double(done * config.batchSize) / max(runSeconds, 1e-9)
     let eta = Double(totalSteps - stepsDone) * config.batchSize.asDouble / max(rate, 1e-9)
-    log.info(String(format: "step %d/%d  %.0f tok/s  loss %.6g  mse %.5g  fvu %.4f  H %.2f bits  L0 %.1f  ETA %@",
-                    stepsDone, totalSteps, rate, r.loss, r.mse, r.fvu, r.entropy, r.l0, formatDuration(eta)))
+    log.info(
+      String(
+        format: "step %d/%d  %.0f tok/s  loss %.6g  mse %.5g  fvu %.4f  H %.2f bits  L0 %.1f  ETA %@",
+        stepsDone, totalSteps, rate, r.loss, r.mse, r.fvu, r.entropy, r.l0, formatDuration(eta)))
   }
 }
 
@@ -326,6 +364,14 @@ public final class StopRequest: @unchecked Sendable {
   private let lock = NSLock()
   private var flag = false
   public init() {}
-  public func set() { lock.lock(); flag = true; lock.unlock() }
-  public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+  public func set() {
+    lock.lock()
+    flag = true
+    lock.unlock()
+  }
+  public var isSet: Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    return flag
+  }
 }

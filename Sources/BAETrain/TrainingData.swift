@@ -17,7 +17,6 @@ public struct TrainingData {
 
   public var inputDim: Int { source.inputDim }
 
-
   /// Opens `config.data`. A `.npy` is scanned for non-finite values: an error names the first bad row,
   /// or with `skipNonFinite` such rows are dropped and counted. Datasets are checked batch by batch.
   public static func open(_ config: TrainConfig) throws -> TrainingData {
@@ -44,11 +43,13 @@ public struct TrainingData {
     let valCount = Int((Double(n) * config.validationFraction).rounded(.down))
     let trainCount = n - valCount
     guard trainCount >= config.batchSize else {
-      throw TrainDataError.tooFewRows(path: config.data, trainRows: trainCount, totalRows: n,
-                                      validationFraction: config.validationFraction, batchSize: config.batchSize)
+      throw TrainDataError.tooFewRows(
+        path: config.data, trainRows: trainCount, totalRows: n,
+        validationFraction: config.validationFraction, batchSize: config.batchSize)
     }
-    return TrainingData(source: source, trainRows: 0..<trainCount, validationRows: trainCount..<n,
-                        skippedNonFinite: skipped)
+    return TrainingData(
+      source: source, trainRows: 0..<trainCount, validationRows: trainCount..<n,
+      skippedNonFinite: skipped)
   }
 
   static func scanFinite(_ mem: InMemoryRowSource, file: String, skip: Bool) throws -> (InMemoryRowSource, Int) {
@@ -56,14 +57,18 @@ public struct TrainingData {
     var badRows: [Int] = []
     mem.values.withUnsafeBufferPointer { v in
       for r in 0..<mem.rowCount {
-        for c in 0..<d where !v[r * d + c].isFinite { badRows.append(r); break }
+        for c in 0..<d where !v[r * d + c].isFinite {
+          badRows.append(r)
+          break
+        }
       }
     }
     if badRows.isEmpty { return (mem, 0) }
     if !skip {
       let r = badRows[0]
       let col = (0..<d).first { !mem.values[r * d + $0].isFinite }!
-      throw TrainDataError.nonFinite(path: file, row: r, column: col, value: mem.values[r * d + col], rows: badRows.count, step: nil)
+      throw TrainDataError.nonFinite(
+        path: file, row: r, column: col, value: mem.values[r * d + col], rows: badRows.count, step: nil)
     }
     let bad = Set(badRows)
     var kept = [Float]()

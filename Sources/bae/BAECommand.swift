@@ -9,10 +9,13 @@ struct BAE: ParsableCommand {
     commandName: "bae",
     abstract: "Binary Autoencoder trainer: train, analyse and pack LLM activations.",
     version: versionText,
-    subcommands: [TrainCommand.self, EvalCommand.self, ExportCommand.self, SynthCommand.self, EntropyCommand.self, PositionEntropyCommand.self, FeaturesCommand.self,
-                  PackCommand.self,
-                  InspectCommand.self,
-                  BenchCommand.self])
+    subcommands: [
+      TrainCommand.self, EvalCommand.self, ExportCommand.self, SynthCommand.self, EntropyCommand.self,
+      PositionEntropyCommand.self, FeaturesCommand.self,
+      PackCommand.self,
+      InspectCommand.self,
+      BenchCommand.self,
+    ])
 
   /// `bae --version`: the facts a checkpoint records (RunEnvironment), one per line.
   /// MPI_Get_library_version may be called before MPI_Init, so this needs no launcher.

@@ -1,8 +1,8 @@
 // `bae bench`: benchmarks that print ratios against baselines measured in the same run.
 import ArgumentParser
+import BAEBench
 import BAEModel
 import BAETensor
-import BAEBench
 import BAETrain
 import Foundation
 
@@ -28,19 +28,27 @@ struct BenchStepCommand: ParsableCommand {
 
   func run() throws {
     BLAS.threads = threads
-    let paths = MachineInfo.kernelPaths.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-    FileHandle.standardError.write(Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)  bit kernels: \(paths)\n".utf8))
+    let paths = MachineInfo.kernelPaths.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+      separator: ", ")
+    FileHandle.standardError.write(
+      Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)  bit kernels: \(paths)\n".utf8))
     if architecture != .bae {
-      let r = try StepBenchmark.runArchitecture(architecture, inputDim: dim, latentDim: latent, rows: rows, repeats: repeats) {
+      let r = try StepBenchmark.runArchitecture(
+        architecture, inputDim: dim, latentDim: latent, rows: rows, repeats: repeats
+      ) {
         FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
       }
       if json {
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try enc.encode(r), as: UTF8.self))
       } else {
-        print(String(format: "step benchmark  %@  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)\n  step %8.1f ms   BAE step with λ = 0 %8.1f ms   ratio %.2f\n  cpu %@  OpenBLAS %@",
-                     r.architecture, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.stepMs, r.baeCoreStepMs,
-                     r.ratioToBAECore, r.cpu, r.blasCore))
+        print(
+          String(
+            format:
+              "step benchmark  %@  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)\n  step %8.1f ms   BAE step with λ = 0 %8.1f ms   ratio %.2f\n  cpu %@  OpenBLAS %@",
+            r.architecture, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.stepMs, r.baeCoreStepMs,
+            r.ratioToBAECore, r.cpu, r.blasCore))
       }
       return
     }
@@ -48,20 +56,23 @@ struct BenchStepCommand: ParsableCommand {
       FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
     }
     if json {
-      let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+      let enc = JSONEncoder()
+      enc.outputFormatting = [.prettyPrinted, .sortedKeys]
       print(String(decoding: try enc.encode(r), as: UTF8.self))
       return
     }
-    print(String(format: """
-      step benchmark  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)
-        sgemm rate                   %8.1f GFLOP/s
-        ideal step 10·n·d·d'/rate    %8.1f ms
-        step, λ = 0                  %8.1f ms   efficiency (ideal/actual) %.2f
-        step, λ = %-8g          %8.1f ms
-        covariance term (popcount)   %8.1f ms   share of step %.1f %%   (AVX-512 popcount: %@)
-        dense float covariance       %8.1f ms   speed-up %.1fx
-      """, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sgemmGflops, r.idealStepMs,
-      r.stepMsNoRegularizer, r.denseCoreEfficiency, lambda, r.stepMsWithRegularizer, r.covarianceMs,
-      100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs, r.covarianceSpeedup))
+    print(
+      String(
+        format: """
+          step benchmark  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)
+            sgemm rate                   %8.1f GFLOP/s
+            ideal step 10·n·d·d'/rate    %8.1f ms
+            step, λ = 0                  %8.1f ms   efficiency (ideal/actual) %.2f
+            step, λ = %-8g          %8.1f ms
+            covariance term (popcount)   %8.1f ms   share of step %.1f %%   (AVX-512 popcount: %@)
+            dense float covariance       %8.1f ms   speed-up %.1fx
+          """, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sgemmGflops, r.idealStepMs,
+        r.stepMsNoRegularizer, r.denseCoreEfficiency, lambda, r.stepMsWithRegularizer, r.covarianceMs,
+        100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs, r.covarianceSpeedup))
   }
 }

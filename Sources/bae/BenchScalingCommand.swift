@@ -3,9 +3,9 @@
 // Run it under `mpirun -np 2` (scripts/bench_scaling.sh) so the collectives are measured; alone it
 // projects over the cluster link only.
 import ArgumentParser
+import BAEBench
 import BAEComm
 import BAETensor
-import BAEBench
 import BAETrain
 import Foundation
 
@@ -42,8 +42,12 @@ struct BenchScalingCommand: ParsableCommand {
   }
 
   func validate() throws {
-    guard dim > 0, latent > 0, rows > 0, repeats > 0 else { throw ValidationError("--dim, --latent, --rows, --repeats must be ≥ 1") }
-    guard worldSizes != nil else { throw ValidationError("--ranks '\(ranks)': expected a comma-separated list of integers ≥ 2") }
+    guard dim > 0, latent > 0, rows > 0, repeats > 0 else {
+      throw ValidationError("--dim, --latent, --rows, --repeats must be ≥ 1")
+    }
+    guard worldSizes != nil else {
+      throw ValidationError("--ranks '\(ranks)': expected a comma-separated list of integers ≥ 2")
+    }
     for w in weak where parseWeak(w) == nil {
       throw ValidationError("--weak '\(w)': expected RANKS=PATH, e.g. 2=runs/w2/metrics.jsonl")
     }
@@ -66,12 +70,16 @@ struct BenchScalingCommand: ParsableCommand {
       let weakRuns = try weak.compactMap(parseWeak).map {
         try WeakScalingRun.summarize(metrics: URL(fileURLWithPath: $0.1), ranks: $0.0, warmupSteps: warmup)
       }
-      var report = Report(loadAverage: Self.loadAverage(), worldSize: collectives.worldSize, weakScaling: weakRuns,
-                          allreduce: [], allgather: [],
-                          cluster: LinkModel(name: String(format: "cluster α=%.1f µs β=%.1f GB/s", clusterLatency * 1e6, clusterBandwidth / 1e9),
-                                             latency: clusterLatency, bandwidth: clusterBandwidth),
-                          projections: [:])
-      let say: (String) -> Void = { line in if log.isRoot { FileHandle.standardError.write(Data(("  " + line + "\n").utf8)) } }
+      var report = Report(
+        loadAverage: Self.loadAverage(), worldSize: collectives.worldSize, weakScaling: weakRuns,
+        allreduce: [], allgather: [],
+        cluster: LinkModel(
+          name: String(format: "cluster α=%.1f µs β=%.1f GB/s", clusterLatency * 1e6, clusterBandwidth / 1e9),
+          latency: clusterLatency, bandwidth: clusterBandwidth),
+        projections: [:])
+      let say: (String) -> Void = { line in
+        if log.isRoot { FileHandle.standardError.write(Data(("  " + line + "\n").utf8)) }
+      }
       if let mpi = collectives as? MPICollectives, mpi.worldSize >= 2 {
         say("timing allreduce and allgather on \(mpi.worldSize) ranks…")
         let c = try ScalingBenchmark.measureCollectives(mpi.comm)
@@ -84,20 +92,24 @@ struct BenchScalingCommand: ParsableCommand {
       }
       if !noCompute {
         say("compute profile at d=\(dim) d'=\(latent) n=\(rows) on every rank at once…")
-        let p = try ScalingBenchmark.measureCompute(inputDim: dim, latentDim: latent, localRows: rows,
-                                                    ranks: worldSizes ?? [], repeats: repeats, lambda: lambda, progress: say)
+        let p = try ScalingBenchmark.measureCompute(
+          inputDim: dim, latentDim: latent, localRows: rows,
+          ranks: worldSizes ?? [], repeats: repeats, lambda: lambda, progress: say)
         report.profile = p
         for design in ScalingBenchmark.Design.allCases {
           if let ar = report.sharedMemoryAllreduce, let ag = report.sharedMemoryAllgather {
-            report.projections["shared memory, " + design.rawValue] = ScalingBenchmark.project(p, allreduce: ar, allgather: ag, design: design)
+            report.projections["shared memory, " + design.rawValue] = ScalingBenchmark.project(
+              p, allreduce: ar, allgather: ag, design: design)
           }
-          report.projections["cluster, " + design.rawValue] = ScalingBenchmark.project(p, allreduce: report.cluster, allgather: report.cluster, design: design)
+          report.projections["cluster, " + design.rawValue] = ScalingBenchmark.project(
+            p, allreduce: report.cluster, allgather: report.cluster, design: design)
         }
       }
       report.loadAverage += " → " + Self.loadAverage()
       guard log.isRoot else { return }
       if json {
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try enc.encode(report), as: UTF8.self))
       } else {
         print(text(report))
@@ -111,61 +123,80 @@ struct BenchScalingCommand: ParsableCommand {
   }
 
   func text(_ r: Report) -> String {
-    var out = String(format: "scaling benchmark  d=%d d'=%d n_local=%d  world %d  BLAS threads 1  load average %@\n",
-                     dim, latent, rows, r.worldSize, r.loadAverage)
+    var out = String(
+      format: "scaling benchmark  d=%d d'=%d n_local=%d  world %d  BLAS threads 1  load average %@\n",
+      dim, latent, rows, r.worldSize, r.loadAverage)
     if !r.weakScaling.isEmpty {
       out += "\nmeasured weak scaling (bae train, medians after \(warmup) warm-up steps)\n"
       out += "  ranks  steps   step ms  compute ms  comm ms  wait ms  efficiency t1/tR\n"
       let t1 = r.weakScaling.first { $0.ranks == 1 }?.stepSeconds
       for w in r.weakScaling {
         let eff = t1.map { String(format: "%.1f %%", 100 * $0 / w.stepSeconds) } ?? "-"
-        out += String(format: "  %5d  %5d  %8.1f  %10.1f  %7.1f  %7.2f  %@\n", w.ranks, w.steps, w.stepSeconds * 1e3,
-                      w.computeSeconds * 1e3, w.communicationSeconds * 1e3, w.inputWaitSeconds * 1e3, eff)
+        out += String(
+          format: "  %5d  %5d  %8.1f  %10.1f  %7.1f  %7.2f  %@\n", w.ranks, w.steps, w.stepSeconds * 1e3,
+          w.computeSeconds * 1e3, w.communicationSeconds * 1e3, w.inputWaitSeconds * 1e3, eff)
       }
     }
     if !r.allreduce.isEmpty {
       out += "\ncollectives on \(r.worldSize) ranks (slowest rank's mean per call)\n"
       out += "  operation  bytes/rank      time   model\n"
-      for (op, timings, link, steps) in [("allreduce", r.allreduce, r.sharedMemoryAllreduce, 2.0),
-                                         ("allgather", r.allgather, r.sharedMemoryAllgather, 1.0)] {
+      for (op, timings, link, steps) in [
+        ("allreduce", r.allreduce, r.sharedMemoryAllreduce, 2.0),
+        ("allgather", r.allgather, r.sharedMemoryAllgather, 1.0),
+      ] {
         for t in timings {
           let model = link.map { fmtTime(steps * $0.latency + Double(t.bytes) / $0.bandwidth) } ?? "-"
           out += String(format: "  %-9@ %11d  %@  %@\n", op, t.bytes, fmtTime(t.secondsPerCall), model)
         }
       }
       if let a = r.sharedMemoryAllreduce, let g = r.sharedMemoryAllgather {
-        out += String(format: "  fit (2 ranks): allreduce t = 2α + b/β: α = %.2f µs, β = %.2f GB/s;  allgather t = α + b/β: α = %.2f µs, β = %.2f GB/s\n",
-                      a.latency * 1e6, a.bandwidth / 1e9, g.latency * 1e6, g.bandwidth / 1e9)
+        out += String(
+          format:
+            "  fit (2 ranks): allreduce t = 2α + b/β: α = %.2f µs, β = %.2f GB/s;  allgather t = α + b/β: α = %.2f µs, β = %.2f GB/s\n",
+          a.latency * 1e6, a.bandwidth / 1e9, g.latency * 1e6, g.bandwidth / 1e9)
       }
     }
     if let p = r.profile {
       let traffic = StepTraffic(inputDim: p.inputDim, latentDim: p.latentDim, localRows: p.localRows)
-      out += String(format: "\ncompute profile (rank 0, %d rank(s) computing at once; medians of %d)\n", r.worldSize, p.repeats)
+      out += String(
+        format: "\ncompute profile (rank 0, %d rank(s) computing at once; medians of %d)\n", r.worldSize, p.repeats)
       out += String(format: "  step, λ on (1 rank)            %8.1f ms\n", p.stepSeconds * 1e3)
       out += String(format: "  dense core, λ = 0               %8.1f ms   per-rank constant\n", p.coreSeconds * 1e3)
-      out += String(format: "  H·S, q, λ terms                 %8.1f ms   per-rank constant\n", p.constantRegularizerSeconds * 1e3)
-      out += "      R  n_global  transpose ms  regather ms  pairs ms (busiest)  tiles busiest / mean  pairs ms (tile-balanced)\n"
+      out += String(
+        format: "  H·S, q, λ terms                 %8.1f ms   per-rank constant\n", p.constantRegularizerSeconds * 1e3)
+      out +=
+        "      R  n_global  transpose ms  regather ms  pairs ms (busiest)  tiles busiest / mean  pairs ms (tile-balanced)\n"
       for s in p.points {
-        out += String(format: "  %5d  %8d  %12.1f  %11.1f  %18.1f  %10d / %-8.1f  %12.1f\n", s.ranks, s.globalRows, s.transposeSeconds * 1e3,
-                      s.regatherSeconds * 1e3, s.pairSeconds * 1e3, s.busiestTiles, s.meanTiles, s.balancedPairSeconds * 1e3)
+        out += String(
+          format: "  %5d  %8d  %12.1f  %11.1f  %18.1f  %10d / %-8.1f  %12.1f\n", s.ranks, s.globalRows,
+          s.transposeSeconds * 1e3,
+          s.regatherSeconds * 1e3, s.pairSeconds * 1e3, s.busiestTiles, s.meanTiles, s.balancedPairSeconds * 1e3)
       }
-      out += String(format: "  traffic per step: gradient allreduce %.1f MiB, sign-plane allreduce %.1f MiB, codes %.0f KiB per rank (allgatherv, ×R in total), 4 small allreduces (%.0f KiB)\n",
-                    traffic.gradientBytes / 1048576, traffic.signPlaneBytes / 1048576, traffic.codeBytesPerRank / 1024,
-                    traffic.smallAllreduces.reduce(0, +) / 1024)
+      out += String(
+        format:
+          "  traffic per step: gradient allreduce %.1f MiB, sign-plane allreduce %.1f MiB, codes %.0f KiB per rank (allgatherv, ×R in total), 4 small allreduces (%.0f KiB)\n",
+        traffic.gradientBytes / 1_048_576, traffic.signPlaneBytes / 1_048_576, traffic.codeBytesPerRank / 1024,
+        traffic.smallAllreduces.reduce(0, +) / 1024)
     }
-    let keys = ["shared memory", "cluster"].flatMap { net in ScalingBenchmark.Design.allCases.map { net + ", " + $0.rawValue } }
+    let keys = ["shared memory", "cluster"].flatMap { net in
+      ScalingBenchmark.Design.allCases.map { net + ", " + $0.rawValue }
+    }
     for key in keys {
       guard let rows = r.projections[key] else { continue }
-      let link = key.hasPrefix("cluster") ? r.cluster.name
-        : String(format: "this machine's fit: allreduce α=%.2f µs β=%.2f GB/s, allgather α=%.2f µs β=%.2f GB/s",
-                 (r.sharedMemoryAllreduce?.latency ?? 0) * 1e6, (r.sharedMemoryAllreduce?.bandwidth ?? 0) / 1e9,
-                 (r.sharedMemoryAllgather?.latency ?? 0) * 1e6, (r.sharedMemoryAllgather?.bandwidth ?? 0) / 1e9)
+      let link =
+        key.hasPrefix("cluster")
+        ? r.cluster.name
+        : String(
+          format: "this machine's fit: allreduce α=%.2f µs β=%.2f GB/s, allgather α=%.2f µs β=%.2f GB/s",
+          (r.sharedMemoryAllreduce?.latency ?? 0) * 1e6, (r.sharedMemoryAllreduce?.bandwidth ?? 0) / 1e9,
+          (r.sharedMemoryAllgather?.latency ?? 0) * 1e6, (r.sharedMemoryAllgather?.bandwidth ?? 0) / 1e9)
       out += "\nprojection: \(key)  [\(link)]\n"
       out += "      R   compute ms  (transpose  pairs)  allreduce ms  allgather ms    step ms  efficiency\n"
       for p in rows {
-        out += String(format: "  %5d  %10.1f  (%9.1f %6.1f)  %12.1f  %12.1f  %9.1f  %8.1f %%\n", p.ranks, p.computeSeconds * 1e3,
-                      p.transposeSeconds * 1e3, p.pairSeconds * 1e3, p.allreduceSeconds * 1e3, p.allgatherSeconds * 1e3,
-                      p.stepSeconds * 1e3, 100 * p.efficiency)
+        out += String(
+          format: "  %5d  %10.1f  (%9.1f %6.1f)  %12.1f  %12.1f  %9.1f  %8.1f %%\n", p.ranks, p.computeSeconds * 1e3,
+          p.transposeSeconds * 1e3, p.pairSeconds * 1e3, p.allreduceSeconds * 1e3, p.allgatherSeconds * 1e3,
+          p.stepSeconds * 1e3, 100 * p.efficiency)
       }
     }
     return out

@@ -9,7 +9,8 @@ import Foundation
 struct EvalCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "eval",
-    abstract: "Evaluate a trained model: MSE, FVU, explained variance, cosine, L0, dead/dense, code entropy, rate histogram.",
+    abstract:
+      "Evaluate a trained model: MSE, FVU, explained variance, cosine, L0, dead/dense, code entropy, rate histogram.",
     discussion: """
       Works for every architecture (bae, relu, topk, batchtopk with its inference threshold, jumprelu). Under \
       mpirun the rows are split across ranks and every statistic is summed exactly. With --out DIR writes \
@@ -41,7 +42,8 @@ struct EvalCommand: ParsableCommand {
       }
       let n = source.rowCount
       let rows = this.lastRows.map { max(0, n - $0)..<n } ?? 0..<n
-      let s = try SetEvaluator.evaluate(ae, source: source, rows: rows, chunk: this.chunk, collectives: collectives, path: this.data)
+      let s = try SetEvaluator.evaluate(
+        ae, source: source, rows: rows, chunk: this.chunk, collectives: collectives, path: this.data)
       let report = EvaluationReport(model: ae, statistics: s)
       guard collectives.rank == 0 else { return }
       let enc = JSONEncoder()
@@ -64,12 +66,16 @@ struct EvalCommand: ParsableCommand {
     func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "n/a" }
     var lines = [
       "\(r.architecture)  d=\(r.inputDim) d'=\(r.latentDim)  rows \(r.rows)",
-      String(format: "  mse %.6g  fvu %@  explained variance %@  mean cosine %.4f", r.mse, f(r.fvu), f(r.explainedVariance), r.meanCosine),
+      String(
+        format: "  mse %.6g  fvu %@  explained variance %@  mean cosine %.4f", r.mse, f(r.fvu), f(r.explainedVariance),
+        r.meanCosine),
       String(format: "  L0 %.2f  dead %d of %d  code entropy %.2f bits", r.l0, r.dead, r.codeUnits, r.codeEntropyBits),
       "  dense (p > 0.01 / 0.1 / 0.5): \(r.dense["0.01"] ?? 0) / \(r.dense["0.1"] ?? 0) / \(r.dense["0.5"] ?? 0)",
     ]
     if let t = r.denseTwoSided {
-      lines.append("  dense by min(p, 1−p) (> 0.01 / 0.1 / 0.5): \(t["0.01"] ?? 0) / \(t["0.1"] ?? 0) / \(t["0.5"] ?? 0), constant \(r.constant ?? 0)")
+      lines.append(
+        "  dense by min(p, 1−p) (> 0.01 / 0.1 / 0.5): \(t["0.01"] ?? 0) / \(t["0.1"] ?? 0) / \(t["0.5"] ?? 0), constant \(r.constant ?? 0)"
+      )
     }
     if let th = r.threshold { lines.append(String(format: "  inference threshold θ %.6g", th)) }
     return lines.joined(separator: "\n")

@@ -20,7 +20,8 @@ struct ExportCommand: ParsableCommand {
   @Option(help: "A run directory written by `bae train`.") var model: String
   @Option(help: "Output directory.") var out: String
   @Option(help: "Data for the firing rates (default: the run's firing_rates.json).") var data: String?
-  @Flag(help: "BAE: unit-norm decoder columns, activations in {0, ‖w_j‖} (SAEBench's requirement).") var unitNormDecoder = false
+  @Flag(help: "BAE: unit-norm decoder columns, activations in {0, ‖w_j‖} (SAEBench's requirement).")
+  var unitNormDecoder = false
   @Option(help: "cfg.json metadata.model_name.") var modelName: String = "SmolLM2-135M-Instruct"
   @Option(help: "cfg.json metadata.hook_name.") var hookName: String = "blocks.15.hook_resid_post"
   @Option(help: "cfg.json metadata.hook_layer.") var layer: Int?
@@ -33,19 +34,25 @@ struct ExportCommand: ParsableCommand {
     let dir = URL(fileURLWithPath: model)
     let (ae, _) = try ModelFiles.load(directory: dir)
     if ae.architecture.isBinary && ae.bitsPerFeature > 1 {
-      throw ValidationError("--model \(model): a multi-bit BAE (k = \(ae.bitsPerFeature)) has no SAE form; export a k = 1 run")
+      throw ValidationError(
+        "--model \(model): a multi-bit BAE (k = \(ae.bitsPerFeature)) has no SAE form; export a k = 1 run")
     }
     let rates: [Double]
     if let data {
       guard FileManager.default.fileExists(atPath: data) else { throw TrainDataError.missing(path: data) }
       let source = try openRowSource(URL(fileURLWithPath: data))
-      guard source.inputDim == ae.inputDim else { throw TrainDataError.widthMismatch(path: data, found: source.inputDim, expected: ae.inputDim) }
-      rates = try SetEvaluator.evaluate(ae, source: source, rows: 0..<source.rowCount, collectives: SingleProcess(), path: data).rates
+      guard source.inputDim == ae.inputDim else {
+        throw TrainDataError.widthMismatch(path: data, found: source.inputDim, expected: ae.inputDim)
+      }
+      rates = try SetEvaluator.evaluate(
+        ae, source: source, rows: 0..<source.rowCount, collectives: SingleProcess(), path: data
+      ).rates
     } else {
       rates = try FiringRates.read(run: dir, expected: ae.codeBits)
     }
-    try SAEExport.write(ae, rates: rates, to: URL(fileURLWithPath: out), unitNormDecoder: unitNormDecoder,
-                        modelName: modelName, hookName: hookName, layer: layer)
+    try SAEExport.write(
+      ae, rates: rates, to: URL(fileURLWithPath: out), unitNormDecoder: unitNormDecoder,
+      modelName: modelName, hookName: hookName, layer: layer)
     FileHandle.standardError.write(Data("wrote \(out)/{cfg.json,sae_weights.safetensors,sparsity.safetensors}\n".utf8))
   }
 }

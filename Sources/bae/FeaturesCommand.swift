@@ -22,7 +22,8 @@ struct FeaturesCommand: ParsableCommand {
 
   @Option(help: "A directory written by `bae train` (config.json + model.safetensors).") var model: String
   @Option(help: "Dataset directory (bae pack) or a .npy of the same layer.") var data: String
-  @Option(help: "Tokens TSV with one line per row of --data (token_id, document_id, position, text).") var tokens: String?
+  @Option(help: "Tokens TSV with one line per row of --data (token_id, document_id, position, text).") var tokens:
+    String?
   @Option(help: "Features per token by β (top-k).") var top: Int = 10
   @Option(help: "Samples per feature shown to describe it.") var describe: Int = 5
   @Option(help: "Further samples per feature judged against the description (at most).") var test: Int = 8
@@ -31,11 +32,14 @@ struct FeaturesCommand: ParsableCommand {
   @Option(help: "Rows per encoding chunk.") var chunk: Int = 1024
   @Option(help: "Interpretable features detailed in report.md (report.json has all).") var show: Int = 100
   @Option(help: "Report directory.") var out: String
-  @Option(help: "OpenAI-compatible server (root, /v1, or full /v1/chat/completions URL); off when absent.") var judgeUrl: String?
+  @Option(help: "OpenAI-compatible server (root, /v1, or full /v1/chat/completions URL); off when absent.")
+  var judgeUrl: String?
   @Option(help: "Model name sent to the judge.") var judgeModel: String?
   @Option(help: "Seconds per judge request.") var judgeTimeout: Double = 60
   @Option(help: "Retries per judge request (transport errors, HTTP 429 and 5xx).") var judgeRetries: Int = 3
-  @Option(help: "Longest back-off between judge retries, seconds (the first is 1 s, doubled each retry; also caps Retry-After).")
+  @Option(
+    help:
+      "Longest back-off between judge retries, seconds (the first is 1 s, doubled each retry; also caps Retry-After).")
   var judgeMaxBackoff: Double = 30
   @Option(help: "Judge requests in flight at most (1 = one at a time).") var judgeConcurrency: Int = 2
   @Option(help: "Judge answer cache, JSONL (default: REPORT_DIR/judge_cache.jsonl).") var judgeCache: String?
@@ -50,7 +54,8 @@ struct FeaturesCommand: ParsableCommand {
       throw ValidationError("--judge-url and --judge-model go together")
     }
     guard judgeTimeout > 0, judgeRetries >= 0, judgeMaxFeatures >= 0, judgeMaxBackoff >= 0 else {
-      throw ValidationError("--judge-timeout must be > 0, --judge-retries, --judge-max-features and --judge-max-backoff >= 0")
+      throw ValidationError(
+        "--judge-timeout must be > 0, --judge-retries, --judge-max-features and --judge-max-backoff >= 0")
     }
     guard (1...64).contains(judgeConcurrency) else {
       throw ValidationError("--judge-concurrency must be in 1...64 (requests in flight)")
@@ -71,31 +76,43 @@ struct FeaturesCommand: ParsableCommand {
     options.chunk = chunk
     options.maxRows = maxRows
     let start = Date()
-    var report = try FeatureReportBuilder.build(modelDirectory: URL(fileURLWithPath: model), data: dataURL,
-                                                tokens: tokenFiles, options: options, progress: Self.progress)
+    var report = try FeatureReportBuilder.build(
+      modelDirectory: URL(fileURLWithPath: model), data: dataURL,
+      tokens: tokenFiles, options: options, progress: Self.progress)
     let outDir = URL(fileURLWithPath: out)
     var judgeFailure: Error?
     if let url = judgeUrl, let name = judgeModel {
-      let cache = noJudgeCache ? nil
-        : try JudgeCache(url: judgeCache.map { URL(fileURLWithPath: $0) } ?? outDir.appendingPathComponent("judge_cache.jsonl"))
-      let client = try ChatClient(baseURL: url, model: name, apiKey: ProcessInfo.processInfo.environment["BAE_JUDGE_API_KEY"],
-                                  timeout: judgeTimeout, retries: judgeRetries, maxBackoff: judgeMaxBackoff, cache: cache)
+      let cache =
+        noJudgeCache
+        ? nil
+        : try JudgeCache(
+          url: judgeCache.map { URL(fileURLWithPath: $0) } ?? outDir.appendingPathComponent("judge_cache.jsonl"))
+      let client = try ChatClient(
+        baseURL: url, model: name, apiKey: ProcessInfo.processInfo.environment["BAE_JUDGE_API_KEY"],
+        timeout: judgeTimeout, retries: judgeRetries, maxBackoff: judgeMaxBackoff, cache: cache)
       do {
-        try FeatureReportBuilder.judge(&report, with: FeatureJudge(client: client), maxFeatures: judgeMaxFeatures,
-                                       concurrency: judgeConcurrency, progress: Self.progress)
+        try FeatureReportBuilder.judge(
+          &report, with: FeatureJudge(client: client), maxFeatures: judgeMaxFeatures,
+          concurrency: judgeConcurrency, progress: Self.progress)
       } catch { judgeFailure = error }
     }
     try report.write(to: outDir, shownFeatures: show)
     let s = report.summary
-    print(String(format: "features: %d rows, %d features: %d interpretable, %d dead, %d always on, %d dense, %d near-constant; Ĥ %.2f bits (%.1f s)",
-                 report.settings.rows, report.settings.features, s.interpretable, s.activity.dead, s.activity.alwaysOn,
-                 s.activity.dense, s.activity.nearConstant, report.corpus.entropyBits, Date().timeIntervalSince(start)))
+    print(
+      String(
+        format:
+          "features: %d rows, %d features: %d interpretable, %d dead, %d always on, %d dense, %d near-constant; Ĥ %.2f bits (%.1f s)",
+        report.settings.rows, report.settings.features, s.interpretable, s.activity.dead, s.activity.alwaysOn,
+        s.activity.dense, s.activity.nearConstant, report.corpus.entropyBits, Date().timeIntervalSince(start)))
     if s.judged > 0 || s.judgeFailures > 0 {
       let st = report.settings
-      print("judge: \(s.judged) features judged, mean score \(s.meanScore.map { String(format: "%.3f", $0) } ?? "n/a"), \(s.judgeFailures) failed; "
-            + "\(st.judgeRequests ?? 0) requests sent, \(st.judgeCacheHits ?? 0) answers from the cache")
+      print(
+        "judge: \(s.judged) features judged, mean score \(s.meanScore.map { String(format: "%.3f", $0) } ?? "n/a"), \(s.judgeFailures) failed; "
+          + "\(st.judgeRequests ?? 0) requests sent, \(st.judgeCacheHits ?? 0) answers from the cache")
     }
-    print("report: \(outDir.appendingPathComponent("report.md").path)  \(outDir.appendingPathComponent("report.json").path)")
+    print(
+      "report: \(outDir.appendingPathComponent("report.md").path)  \(outDir.appendingPathComponent("report.json").path)"
+    )
     if let e = judgeFailure { throw e }
   }
 

@@ -18,7 +18,11 @@ struct InspectCommand: ParsableCommand {
   var json = false
 
   // Batch mixing (InspectCommand+BatchMixing.swift).
-  @Flag(name: .long, help: "Report how the shuffled sampler's first epoch mixes documents (from the token sidecar) against a uniform shuffle.")
+  @Flag(
+    name: .long,
+    help:
+      "Report how the shuffled sampler's first epoch mixes documents (from the token sidecar) against a uniform shuffle."
+  )
   var batchMixing = false
   @Option(name: .long, help: "Global batch size for --batch-mixing.")
   var batchSize = 512
@@ -43,17 +47,24 @@ struct InspectCommand: ParsableCommand {
       if !m.source.isEmpty {
         print("source   " + m.source.keys.sorted().map { "\($0)=\(m.source[$0]!)" }.joined(separator: " "))
       }
-      print(String(format: "size     %.2f MB (raw f32 %.2f MB, %.2fx smaller)", Double(report.compressedBytes) / 1e6,
-                   Double(report.rawF32Bytes) / 1e6, report.ratioVsF32))
-      print(String(format: "values   mean %.4g  std %.4g  max|x| %.4g  mean row norm %.4g  non-finite %d",
-                   report.mean, report.std, report.maxAbs, report.meanRowNorm, report.nonFinite)
-            + "  (over \(report.statisticsRows) rows\(report.verified ? "" : ", sampled"))")
+      print(
+        String(
+          format: "size     %.2f MB (raw f32 %.2f MB, %.2fx smaller)", Double(report.compressedBytes) / 1e6,
+          Double(report.rawF32Bytes) / 1e6, report.ratioVsF32))
+      print(
+        String(
+          format: "values   mean %.4g  std %.4g  max|x| %.4g  mean row norm %.4g  non-finite %d",
+          report.mean, report.std, report.maxAbs, report.meanRowNorm, report.nonFinite)
+          + "  (over \(report.statisticsRows) rows\(report.verified ? "" : ", sampled"))")
       for s in m.shards {
-        print("  \(s.file)  \(s.rows) rows  \(s.bytes) bytes  xxh64 \(s.xxh64)\(s.tokens.map { "  tokens \($0)" } ?? "")")
+        print(
+          "  \(s.file)  \(s.rows) rows  \(s.bytes) bytes  xxh64 \(s.xxh64)\(s.tokens.map { "  tokens \($0)" } ?? "")")
       }
       if verify {
-        print(report.problems.isEmpty ? "verify   OK: every frame checksum and content hash matches"
-                                      : "verify   FAILED: \(report.problems.count) problem(s)")
+        print(
+          report.problems.isEmpty
+            ? "verify   OK: every frame checksum and content hash matches"
+            : "verify   FAILED: \(report.problems.count) problem(s)")
       }
     }
     for p in report.problems { FileHandle.standardError.write(Data("error: \(p)\n".utf8)) }

@@ -74,7 +74,11 @@ enum Signals {
       let src = DispatchSource.makeSignalSource(signal: sig, queue: queue)
       src.setEventHandler {
         let t = DispatchTime.now()
-        guard let start = firstAt else { firstAt = t; first(); return }
+        guard let start = firstAt else {
+          firstAt = t
+          first()
+          return
+        }
         if Double(t.uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9 >= duplicateWindow { again(sig) }
       }
       src.resume()

@@ -6,28 +6,50 @@ import BAEModel
 private let defaults = ModelConfig()
 
 struct ModelOptions: ParsableArguments {
-  @Option(help: "bae (default), relu, topk, batchtopk or jumprelu (Documentation/Baselines.md).") var architecture: Architecture?
+  @Option(help: "bae (default), relu, topk, batchtopk or jumprelu (Documentation/Baselines.md).") var architecture:
+    Architecture?
   @Option(help: "Number of features d' (default 4·d).") var latentDim: Int?
   @Option(parsing: .unconditional, help: "Adam learning rate (default \(defaults.lr)).") var lr: Double?
-  @Option(parsing: .unconditional, help: "bae: λ_e, weight of the minibatch entropy term (default \(defaults.entropyWeight); 0 = off).") var entropyWeight: Double?
-  @Option(parsing: .unconditional, help: "bae: λ_c, weight of the covariance term (default \(defaults.covarianceWeight); 0 = off).") var covarianceWeight: Double?
+  @Option(
+    parsing: .unconditional,
+    help: "bae: λ_e, weight of the minibatch entropy term (default \(defaults.entropyWeight); 0 = off).")
+  var entropyWeight: Double?
+  @Option(
+    parsing: .unconditional,
+    help: "bae: λ_c, weight of the covariance term (default \(defaults.covarianceWeight); 0 = off).")
+  var covarianceWeight: Double?
   @Option(help: "bae: step from which λ_e applies (default \(defaults.entropyStartStep)).") var entropyStartStep: Int?
-  @Option(parsing: .unconditional, help: "bae: drop the entropy term in steps where H < this (default \(defaults.entropyThreshold)).") var entropyThreshold: Double?
+  @Option(
+    parsing: .unconditional,
+    help: "bae: drop the entropy term in steps where H < this (default \(defaults.entropyThreshold)).")
+  var entropyThreshold: Double?
   @Option(help: "bae: gradient estimator sign_s (g − g², default) or sign (g).") var estimator: Estimator?
   @Option(help: "bae: bits per feature k (multi-bit BAE; default \(defaults.bitsPerFeature)).") var bitsPerFeature: Int?
   @Option(help: "topk/batchtopk: active latents per row (default \(defaults.k)).") var k: Int?
   @Flag(help: "topk: select the k largest z without a ReLU (the reference's form).") var noRelu = false
   @Option(parsing: .unconditional, help: "relu: L1 weight λ (default \(defaults.l1Weight)).") var l1Weight: Double?
   @Option(help: "relu: L1 form sum (default, λ·Σ|a|) or decoder-norm (λ·Σ|a_j|·‖W_dec[:, j]‖).") var l1Form: L1Form?
-  @Option(parsing: .unconditional, help: "topk: AuxK loss weight α (default \(defaults.auxkWeight) = off; Gao et al. use 1/32).") var auxkWeight: Double?
+  @Option(
+    parsing: .unconditional,
+    help: "topk: AuxK loss weight α (default \(defaults.auxkWeight) = off; Gao et al. use 1/32).") var auxkWeight:
+    Double?
   @Option(help: "topk: latents in the AuxK reconstruction (default d/2).") var auxkK: Int?
-  @Option(help: "topk AuxK: rows without firing after which a latent is dead (default \(defaults.deadAfterRows)).") var deadAfterRows: Int?
-  @Flag(help: "SAEs: unit-norm decoder columns (renormalised after each step, parallel gradient removed).") var unitNormDecoder = false
-  @Option(parsing: .unconditional, help: "jumprelu: θ (default \(defaults.threshold); the initial θ with --learn-threshold).") var threshold: Double?
+  @Option(help: "topk AuxK: rows without firing after which a latent is dead (default \(defaults.deadAfterRows)).")
+  var deadAfterRows: Int?
+  @Flag(help: "SAEs: unit-norm decoder columns (renormalised after each step, parallel gradient removed).")
+  var unitNormDecoder = false
+  @Option(
+    parsing: .unconditional, help: "jumprelu: θ (default \(defaults.threshold); the initial θ with --learn-threshold).")
+  var threshold: Double?
   @Flag(help: "jumprelu: learn a per-latent θ (straight-through estimator, L0 penalty).") var learnThreshold = false
-  @Option(parsing: .unconditional, help: "jumprelu: STE bandwidth ε (default \(defaults.bandwidth)).") var bandwidth: Double?
-  @Option(parsing: .unconditional, help: "jumprelu: L0 penalty λ_0 (default \(defaults.l0Weight)).") var l0Weight: Double?
-  @Option(parsing: .unconditional, help: "batchtopk: momentum of the running inference threshold (default \(defaults.thresholdMomentum)).") var thresholdMomentum: Double?
+  @Option(parsing: .unconditional, help: "jumprelu: STE bandwidth ε (default \(defaults.bandwidth)).") var bandwidth:
+    Double?
+  @Option(parsing: .unconditional, help: "jumprelu: L0 penalty λ_0 (default \(defaults.l0Weight)).") var l0Weight:
+    Double?
+  @Option(
+    parsing: .unconditional,
+    help: "batchtopk: momentum of the running inference threshold (default \(defaults.thresholdMomentum)).")
+  var thresholdMomentum: Double?
   @Flag(help: "No decoder bias b_dec.") var noDecoderBias = false
 
   /// Overrides `c` with every flag given.
@@ -35,7 +57,9 @@ struct ModelOptions: ParsableArguments {
     if let v = architecture { c.architecture = v }
     if let v = latentDim {
       // in a config file 0 means "default 4·d"; on the command line a value must be given explicitly
-      guard v >= 1 else { throw ConfigError(field: "latentDim", "is \(v); give --latent-dim N with N ≥ 1 or omit it for 4·d") }
+      guard v >= 1 else {
+        throw ConfigError(field: "latentDim", "is \(v); give --latent-dim N with N ≥ 1 or omit it for 4·d")
+      }
       c.latentDim = v
     }
     if let v = lr { c.lr = v }

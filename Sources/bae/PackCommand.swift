@@ -11,7 +11,9 @@ struct PackCommand: ParsableCommand {
   @Option(name: .long, help: "Input activations: a 2-D .npy (float32/float16) or a .safetensors file.")
   var input: String
 
-  @Option(name: .long, help: "Tensor name inside a safetensors input (2-D, F32/F16/BF16); optional when the file holds one tensor.")
+  @Option(
+    name: .long,
+    help: "Tensor name inside a safetensors input (2-D, F32/F16/BF16); optional when the file holds one tensor.")
   var tensor: String?
 
   @Option(name: .long, help: "Tokens TSV (token_id, document_id, position, text), one line per row.")
@@ -42,7 +44,9 @@ struct PackCommand: ParsableCommand {
   var out: String
 
   func validate() throws {
-    guard StoreDType(name: dtype) != nil else { throw ValidationError("--dtype must be f32, f16 or bf16 (got \(dtype))") }
+    guard StoreDType(name: dtype) != nil else {
+      throw ValidationError("--dtype must be f32, f16 or bf16 (got \(dtype))")
+    }
     guard rowsPerFrame > 0 else { throw ValidationError("--rows-per-frame must be > 0") }
     guard rowsPerShard >= rowsPerFrame else { throw ValidationError("--rows-per-shard must be >= --rows-per-frame") }
     for m in meta where !m.contains("=") { throw ValidationError("--meta \(m): expected KEY=VALUE") }
@@ -56,7 +60,8 @@ struct PackCommand: ParsableCommand {
     }
     let request = DatasetPacker.Request(
       input: URL(fileURLWithPath: input), tensor: tensor, tokens: tokens.map { URL(fileURLWithPath: $0) },
-      options: ShardOptions(dtype: StoreDType(name: dtype)!, rowsPerFrame: rowsPerFrame, shuffle: !noShuffle, level: level),
+      options: ShardOptions(
+        dtype: StoreDType(name: dtype)!, rowsPerFrame: rowsPerFrame, shuffle: !noShuffle, level: level),
       rowsPerShard: rowsPerShard, output: URL(fileURLWithPath: out), source: source, skipNonFinite: skipNonFinite)
     let start = Date()
     let manifest = try DatasetPacker.pack(request) { done, total in
@@ -65,12 +70,16 @@ struct PackCommand: ParsableCommand {
     ProgressBar.finish()
     let bytes = manifest.shards.reduce(0) { $0 + $1.bytes }
     let raw = manifest.rows * manifest.inputDim * 4
-    print("packed \(manifest.rows) rows x \(manifest.inputDim) as \(manifest.dtype) into \(manifest.shards.count) shard(s) in \(out)")
+    print(
+      "packed \(manifest.rows) rows x \(manifest.inputDim) as \(manifest.dtype) into \(manifest.shards.count) shard(s) in \(out)"
+    )
     if let skipped = manifest.source[DatasetPacker.skippedSourceKey] {
       print("skipped non-finite rows: \(skipped) (row numbers of the input; recorded in the manifest's source)")
     }
-    print(String(format: "%.1f MB on disk, %.2fx smaller than raw f32, %.1f s", Double(bytes) / 1e6,
-                 Double(raw) / Double(max(1, bytes)), Date().timeIntervalSince(start)))
+    print(
+      String(
+        format: "%.1f MB on disk, %.2fx smaller than raw f32, %.1f s", Double(bytes) / 1e6,
+        Double(raw) / Double(max(1, bytes)), Date().timeIntervalSince(start)))
   }
 }
 

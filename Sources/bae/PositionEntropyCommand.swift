@@ -22,7 +22,10 @@ struct PositionEntropyCommand: ParsableCommand {
 
   @Option(help: "Dataset directory (bae pack) or a .npy.") var data: String
   @Option(help: "Tokens TSV with one line per row (for the position column).") var tokens: String?
-  @Option(help: "Bucket lower edges, increasing, comma-separated (default: the smallest position, then powers of two up to the largest).")
+  @Option(
+    help:
+      "Bucket lower edges, increasing, comma-separated (default: the smallest position, then powers of two up to the largest)."
+  )
   var buckets: String?
   @OptionGroup(title: "Model (every bucket's)") var modelOptions: ModelOptions
   @Option(help: "Rows per global batch of the shared stream.") var batchSize: Int = 512
@@ -38,7 +41,9 @@ struct PositionEntropyCommand: ParsableCommand {
     }
     if let b = buckets {
       let e = b.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-      guard e.count == b.split(separator: ",").count, !e.isEmpty, e[0] >= 0, zip(e, e.dropFirst()).allSatisfy({ $0 < $1 }) else {
+      guard e.count == b.split(separator: ",").count, !e.isEmpty, e[0] >= 0,
+        zip(e, e.dropFirst()).allSatisfy({ $0 < $1 })
+      else {
         throw ValidationError("--buckets \(b): expected increasing non-negative integers, e.g. 1,2,4,8,16")
       }
     }
@@ -52,10 +57,14 @@ struct PositionEntropyCommand: ParsableCommand {
     try Launch.run { collectives, log in
       let source = try openRowSource(dataURL, cacheFrames: 18)
       guard let files = try TokenContexts.tokenFiles(forData: dataURL, explicit: tokenArg) else {
-        throw ValidationError("--data \(this.data): no token positions: pass --tokens P.tokens.tsv or pack the dataset with --tokens")
+        throw ValidationError(
+          "--data \(this.data): no token positions: pass --tokens P.tokens.tsv or pack the dataset with --tokens")
       }
       let positions = try TokenContexts.positions(from: files, expectedRows: source.rowCount)
-      let edges = this.buckets.map { PositionBuckets(edges: $0.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }) }
+      let edges =
+        this.buckets.map {
+          PositionBuckets(edges: $0.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! })
+        }
         ?? PositionBuckets.powersOfTwo(from: Int(positions.min() ?? 0), upTo: Int(positions.max() ?? 0))
       var model = TrainConfig()
       try this.modelOptions.apply(to: &model.model)
@@ -65,8 +74,11 @@ struct PositionEntropyCommand: ParsableCommand {
       options.streamSteps = this.steps
       options.bucketBatch = this.bucketBatch
       options.evalRows = this.evalRows
-      log.info("entropy-position: \(source.rowCount) rows, buckets \((0..<edges.count).map { edges.label($0) }.joined(separator: " ")), \(this.steps) stream batches of \(this.batchSize)")
-      let trainer = try PositionEntropyTrainer(source: source, positions: positions, options: options, collectives: collectives)
+      log.info(
+        "entropy-position: \(source.rowCount) rows, buckets \((0..<edges.count).map { edges.label($0) }.joined(separator: " ")), \(this.steps) stream batches of \(this.batchSize)"
+      )
+      let trainer = try PositionEntropyTrainer(
+        source: source, positions: positions, options: options, collectives: collectives)
       var result = try trainer.run { log.info($0) }
       result.data = this.data
       guard collectives.rank == 0 else { return }
@@ -84,7 +96,10 @@ struct PositionEntropyCommand: ParsableCommand {
       try ModelFiles.saveJSON(result, to: json)
       for r in result.buckets {
         if let h = r.entropyBits {
-          log.info(String(format: "  positions %-12@ rows %7d  steps %5d  Ĥ %8.2f bits on %d rows  fvu %.3f", r.label, r.rows, r.steps, h, r.evalRows, r.fvu ?? .nan))
+          log.info(
+            String(
+              format: "  positions %-12@ rows %7d  steps %5d  Ĥ %8.2f bits on %d rows  fvu %.3f", r.label, r.rows,
+              r.steps, h, r.evalRows, r.fvu ?? .nan))
         } else {
           log.info("  positions \(r.label) rows \(r.rows): skipped (\(r.skipped ?? ""))")
         }

@@ -6,8 +6,10 @@ import Foundation
 /// Counts of code bits by firing rate p, in fixed bins from "never fires" to "always fires".
 struct RateHistogram {
   /// Bin labels, in order.
-  static let labels = ["p = 0 (dead)", "0 < p < 0.01", "0.01 ≤ p < 0.1", "0.1 ≤ p < 0.3", "0.3 ≤ p ≤ 0.7",
-                       "0.7 < p ≤ 0.9", "0.9 < p ≤ 0.99", "0.99 < p < 1", "p = 1 (always on)"]
+  static let labels = [
+    "p = 0 (dead)", "0 < p < 0.01", "0.01 ≤ p < 0.1", "0.1 ≤ p < 0.3", "0.3 ≤ p ≤ 0.7",
+    "0.7 < p ≤ 0.9", "0.9 < p ≤ 0.99", "0.99 < p < 1", "p = 1 (always on)",
+  ]
 
   /// The bin of rate p ∈ [0, 1]: each p falls in exactly one.
   static func bin(_ p: Double) -> Int {
@@ -40,8 +42,11 @@ struct RateHistogram {
     let sorted = rates.sorted()
     func quantile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(q * Double(sorted.count - 1) + 0.5))] }
     let mean = rates.reduce(0, +) / Double(rates.count)
-    var out = [String(format: "firing rates of %d code bits: min %.4f, median %.4f, max %.4f, mean %.4f",
-                      rates.count, sorted[0], quantile(0.5), sorted[sorted.count - 1], mean)]
+    var out = [
+      String(
+        format: "firing rates of %d code bits: min %.4f, median %.4f, max %.4f, mean %.4f",
+        rates.count, sorted[0], quantile(0.5), sorted[sorted.count - 1], mean)
+    ]
     let top = max(1, counts.max() ?? 1)
     let width = Self.labels.map(\.count).max() ?? 0
     for (name, n) in zip(Self.labels, counts) {

@@ -1,7 +1,6 @@
 // `bae bench store`: compression ratios and decode throughput of the shard format (not a test).
 import ArgumentParser
 import BAEIO
-
 import BAEStore
 import Foundation
 
@@ -32,13 +31,16 @@ struct StoreBenchCommand: ParsableCommand {
   var json = false
 
   func run() throws {
-    var sets: [(String, [Float], Int)] = [("gaussian \(rows)x\(dim)", StoreBenchmark.gaussian(count: rows * dim, seed: 1), dim)]
+    var sets: [(String, [Float], Int)] = [
+      ("gaussian \(rows)x\(dim)", StoreBenchmark.gaussian(count: rows * dim, seed: 1), dim)
+    ]
     if let npy {
       let url = URL(fileURLWithPath: npy)
       let h = try Npy.readHeader(url)
       guard h.shape.count == 2 else { throw ValidationError("--npy \(npy): shape \(h.shape) is not 2-D") }
       let n = min(h.shape[0], maxRows)
-      sets.append(("\(url.lastPathComponent) \(n)x\(h.shape[1])", try Npy.readRows(url, rows: 0..<n).values, h.shape[1]))
+      sets.append(
+        ("\(url.lastPathComponent) \(n)x\(h.shape[1])", try Npy.readRows(url, rows: 0..<n).values, h.shape[1]))
     }
     var all: [String: [StoreBenchResult]] = [:]
     for (name, values, d) in sets {
@@ -50,8 +52,11 @@ struct StoreBenchCommand: ParsableCommand {
         for x in r {
           let name = x.dtype.description.padding(toLength: 5, withPad: " ", startingAt: 0)
           let shuf = (x.shuffle ? "yes" : "no").padding(toLength: 7, withPad: " ", startingAt: 0)
-          print("  \(name) \(shuf)" + String(format: "  %8.2fx  %11.2fx  %14.2f  %24.2f",
-                                               x.ratioVsF32, x.ratioVsDType, x.decodeGBps, x.encodeGBps))
+          print(
+            "  \(name) \(shuf)"
+              + String(
+                format: "  %8.2fx  %11.2fx  %14.2f  %24.2f",
+                x.ratioVsF32, x.ratioVsDType, x.decodeGBps, x.encodeGBps))
         }
       }
     }

@@ -23,23 +23,30 @@ struct TrainCommand: ParsableCommand {
   @OptionGroup(title: "Model") var modelOptions: ModelOptions
   @Option(help: "Global minibatch rows, summed over ranks (default \(defaults.batchSize)).") var batchSize: Int?
   @Option(help: "Optimizer steps (overrides --epochs).") var steps: Int?
-  @Option(help: "Passes over the training split when --steps is not given (default \(defaults.epochs)).") var epochs: Int?
+  @Option(help: "Passes over the training split when --steps is not given (default \(defaults.epochs)).") var epochs:
+    Int?
   @Option(help: "Seed for init and shuffling (default \(defaults.seed)).") var seed: UInt64?
   @Option(help: "Start from the weights of a model.safetensors of the same architecture and shape.")
   var initFrom: String?
-  @Option(help: "shuffled (default) or sequential (file order, for step-by-step comparisons).") var batchOrder: BatchOrder?
-  @Option(parsing: .unconditional, help: "Fraction of rows (the last, in file order) held out for validation (default \(defaults.validationFraction)).") var validationFraction: Double?
+  @Option(help: "shuffled (default) or sequential (file order, for step-by-step comparisons).") var batchOrder:
+    BatchOrder?
+  @Option(
+    parsing: .unconditional,
+    help: "Fraction of rows (the last, in file order) held out for validation (default \(defaults.validationFraction))."
+  ) var validationFraction: Double?
   @Option(help: "Validate every N steps (default 0 = at the end).") var validateEvery: Int?
   @Option(help: "Checkpoint every N steps (default 0 = final model only).") var checkpointEvery: Int?
   @Option(help: "Keep the newest N checkpoints (default \(defaults.keepLast); 0 = all).") var keepLast: Int?
   @Option(help: "Also keep checkpoints at multiples of M steps (default 0 = none).") var keepEvery: Int?
   @Option(help: "Progress line every N steps (default \(defaults.logEvery)).") var logEvery: Int?
   @Option(help: "OpenBLAS threads per rank (default: OpenBLAS's own).") var blasThreads: Int?
-  @Option(help: "Check replicas agree every K steps (default \(defaults.divergenceCheckEvery); 0 = never).") var divergenceCheckEvery: Int?
+  @Option(help: "Check replicas agree every K steps (default \(defaults.divergenceCheckEvery); 0 = never).")
+  var divergenceCheckEvery: Int?
   @Flag(help: "Drop rows with NaN/Inf and count them instead of failing.") var skipNonFinite = false
   @Flag(help: "Continue from the newest complete checkpoint in --out.") var resume = false
   @Flag(help: "With --resume: continue even if the checkpoint was trained on other data.") var allowNewData = false
-  @Flag(help: "Start afresh in an --out holding another run: delete its checkpoints and metrics first.") var overwrite = false
+  @Flag(help: "Start afresh in an --out holding another run: delete its checkpoints and metrics first.") var overwrite =
+    false
   @Option(help: "Abort (status 3) when one step takes longer than this many seconds (default 600; 0 = never).")
   var stepTimeout: Double = 600
   @Option(help: "A JSON config (fields as in config.json); flags override it.") var config: String?
@@ -59,7 +66,10 @@ struct TrainCommand: ParsableCommand {
     try modelOptions.apply(to: &c.model)
     if let v = batchSize { c.batchSize = v }
     if let v = steps { c.steps = v }
-    if let v = epochs { c.epochs = v; if steps == nil { c.steps = 0 } }
+    if let v = epochs {
+      c.epochs = v
+      if steps == nil { c.steps = 0 }
+    }
     if let v = seed { c.seed = v }
     if let v = initFrom { c.initFrom = v }
     if let v = batchOrder { c.batchOrder = v }
@@ -78,34 +88,54 @@ struct TrainCommand: ParsableCommand {
   }
 
   func validate() throws {
-    if resume && overwrite { throw ValidationError("--resume continues the run in --out; --overwrite deletes it: give one of them") }
+    if resume && overwrite {
+      throw ValidationError("--resume continues the run in --out; --overwrite deletes it: give one of them")
+    }
     if allowNewData && !resume { throw ValidationError("--allow-new-data applies to --resume only") }
-    if !(stepTimeout >= 0 && stepTimeout <= 1e7) { throw ValidationError("--step-timeout \(stepTimeout): must be in 0 … 10^7 seconds (0 = never)") }
+    if !(stepTimeout >= 0 && stepTimeout <= 1e7) {
+      throw ValidationError("--step-timeout \(stepTimeout): must be in 0 … 10^7 seconds (0 = never)")
+    }
   }
 
   func run() throws {
     let cfg = try resolvedConfig()
     let timeout = stepTimeout
-    let options = RunOptions(resume: resume, allowNewData: allowNewData, overwrite: overwrite, stepTimeout: timeout) { step, seconds in
-      Launch.forceExit(String(format: "step %d has run for %.0f s, over --step-timeout %g s (stuck in I/O, in a collective with a stopped or dead rank, or in BLAS); leaving without a checkpoint", step, seconds, timeout))
+    let options = RunOptions(resume: resume, allowNewData: allowNewData, overwrite: overwrite, stepTimeout: timeout) {
+      step, seconds in
+      Launch.forceExit(
+        String(
+          format:
+            "step %d has run for %.0f s, over --step-timeout %g s (stuck in I/O, in a collective with a stopped or dead rank, or in BLAS); leaving without a checkpoint",
+          step, seconds, timeout))
     }
     try Launch.run { collectives, log in
       if cfg.blasThreads > 0 { BAETensorThreads.set(cfg.blasThreads) }
       let stop = StopRequest()
-      Signals.onStop({ stop.set() }, again: { sig in
-        Launch.forceExit("second stop signal (\(sig == SIGTERM ? "SIGTERM" : "SIGUSR1")): leaving now without a checkpoint; the last complete checkpoint stays usable with --resume")
-      })
+      Signals.onStop(
+        { stop.set() },
+        again: { sig in
+          Launch.forceExit(
+            "second stop signal (\(sig == SIGTERM ? "SIGTERM" : "SIGUSR1")): leaving now without a checkpoint; the last complete checkpoint stays usable with --resume"
+          )
+        })
       let trainer = try Trainer(config: cfg, collectives: collectives, log: log, options: options, stopRequest: stop)
       let summary = try trainer.run()
       if let r = summary.lastRecord {
-        log.info(String(format: "done: %d steps, loss %.6g, mse %.5g, fvu %.4f, H %.2f bits", summary.steps, r.loss, r.mse, r.fvu, r.entropy))
+        log.info(
+          String(
+            format: "done: %d steps, loss %.6g, mse %.5g, fvu %.4f, H %.2f bits", summary.steps, r.loss, r.mse, r.fvu,
+            r.entropy))
       }
       if let v = summary.validation {
-        log.info(String(format: "validation: %d rows, mse %.5g, fvu %.4f, Ĥ %.2f bits, L0 %.1f, dead %d",
-                        v.rows, v.mse, v.fvu, v.entropyBits, v.l0, v.deadBits))
+        log.info(
+          String(
+            format: "validation: %d rows, mse %.5g, fvu %.4f, Ĥ %.2f bits, L0 %.1f, dead %d",
+            v.rows, v.mse, v.fvu, v.entropyBits, v.l0, v.deadBits))
       }
       if summary.stoppedEarly {
-        log.info("stopped at step \(summary.steps): continue with --resume (outputs: checkpoint and metrics.jsonl in \(summary.outputDirectory.path))")
+        log.info(
+          "stopped at step \(summary.steps): continue with --resume (outputs: checkpoint and metrics.jsonl in \(summary.outputDirectory.path))"
+        )
       } else {
         log.info("outputs: \(summary.outputDirectory.path)/{model.safetensors,config.json,metrics.jsonl}")
       }

@@ -66,7 +66,8 @@ final class FeatureReportTests: XCTestCase {
     options.contextWindow = 2
     options.chunk = 3  // several chunks, last one short
     var phases: [String] = []
-    let report = try FeatureReportBuilder.build(modelDirectory: modelDir, data: npy, tokens: tsv, options: options) { p, _, _ in
+    let report = try FeatureReportBuilder.build(modelDirectory: modelDir, data: npy, tokens: tsv, options: options) {
+      p, _, _ in
       if phases.last != p { phases.append(p) }
     }
     XCTAssertEqual(phases, ["rates", "samples", "contexts"])
@@ -82,16 +83,19 @@ final class FeatureReportTests: XCTestCase {
     XCTAssertEqual(report.summary.activity.dense, 1)
 
     let c3 = try XCTUnwrap(report.features[0].samples[1].context)
-    XCTAssertEqual(c3, TokenContext(row: 3, tokenId: 103, documentId: 7, position: 3, token: "d\t", before: "bc", after: ""))
+    XCTAssertEqual(
+      c3, TokenContext(row: 3, tokenId: 103, documentId: 7, position: 3, token: "d\t", before: "bc", after: ""))
     let c4 = try XCTUnwrap(report.features[2].samples[1].context)  // crosses into the second file
-    XCTAssertEqual(c4, TokenContext(row: 4, tokenId: 104, documentId: 9, position: 0, token: "e", before: "", after: "fg"))
+    XCTAssertEqual(
+      c4, TokenContext(row: 4, tokenId: 104, documentId: 9, position: 0, token: "e", before: "", after: "fg"))
 
     let out = dir.appendingPathComponent("report")
     try report.write(to: out)
     let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
     XCTAssertTrue(md.contains("…bc**⟦d ⟧**…"), md)
     XCTAssertTrue(md.contains("| dense | p > 0.5 | 1 |"), md)
-    let back = try JSONDecoder().decode(FeatureReport.self, from: Data(contentsOf: out.appendingPathComponent("report.json")))
+    let back = try JSONDecoder().decode(
+      FeatureReport.self, from: Data(contentsOf: out.appendingPathComponent("report.json")))
     XCTAssertEqual(back.features[1].samples.map(\.row), [1, 5])
     XCTAssertEqual(back.features[0].samples[1].context, c3)
   }
@@ -105,7 +109,9 @@ final class FeatureReportTests: XCTestCase {
     let report = try FeatureReportBuilder.build(modelDirectory: modelDir, data: npy, tokens: tsv, options: options)
     XCTAssertEqual(report.settings.rows, 4)
     XCTAssertEqual(report.features.map(\.activity.rate), [0.5, 0.5, 0.25])
-    XCTAssertThrowsError(try FeatureReportBuilder.build(modelDirectory: modelDir, data: npy, tokens: [tsv[0]], options: options)) {
+    XCTAssertThrowsError(
+      try FeatureReportBuilder.build(modelDirectory: modelDir, data: npy, tokens: [tsv[0]], options: options)
+    ) {
       guard case StoreError.badTokens(_, _, let detail) = $0 else { return XCTFail("\($0)") }
       XCTAssertTrue(detail.contains("5 token lines in total but the data has 8 rows"), detail)
     }
@@ -116,8 +122,11 @@ final class FeatureReportTests: XCTestCase {
     let ds = dir.appendingPathComponent("ds")
     let all = dir.appendingPathComponent("all.tsv")
     try TokenTable.write(records(), to: all)
-    _ = try DatasetPacker.pack(.init(input: npy, tokens: all, options: ShardOptions(dtype: .f32, rowsPerFrame: 2, shuffle: true, level: 1),
-                                     rowsPerShard: 4, output: ds, source: [:])) { _, _ in }
+    _ = try DatasetPacker.pack(
+      .init(
+        input: npy, tokens: all, options: ShardOptions(dtype: .f32, rowsPerFrame: 2, shuffle: true, level: 1),
+        rowsPerShard: 4, output: ds, source: [:])
+    ) { _, _ in }
     let files = try XCTUnwrap(try TokenContexts.sidecars(ofDataset: ds))
     XCTAssertEqual(files.count, 2)
     let ctx = try TokenContexts.collect(rows: [3, 5], from: files, window: 1, expectedRows: 8)

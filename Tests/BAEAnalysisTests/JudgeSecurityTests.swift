@@ -1,8 +1,9 @@
+import XCTest
+
 // Issue 11 items 18, 19, 22: the judge's credentials never follow a redirect to another origin (port or
 // host name), `user:pass@` never reaches report.json / report.md / errors, a server echoing the key
 // does not put it into an error, and the retry back-off is capped.
 @testable import BAEAnalysis
-import XCTest
 
 final class JudgeSecurityTests: XCTestCase {
   static let ok = LocalChatServer.completion("Yes")
@@ -17,10 +18,14 @@ final class JudgeSecurityTests: XCTestCase {
         .init(status: status, body: "", headers: ["Location": other.baseURL + "/v1/chat/completions"])
       }
       defer { server.stop() }
-      let client = try ChatClient(baseURL: server.baseURL, model: "m", apiKey: "sekret-key", timeout: 5, retries: 2, backoff: 0.01)
+      let client = try ChatClient(
+        baseURL: server.baseURL, model: "m", apiKey: "sekret-key", timeout: 5, retries: 2, backoff: 0.01)
       XCTAssertThrowsError(try chat(client)) {
-        XCTAssertEqual($0 as? ChatError, .redirectRefused(url: client.endpoint.absoluteString, status: status,
-                                                          location: other.baseURL + "/v1/chat/completions"))
+        XCTAssertEqual(
+          $0 as? ChatError,
+          .redirectRefused(
+            url: client.endpoint.absoluteString, status: status,
+            location: other.baseURL + "/v1/chat/completions"))
       }
       XCTAssertEqual(server.requests.count, 1, "a refused redirect is not retried")
       XCTAssertEqual(server.requests[0].headers["authorization"], "Bearer sekret-key")
@@ -32,7 +37,8 @@ final class JudgeSecurityTests: XCTestCase {
     // localhost and 127.0.0.1 reach the same socket, but are different origins: the name decides
     let box = PortBox()
     let server = try LocalChatServer { i, _ in
-      i == 0 ? .init(status: 307, body: "", headers: ["Location": "http://localhost:\(box.port)/v1/chat/completions"])
+      i == 0
+        ? .init(status: 307, body: "", headers: ["Location": "http://localhost:\(box.port)/v1/chat/completions"])
         : .init(status: 200, body: Self.ok)
     }
     defer { server.stop() }
@@ -48,7 +54,8 @@ final class JudgeSecurityTests: XCTestCase {
 
   func testSameOriginTemporaryRedirectKeepsBodyAndKey() throws {
     let server = try LocalChatServer { _, r in
-      r.path == "/v1/chat/completions" ? .init(status: 307, body: "", headers: ["Location": "/v2/chat/completions"])
+      r.path == "/v1/chat/completions"
+        ? .init(status: 307, body: "", headers: ["Location": "/v2/chat/completions"])
         : .init(status: 200, body: Self.ok)
     }
     defer { server.stop() }
@@ -59,15 +66,22 @@ final class JudgeSecurityTests: XCTestCase {
     XCTAssertEqual(reqs[1].headers["authorization"], "Bearer sekret-key")
     XCTAssertEqual(reqs[1].body, reqs[0].body)
     // a same-origin 302 would turn the POST into a GET: refused as well
-    let found = try LocalChatServer { _, _ in .init(status: 302, body: "", headers: ["Location": "/v2/chat/completions"]) }
+    let found = try LocalChatServer { _, _ in
+      .init(status: 302, body: "", headers: ["Location": "/v2/chat/completions"])
+    }
     defer { found.stop() }
     let c2 = try ChatClient(baseURL: found.baseURL, model: "m", apiKey: nil, timeout: 5, retries: 0)
-    XCTAssertThrowsError(try chat(c2)) { guard case ChatError.redirectRefused(_, 302, _) = $0 else { return XCTFail("\($0)") } }
+    XCTAssertThrowsError(try chat(c2)) {
+      guard case ChatError.redirectRefused(_, 302, _) = $0 else { return XCTFail("\($0)") }
+    }
     // and a same-origin loop ends after maxRedirects hops
-    let loop = try LocalChatServer { _, _ in .init(status: 308, body: "", headers: ["Location": "/v1/chat/completions"]) }
+    let loop = try LocalChatServer { _, _ in .init(status: 308, body: "", headers: ["Location": "/v1/chat/completions"])
+    }
     defer { loop.stop() }
     let c3 = try ChatClient(baseURL: loop.baseURL, model: "m", apiKey: nil, timeout: 5, retries: 0)
-    XCTAssertThrowsError(try chat(c3)) { guard case ChatError.redirectRefused(_, 308, _) = $0 else { return XCTFail("\($0)") } }
+    XCTAssertThrowsError(try chat(c3)) {
+      guard case ChatError.redirectRefused(_, 308, _) = $0 else { return XCTFail("\($0)") }
+    }
     XCTAssertEqual(loop.requests.count, ChatClient.maxRedirects + 1)
   }
 
@@ -80,7 +94,8 @@ final class JudgeSecurityTests: XCTestCase {
     var report = JudgeRunTests.report(features: 2)
     try FeatureReportBuilder.judge(&report, with: FeatureJudge(client: client))
     XCTAssertEqual(report.summary.judged, 2)
-    XCTAssertEqual(server.requests.first?.headers["authorization"], "Basic " + Data("alice:pa55word".utf8).base64EncodedString())
+    XCTAssertEqual(
+      server.requests.first?.headers["authorization"], "Basic " + Data("alice:pa55word".utf8).base64EncodedString())
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bae-judge-sec-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     try report.write(to: dir)
@@ -99,30 +114,39 @@ final class JudgeSecurityTests: XCTestCase {
   }
 
   func testAServerEchoingTheKeyDoesNotPutItIntoTheError() throws {
-    let server = try LocalChatServer { _, r in .init(status: 401, body: "bad token \(r.headers["authorization"] ?? "")") }
+    let server = try LocalChatServer { _, r in .init(status: 401, body: "bad token \(r.headers["authorization"] ?? "")")
+    }
     defer { server.stop() }
     let client = try ChatClient(baseURL: server.baseURL, model: "m", apiKey: "sk-live-123456", timeout: 5, retries: 0)
     XCTAssertThrowsError(try chat(client)) {
-      XCTAssertEqual($0 as? ChatError, .http(url: client.endpoint.absoluteString, status: 401,
-                                             body: "bad token Bearer [redacted]", attempts: 1))
+      XCTAssertEqual(
+        $0 as? ChatError,
+        .http(
+          url: client.endpoint.absoluteString, status: 401,
+          body: "bad token Bearer [redacted]", attempts: 1))
       XCTAssertFalse("\($0)".contains("sk-live"))
     }
   }
 
   func testBackoffIsCapped() throws {
     // four 500s, then an answer: the doubling back-off stops at the cap
-    let server = try LocalChatServer { i, _ in i < 4 ? .init(status: 500, body: "busy") : .init(status: 200, body: Self.ok) }
+    let server = try LocalChatServer { i, _ in
+      i < 4 ? .init(status: 500, body: "busy") : .init(status: 200, body: Self.ok)
+    }
     defer { server.stop() }
-    let client = try ChatClient(baseURL: server.baseURL, model: "m", apiKey: nil, timeout: 5, retries: 4,
-                                backoff: 0.01, maxBackoff: 0.025)
+    let client = try ChatClient(
+      baseURL: server.baseURL, model: "m", apiKey: nil, timeout: 5, retries: 4,
+      backoff: 0.01, maxBackoff: 0.025)
     XCTAssertEqual(try chat(client), "Yes")
     XCTAssertEqual(client.backoffsSlept, [0.01, 0.02, 0.025, 0.025])
     // a Retry-After of 100 s is capped as well
     let limited = try LocalChatServer { i, _ in
-      i == 0 ? .init(status: 429, body: "slow down", headers: ["Retry-After": "100"]) : .init(status: 200, body: Self.ok)
+      i == 0
+        ? .init(status: 429, body: "slow down", headers: ["Retry-After": "100"]) : .init(status: 200, body: Self.ok)
     }
     defer { limited.stop() }
-    let c2 = try ChatClient(baseURL: limited.baseURL, model: "m", apiKey: nil, timeout: 5, retries: 1, backoff: 0.01, maxBackoff: 0.05)
+    let c2 = try ChatClient(
+      baseURL: limited.baseURL, model: "m", apiKey: nil, timeout: 5, retries: 1, backoff: 0.01, maxBackoff: 0.05)
     XCTAssertEqual(try chat(c2), "Yes")
     XCTAssertEqual(c2.backoffsSlept, [0.05])
     // far retries neither overflow nor exceed the cap
@@ -137,7 +161,15 @@ final class PortBox: @unchecked Sendable {
   private let lock = NSLock()
   private var value = 0
   var port: Int {
-    get { lock.lock(); defer { lock.unlock() }; return value }
-    set { lock.lock(); value = newValue; lock.unlock() }
+    get {
+      lock.lock()
+      defer { lock.unlock() }
+      return value
+    }
+    set {
+      lock.lock()
+      value = newValue
+      lock.unlock()
+    }
   }
 }

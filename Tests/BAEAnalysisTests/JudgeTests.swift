@@ -12,14 +12,17 @@ final class JudgeTests: XCTestCase {
   /// Deterministic judge: names the phrase "the word cat"; says Yes exactly when the marked token is "cat".
   static func deterministic(_ i: Int, _ r: LocalChatServer.Request) -> LocalChatServer.Reply {
     let u = LocalChatServer.userMessage(r)
-    if u.contains("What do the marked tokens have in common") { return .init(status: 200, body: LocalChatServer.completion("\"The word cat.\"\nextra line")) }
+    if u.contains("What do the marked tokens have in common") {
+      return .init(status: 200, body: LocalChatServer.completion("\"The word cat.\"\nextra line"))
+    }
     return .init(status: 200, body: LocalChatServer.completion(u.contains("[[cat]]") ? "Yes." : "no"))
   }
 
   func testJudgeScoresAFeature() throws {
     let server = try LocalChatServer(handler: Self.deterministic)
     defer { server.stop() }
-    let client = try ChatClient(baseURL: server.baseURL + "/v1", model: "stub-judge", apiKey: "sekret", timeout: 5, retries: 0)
+    let client = try ChatClient(
+      baseURL: server.baseURL + "/v1", model: "stub-judge", apiKey: "sekret", timeout: 5, retries: 0)
     XCTAssertEqual(client.endpoint.absoluteString, server.baseURL + "/v1/chat/completions")
     let describe = (0..<5).map { sample($0, "cat") }
     let test = [sample(5, "cat"), sample(6, "dog"), sample(7, "cat"), sample(8, "cow")]
@@ -37,7 +40,9 @@ final class JudgeTests: XCTestCase {
     let body = try JSONSerialization.jsonObject(with: reqs[0].body) as? [String: Any]
     XCTAssertEqual(body?["model"] as? String, "stub-judge")
     // the describe prompt gets the client's budget, a Yes/No prompt only what a verdict needs
-    let budgets = try reqs.map { try (JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["max_tokens"] as? Int }
+    let budgets = try reqs.map {
+      try (JSONSerialization.jsonObject(with: $0.body) as? [String: Any])?["max_tokens"] as? Int
+    }
     XCTAssertEqual(budgets, [48, 8, 8, 8, 8])
   }
 
@@ -59,7 +64,8 @@ final class JudgeTests: XCTestCase {
     defer { server.stop() }
     let client = try ChatClient(baseURL: server.baseURL, model: "m", apiKey: nil, timeout: 5, retries: 2, backoff: 0.01)
     XCTAssertThrowsError(try client.complete([ChatMessage(role: "user", content: "x")])) {
-      XCTAssertEqual($0 as? ChatError, .http(url: client.endpoint.absoluteString, status: 503, body: "busy", attempts: 3))
+      XCTAssertEqual(
+        $0 as? ChatError, .http(url: client.endpoint.absoluteString, status: 503, body: "busy", attempts: 3))
     }
     XCTAssertEqual(server.requests.count, 3)
   }
@@ -72,17 +78,25 @@ final class JudgeTests: XCTestCase {
       return reply
     }
     defer { server.stop() }
-    let client = try ChatClient(baseURL: server.baseURL, model: "m", apiKey: nil, timeout: 0.7, retries: 1, backoff: 0.01)
+    let client = try ChatClient(
+      baseURL: server.baseURL, model: "m", apiKey: nil, timeout: 0.7, retries: 1, backoff: 0.01)
     let t0 = Date()
     XCTAssertEqual(try client.complete([ChatMessage(role: "user", content: "[[dog]]")]), "no")
     XCTAssertEqual(client.attemptsMade, 2)
     XCTAssertLessThan(Date().timeIntervalSince(t0), 3.5)
 
-    let slow = try LocalChatServer { i, r in var x = Self.deterministic(i, r); x.delay = 2.5; return x }
+    let slow = try LocalChatServer { i, r in
+      var x = Self.deterministic(i, r)
+      x.delay = 2.5
+      return x
+    }
     defer { slow.stop() }
-    let impatient = try ChatClient(baseURL: slow.baseURL, model: "m", apiKey: nil, timeout: 0.5, retries: 1, backoff: 0.01)
+    let impatient = try ChatClient(
+      baseURL: slow.baseURL, model: "m", apiKey: nil, timeout: 0.5, retries: 1, backoff: 0.01)
     XCTAssertThrowsError(try impatient.complete([ChatMessage(role: "user", content: "x")])) {
-      guard case let ChatError.transport(_, _, attempts) = $0 else { return XCTFail("expected a transport error, got \($0)") }
+      guard case let ChatError.transport(_, _, attempts) = $0 else {
+        return XCTFail("expected a transport error, got \($0)")
+      }
       XCTAssertEqual(attempts, 2)
     }
   }
@@ -103,7 +117,8 @@ final class JudgeTests: XCTestCase {
     let server = try LocalChatServer { _, _ in .init(status: 200, body: "{}") }
     let port = server.port
     server.stop()
-    let client = try ChatClient(baseURL: "http://127.0.0.1:\(port)", model: "m", apiKey: nil, timeout: 2, retries: 1, backoff: 0.01)
+    let client = try ChatClient(
+      baseURL: "http://127.0.0.1:\(port)", model: "m", apiKey: nil, timeout: 2, retries: 1, backoff: 0.01)
     XCTAssertThrowsError(try client.complete([ChatMessage(role: "user", content: "x")])) {
       guard case ChatError.transport = $0 else { return XCTFail("\($0)") }
     }

@@ -1,17 +1,27 @@
+import Foundation
+
 // A tiny HTTP/1.1 server on 127.0.0.1 (ephemeral port) for the judge tests: one thread accepts
 // connections and answers each request from a scripted handler (status, body, headers, delay). It counts
 // the requests in flight; `gate` holds the first requests until that many are in flight at once, so a
 // test can see that the client really overlaps them (the hold times out after 10 s and opens anyway).
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
-import Foundation
 
 final class LocalChatServer: @unchecked Sendable {
-  struct Request { var path: String; var headers: [String: String]; var body: Data }
-  struct Reply { var status: Int; var body: String; var delay: Double = 0; var headers: [String: String] = [:] }
+  struct Request {
+    var path: String
+    var headers: [String: String]
+    var body: Data
+  }
+  struct Reply {
+    var status: Int
+    var body: String
+    var delay: Double = 0
+    var headers: [String: String] = [:]
+  }
 
   let port: Int
   private let fd: Int32
@@ -25,9 +35,17 @@ final class LocalChatServer: @unchecked Sendable {
   private let gate: Int
 
   /// The most requests that were ever being answered at the same time.
-  var maxInFlight: Int { gateCondition.lock(); defer { gateCondition.unlock() }; return _maxInFlight }
+  var maxInFlight: Int {
+    gateCondition.lock()
+    defer { gateCondition.unlock() }
+    return _maxInFlight
+  }
 
-  var requests: [Request] { lock.lock(); defer { lock.unlock() }; return _requests }
+  var requests: [Request] {
+    lock.lock()
+    defer { lock.unlock() }
+    return _requests
+  }
   var baseURL: String { "http://127.0.0.1:\(port)" }
 
   /// `handler(index, request)`: index counts requests from 0.
@@ -46,9 +64,14 @@ final class LocalChatServer: @unchecked Sendable {
     let bound = withUnsafePointer(to: &addr) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard bound == 0, listen(sock, 16) == 0 else { close(sock); throw POSIXError(.EADDRINUSE) }
+    guard bound == 0, listen(sock, 16) == 0 else {
+      close(sock)
+      throw POSIXError(.EADDRINUSE)
+    }
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &len) }
+    }
     fd = sock
     port = Int(UInt16(bigEndian: addr.sin_port))
     let t = Thread { [self] in acceptLoop() }
@@ -56,7 +79,9 @@ final class LocalChatServer: @unchecked Sendable {
   }
 
   func stop() {
-    lock.lock(); stopped = true; lock.unlock()
+    lock.lock()
+    stopped = true
+    lock.unlock()
     shutdown(fd, Int32(SHUT_RDWR))
     close(fd)
   }
@@ -65,10 +90,18 @@ final class LocalChatServer: @unchecked Sendable {
     while true {
       let c = accept(fd, nil, nil)
       if c < 0 { return }
-      lock.lock(); let s = stopped; lock.unlock()
-      if s { close(c); return }
+      lock.lock()
+      let s = stopped
+      lock.unlock()
+      if s {
+        close(c)
+        return
+      }
       // one thread per connection, so a deliberately slow reply does not hold up the next request
-      Thread { [self] in serve(c); close(c) }.start()
+      Thread { [self] in
+        serve(c)
+        close(c)
+      }.start()
     }
   }
 
@@ -98,11 +131,17 @@ final class LocalChatServer: @unchecked Sendable {
     }
     let path = head.first?.split(separator: " ").dropFirst().first.map(String.init) ?? ""
     let request = Request(path: path, headers: headers, body: body)
-    lock.lock(); let index = _requests.count; _requests.append(request); lock.unlock()
+    lock.lock()
+    let index = _requests.count
+    _requests.append(request)
+    lock.unlock()
     gateCondition.lock()
     inFlight += 1
     _maxInFlight = max(_maxInFlight, inFlight)
-    if inFlight >= gate { gateOpen = true; gateCondition.broadcast() }
+    if inFlight >= gate {
+      gateOpen = true
+      gateCondition.broadcast()
+    }
     let deadline = Date().addingTimeInterval(10)
     while !gateOpen, gateCondition.wait(until: deadline) {}
     gateOpen = true
@@ -110,10 +149,13 @@ final class LocalChatServer: @unchecked Sendable {
     let reply = handler(index, request)
     if reply.delay > 0 { Thread.sleep(forTimeInterval: reply.delay) }
     // no longer in flight before the answer leaves, so the client's next request cannot overlap this one
-    gateCondition.lock(); inFlight -= 1; gateCondition.unlock()
+    gateCondition.lock()
+    inFlight -= 1
+    gateCondition.unlock()
     let payload = Data(reply.body.utf8)
     let extra = reply.headers.map { "\($0.key): \($0.value)\r\n" }.joined()
-    let text = "HTTP/1.1 \(reply.status) X\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\n\(extra)Connection: close\r\n\r\n"
+    let text =
+      "HTTP/1.1 \(reply.status) X\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\n\(extra)Connection: close\r\n\r\n"
     var out = Data(text.utf8)
     out.append(payload)
     out.withUnsafeBytes { p in
@@ -128,15 +170,18 @@ final class LocalChatServer: @unchecked Sendable {
 
   /// A chat completion whose content is `text`.
   static func completion(_ text: String) -> String {
-    let obj: [String: Any] = ["id": "x", "object": "chat.completion",
-                              "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]]]
+    let obj: [String: Any] = [
+      "id": "x", "object": "chat.completion",
+      "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": "stop"]],
+    ]
     return String(decoding: try! JSONSerialization.data(withJSONObject: obj), as: UTF8.self)
   }
 
   /// The last user message of a request body.
   static func userMessage(_ r: Request) -> String {
     guard let obj = try? JSONSerialization.jsonObject(with: r.body) as? [String: Any],
-          let msgs = obj["messages"] as? [[String: Any]] else { return "" }
+      let msgs = obj["messages"] as? [[String: Any]]
+    else { return "" }
     return msgs.last { ($0["role"] as? String) == "user" }?["content"] as? String ?? ""
   }
 }

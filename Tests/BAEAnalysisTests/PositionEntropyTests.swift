@@ -24,8 +24,12 @@ final class PositionEntropyTests: XCTestCase {
     let constant = (0..<d).map { Float($0) * 0.25 - 1 }
     var values = [Float](), positions = [Int32]()
     for r in 0..<n {  // every third row is position 0 (constant), the others position 5 (random)
-      if r % 3 == 0 { values += constant; positions.append(0) } else {
-        values += random[(r * d)..<((r + 1) * d)]; positions.append(5)
+      if r % 3 == 0 {
+        values += constant
+        positions.append(0)
+      } else {
+        values += random[(r * d)..<((r + 1) * d)]
+        positions.append(5)
       }
     }
     var model = TrainConfig()
@@ -35,8 +39,9 @@ final class PositionEntropyTests: XCTestCase {
     options.streamBatch = 96
     options.streamSteps = 120
     options.bucketBatch = 64
-    let trainer = try PositionEntropyTrainer(source: InMemoryRowSource(values: values, inputDim: d), positions: positions,
-                                             options: options, collectives: SingleProcess())
+    let trainer = try PositionEntropyTrainer(
+      source: InMemoryRowSource(values: values, inputDim: d), positions: positions,
+      options: options, collectives: SingleProcess())
     let result = try trainer.run()
     XCTAssertEqual(result.buckets.map(\.rows), [512, 1024])
     XCTAssertEqual(result.buckets.map(\.evalRows), [512, 512])  // equalised to the smaller bucket
@@ -56,8 +61,10 @@ final class PositionEntropyTests: XCTestCase {
     options.streamBatch = 50
     options.streamSteps = 3
     options.bucketBatch = 32
-    let result = try PositionEntropyTrainer(source: InMemoryRowSource(values: values, inputDim: d), positions: positions,
-                                            options: options, collectives: SingleProcess()).run()
+    let result = try PositionEntropyTrainer(
+      source: InMemoryRowSource(values: values, inputDim: d), positions: positions,
+      options: options, collectives: SingleProcess()
+    ).run()
     XCTAssertNotNil(result.buckets[0].entropyBits)
     XCTAssertNil(result.buckets[1].entropyBits)
     XCTAssertEqual(result.buckets[1].skipped, "1 rows: fewer than one bucket batch of 32 distinct rows")

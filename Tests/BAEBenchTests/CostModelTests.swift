@@ -1,10 +1,11 @@
+import Foundation
+import XCTest
+
+@testable import BAEBench
 // The scaling cost model's arithmetic (Documentation/Distributed.md): collective formulas, the α/β
 // fits on synthetic timings with known answers, the bytes a step exchanges, and the metrics summary.
 @testable import BAEComm
-@testable import BAEBench
 @testable import BAETrain
-import Foundation
-import XCTest
 
 final class CostModelTests: XCTestCase {
   let link = LinkModel(name: "test", latency: 2e-6, bandwidth: 12e9)
@@ -23,8 +24,12 @@ final class CostModelTests: XCTestCase {
   func testFitsRecoverKnownLatencyAndBandwidth() {
     let sizes = [8, 64, 512, 4096, 1 << 20, 1 << 22, 1 << 24]
     let alpha = 0.3e-6, beta = 5e9
-    let ar = sizes.map { CollectiveTiming(operation: "allreduce", bytes: $0, iterations: 1, secondsPerCall: 2 * alpha + Double($0) / beta) }
-    let ag = sizes.map { CollectiveTiming(operation: "allgather", bytes: $0, iterations: 1, secondsPerCall: alpha + Double($0) / beta) }
+    let ar = sizes.map {
+      CollectiveTiming(operation: "allreduce", bytes: $0, iterations: 1, secondsPerCall: 2 * alpha + Double($0) / beta)
+    }
+    let ag = sizes.map {
+      CollectiveTiming(operation: "allgather", bytes: $0, iterations: 1, secondsPerCall: alpha + Double($0) / beta)
+    }
     let fr = LinkModel.fitAllreduce(ar, name: "ar"), fg = LinkModel.fitAllgather(ag, name: "ag")
     XCTAssertEqual(fr.latency, alpha, accuracy: 0.01 * alpha)
     XCTAssertEqual(fr.bandwidth, beta, accuracy: 1e-3 * beta)
@@ -34,9 +39,9 @@ final class CostModelTests: XCTestCase {
 
   func testStepTrafficAtTheBenchmarkShape() {
     let t = StepTraffic(inputDim: 2048, latentDim: 8192, localRows: 512)
-    XCTAssertEqual(t.gradientBytes, Double(4 * (2 * 2048 * 8192 + 8192 + 2048)))   // 128 MiB + 40 KiB
-    XCTAssertEqual(t.signPlaneBytes, 16 * 1024 * 1024)                              // 2 · 8192 rows · 1 KiB
-    XCTAssertEqual(t.codeBytesPerRank, 512 * 1024)                                  // 512 rows · 8192 bits
+    XCTAssertEqual(t.gradientBytes, Double(4 * (2 * 2048 * 8192 + 8192 + 2048)))  // 128 MiB + 40 KiB
+    XCTAssertEqual(t.signPlaneBytes, 16 * 1024 * 1024)  // 2 · 8192 rows · 1 KiB
+    XCTAssertEqual(t.codeBytesPerRank, 512 * 1024)  // 512 rows · 8192 bits
   }
 
   func testSummarizeTakesMediansAfterWarmup() throws {
@@ -45,8 +50,10 @@ final class CostModelTests: XCTestCase {
     defer { try? FileManager.default.removeItem(at: dir) }
     let url = dir.appendingPathComponent("metrics.jsonl")
     var lines: [String] = []
-    for (i, c) in [9.0, 9.0, 1.0, 3.0, 2.0].enumerated() {   // two warm-up steps, then 1, 3, 2
-      lines.append(#"{"step":\#(i + 1),"loss":1,"mse":1,"fvu":1,"entropy":1,"entropyWeight":0,"l0":1,"deadBits":0,"denseBits":0,"nearConstantBits":0,"rowsPerSecond":1,"computeSeconds":\#(c),"communicationSeconds":0.5,"inputWaitSeconds":0,"elapsedSeconds":1}"#)
+    for (i, c) in [9.0, 9.0, 1.0, 3.0, 2.0].enumerated() {  // two warm-up steps, then 1, 3, 2
+      lines.append(
+        #"{"step":\#(i + 1),"loss":1,"mse":1,"fvu":1,"entropy":1,"entropyWeight":0,"l0":1,"deadBits":0,"denseBits":0,"nearConstantBits":0,"rowsPerSecond":1,"computeSeconds":\#(c),"communicationSeconds":0.5,"inputWaitSeconds":0,"elapsedSeconds":1}"#
+      )
     }
     lines.append(#"{"step":5,"validation":{}}"#)
     try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
@@ -54,6 +61,7 @@ final class CostModelTests: XCTestCase {
     XCTAssertEqual(run.steps, 3)
     XCTAssertEqual(run.computeSeconds, 2.0, accuracy: 1e-12)
     XCTAssertEqual(run.communicationSeconds, 0.5, accuracy: 1e-12)
-    XCTAssertThrowsError(try WeakScalingRun.summarize(metrics: dir.appendingPathComponent("none.jsonl"), ranks: 1, warmupSteps: 0))
+    XCTAssertThrowsError(
+      try WeakScalingRun.summarize(metrics: dir.appendingPathComponent("none.jsonl"), ranks: 1, warmupSteps: 0))
   }
 }

@@ -10,13 +10,16 @@ final class CLIBadInputTests: XCTestCase {
   /// A clean float32 (rows, 16) synthetic set in `dir`.
   func cleanData(_ dir: URL, name: String = "clean.npy", dim: Int = dim) throws -> URL {
     let url = dir.appendingPathComponent(name)
-    try CLI.succeed(["synth", "--bits", "6", "--dim", "\(dim)", "--rows", "\(Self.rows)", "--seed", "2", "--out", url.path])
+    try CLI.succeed([
+      "synth", "--bits", "6", "--dim", "\(dim)", "--rows", "\(Self.rows)", "--seed", "2", "--out", url.path,
+    ])
     return url
   }
 
   /// The common small training arguments.
   func train(_ data: URL, out: URL, _ extra: [String] = []) -> [String] {
-    ["train", "--data", data.path, "--latent-dim", "32", "--batch-size", "128", "--steps", "5", "--out", out.path] + extra
+    ["train", "--data", data.path, "--latent-dim", "32", "--batch-size", "128", "--steps", "5", "--out", out.path]
+      + extra
   }
 
   func testNaNRowIsNamedWithRowIndexAndFile() throws {
@@ -50,8 +53,9 @@ final class CLIBadInputTests: XCTestCase {
     cfg["inputDim"] = 32
     let cfgURL = dir.appendingPathComponent("wide.json")
     try JSONSerialization.data(withJSONObject: cfg).write(to: cfgURL)
-    try CLI.fail(["train", "--config", cfgURL.path, "--data", data.path, "--out", dir.appendingPathComponent("second").path],
-                 mentioning: [data.path, "width 16", "inputDim 32"])
+    try CLI.fail(
+      ["train", "--config", cfgURL.path, "--data", data.path, "--out", dir.appendingPathComponent("second").path],
+      mentioning: [data.path, "width 16", "inputDim 32"])
   }
 
   func testInitFromWeightsOfTheWrongWidthNamesTheShape() throws {
@@ -61,14 +65,17 @@ final class CLIBadInputTests: XCTestCase {
     let wideRun = dir.appendingPathComponent("wide-run")
     try CLI.succeed(train(wide, out: wideRun))
     let weights = wideRun.appendingPathComponent("model.safetensors").path
-    let r = try CLI.fail(train(narrow, out: dir.appendingPathComponent("run"), ["--init-from", weights]),
-                         mentioning: [weights, "initFrom", "encoder.weight", "[32, 24]", "[32, 16]"])
+    let r = try CLI.fail(
+      train(narrow, out: dir.appendingPathComponent("run"), ["--init-from", weights]),
+      mentioning: [weights, "initFrom", "encoder.weight", "[32, 24]", "[32, 16]"])
     XCTAssertEqual(r.status, 1, r.transcript)
     // and the entropy command refuses the width mismatch between model and data
-    try CLI.fail(["entropy", "--model", wideRun.path, "--data", narrow.path], mentioning: [narrow.path, "width 16", "inputDim 24"])
+    try CLI.fail(
+      ["entropy", "--model", wideRun.path, "--data", narrow.path], mentioning: [narrow.path, "width 16", "inputDim 24"])
     // a missing --init-from file is named too
     let missing = dir.appendingPathComponent("missing.safetensors").path
-    try CLI.fail(train(narrow, out: dir.appendingPathComponent("run2"), ["--init-from", missing]), mentioning: [missing])
+    try CLI.fail(
+      train(narrow, out: dir.appendingPathComponent("run2"), ["--init-from", missing]), mentioning: [missing])
   }
 
   func testInitFromMatchingWeightsStartsFromThem() throws {
@@ -81,7 +88,8 @@ final class CLIBadInputTests: XCTestCase {
     let weights = a.appendingPathComponent("model.safetensors").path
     try CLI.succeed(train(data, out: b, ["--batch-order", "sequential", "--seed", "9", "--init-from", weights]))
     func firstMSE(_ dir: URL) throws -> Double {
-      let line = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")[0]
+      let line = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(
+        separator: "\n")[0]
       return try XCTUnwrap(try jsonObject(Data(line.utf8), what: "metrics")["mse"] as? Double)
     }
     XCTAssertLessThan(try firstMSE(b), try firstMSE(a))
@@ -99,7 +107,7 @@ final class CLIBadInputTests: XCTestCase {
       (["--lr", "0"], "'lr'"),
       (["--lr=-1"], "'lr'"),
       (["--lr", "nan"], "'lr'"),
-      (["--batch-size", "1"], "'batchSize'"),                 // covariance is on by default
+      (["--batch-size", "1"], "'batchSize'"),  // covariance is on by default
       (["--batch-size", "1", "--covariance-weight", "1e-3"], "'batchSize'"),
       (["--bits-per-feature", "0"], "'bitsPerFeature'"),
       (["--entropy-weight=-1"], "'entropyWeight'"),
@@ -119,18 +127,21 @@ final class CLIBadInputTests: XCTestCase {
   func testFortranOrderNpyIsRejectedNamingFileAndOrder() throws {
     let dir = try makeTemporaryDirectory(self, "fortran")
     let url = dir.appendingPathComponent("fortran.npy")
-    try HandNpy.write(descr: "<f4", fortranOrder: true, shape: [256, 8],
-                      data: HandNpy.float32((0..<(256 * 8)).map { Float($0 % 7) }), to: url)
+    try HandNpy.write(
+      descr: "<f4", fortranOrder: true, shape: [256, 8],
+      data: HandNpy.float32((0..<(256 * 8)).map { Float($0 % 7) }), to: url)
     try CLI.fail(train(url, out: dir.appendingPathComponent("run")), mentioning: [url.path, "Fortran", "[256, 8]"])
-    try CLI.fail(["pack", "--input", url.path, "--dtype", "f16", "--out", dir.appendingPathComponent("ds").path],
-                 mentioning: [url.path, "Fortran"])
+    try CLI.fail(
+      ["pack", "--input", url.path, "--dtype", "f16", "--out", dir.appendingPathComponent("ds").path],
+      mentioning: [url.path, "Fortran"])
   }
 
   func testFloat64NpyIsRejectedNamingFileAndDType() throws {
     let dir = try makeTemporaryDirectory(self, "f64")
     let url = dir.appendingPathComponent("doubles.npy")
-    try HandNpy.write(descr: "<f8", fortranOrder: false, shape: [256, 8],
-                      data: HandNpy.float64((0..<(256 * 8)).map { Double($0 % 5) }), to: url)
+    try HandNpy.write(
+      descr: "<f8", fortranOrder: false, shape: [256, 8],
+      data: HandNpy.float64((0..<(256 * 8)).map { Double($0 % 5) }), to: url)
     try CLI.fail(train(url, out: dir.appendingPathComponent("run")), mentioning: [url.path, "'<f8'", "float32"])
     let big = dir.appendingPathComponent("bigendian.npy")
     try HandNpy.write(descr: ">f4", fortranOrder: false, shape: [256, 8], data: Data(count: 256 * 8 * 4), to: big)
@@ -147,8 +158,9 @@ final class CLIBadInputTests: XCTestCase {
     try Npy.write([Float](repeating: 1, count: 64), shape: [64], to: oneD)
     try CLI.fail(["train", "--data", oneD.path, "--out", out.path], mentioning: [oneD.path, "2-D"])
     let data = try cleanData(dir)
-    try CLI.fail(["train", "--data", data.path, "--batch-size", "4096", "--out", out.path],
-                 mentioning: [data.path, "fewer than one global batch", "--batch-size"])
+    try CLI.fail(
+      ["train", "--data", data.path, "--batch-size", "4096", "--out", out.path],
+      mentioning: [data.path, "fewer than one global batch", "--batch-size"])
     let text = dir.appendingPathComponent("notes.txt")
     try Data("hello".utf8).write(to: text)
     try CLI.fail(["train", "--data", text.path, "--out", out.path], mentioning: [text.path])

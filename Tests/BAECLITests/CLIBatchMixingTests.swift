@@ -8,19 +8,25 @@ final class CLIBatchMixingTests: XCTestCase {
   private func packed(rows: Int, tokens: Bool) throws -> URL {
     let dir = try makeTemporaryDirectory(self, "mixing")
     let npy = dir.appendingPathComponent("x.npy"), tsv = dir.appendingPathComponent("x.tokens.tsv")
-    try HandNpy.write(descr: "<f4", fortranOrder: false, shape: [rows, 2],
-                      data: HandNpy.float32((0..<(2 * rows)).map { Float($0 % 97) }), to: npy)
+    try HandNpy.write(
+      descr: "<f4", fortranOrder: false, shape: [rows, 2],
+      data: HandNpy.float32((0..<(2 * rows)).map { Float($0 % 97) }), to: npy)
     var lines = "token_id\tdocument_id\tposition\ttext\n"
     var doc = 0, pos = 0, length = 150
     for _ in 0..<rows {
-      if pos == length { doc += 1; pos = 0; length = 100 + (doc * 7919) % 201 }
+      if pos == length {
+        doc += 1
+        pos = 0
+        length = 100 + (doc * 7919) % 201
+      }
       lines += "1\t\(doc)\t\(pos)\tt\n"
       pos += 1
     }
     try Data(lines.utf8).write(to: tsv)
     let ds = dir.appendingPathComponent("dataset")
-    try CLI.succeed(["pack", "--input", npy.path, "--dtype", "f16", "--rows-per-frame", "256", "--out", ds.path]
-                    + (tokens ? ["--tokens", tsv.path] : []))
+    try CLI.succeed(
+      ["pack", "--input", npy.path, "--dtype", "f16", "--rows-per-frame", "256", "--out", ds.path]
+        + (tokens ? ["--tokens", tsv.path] : []))
     return ds
   }
 
@@ -42,6 +48,7 @@ final class CLIBatchMixingTests: XCTestCase {
     let r = try CLI.fail(["inspect", bare.path, "--batch-mixing"], mentioning: ["no tokens sidecar", "--tokens"])
     XCTAssertEqual(r.status, 1, r.transcript)
     let ds = try packed(rows: 1_000, tokens: true)
-    try CLI.fail(["inspect", ds.path, "--batch-mixing", "--batch-size", "900"], mentioning: ["--batch-size 900", "1...800"])
+    try CLI.fail(
+      ["inspect", ds.path, "--batch-mixing", "--batch-size", "900"], mentioning: ["--batch-size 900", "1...800"])
   }
 }

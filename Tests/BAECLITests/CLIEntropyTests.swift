@@ -22,9 +22,11 @@ final class CLIEntropyTests: XCTestCase {
 
     let text = try CLI.succeed(["entropy", "--model", run.out.path, "--data", run.data.path])
     let lines = text.stdout.split(separator: "\n").map(String.init)
-    XCTAssertLessThanOrEqual(lines.count, 2 + Self.bins.count + 1, "no per-bit listing in text mode:\n\(text.transcript)")
-    XCTAssertFalse(lines.contains { $0.split(separator: " ").count > SharedRun.latent / 2 },
-                   "a line as long as the rate list:\n\(text.transcript)")
+    XCTAssertLessThanOrEqual(
+      lines.count, 2 + Self.bins.count + 1, "no per-bit listing in text mode:\n\(text.transcript)")
+    XCTAssertFalse(
+      lines.contains { $0.split(separator: " ").count > SharedRun.latent / 2 },
+      "a line as long as the rate list:\n\(text.transcript)")
     XCTAssertTrue(lines[0].hasPrefix("entropy: "), text.transcript)
     XCTAssertTrue(lines[1].hasPrefix("firing rates of \(SharedRun.latent) code bits: "), text.transcript)
     let sorted = rates.sorted()
@@ -53,8 +55,9 @@ final class CLIEntropyTests: XCTestCase {
     let bad = dir.appendingPathComponent("with-nan.npy")
     try Npy.write(a.values, shape: a.shape, to: bad)
     for extra in [[], ["--json"], ["--chunk", "7"]] {
-      let r = try CLI.fail(["entropy", "--model", run.out.path, "--data", bad.path] + extra,
-                           mentioning: [bad.path, "row 37", "column 5", "2 rows", "NaN/Inf"])
+      let r = try CLI.fail(
+        ["entropy", "--model", run.out.path, "--data", bad.path] + extra,
+        mentioning: [bad.path, "row 37", "column 5", "2 rows", "NaN/Inf"])
       XCTAssertEqual(r.status, 1, r.transcript)
       XCTAssertFalse(r.stdout.contains("nan"), "no NaN statistics may be printed:\n\(r.transcript)")
       XCTAssertFalse(r.stdout.contains("entropy"), r.transcript)

@@ -74,7 +74,9 @@ final class CLIEvalExportTests: XCTestCase {
 
     // the text summary and eval.json say the same
     let out = dir.appendingPathComponent("eval-out")
-    let text = try CLI.succeed(["eval", "--model", dir.appendingPathComponent("hand-relu").path, "--data", data.path, "--out", out.path])
+    let text = try CLI.succeed([
+      "eval", "--model", dir.appendingPathComponent("hand-relu").path, "--data", data.path, "--out", out.path,
+    ])
     XCTAssertTrue(text.stdout.contains("dead 0 of 2"), text.transcript)
     let file = try jsonObject(Data(contentsOf: out.appendingPathComponent("eval.json")), what: "eval.json")
     XCTAssertEqual(file["mse"] as! Double, 5.0 / 8, accuracy: 1e-12)
@@ -88,8 +90,11 @@ final class CLIEvalExportTests: XCTestCase {
     try CLI.fail(["eval", "--model", model.path, "--data", nan.path], mentioning: [nan.path, "row 1", "column 0"])
     let wide = dir.appendingPathComponent("wide.npy")
     try Npy.write([Float](repeating: 1, count: 6), shape: [2, 3], to: wide)
-    try CLI.fail(["eval", "--model", model.path, "--data", wide.path], mentioning: [wide.path, "width 3", "inputDim 2"])
-    try CLI.fail(["eval", "--model", dir.appendingPathComponent("nope").path, "--data", wide.path], mentioning: ["config.json", "missing"])
+    try CLI.fail(
+      ["eval", "--model", model.path, "--data", wide.path], mentioning: [wide.path, "width 3", "inputDim 2"])
+    try CLI.fail(
+      ["eval", "--model", dir.appendingPathComponent("nope").path, "--data", wide.path],
+      mentioning: ["config.json", "missing"])
     // absurd sizes in config.json are refused by field before anything is allocated
     let absurd = try handModel(dir, architecture: "relu", extra: ["latentDim": 4_611_686_018_427_387_904])
     try CLI.fail(["eval", "--model", absurd.path, "--data", wide.path], mentioning: ["latentDim", "config.json"])
@@ -101,15 +106,19 @@ final class CLIEvalExportTests: XCTestCase {
     try CLI.succeed(["synth", "--bits", "6", "--dim", "12", "--rows", "1200", "--seed", "2", "--out", data.path])
     for arch in ["bae", "relu", "topk", "batchtopk", "jumprelu"] {
       let run = dir.appendingPathComponent("run-\(arch)")
-      var args = ["train", "--data", data.path, "--architecture", arch, "--latent-dim", "24", "--steps", "30",
-                  "--lr", "2e-3", "--out", run.path]
+      var args = [
+        "train", "--data", data.path, "--architecture", arch, "--latent-dim", "24", "--steps", "30",
+        "--lr", "2e-3", "--out", run.path,
+      ]
       if arch == "topk" || arch == "batchtopk" { args += ["--k", "4"] }
       if arch == "jumprelu" { args += ["--threshold", "0.05"] }
       try CLI.succeed(args)
       let out = dir.appendingPathComponent("export-\(arch)")
       try CLI.succeed(["export", "--format", "saelens", "--model", run.path, "--out", out.path, "--layer", "15"])
       let cfg = try jsonObject(Data(contentsOf: out.appendingPathComponent("cfg.json")), what: "cfg.json")
-      for key in ["d_in", "d_sae", "dtype", "device", "apply_b_dec_to_input", "normalize_activations", "architecture", "metadata"] {
+      for key in [
+        "d_in", "d_sae", "dtype", "device", "apply_b_dec_to_input", "normalize_activations", "architecture", "metadata",
+      ] {
         XCTAssertNotNil(cfg[key], "\(arch): cfg.json lacks \(key)")
       }
       XCTAssertEqual(cfg["d_in"] as? Int, 12)
@@ -149,20 +158,27 @@ final class CLIEvalExportTests: XCTestCase {
       var h = [Float](repeating: 0, count: m), g = [Float](repeating: 0, count: m)
       for j in 0..<m {
         var z: Float = be[j], z2: Float = Be[j]
-        for k in 0..<d { z += we[j * d + k] * row[k]; z2 += We[k * m + j] * row[k] }
+        for k in 0..<d {
+          z += we[j * d + k] * row[k]
+          z2 += We[k * m + j] * row[k]
+        }
         h[j] = z > 0 ? 1 : 0
         g[j] = z2 > 0 ? 1 : 0
         fires[j] += Int(g[j])
       }
       for k in 0..<d {
         var a: Double = Double(bd[k]), b: Double = Double(Bd[k])
-        for j in 0..<m { a += Double(wd[k * m + j] * h[j]); b += Double(Wd[j * d + k] * g[j]) }
+        for j in 0..<m {
+          a += Double(wd[k * m + j] * h[j])
+          b += Double(Wd[j * d + k] * g[j])
+        }
         worst = max(worst, abs(a - b))
         scale = max(scale, abs(a))
       }
     }
     XCTAssertLessThanOrEqual(worst, 1e-5 * max(scale, 1), "flipped-bit form reconstructs like the native BAE")
     // the flips follow the validation split's rates, so on these rows a few latents may sit just above ½
-    XCTAssertLessThan(fires.filter { $0 > n * 6 / 10 }.count, 3, "flipped latents fire on ≤ ~half of the rows: \(fires)")
+    XCTAssertLessThan(
+      fires.filter { $0 > n * 6 / 10 }.count, 3, "flipped latents fire on ≤ ~half of the rows: \(fires)")
   }
 }

@@ -9,25 +9,48 @@ final class CLIHelpTests: XCTestCase {
   /// be found by walking the help, so a removed or renamed command fails too.
   static let expectations: [(command: [String], mentions: [String])] = [
     ([], ["train", "synth", "entropy", "entropy-position", "features", "pack", "inspect", "bench", "--version"]),
-    (["train"], ["--data", "--latent-dim", "--batch-size", "--steps", "--epochs", "--lr", "--entropy-weight",
-                 "--covariance-weight", "--entropy-start-step", "--entropy-threshold", "--estimator",
-                 "--bits-per-feature", "--seed", "--init-from", "--batch-order", "--validation-fraction",
-                 "--checkpoint-every", "--keep-last", "--skip-non-finite", "--resume", "--config", "--out"]),
+    (
+      ["train"],
+      [
+        "--data", "--latent-dim", "--batch-size", "--steps", "--epochs", "--lr", "--entropy-weight",
+        "--covariance-weight", "--entropy-start-step", "--entropy-threshold", "--estimator",
+        "--bits-per-feature", "--seed", "--init-from", "--batch-order", "--validation-fraction",
+        "--checkpoint-every", "--keep-last", "--skip-non-finite", "--resume", "--config", "--out",
+      ]
+    ),
     (["synth"], ["--bits", "--dim", "--rows", "--noise", "--seed", "--out"]),
     (["entropy"], ["--model", "--data", "--json", "--chunk"]),
-    (["entropy-position"], ["--data", "--tokens", "--buckets", "--latent-dim", "--batch-size", "--steps",
-                            "--bucket-batch", "--eval-rows", "--lr", "--entropy-weight", "--covariance-weight",
-                            "--seed", "--out"]),
-    (["features"], ["--model", "--data", "--tokens", "--top", "--describe", "--test", "--context", "--max-rows",
-                    "--chunk", "--show", "--out", "--judge-url", "--judge-model", "--judge-timeout",
-                    "--judge-retries", "--judge-max-features"]),
-    (["pack"], ["--input", "--tensor", "--tokens", "--dtype", "--rows-per-frame", "--rows-per-shard", "--meta", "--out"]),
+    (
+      ["entropy-position"],
+      [
+        "--data", "--tokens", "--buckets", "--latent-dim", "--batch-size", "--steps",
+        "--bucket-batch", "--eval-rows", "--lr", "--entropy-weight", "--covariance-weight",
+        "--seed", "--out",
+      ]
+    ),
+    (
+      ["features"],
+      [
+        "--model", "--data", "--tokens", "--top", "--describe", "--test", "--context", "--max-rows",
+        "--chunk", "--show", "--out", "--judge-url", "--judge-model", "--judge-timeout",
+        "--judge-retries", "--judge-max-features",
+      ]
+    ),
+    (
+      ["pack"],
+      ["--input", "--tensor", "--tokens", "--dtype", "--rows-per-frame", "--rows-per-shard", "--meta", "--out"]
+    ),
     (["inspect"], ["<dataset>", "--verify", "--json"]),
     (["bench"], ["step", "store", "scaling"]),
     (["bench", "step"], ["--dim", "--latent", "--rows", "--repeats", "--threads", "--lambda", "--json"]),
     (["bench", "store"], ["--rows", "--dim", "--npy", "--rows-per-frame", "--seconds", "--json"]),
-    (["bench", "scaling"], ["--dim", "--latent", "--rows", "--repeats", "--lambda", "--ranks", "--weak", "--warmup",
-                            "--cluster-latency", "--cluster-bandwidth", "--no-compute", "--json"]),
+    (
+      ["bench", "scaling"],
+      [
+        "--dim", "--latent", "--rows", "--repeats", "--lambda", "--ranks", "--weak", "--warmup",
+        "--cluster-latency", "--cluster-bandwidth", "--no-compute", "--json",
+      ]
+    ),
   ]
 
   /// Subcommand names listed in a help text's SUBCOMMANDS section (name lines are indented by two
@@ -36,7 +59,10 @@ final class CLIHelpTests: XCTestCase {
     var names: [String] = []
     var inSection = false
     for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
-      if line.hasPrefix("SUBCOMMANDS:") { inSection = true; continue }
+      if line.hasPrefix("SUBCOMMANDS:") {
+        inSection = true
+        continue
+      }
       guard inSection else { continue }
       if line.trimmingCharacters(in: .whitespaces).isEmpty { break }
       guard line.hasPrefix("  "), let first = line.dropFirst(2).first, first != " " else { continue }
@@ -79,8 +105,9 @@ final class CLIHelpTests: XCTestCase {
     let all = try Self.allCommands()
     let paths = all.map { $0.path.joined(separator: " ") }
     for (command, _) in Self.expectations {
-      XCTAssertTrue(paths.contains(command.joined(separator: " ")),
-                    "`bae \(command.joined(separator: " "))` is not listed by the help walk; found: \(paths)")
+      XCTAssertTrue(
+        paths.contains(command.joined(separator: " ")),
+        "`bae \(command.joined(separator: " "))` is not listed by the help walk; found: \(paths)")
     }
     XCTAssertGreaterThanOrEqual(all.count, Self.expectations.count, "found only \(paths)")
     for (path, r) in all {
@@ -92,10 +119,12 @@ final class CLIHelpTests: XCTestCase {
 
       let viaHelp = try CLI.run(["help"] + path)
       XCTAssertEqual(viaHelp.status, 0, viaHelp.transcript)
-      XCTAssertEqual(viaHelp.stdout, r.stdout, "`bae help \(path.joined(separator: " "))` differs from `\(name) --help`")
+      XCTAssertEqual(
+        viaHelp.stdout, r.stdout, "`bae help \(path.joined(separator: " "))` differs from `\(name) --help`")
 
       let bad = try CLI.run(path + ["--no-such-option"])
-      XCTAssertEqual(bad.status, 64, "an unknown option to `\(name)` must be a usage error (EX_USAGE 64):\n\(bad.transcript)")
+      XCTAssertEqual(
+        bad.status, 64, "an unknown option to `\(name)` must be a usage error (EX_USAGE 64):\n\(bad.transcript)")
       // (a command with required options reports the first missing one instead)
       XCTAssertTrue(bad.stderr.contains("Error: "), bad.transcript)
       XCTAssertFalse(bad.stderr.contains("Fatal error"), bad.transcript)
@@ -107,7 +136,8 @@ final class CLIHelpTests: XCTestCase {
       let r = try CLI.run(command + ["--help"])
       XCTAssertEqual(r.status, 0, r.transcript)
       for m in mentions {
-        XCTAssertTrue(r.stdout.contains(m), "`bae \(command.joined(separator: " ")) --help` should mention \(m):\n\(r.transcript)")
+        XCTAssertTrue(
+          r.stdout.contains(m), "`bae \(command.joined(separator: " ")) --help` should mention \(m):\n\(r.transcript)")
       }
     }
   }

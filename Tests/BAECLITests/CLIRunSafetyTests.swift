@@ -14,8 +14,10 @@ final class CLIRunSafetyTests: XCTestCase {
   }
 
   func train(_ data: URL, out: URL, _ extra: [String] = []) -> [String] {
-    ["train", "--data", data.path, "--latent-dim", "16", "--batch-size", "64", "--steps", "5", "--log-every", "1",
-     "--out", out.path] + extra
+    [
+      "train", "--data", data.path, "--latent-dim", "16", "--batch-size", "64", "--steps", "5", "--log-every", "1",
+      "--out", out.path,
+    ] + extra
   }
 
   /// Runs `bae` with stderr going to `stderr` (a device or a pipe's write end); returns the outcome.
@@ -37,7 +39,10 @@ final class CLIRunSafetyTests: XCTestCase {
   func testEpochsWhoseStepCountOverflowsAreRefusedNamingEpochs() throws {
     let dir = try makeTemporaryDirectory(self, "epochs")
     let d = try data(dir)
-    let args = ["train", "--data", d.path, "--latent-dim", "16", "--batch-size", "64", "--out", dir.appendingPathComponent("r").path]
+    let args = [
+      "train", "--data", d.path, "--latent-dim", "16", "--batch-size", "64", "--out",
+      dir.appendingPathComponent("r").path,
+    ]
     try CLI.fail(args + ["--epochs", "4611686018427387904"], mentioning: ["epochs"])
     // within the per-field limit, but × 6 batches per epoch past it
     try CLI.fail(args + ["--epochs", "\(1 << 40)"], mentioning: ["epochs", "batches per epoch"])
@@ -72,7 +77,8 @@ final class CLIRunSafetyTests: XCTestCase {
     try CLI.fail(train(d, out: out, ["--resume", "--overwrite"]), mentioning: ["--overwrite"])
     let again = try CLI.succeed(train(d, out: out, ["--checkpoint-every", "5", "--overwrite"]))
     XCTAssertTrue(again.stderr.contains("--overwrite: removed"), again.transcript)
-    let lines = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+    let lines = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(
+      separator: "\n")
     XCTAssertEqual(lines.count, 6, "5 steps and the final validation of the new run only")
   }
 }

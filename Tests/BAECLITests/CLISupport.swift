@@ -49,7 +49,9 @@ enum CLI {
   /// The binary or a test failure that says how to provide it.
   static func requireBinary(file: StaticString = #filePath, line: UInt = #line) throws -> URL {
     guard let b = binary else {
-      XCTFail("cannot find the `bae` executable next to the test bundle; build with `swift build --build-tests` or set BAE_BINARY", file: file, line: line)
+      XCTFail(
+        "cannot find the `bae` executable next to the test bundle; build with `swift build --build-tests` or set BAE_BINARY",
+        file: file, line: line)
       throw CLIError.noBinary
     }
     return b
@@ -57,8 +59,10 @@ enum CLI {
 
   /// Runs `bae arguments…` in `directory`, killing it after `timeout` seconds.
   /// The child never sees MPI launcher variables, so it always runs as a world of one.
-  static func run(_ arguments: [String], in directory: URL? = nil, timeout: TimeInterval = 120,
-                  file: StaticString = #filePath, line: UInt = #line) throws -> CLIResult {
+  static func run(
+    _ arguments: [String], in directory: URL? = nil, timeout: TimeInterval = 120,
+    file: StaticString = #filePath, line: UInt = #line
+  ) throws -> CLIResult {
     let exe = try requireBinary(file: file, line: line)
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bae-cli-io-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -92,15 +96,18 @@ enum CLI {
     }
     try outHandle.close()
     try errHandle.close()
-    return CLIResult(arguments: arguments, status: p.terminationStatus,
-                     stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                     stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    return CLIResult(
+      arguments: arguments, status: p.terminationStatus,
+      stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
   }
 
   /// Runs and asserts exit code 0, returning the result.
   @discardableResult
-  static func succeed(_ arguments: [String], timeout: TimeInterval = 120,
-                      file: StaticString = #filePath, line: UInt = #line) throws -> CLIResult {
+  static func succeed(
+    _ arguments: [String], timeout: TimeInterval = 120,
+    file: StaticString = #filePath, line: UInt = #line
+  ) throws -> CLIResult {
     let r = try run(arguments, timeout: timeout, file: file, line: line)
     XCTAssertEqual(r.status, 0, "expected success:\n\(r.transcript)", file: file, line: line)
     if r.status != 0 { throw CLIError.unexpectedStatus(r.transcript) }
@@ -109,15 +116,18 @@ enum CLI {
 
   /// Runs and asserts a non-zero exit code whose stderr contains every one of `needles`.
   @discardableResult
-  static func fail(_ arguments: [String], mentioning needles: [String],
-                   file: StaticString = #filePath, line: UInt = #line) throws -> CLIResult {
+  static func fail(
+    _ arguments: [String], mentioning needles: [String],
+    file: StaticString = #filePath, line: UInt = #line
+  ) throws -> CLIResult {
     let r = try run(arguments, file: file, line: line)
     XCTAssertNotEqual(r.status, 0, "expected a failure:\n\(r.transcript)", file: file, line: line)
     for n in needles {
       XCTAssertTrue(r.stderr.contains(n), "stderr should mention \"\(n)\":\n\(r.transcript)", file: file, line: line)
     }
-    XCTAssertFalse(r.stderr.contains("Fatal error"), "a crash instead of an error message:\n\(r.transcript)",
-                   file: file, line: line)
+    XCTAssertFalse(
+      r.stderr.contains("Fatal error"), "a crash instead of an error message:\n\(r.transcript)",
+      file: file, line: line)
     return r
   }
 }

@@ -44,8 +44,9 @@ final class CLIVersionTests: XCTestCase {
     let version = try XCTUnwrap(f["bae"], r.transcript)
     XCTAssertNotNil(version.range(of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression), r.transcript)
     let commit = try XCTUnwrap(f["commit"], r.transcript)
-    XCTAssertTrue(commit == "unknown" || commit.range(of: "^[0-9a-f]{40,64}$", options: .regularExpression) != nil,
-                  r.transcript)
+    XCTAssertTrue(
+      commit == "unknown" || commit.range(of: "^[0-9a-f]{40,64}$", options: .regularExpression) != nil,
+      r.transcript)
     XCTAssertTrue(f["Open MPI"]?.hasPrefix("Open MPI v") == true, r.transcript)
     XCTAssertTrue(f["OpenBLAS"]?.hasPrefix("OpenBLAS ") == true, r.transcript)
     XCTAssertNotNil(f["zstd"]?.range(of: #"^\d+\.\d+\.\d+$"#, options: .regularExpression), r.transcript)
@@ -56,10 +57,13 @@ final class CLIVersionTests: XCTestCase {
     let dir = try makeTemporaryDirectory(self, "version-ckpt")
     let data = dir.appendingPathComponent("x.npy"), out = dir.appendingPathComponent("run")
     try CLI.succeed(["synth", "--bits", "4", "--dim", "8", "--rows", "256", "--seed", "1", "--out", data.path])
-    try CLI.succeed(["train", "--data", data.path, "--latent-dim", "16", "--batch-size", "64", "--steps", "2",
-                     "--checkpoint-every", "2", "--out", out.path])
-    let info = try jsonObject(try Data(contentsOf: out.appendingPathComponent("step_00000002/config.json")),
-                              what: "checkpoint config.json")
+    try CLI.succeed([
+      "train", "--data", data.path, "--latent-dim", "16", "--batch-size", "64", "--steps", "2",
+      "--checkpoint-every", "2", "--out", out.path,
+    ])
+    let info = try jsonObject(
+      try Data(contentsOf: out.appendingPathComponent("step_00000002/config.json")),
+      what: "checkpoint config.json")
     let versions = try XCTUnwrap(info["versions"] as? [String: String], "\(info)")
     let f = Self.fields(try CLI.succeed(["--version"]).stdout)
     XCTAssertEqual(f["commit"], info["gitCommit"] as? String)
@@ -73,20 +77,25 @@ final class CLIVersionTests: XCTestCase {
       throw XCTSkip("BAE_BINARY=\(env) may have been built from another tree")
     }
     guard FileManager.default.fileExists(atPath: Self.sourceRoot.appendingPathComponent(".git").path),
-          let head = Self.git(["-C", Self.sourceRoot.path, "rev-parse", "HEAD"]) else {
+      let head = Self.git(["-C", Self.sourceRoot.path, "rev-parse", "HEAD"])
+    else {
       throw XCTSkip("\(Self.sourceRoot.path) is not a git checkout (or git is missing): the build recorded \"unknown\"")
     }
     // a directory inside an unrelated repository: the old run-time lookup would have reported its HEAD
     let other = try makeTemporaryDirectory(self, "other-repo")
     guard Self.git(["-C", other.path, "init", "-q"]) != nil,
-          Self.git(["-C", other.path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"]) != nil,
-          let otherHead = Self.git(["-C", other.path, "rev-parse", "HEAD"]) else {
+      Self.git([
+        "-C", other.path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x",
+      ]) != nil,
+      let otherHead = Self.git(["-C", other.path, "rev-parse", "HEAD"])
+    else {
       throw XCTSkip("cannot make a scratch git repository in \(other.path)")
     }
     XCTAssertNotEqual(otherHead, head)
     let r = try CLI.run(["--version"], in: other)
     XCTAssertEqual(r.status, 0, r.transcript)
-    XCTAssertEqual(Self.fields(r.stdout)["commit"], head,
-                   "the commit must be the one `bae` was built from (rebuild if you committed since):\n\(r.transcript)")
+    XCTAssertEqual(
+      Self.fields(r.stdout)["commit"], head,
+      "the commit must be the one `bae` was built from (rebuild if you committed since):\n\(r.transcript)")
   }
 }

@@ -1,5 +1,6 @@
 // All-gather of equal and rank-dependent block sizes, single-call and chunked paths.
 import XCTest
+
 @testable import BAEComm
 
 final class AllgatherTests: XCTestCase {

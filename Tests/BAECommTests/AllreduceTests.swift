@@ -1,6 +1,7 @@
 // All-reduce on the real communicator. Expected values are closed forms in rank and size, so the
 // same assertions hold for 1 (plain `swift test`), 2 and 4 ranks (scripts/test_mpi.sh).
 import XCTest
+
 @testable import BAEComm
 
 final class AllreduceTests: XCTestCase {
@@ -36,14 +37,17 @@ final class AllreduceTests: XCTestCase {
     let r = comm.rank
     let count = 37
     // Element i on rank r is i * (r + 1): sum i·n(n+1)/2, min i (rank 0), max i·n.
-    func check<T: MPIReducible & Equatable>(_ make: (Int) -> T, _ type: T.Type,
-                                             file: StaticString = #filePath,
-                                             line: UInt = #line) throws {
+    func check<T: MPIReducible & Equatable>(
+      _ make: (Int) -> T, _ type: T.Type,
+      file: StaticString = #filePath,
+      line: UInt = #line
+    ) throws {
       for (op, expected) in [(ReduceOp.sum, n * (n + 1) / 2), (.min, 1), (.max, n)] {
         var values = (0..<count).map { make($0 * (r + 1)) }
         try values.withUnsafeMutableBufferPointer { try comm.allreduce($0, op) }
-        XCTAssertEqual(values, (0..<count).map { make($0 * expected) }, "\(T.self) \(op)",
-                       file: file, line: line)
+        XCTAssertEqual(
+          values, (0..<count).map { make($0 * expected) }, "\(T.self) \(op)",
+          file: file, line: line)
       }
     }
     try check({ Float($0) }, Float.self)

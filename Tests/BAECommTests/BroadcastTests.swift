@@ -1,6 +1,7 @@
 // Broadcast of buffers, arrays of root-only length and Codable values, from rank 0 and from the
 // last rank.
 import XCTest
+
 @testable import BAEComm
 
 private struct RunInfo: Codable, Equatable {
@@ -41,8 +42,9 @@ final class BroadcastTests: XCTestCase {
 
   func testCodableValueProducedOnRootOnly() throws {
     let comm = try Communicator.world()
-    let expected = RunInfo(name: "bae-ρ", latentDim: 4096, learningRate: 0.1 + 0.2,
-                           layers: [15, 16], note: nil)
+    let expected = RunInfo(
+      name: "bae-ρ", latentDim: 4096, learningRate: 0.1 + 0.2,
+      layers: [15, 16], note: nil)
     var producedHere = false
     let info = try comm.broadcast {
       producedHere = true
@@ -58,8 +60,9 @@ final class BroadcastTests: XCTestCase {
       if comm.isRoot {
         XCTAssertTrue(error is NotReadable, "root rethrows its own error, got \(error)")
       } else {
-        XCTAssertEqual(error as? CommError,
-                       .rootFailed(root: 0, operation: "broadcast of RunInfo"))
+        XCTAssertEqual(
+          error as? CommError,
+          .rootFailed(root: 0, operation: "broadcast of RunInfo"))
       }
     }
     // The ranks are still in step: a following collective works.

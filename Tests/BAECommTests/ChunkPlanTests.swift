@@ -1,6 +1,7 @@
 // The chunk splitter alone (no MPI): ranges cover the count exactly, respect the limit, and an
 // empty buffer still yields one (empty) call.
 import XCTest
+
 @testable import BAEComm
 
 final class ChunkPlanTests: XCTestCase {

@@ -1,6 +1,7 @@
+import CMPI
 // Real MPI failures come back as typed errors (not crashes), and version queries work.
 import XCTest
-import CMPI
+
 @testable import BAEComm
 
 final class MPIErrorTests: XCTestCase {
@@ -8,9 +9,11 @@ final class MPIErrorTests: XCTestCase {
     let comm = try Communicator.world()
     var values: [Int32] = [1, 2, 3]
     // root == size is out of range on every rank, so every rank gets the same error.
-    XCTAssertThrowsError(try values.withUnsafeMutableBufferPointer {
-      try comm.broadcast($0, root: comm.size)
-    }) { error in
+    XCTAssertThrowsError(
+      try values.withUnsafeMutableBufferPointer {
+        try comm.broadcast($0, root: comm.size)
+      }
+    ) { error in
       guard let error = error as? MPIError else { return XCTFail("expected MPIError, got \(error)") }
       XCTAssertEqual(error.function, "MPI_Bcast")
       XCTAssertEqual(error.errorClass, MPI_ERR_ROOT)
@@ -19,8 +22,11 @@ final class MPIErrorTests: XCTestCase {
       XCTAssertTrue(error.description.contains(error.message), error.description)
     }
     // An empty buffer still makes the call, so the error is reported there too.
-    XCTAssertThrowsError(try comm.broadcast(UnsafeMutableBufferPointer<Float>(start: nil, count: 0),
-                                            root: -1)) { error in
+    XCTAssertThrowsError(
+      try comm.broadcast(
+        UnsafeMutableBufferPointer<Float>(start: nil, count: 0),
+        root: -1)
+    ) { error in
       XCTAssertEqual((error as? MPIError)?.errorClass, MPI_ERR_ROOT)
     }
     // The error did not break the communicator.

@@ -4,6 +4,7 @@
 // the mpirun variables) and checks the child's XCTest result.
 import Foundation
 import XCTest
+
 @testable import BAEComm
 
 private struct BodyFailed: Error, Equatable {}
@@ -34,10 +35,12 @@ final class MPIRuntimeOwnedTests: XCTestCase {
   /// Runs in the child: the first MPI use of the process is MPIRuntime.run.
   private func childBody(throwing: Bool) throws {
     if throwing {
-      XCTAssertThrowsError(try MPIRuntime.run { comm -> Int in
-        XCTAssertEqual(try comm.allreduceSum(comm.rank + 1), 1)
-        throw BodyFailed()
-      }) { XCTAssertEqual($0 as? BodyFailed, BodyFailed()) }
+      XCTAssertThrowsError(
+        try MPIRuntime.run { comm -> Int in
+          XCTAssertEqual(try comm.allreduceSum(comm.rank + 1), 1)
+          throw BodyFailed()
+        }
+      ) { XCTAssertEqual($0 as? BodyFailed, BodyFailed()) }
     } else {
       let (size, sum) = try MPIRuntime.run { comm in (comm.size, try comm.allreduceSum(comm.rank + 1)) }
       XCTAssertEqual(size, 1, "the child is a singleton")

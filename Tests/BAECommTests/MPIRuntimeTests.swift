@@ -2,6 +2,7 @@
 // the body gets its own duplicate communicator, results and errors pass through, and MPI stays
 // usable afterwards (finalisation is left to process exit).
 import XCTest
+
 @testable import BAEComm
 
 private struct BodyFailed: Error, Equatable {}
@@ -24,10 +25,12 @@ final class MPIRuntimeTests: XCTestCase {
     // in this process could not use MPI any more.
     _ = try Communicator.world()
     var escaped: Communicator?
-    XCTAssertThrowsError(try MPIRuntime.run { comm -> Int in
-      escaped = comm
-      throw BodyFailed()
-    }) { error in XCTAssertEqual(error as? BodyFailed, BodyFailed()) }
+    XCTAssertThrowsError(
+      try MPIRuntime.run { comm -> Int in
+        escaped = comm
+        throw BodyFailed()
+      }
+    ) { error in XCTAssertEqual(error as? BodyFailed, BodyFailed()) }
     XCTAssertNil(escaped?.handle.comm, "the body's communicator is freed when run returns")
     let world = try Communicator.world()
     XCTAssertEqual(try world.allreduceSum(1), world.size)

@@ -24,10 +24,12 @@ final class AtomicFileTests: XCTestCase {
     let directory = try makeScratchDirectory(self)
     let url = directory.appendingPathComponent("ckpt.safetensors")
     try AtomicFile.write(Data("old".utf8), to: url)
-    XCTAssertThrowsError(try AtomicFile.write(to: url) { sink in
-      try sink.write(Data("half of the new".utf8))
-      throw Interrupted()
-    }) { XCTAssertTrue($0 is Interrupted) }
+    XCTAssertThrowsError(
+      try AtomicFile.write(to: url) { sink in
+        try sink.write(Data("half of the new".utf8))
+        throw Interrupted()
+      }
+    ) { XCTAssertTrue($0 is Interrupted) }
     XCTAssertEqual(try Data(contentsOf: url), Data("old".utf8))
     XCTAssertEqual(try entries(directory), ["ckpt.safetensors"])
   }
@@ -38,8 +40,9 @@ final class AtomicFileTests: XCTestCase {
     let error = expectBAEIOError { try Npy.write([1], shape: [1], to: url) }
     XCTAssertEqual(error.map(caseName), "cannotWrite")
     XCTAssertTrue(error?.description.contains("no/such/dir") ?? false, error?.description ?? "")
-    XCTAssertEqual(expectBAEIOError { try AtomicFile.fsyncDirectory(directory.appendingPathComponent("absent")) }.map(caseName),
-                   "cannotWrite")
+    XCTAssertEqual(
+      expectBAEIOError { try AtomicFile.fsyncDirectory(directory.appendingPathComponent("absent")) }.map(caseName),
+      "cannotWrite")
     try AtomicFile.fsyncDirectory(directory)
   }
 }

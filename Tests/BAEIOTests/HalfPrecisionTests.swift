@@ -62,6 +62,6 @@ final class HalfPrecisionTests: XCTestCase {
   }
 }
 
-private extension UInt16 {
-  var isHalfNaN: Bool { (self & 0x7C00) == 0x7C00 && (self & 0x03FF) != 0 }
+extension UInt16 {
+  fileprivate var isHalfNaN: Bool { (self & 0x7C00) == 0x7C00 && (self & 0x03FF) != 0 }
 }

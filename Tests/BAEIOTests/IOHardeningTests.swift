@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BAEIO
 import Foundation
 import XCTest
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Hostile npy/safetensors inputs (issue 11): typed errors, never a stack overflow or a blocked open.
 final class IOHardeningTests: XCTestCase {
@@ -24,14 +25,20 @@ final class IOHardeningTests: XCTestCase {
       let url = directory.appendingPathComponent("deep.npy")
       try npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }").write(to: url)
       let error = expectBAEIOError { try Npy.readHeader(url) }
-      guard case .malformedHeader(url.path, let problem)? = error else { return XCTFail("\(String(describing: error))") }
+      guard case .malformedHeader(url.path, let problem)? = error else {
+        return XCTFail("\(String(describing: error))")
+      }
       XCTAssertTrue(problem.contains("nested deeper than \(Limits.npyLiteralDepth)"), problem)
     }
     // Nesting up to the cap is still parsed (and then refused for what it is: not a tuple of ints).
     let url = directory.appendingPathComponent("ok.npy")
-    let inner = String(repeating: "(", count: Limits.npyLiteralDepth - 2) + "1," + String(repeating: ")", count: Limits.npyLiteralDepth - 2)
+    let inner =
+      String(repeating: "(", count: Limits.npyLiteralDepth - 2) + "1,"
+      + String(repeating: ")", count: Limits.npyLiteralDepth - 2)
     try npy(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (\(inner),), }").write(to: url)
-    guard case .malformedHeader(_, let problem)? = expectBAEIOError({ try Npy.readHeader(url) }) else { return XCTFail() }
+    guard case .malformedHeader(_, let problem)? = expectBAEIOError({ try Npy.readHeader(url) }) else {
+      return XCTFail()
+    }
     XCTAssertTrue(problem.contains("is not a tuple of non-negative ints"), problem)
   }
 
@@ -41,7 +48,11 @@ final class IOHardeningTests: XCTestCase {
     try Npy.write([1, 2, 3, 4], shape: [2, 2], to: url)
     setenv("BAE_MAX_NPY_HEADER_BYTES", "32", 1)
     defer { unsetenv("BAE_MAX_NPY_HEADER_BYTES") }
-    guard case .limitExceeded(url.path, "header length", 118, 32, "BAE_MAX_NPY_HEADER_BYTES")? = expectBAEIOError({ try Npy.read(url) }) else {
+    guard
+      case .limitExceeded(url.path, "header length", 118, 32, "BAE_MAX_NPY_HEADER_BYTES")? = expectBAEIOError({
+        try Npy.read(url)
+      })
+    else {
       return XCTFail()
     }
     setenv("BAE_MAX_NPY_HEADER_BYTES", "-5", 1)
@@ -68,8 +79,10 @@ final class IOHardeningTests: XCTestCase {
       return
     }
     XCTAssertEqual(error, .notRegularFile(path: fifo.path, kind: "FIFO (named pipe)"))
-    XCTAssertEqual(expectBAEIOError { try SafeTensorsFile(contentsOf: URL(fileURLWithPath: "/dev/zero")) },
-                   .notRegularFile(path: "/dev/zero", kind: "character device"))
-    XCTAssertEqual(expectBAEIOError { try Npy.read(directory) }, .notRegularFile(path: directory.path, kind: "directory"))
+    XCTAssertEqual(
+      expectBAEIOError { try SafeTensorsFile(contentsOf: URL(fileURLWithPath: "/dev/zero")) },
+      .notRegularFile(path: "/dev/zero", kind: "character device"))
+    XCTAssertEqual(
+      expectBAEIOError { try Npy.read(directory) }, .notRegularFile(path: directory.path, kind: "directory"))
   }
 }

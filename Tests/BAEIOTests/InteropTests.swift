@@ -8,13 +8,17 @@ import XCTest
 final class InteropTests: XCTestCase {
   func testWriteFilesForPythonCheck() throws {
     guard let out = ProcessInfo.processInfo.environment["BAE_INTEROP_OUT"], !out.isEmpty else {
-      throw XCTSkip("BAE_INTEROP_OUT not set; run scripts/check_io_interop.py to check Swift-written files with numpy/safetensors")
+      throw XCTSkip(
+        "BAE_INTEROP_OUT not set; run scripts/check_io_interop.py to check Swift-written files with numpy/safetensors")
     }
     let directory = URL(fileURLWithPath: out, isDirectory: true)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     // Values covering signs, scales, float16 overflow and subnormals, and round-to-even ties.
-    let specials: [Float] = [0, -0.0, 1, -1, 65504, 65520, 1e-8, 0x1p-24, 1 + 0x1p-11, 1 + 0x1p-8, .infinity, -.infinity]
-    let values = specials + (0..<(7 * 13 - specials.count)).map { Float(sin(Double($0) * 1.7)) * pow(10, Float($0 % 9) - 4) }
+    let specials: [Float] = [
+      0, -0.0, 1, -1, 65504, 65520, 1e-8, 0x1p-24, 1 + 0x1p-11, 1 + 0x1p-8, .infinity, -.infinity,
+    ]
+    let values =
+      specials + (0..<(7 * 13 - specials.count)).map { Float(sin(Double($0) * 1.7)) * pow(10, Float($0 % 9) - 4) }
     let shape = [7, 13]
     let bits = values.map { Int($0.bitPattern) }
 
@@ -28,10 +32,14 @@ final class InteropTests: XCTestCase {
     writer.add("step", shape: [], int64s: [42])
     try writer.write(to: directory.appendingPathComponent("swift.safetensors"))
 
-    let manifest: [String: Any] = ["shape": shape, "source_f32_bits": bits, "step": 42,
-                                   "metadata": ["format": "pt", "written_by": "BAEIO"]]
+    let manifest: [String: Any] = [
+      "shape": shape, "source_f32_bits": bits, "step": 42,
+      "metadata": ["format": "pt", "written_by": "BAEIO"],
+    ]
     try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys])
       .write(to: directory.appendingPathComponent("manifest.json"))
-    XCTAssertEqual(try Npy.read(directory.appendingPathComponent("swift_f32.npy")).values.map(\.bitPattern), values.map(\.bitPattern))
+    XCTAssertEqual(
+      try Npy.read(directory.appendingPathComponent("swift_f32.npy")).values.map(\.bitPattern), values.map(\.bitPattern)
+    )
   }
 }

@@ -41,7 +41,9 @@ final class NpyTests: XCTestCase {
         for r1 in r0...rows {
           let part = try Npy.readRows(url, rows: r0..<r1)
           XCTAssertEqual(part.shape, [r1 - r0, cols], name)
-          XCTAssertEqual(bitPatterns(part.values), bitPatterns(Array(full.values[r0 * cols..<r1 * cols])), "\(name) rows \(r0)..<\(r1)")
+          XCTAssertEqual(
+            bitPatterns(part.values), bitPatterns(Array(full.values[r0 * cols..<r1 * cols])),
+            "\(name) rows \(r0)..<\(r1)")
         }
       }
     }
@@ -51,8 +53,9 @@ final class NpyTests: XCTestCase {
     let oneD = expectBAEIOError { try Npy.readRows(Fixtures.url("f32_1d_v1.npy"), rows: 0..<1) }
     XCTAssertEqual(oneD, .notTwoDimensional(path: Fixtures.url("f32_1d_v1.npy").path, shape: [7]))
     let url = Fixtures.url("f32_2d_v1.npy")
-    XCTAssertEqual(expectBAEIOError { try Npy.readRows(url, rows: 2..<4) },
-                   .rowRangeOutOfBounds(path: url.path, rows: 2..<4, rowCount: 3))
+    XCTAssertEqual(
+      expectBAEIOError { try Npy.readRows(url, rows: 2..<4) },
+      .rowRangeOutOfBounds(path: url.path, rows: 2..<4, rowCount: 3))
   }
 
   func testBadFilesThrowTheExpectedCase() throws {
@@ -74,19 +77,23 @@ final class NpyTests: XCTestCase {
     XCTAssertEqual(error("bad_int32.npy"), .unsupportedDType(path: path("bad_int32.npy"), found: "<i4"))
     XCTAssertEqual(error("bad_bigendian.npy"), .bigEndian(path: path("bad_bigendian.npy"), found: ">f4"))
     XCTAssertEqual(error("bad_fortran.npy"), .fortranOrder(path: path("bad_fortran.npy"), shape: [3, 4]))
-    XCTAssertEqual(error("bad_truncated.npy"), .truncated(path: path("bad_truncated.npy"), expectedBytes: 188, foundBytes: 182))
-    XCTAssertEqual(error("bad_extra_data.npy"),
-                   .dataSizeMismatch(path: path("bad_extra_data.npy"), shape: [3, 5], expectedBytes: 60, foundBytes: 68))
+    XCTAssertEqual(
+      error("bad_truncated.npy"), .truncated(path: path("bad_truncated.npy"), expectedBytes: 188, foundBytes: 182))
+    XCTAssertEqual(
+      error("bad_extra_data.npy"),
+      .dataSizeMismatch(path: path("bad_extra_data.npy"), shape: [3, 5], expectedBytes: 60, foundBytes: 68))
     XCTAssertEqual(error("bad_version.npy"), .unsupportedVersion(path: path("bad_version.npy"), found: "4.0"))
     let description = error("bad_float64.npy")!.description
-    XCTAssertEqual(description, "\(path("bad_float64.npy")): dtype '<f8' is not supported; save float32 or float16 (np.asarray(x, np.float32))")
+    XCTAssertEqual(
+      description,
+      "\(path("bad_float64.npy")): dtype '<f8' is not supported; save float32 or float16 (np.asarray(x, np.float32))")
   }
 
   func testMalformedHeadersAreRefused() throws {
     let directory = try makeScratchDirectory(self)
     let cases: [(String, String)] = [
-      ("{'descr': '<f4', 'shape': (2,), }", "malformedHeader"),                            // missing key
-      ("{'descr': '<f4', 'fortran_order': False, 'shape': [2], }", "malformedHeader"),    // list shape
+      ("{'descr': '<f4', 'shape': (2,), }", "malformedHeader"),  // missing key
+      ("{'descr': '<f4', 'fortran_order': False, 'shape': [2], }", "malformedHeader"),  // list shape
       ("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", "malformedHeader"),  // negative dim
       ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", "unsupportedDType"),
       ("{'descr': '|f4', 'fortran_order': False, 'shape': (2,), }", "unsupportedDType"),
@@ -104,8 +111,11 @@ final class NpyTests: XCTestCase {
     let directory = try makeScratchDirectory(self)
     let url = directory.appendingPathComponent("native.npy")
     let values: [Float] = [1.5, -2]
-    try Data(npyFile(header: "{'descr': '=f4', 'fortran_order': False, 'shape': (2L,), }",
-                     data: values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })).write(to: url)
+    try Data(
+      npyFile(
+        header: "{'descr': '=f4', 'fortran_order': False, 'shape': (2L,), }",
+        data: values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+    ).write(to: url)
     XCTAssertEqual(try Npy.read(url).values, values)
   }
 

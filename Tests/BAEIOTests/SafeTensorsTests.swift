@@ -33,16 +33,20 @@ final class SafeTensorsTests: XCTestCase {
       let all = try file.floats(name)
       let cols = info.shape[1]
       for rows in [0..<info.shape[0], 1..<info.shape[0], 1..<2, 2..<2] {
-        XCTAssertEqual(bitPatterns(try file.floats(name, rows: rows)),
-                       bitPatterns(Array(all[(rows.lowerBound * cols)..<(rows.upperBound * cols)])), "\(name) \(rows)")
+        XCTAssertEqual(
+          bitPatterns(try file.floats(name, rows: rows)),
+          bitPatterns(Array(all[(rows.lowerBound * cols)..<(rows.upperBound * cols)])), "\(name) \(rows)")
       }
     }
-    XCTAssertEqual(expectBAEIOError { try file.floats("encoder.weight", rows: 3..<5) },
-                   .rowRangeOutOfBounds(path: url.path, rows: 3..<5, rowCount: 4))
-    XCTAssertEqual(expectBAEIOError { try file.floats("encoder.bias", rows: 0..<1) },
-                   .notTwoDimensional(path: url.path, shape: [4]))
-    XCTAssertEqual(expectBAEIOError { try file.floats("step") },
-                   .tensorDTypeMismatch(path: url.path, tensor: "step", found: "I64", wanted: "F32, F16 or BF16"))
+    XCTAssertEqual(
+      expectBAEIOError { try file.floats("encoder.weight", rows: 3..<5) },
+      .rowRangeOutOfBounds(path: url.path, rows: 3..<5, rowCount: 4))
+    XCTAssertEqual(
+      expectBAEIOError { try file.floats("encoder.bias", rows: 0..<1) },
+      .notTwoDimensional(path: url.path, shape: [4]))
+    XCTAssertEqual(
+      expectBAEIOError { try file.floats("step") },
+      .tensorDTypeMismatch(path: url.path, tensor: "step", found: "I64", wanted: "F32, F16 or BF16"))
     XCTAssertEqual(expectBAEIOError { try file.int64s("half") }.map(caseName), "tensorDTypeMismatch")
     let missing = expectBAEIOError { try file.floats("decoder.weight") }
     XCTAssertEqual(missing.map(caseName), "tensorNotFound")
@@ -58,10 +62,15 @@ final class SafeTensorsTests: XCTestCase {
       XCTAssertTrue(error.description.hasPrefix(Fixtures.url(name).path + ": "), error.description)
     }
     let overlap = expectBAEIOError { try SafeTensorsFile(contentsOf: Fixtures.url("bad_st_overlap.safetensors")) }
-    XCTAssertEqual(overlap, .invalidTensor(path: Fixtures.url("bad_st_overlap.safetensors").path, tensor: "b",
-                                           problem: "data_offsets [4, 12] overlap the previous tensor, which ends at 8"))
+    XCTAssertEqual(
+      overlap,
+      .invalidTensor(
+        path: Fixtures.url("bad_st_overlap.safetensors").path, tensor: "b",
+        problem: "data_offsets [4, 12] overlap the previous tensor, which ends at 8"))
     let unknown = expectBAEIOError { try SafeTensorsFile(contentsOf: Fixtures.url("bad_st_unknown_dtype.safetensors")) }
-    XCTAssertEqual(unknown, .unknownTensorDType(path: Fixtures.url("bad_st_unknown_dtype.safetensors").path, tensor: "a", found: "Q7"))
+    XCTAssertEqual(
+      unknown,
+      .unknownTensorDType(path: Fixtures.url("bad_st_unknown_dtype.safetensors").path, tensor: "a", found: "Q7"))
   }
 
   func testHeaderParsesEveryDType() throws {
@@ -69,13 +78,16 @@ final class SafeTensorsTests: XCTestCase {
     var header = "{"
     var offset = 0
     for (index, dtype) in SafeTensorsDType.allCases.enumerated() {
-      header += "\(index == 0 ? "" : ",")\"t\(dtype.rawValue)\":{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[2],\"data_offsets\":[\(offset),\(offset + 2 * dtype.byteWidth)]}"
+      header +=
+        "\(index == 0 ? "" : ",")\"t\(dtype.rawValue)\":{\"dtype\":\"\(dtype.rawValue)\",\"shape\":[2],\"data_offsets\":[\(offset),\(offset + 2 * dtype.byteWidth)]}"
       offset += 2 * dtype.byteWidth
     }
     header += "}"
     let url = directory.appendingPathComponent("all.safetensors")
     let text = Array(header.utf8)
-    try Data(withUnsafeBytes(of: UInt64(text.count).littleEndian, Array.init) + text + [UInt8](repeating: 1, count: offset)).write(to: url)
+    try Data(
+      withUnsafeBytes(of: UInt64(text.count).littleEndian, Array.init) + text + [UInt8](repeating: 1, count: offset)
+    ).write(to: url)
     let file = try SafeTensorsFile(contentsOf: url)
     XCTAssertEqual(file.tensors.count, SafeTensorsDType.allCases.count)
     XCTAssertEqual(try file.int64s("tU8"), [1, 1])
@@ -90,8 +102,9 @@ final class SafeTensorsTests: XCTestCase {
     for (name, entry) in (expected["tensors"] as! [String: [String: Any]]).sorted(by: { $0.key > $1.key }) {
       let shape = ints(entry["shape"])
       if entry["bits"] != nil {
-        writer.add(name, shape: shape, floats: floatsFromBits(entry["bits"]),
-                   as: SafeTensorsDType(rawValue: entry["dtype"] as! String)!)
+        writer.add(
+          name, shape: shape, floats: floatsFromBits(entry["bits"]),
+          as: SafeTensorsDType(rawValue: entry["dtype"] as! String)!)
       } else if entry["dtype"] as? String == "I64" {  // "counts" (I32) is skipped
         writer.add(name, shape: shape, int64s: ints(entry["ints"]).map(Int64.init))
       }
@@ -118,8 +131,11 @@ final class SafeTensorsTests: XCTestCase {
     let flat = (0..<(latent * input + latent)).map { Float($0) * 0.37 - 3 }
     try flat.withUnsafeBufferPointer { buffer in
       var writer = SafeTensorsWriter(metadata: ["step": "7", "quote\"key": "line\nbreak"])
-      writer.add("encoder.weight", shape: [latent, input], borrowing: UnsafeBufferPointer(rebasing: buffer[0..<latent * input]))
-      writer.add("encoder.bias", shape: [latent], borrowing: UnsafeBufferPointer(rebasing: buffer[(latent * input)...]), as: .BF16)
+      writer.add(
+        "encoder.weight", shape: [latent, input], borrowing: UnsafeBufferPointer(rebasing: buffer[0..<latent * input]))
+      writer.add(
+        "encoder.bias", shape: [latent], borrowing: UnsafeBufferPointer(rebasing: buffer[(latent * input)...]),
+        as: .BF16)
       writer.add("half", shape: [2, 2], floats: [0.1, 65520, -1e-8, 3], as: .F16)
       writer.add("step", shape: [], int64s: [Int64.max])
       try writer.write(to: url)
@@ -127,9 +143,12 @@ final class SafeTensorsTests: XCTestCase {
     let file = try SafeTensorsFile(contentsOf: url)
     XCTAssertEqual(file.metadata, ["step": "7", "quote\"key": "line\nbreak"])
     XCTAssertEqual(bitPatterns(try file.floats("encoder.weight")), bitPatterns(Array(flat[0..<24])))
-    XCTAssertEqual(bitPatterns(try file.floats("encoder.bias")),
-                   bitPatterns(flat[24...].map { HalfPrecision.float(fromBFloat16Bits: HalfPrecision.bfloat16Bits($0)) }))
-    XCTAssertEqual(try file.floats("half"), [HalfPrecision.float(fromFloat16Bits: HalfPrecision.float16Bits(0.1)), .infinity, -0.0, 3])
+    XCTAssertEqual(
+      bitPatterns(try file.floats("encoder.bias")),
+      bitPatterns(flat[24...].map { HalfPrecision.float(fromBFloat16Bits: HalfPrecision.bfloat16Bits($0)) }))
+    XCTAssertEqual(
+      try file.floats("half"),
+      [HalfPrecision.float(fromFloat16Bits: HalfPrecision.float16Bits(0.1)), .infinity, -0.0, 3])
     XCTAssertEqual(try file.int64s("step"), [Int64.max])
     XCTAssertEqual(try file.info("step").shape, [])
     // Larger dtypes first, so every tensor starts aligned to its element size.

@@ -36,7 +36,8 @@ final class BitKernelPathTests: XCTestCase {
       let wide = Problem(n: 5, m: 7300, seed: 12)
       let words = (wide.m + 63) / 64
       for complementary in [false, true] {
-        let table: [[Int]] = complementary
+        let table: [[Int]] =
+          complementary
           ? [[1, -1, 1, -1], [-1, 1, 1, -1], [1, 1, -1, 1], [-1, -1, 1, 1]]
           : [[1, 0, -1, 0], [0, -1, 1, 1], [-1, 1, 0, -1], [0, 1, -1, 1]]
         var rng = SplitMix64(seed: 99)
@@ -47,7 +48,11 @@ final class BitKernelPathTests: XCTestCase {
         for j in 0..<wide.m {
           for c in 0..<4 where table[cls[j]][c] != 0 {
             for wd in 0..<words {
-              if table[cls[j]][c] > 0 { spos[j * wide.wpr + wd] |= classBits[c][wd] } else { sneg[j * wide.wpr + wd] |= classBits[c][wd] }
+              if table[cls[j]][c] > 0 {
+                spos[j * wide.wpr + wd] |= classBits[c][wd]
+              } else {
+                sneg[j * wide.wpr + wd] |= classBits[c][wd]
+              }
             }
           }
           spos[j * wide.wpr + j / 64] &= ~(1 << UInt64(j % 64))
@@ -57,8 +62,9 @@ final class BitKernelPathTests: XCTestCase {
         for form in productForms {
           XCTAssertEqual(bae_kernels_set_product_form(form), 0)
           for t in [1, 2, 3] {
-            XCTAssertTrue(wide.product(spos, sneg, path: path, threads: t) == refOut,
-                          "\(name(path)) form \(form) H·S T \(t), m 7300, complementary planes \(complementary)")
+            XCTAssertTrue(
+              wide.product(spos, sneg, path: path, threads: t) == refOut,
+              "\(name(path)) form \(form) H·S T \(t), m 7300, complementary planes \(complementary)")
           }
         }
       }
@@ -87,8 +93,9 @@ final class BitKernelPathTests: XCTestCase {
       XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_COVARIANCE)), path)
       XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_PRODUCT)), path)
       XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_TRANSPOSE)), Int32(BAE_PATH_PORTABLE))
-      XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_BINARIZE)),
-                     Int32(path >= Int32(BAE_PATH_AVX2) ? BAE_PATH_AVX2 : BAE_PATH_PORTABLE))
+      XCTAssertEqual(
+        bae_kernels_path_of(Int32(BAE_KERNEL_BINARIZE)),
+        Int32(path >= Int32(BAE_PATH_AVX2) ? BAE_PATH_AVX2 : BAE_PATH_PORTABLE))
       XCTAssertEqual(bae_kernels_have_avx512_popcnt(), path == Int32(BAE_PATH_AVX512) ? 1 : 0)
     }
     _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
@@ -117,7 +124,8 @@ final class BitKernelPathTests: XCTestCase {
         XCTAssertEqual(bae_kernels_set_product_form(form), 0)
         for t in [1, 2, 3] {
           let got = p.run(path: path, threads: t)
-          XCTAssertTrue(got == naive, "\(name(path)) form \(form) T \(t) n \(n) m \(m): \(got.firstDifference(naive)) differs")
+          XCTAssertTrue(
+            got == naive, "\(name(path)) form \(form) T \(t) n \(n) m \(m): \(got.firstDifference(naive)) differs")
         }
       }
     }
@@ -187,13 +195,15 @@ struct Problem {
     let cuts = [0, tiles / 3, (2 * tiles) / 3, tiles]
     var total: Int64 = 0
     for r in 0..<3 {
-      total += bae_covariance_signs_mt(cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]),
-                                       Int64(cuts[r + 1]), &spos, &sneg, Int64(wpr), threads)
+      total += bae_covariance_signs_mt(
+        cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]),
+        Int64(cuts[r + 1]), &spos, &sneg, Int64(wpr), threads)
     }
     var out = [Float](repeating: -7, count: n * m)
     bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
-    return KernelOutputs(z: zz, rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg, total: total,
-                         product: out)
+    return KernelOutputs(
+      z: zz, rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg, total: total,
+      product: out)
   }
 
   /// The definitions, element by element.
@@ -201,30 +211,37 @@ struct Problem {
     let h = z.map { $0 > 0 ? 1 : 0 }
     var rows = [UInt64](repeating: 0, count: n * wpr), cols = [UInt64](repeating: 0, count: m * wpc)
     var counts = [Int64](repeating: 0, count: m)
-    for i in 0..<n { for j in 0..<m where h[i * m + j] == 1 {
-      rows[i * wpr + j / 64] |= 1 << UInt64(j % 64)
-      cols[j * wpc + i / 64] |= 1 << UInt64(i % 64)
-      counts[j] += 1
-    } }
+    for i in 0..<n {
+      for j in 0..<m where h[i * m + j] == 1 {
+        rows[i * wpr + j / 64] |= 1 << UInt64(j % 64)
+        cols[j * wpc + i / 64] |= 1 << UInt64(i % 64)
+        counts[j] += 1
+      }
+    }
     var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
     var total: Int64 = 0
-    for j in 0..<m { for k in 0..<m where k != j {
-      var n11: Int64 = 0
-      for i in 0..<n { n11 += Int64(h[i * m + j] & h[i * m + k]) }
-      let d = Int64(n) * n11 - counts[j] * counts[k]
-      if k > j { total += abs(d) }
-      if d > 0 { spos[j * wpr + k / 64] |= 1 << UInt64(k % 64) }
-      if d < 0 { sneg[j * wpr + k / 64] |= 1 << UInt64(k % 64) }
-    } }
-    var out = [Float](repeating: 0, count: n * m)
-    for i in 0..<n { for j in 0..<m {
-      var s = 0
-      for k in 0..<m where h[i * m + k] == 1 {
-        s += Int((spos[k * wpr + j / 64] >> UInt64(j % 64)) & 1) - Int((sneg[k * wpr + j / 64] >> UInt64(j % 64)) & 1)
+    for j in 0..<m {
+      for k in 0..<m where k != j {
+        var n11: Int64 = 0
+        for i in 0..<n { n11 += Int64(h[i * m + j] & h[i * m + k]) }
+        let d = Int64(n) * n11 - counts[j] * counts[k]
+        if k > j { total += abs(d) }
+        if d > 0 { spos[j * wpr + k / 64] |= 1 << UInt64(k % 64) }
+        if d < 0 { sneg[j * wpr + k / 64] |= 1 << UInt64(k % 64) }
       }
-      out[i * m + j] = Float(s)
-    } }
-    return KernelOutputs(z: h.map(Float.init), rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg,
-                         total: total, product: out)
+    }
+    var out = [Float](repeating: 0, count: n * m)
+    for i in 0..<n {
+      for j in 0..<m {
+        var s = 0
+        for k in 0..<m where h[i * m + k] == 1 {
+          s += Int((spos[k * wpr + j / 64] >> UInt64(j % 64)) & 1) - Int((sneg[k * wpr + j / 64] >> UInt64(j % 64)) & 1)
+        }
+        out[i * m + j] = Float(s)
+      }
+    }
+    return KernelOutputs(
+      z: h.map(Float.init), rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg,
+      total: total, product: out)
   }
 }

@@ -1,7 +1,7 @@
+import BAEModel
 // The popcount kernels against naive definitions through the legacy path switch (automatic, portable,
 // scalar popcnt) and for split pair ranges as ranks use them; BitKernelPathTests covers every ISA path and thread count.
 import BAERandom
-import BAEModel
 import CBAEKernels
 import XCTest
 
@@ -28,23 +28,28 @@ final class BitKernelTests: XCTestCase {
         let wpc = (n + 63) / 64
         var cols = [UInt64](repeating: 0, count: m * wpc)
         bae_transpose_bits(rows, Int64(n), Int64(m), Int64(w), &cols, Int64(wpc))
-        for i in 0..<n { for j in 0..<m {
-          XCTAssertEqual(Int((cols[j * wpc + i / 64] >> UInt64(i % 64)) & 1), h[i * m + j], "transpose (\(i), \(j))")
-        } }
+        for i in 0..<n {
+          for j in 0..<m {
+            XCTAssertEqual(Int((cols[j * wpc + i / 64] >> UInt64(i % 64)) & 1), h[i * m + j], "transpose (\(i), \(j))")
+          }
+        }
         // signs over the full range vs split into per-rank block ranges
         var spos = [UInt64](repeating: 0, count: m * w), sneg = spos
-        let total = bae_covariance_signs(cols, Int64(m), Int64(wpc), counts, Int64(n), 0,
-                                         Int64(CovarianceWork.tileCount(codeBits: m)), &spos, &sneg, Int64(w))
+        let total = bae_covariance_signs(
+          cols, Int64(m), Int64(wpc), counts, Int64(n), 0,
+          Int64(CovarianceWork.tileCount(codeBits: m)), &spos, &sneg, Int64(w))
         var naiveTotal: Int64 = 0
-        for j in 0..<m { for k in 0..<m where k != j {
-          var n11: Int64 = 0
-          for i in 0..<n { n11 += Int64(h[i * m + j] & h[i * m + k]) }
-          let dv = Int64(n) * n11 - counts[j] * counts[k]
-          if k > j { naiveTotal += abs(dv) }
-          let pos = (spos[j * w + k / 64] >> UInt64(k % 64)) & 1, neg = (sneg[j * w + k / 64] >> UInt64(k % 64)) & 1
-          XCTAssertEqual(pos, dv > 0 ? 1 : 0, "S+ (\(j), \(k)) n \(n) m \(m)")
-          XCTAssertEqual(neg, dv < 0 ? 1 : 0, "S- (\(j), \(k))")
-        } }
+        for j in 0..<m {
+          for k in 0..<m where k != j {
+            var n11: Int64 = 0
+            for i in 0..<n { n11 += Int64(h[i * m + j] & h[i * m + k]) }
+            let dv = Int64(n) * n11 - counts[j] * counts[k]
+            if k > j { naiveTotal += abs(dv) }
+            let pos = (spos[j * w + k / 64] >> UInt64(k % 64)) & 1, neg = (sneg[j * w + k / 64] >> UInt64(k % 64)) & 1
+            XCTAssertEqual(pos, dv > 0 ? 1 : 0, "S+ (\(j), \(k)) n \(n) m \(m)")
+            XCTAssertEqual(neg, dv < 0 ? 1 : 0, "S- (\(j), \(k))")
+          }
+        }
         XCTAssertEqual(total, naiveTotal)
         for world in [2, 3, 5, 9] {
           var p2 = [UInt64](repeating: 0, count: m * w), n2 = p2
@@ -52,9 +57,14 @@ final class BitKernelTests: XCTestCase {
           for r in 0..<world {
             let b = CovarianceWork.tileRange(codeBits: m, rank: r, worldSize: world)
             var pr = [UInt64](repeating: 0, count: m * w), nr = pr
-            t2 += bae_covariance_signs(cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(b.lowerBound),
-                                       Int64(b.upperBound), &pr, &nr, Int64(w))
-            for i in 0..<pr.count { XCTAssertEqual(p2[i] & pr[i], 0, "ranks' pair sets overlap"); p2[i] &+= pr[i]; n2[i] &+= nr[i] }
+            t2 += bae_covariance_signs(
+              cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(b.lowerBound),
+              Int64(b.upperBound), &pr, &nr, Int64(w))
+            for i in 0..<pr.count {
+              XCTAssertEqual(p2[i] & pr[i], 0, "ranks' pair sets overlap")
+              p2[i] &+= pr[i]
+              n2[i] &+= nr[i]
+            }
           }
           XCTAssertEqual(p2, spos, "union of \(world) ranks' S+")
           XCTAssertEqual(n2, sneg, "union of \(world) ranks' S-")
@@ -63,14 +73,16 @@ final class BitKernelTests: XCTestCase {
         // H·S
         var out = [Float](repeating: -1, count: n * m)
         bae_signed_popcount_product(rows, Int64(n), spos, sneg, Int64(m), Int64(w), &out, Int64(m))
-        for i in 0..<n { for j in 0..<m {
-          var s = 0
-          for k in 0..<m where h[i * m + k] == 1 {
-            let pos = (spos[k * w + j / 64] >> UInt64(j % 64)) & 1, neg = (sneg[k * w + j / 64] >> UInt64(j % 64)) & 1
-            s += Int(pos) - Int(neg)
+        for i in 0..<n {
+          for j in 0..<m {
+            var s = 0
+            for k in 0..<m where h[i * m + k] == 1 {
+              let pos = (spos[k * w + j / 64] >> UInt64(j % 64)) & 1, neg = (sneg[k * w + j / 64] >> UInt64(j % 64)) & 1
+              s += Int(pos) - Int(neg)
+            }
+            XCTAssertEqual(out[i * m + j], Float(s), "H·S (\(i), \(j))")
           }
-          XCTAssertEqual(out[i * m + j], Float(s), "H·S (\(i), \(j))")
-        } }
+        }
       }
     }
   }

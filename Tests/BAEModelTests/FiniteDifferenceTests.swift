@@ -1,10 +1,11 @@
+import BAERandom
+import BAETensor
+import XCTest
+
 // Finite-difference checks in Double of the two regularisers' gradients: H'(p) against the numerical
 // derivative of H_b, and the popcount covariance gradient 2/(N−1)·(H·S − 1qᵀ) against central
 // differences of a dense Double D(H) = Σ_{j≠k}|C_jk| evaluated on a continuous relaxation of H.
 @testable import BAEModel
-import BAERandom
-import BAETensor
-import XCTest
 
 final class FiniteDifferenceTests: XCTestCase {
   func testEntropyDerivativeMatchesCentralDifferences() {
@@ -51,14 +52,18 @@ final class FiniteDifferenceTests: XCTestCase {
       // g with λ_c = 1 minus g with λ_c = 0 (estimator `sign` leaves g as is) = ∂D/∂H
       func codeGradient(_ lc: Double) throws -> [Float] {
         let mo = try model.forward(x, ws)
-        let s = try model.globalStatistics(ws, localMoments: mo, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true)
-        model.backward(x, ws, statistics: s, weights: LossWeights(entropy: 0, covariance: lc, estimator: .sign), into: grads)
+        let s = try model.globalStatistics(
+          ws, localMoments: mo, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true)
+        model.backward(
+          x, ws, statistics: s, weights: LossWeights(entropy: 0, covariance: lc, estimator: .sign), into: grads)
         return Array(ws.valueGrad.buffer[0..<(n * dl)])
       }
       let with = try codeGradient(1), without = try codeGradient(0)
       let analytic = zip(with, without).map { Double($0) - Double($1) }
       let h = Array(ws.codes.buffer[0..<(n * dl)]).map(Double.init)
-      let s = try model.globalStatistics(ws, localMoments: try model.forward(x, ws), batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true)
+      let s = try model.globalStatistics(
+        ws, localMoments: try model.forward(x, ws), batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()),
+        covariance: true)
       XCTAssertEqual(s.covariance!, Self.denseCovarianceTerm(h, n: n, m: dl), accuracy: 1e-9, "D exact (n \(n))")
       let delta = 1e-7
       var worst = 0.0, scale = 0.0
@@ -71,7 +76,8 @@ final class FiniteDifferenceTests: XCTestCase {
         scale = max(scale, abs(fd))
       }
       XCTAssertGreaterThan(scale, 0.01, "the covariance gradient should be non-trivial (n \(n))")
-      XCTAssertLessThan(worst, 1e-4 * scale, "∂D/∂H vs central differences (n \(n), m \(dl)): worst \(worst), scale \(scale)")
+      XCTAssertLessThan(
+        worst, 1e-4 * scale, "∂D/∂H vs central differences (n \(n), m \(dl)): worst \(worst), scale \(scale)")
     }
   }
 }

@@ -12,7 +12,8 @@ struct ReferenceFixture {
   static var all: [ReferenceFixture] {
     get throws {
       let dir = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
-      let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
+      let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }
+        .sorted()
       return try files.map { f in
         let data = try Data(contentsOf: dir.appendingPathComponent(f))
         return ReferenceFixture(name: f, json: try JSONSerialization.jsonObject(with: data) as! [String: Any])
@@ -35,7 +36,8 @@ struct ReferenceFixture {
 
   /// A model with the fixture's initial parameters.
   func makeModel() -> Autoencoder {
-    let model = Autoencoder(config: .bae(inputDim: int("inputDim"), latentDim: int("latentDim"), bitsPerFeature: int("bitsPerFeature")))
+    let model = Autoencoder(
+      config: .bae(inputDim: int("inputDim"), latentDim: int("latentDim"), bitsPerFeature: int("bitsPerFeature")))
     for t in model.layout.tensors {
       let v = array(t.name)
       precondition(v.count == t.range.count, "\(name): \(t.name) has \(v.count) values, layout \(t.range.count)")
@@ -52,7 +54,8 @@ struct ReferenceFixture {
   }
 
   var baseConfig: ModelConfig {
-    var c = ModelConfig.bae(inputDim: int("inputDim"), latentDim: int("latentDim"), bitsPerFeature: int("bitsPerFeature"))
+    var c = ModelConfig.bae(
+      inputDim: int("inputDim"), latentDim: int("latentDim"), bitsPerFeature: int("bitsPerFeature"))
     c.entropyWeight = double("entropyWeight")
     c.covarianceWeight = double("covarianceWeight")
     c.entropyStartStep = int("entropyStartStep")
@@ -64,18 +67,24 @@ struct ReferenceFixture {
 }
 
 /// max|a − b| ≤ tol · max(|ref|, floor).
-func assertClose(_ a: [Float], _ ref: [Float], tol: Double, floor: Double = 1e-12, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+  _ a: [Float], _ ref: [Float], tol: Double, floor: Double = 1e-12, _ what: String,
+  file: StaticString = #filePath, line: UInt = #line
+) {
   XCTAssertEqual(a.count, ref.count, "\(what): count", file: file, line: line)
   var maxRef = 0.0, maxDiff = 0.0
   for (x, r) in zip(a, ref) {
     maxRef = max(maxRef, abs(Double(r)))
     maxDiff = max(maxDiff, abs(Double(x) - Double(r)))
   }
-  XCTAssertLessThanOrEqual(maxDiff, tol * max(maxRef, floor),
-                           "\(what): max|Δ| \(maxDiff) vs max|ref| \(maxRef) (tol \(tol))", file: file, line: line)
+  XCTAssertLessThanOrEqual(
+    maxDiff, tol * max(maxRef, floor),
+    "\(what): max|Δ| \(maxDiff) vs max|ref| \(maxRef) (tol \(tol))", file: file, line: line)
 }
 
-func assertClose(_ a: Double, _ ref: Double, rel: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-  XCTAssertLessThanOrEqual(abs(a - ref), rel * max(abs(ref), 1e-12), "\(what): \(a) vs reference \(ref)", file: file, line: line)
+func assertClose(
+  _ a: Double, _ ref: Double, rel: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line
+) {
+  XCTAssertLessThanOrEqual(
+    abs(a - ref), rel * max(abs(ref), 1e-12), "\(what): \(a) vs reference \(ref)", file: file, line: line)
 }

@@ -1,9 +1,10 @@
+import BAETensor
+import XCTest
+
 // The Swift BAE against an independent PyTorch autograd implementation (fixtures in Fixtures/):
 // forward, every loss term, every gradient, and 10 Adam steps, for sign_s/sign, λ on/off, k = 1/2,
 // n = 70 and 64, an entropy start step and a threshold.
 @testable import BAEModel
-import BAETensor
-import XCTest
 
 final class ReferenceFixtureTests: XCTestCase {
   func testFixturesArePresent() throws {
@@ -24,7 +25,9 @@ final class ReferenceFixtureTests: XCTestCase {
       // codes are exact (the fixture keeps every |z| ≥ 1e-3)
       XCTAssertEqual(Array(ws.codes.buffer[0..<(n * m)]), f.array("h"), "\(f.name): codes h")
       assertClose(Array(ws.reconstruction.buffer[0..<(n * d)]), f.array("xhat"), tol: 1e-5, "\(f.name): xhat")
-      let s = try model.globalStatistics(ws, localMoments: moments, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true)
+      let s = try model.globalStatistics(
+        ws, localMoments: moments, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: true
+      )
       let w = LossWeights.scheduled(f.baseConfig, step: 0, entropy: s.entropy)
       assertClose(s.mse(inputDim: d), f.scalar("mse"), rel: 1e-5, "\(f.name): mse")
       assertClose(s.entropy, f.scalar("entropy"), rel: 1e-5, "\(f.name): entropy")
@@ -57,17 +60,21 @@ final class ReferenceFixtureTests: XCTestCase {
       let applied = (f.json["entropyApplied"] as! [Bool])
       for step in 0..<f.int("adamSteps") {
         let mo = try model.forward(x, ws)
-        let s = try model.globalStatistics(ws, localMoments: mo, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()), covariance: cfg.covarianceWeight != 0)
+        let s = try model.globalStatistics(
+          ws, localMoments: mo, batch: BatchContext(rowsPerRank: [n], collectives: SingleProcess()),
+          covariance: cfg.covarianceWeight != 0)
         let w = LossWeights.scheduled(cfg, step: step, entropy: s.entropy)
-        XCTAssertEqual(w.entropy != 0, applied[step] && cfg.entropyWeight != 0, "\(f.name): entropy schedule at step \(step)")
+        XCTAssertEqual(
+          w.entropy != 0, applied[step] && cfg.entropyWeight != 0, "\(f.name): entropy schedule at step \(step)")
         assertClose(w.loss(s, inputDim: d), refLosses[step], rel: 2e-5, "\(f.name): loss at step \(step)")
         assertClose(s.entropy, refEntropies[step], rel: 1e-5, "\(f.name): entropy at step \(step)")
         model.backward(x, ws, statistics: s, weights: w, into: grads)
         adam.update(parameters: model.parameters, gradients: grads)
       }
       for t in model.layout.tensors {
-        assertClose(Array(model.parameters.buffer[t.range]), f.array("final." + t.name), tol: 2e-5,
-                    "\(f.name): \(t.name) after 10 Adam steps")
+        assertClose(
+          Array(model.parameters.buffer[t.range]), f.array("final." + t.name), tol: 2e-5,
+          "\(f.name): \(t.name) after 10 Adam steps")
       }
     }
   }

@@ -1,11 +1,12 @@
+import BAETensor
+import Foundation
+import XCTest
+
 // The SAE baselines against the independent PyTorch reference (scripts/reference_sae.py, fixtures in
 // Fixtures/sae): code, every loss term, ∂L/∂a, ∂L/∂z, every parameter gradient, and a 10-step Adam
 // trajectory with the post-step state (unit-norm decoder, BatchTopK θ, AuxK counters). BatchTopK's
 // selection is also checked over 2 and 3 simulated ranks against the single-rank one.
 @testable import BAEModel
-import BAETensor
-import Foundation
-import XCTest
 
 final class SAEReferenceTests: XCTestCase {
   static func fixtures() throws -> [ReferenceFixture] {
@@ -34,7 +35,9 @@ final class SAEReferenceTests: XCTestCase {
       for (o, x) in zip(t.range, v) { m.parameters[o] = x }
     }
     if !m.bufferLayout.rowsSinceFired.isEmpty, let since = f.json["initialRowsSinceFired"] as? [NSNumber] {
-      for (o, v) in zip(m.bufferLayout.rowsSinceFired, since) { m.buffers[o] = Swift.min(v.doubleValue, Double(m.config.deadAfterRows)) }
+      for (o, v) in zip(m.bufferLayout.rowsSinceFired, since) {
+        m.buffers[o] = Swift.min(v.doubleValue, Double(m.config.deadAfterRows))
+      }
     }
     return m
   }
@@ -53,8 +56,12 @@ final class SAEReferenceTests: XCTestCase {
       let ws = step.workspace
       let batch = BatchContext(rowsPerRank: [n], collectives: SingleProcess())
       let moments = try model.forward(x, ws, batch: batch)
-      if f.json["z"] != nil { assertClose(Array(ws.codes.buffer[0..<(n * dl)]), f.array("z"), tol: 1e-5, "\(f.name): z") }
-      if f.json["a"] != nil { assertClose(Array(ws.activations.buffer[0..<(n * dl)]), f.array("a"), tol: 1e-5, "\(f.name): a") }
+      if f.json["z"] != nil {
+        assertClose(Array(ws.codes.buffer[0..<(n * dl)]), f.array("z"), tol: 1e-5, "\(f.name): z")
+      }
+      if f.json["a"] != nil {
+        assertClose(Array(ws.activations.buffer[0..<(n * dl)]), f.array("a"), tol: 1e-5, "\(f.name): a")
+      }
       if f.json["selected"] != nil {
         // the pass mask M is the selection with z > 0 (or the bare selection without ReLU)
         let sel = f.array("selected"), z = Array(ws.codes.buffer[0..<(n * dl)])
@@ -95,7 +102,8 @@ final class SAEReferenceTests: XCTestCase {
         if let t = model.batchThreshold { thetas.append(t) }
       }
       for t in model.layout.tensors {
-        assertClose(Array(model.parameters.buffer[t.range]), f.array("final." + t.name), tol: 2e-5, "\(f.name): final \(t.name)")
+        assertClose(
+          Array(model.parameters.buffer[t.range]), f.array("final." + t.name), tol: 2e-5, "\(f.name): final \(t.name)")
       }
       if model.architecture == .batchtopk {
         let ref = f.list("thresholds")
@@ -118,7 +126,10 @@ final class SAEReferenceTests: XCTestCase {
       for world in [1, 2, 3] {
         let shared = SharedMemoryWorld(size: world)
         let rowsPerRank = (0..<world).map { r in (r + 1) * n / world - r * n / world }
-        final class Box: @unchecked Sendable { var masks = [[Float]](); let lock = NSLock() }
+        final class Box: @unchecked Sendable {
+          var masks = [[Float]]()
+          let lock = NSLock()
+        }
         let box = Box()
         box.masks = Array(repeating: [], count: world)
         let done = DispatchGroup()
@@ -132,13 +143,20 @@ final class SAEReferenceTests: XCTestCase {
             let xb = AlignedBuffer<Float>(count: max(1, rows) * d)
             for i in 0..<(rows * d) { xb[i] = xAll[first * d + i] }
             let ws = StepWorkspace(config: model.config, capacity: max(1, rows), globalCapacity: n)
-            _ = try! model.forward(Matrix(xb, rows: rows, cols: d), ws, batch: BatchContext(rowsPerRank: rowsPerRank, collectives: comm))
-            box.lock.lock(); box.masks[r] = Array(ws.mask.buffer[0..<(rows * dl)]); box.lock.unlock()
+            _ = try! model.forward(
+              Matrix(xb, rows: rows, cols: d), ws, batch: BatchContext(rowsPerRank: rowsPerRank, collectives: comm))
+            box.lock.lock()
+            box.masks[r] = Array(ws.mask.buffer[0..<(rows * dl)])
+            box.lock.unlock()
           }.start()
         }
         done.wait()
         let joined = box.masks.flatMap { $0 }
-        if world == 1 { single = joined } else { XCTAssertEqual(joined, single, "\(f.name): selection over \(world) ranks") }
+        if world == 1 {
+          single = joined
+        } else {
+          XCTAssertEqual(joined, single, "\(f.name): selection over \(world) ranks")
+        }
       }
       let total = single.reduce(0, +)
       XCTAssertGreaterThan(total, 0, "\(f.name): something selected")

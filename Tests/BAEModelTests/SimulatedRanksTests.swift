@@ -1,11 +1,12 @@
-// Data parallelism in one process: R threads act as ranks over shared-memory collectives, each with a
-// slice of the global batch. Exactness (spec §6) means their summed gradient equals the single-process
-// full-batch gradient and every rank sees the same global entropy and covariance.
-@testable import BAEModel
 import BAERandom
 import BAETensor
 import Foundation
 import XCTest
+
+// Data parallelism in one process: R threads act as ranks over shared-memory collectives, each with a
+// slice of the global batch. Exactness (spec §6) means their summed gradient equals the single-process
+// full-batch gradient and every rank sees the same global entropy and covariance.
+@testable import BAEModel
 
 /// An all-gather rendezvous for R threads; every collective is built on it.
 final class SharedMemoryWorld: @unchecked Sendable {
@@ -15,10 +16,14 @@ final class SharedMemoryWorld: @unchecked Sendable {
   private var arrived = 0
   private var generation = 0
   private var published: [[UInt8]] = []
-  init(size: Int) { self.size = size; slots = Array(repeating: [], count: size) }
+  init(size: Int) {
+    self.size = size
+    slots = Array(repeating: [], count: size)
+  }
 
   func exchange(rank: Int, _ bytes: [UInt8]) -> [[UInt8]] {
-    cond.lock(); defer { cond.unlock() }
+    cond.lock()
+    defer { cond.unlock() }
     slots[rank] = bytes
     arrived += 1
     let gen = generation
@@ -38,7 +43,10 @@ final class SharedMemoryRank: Collectives {
   let world: SharedMemoryWorld
   let rank: Int
   var worldSize: Int { world.size }
-  init(_ world: SharedMemoryWorld, rank: Int) { self.world = world; self.rank = rank }
+  init(_ world: SharedMemoryWorld, rank: Int) {
+    self.world = world
+    self.rank = rank
+  }
 
   private func allGather<T: BitwiseCopyable>(_ x: UnsafeBufferPointer<T>) -> [[T]] {
     let bytes = Array(UnsafeRawBufferPointer(x))
@@ -46,7 +54,11 @@ final class SharedMemoryRank: Collectives {
   }
   private func reduce<T: BitwiseCopyable>(_ x: UnsafeMutableBufferPointer<T>, _ op: (T, T) -> T) {
     let all = allGather(UnsafeBufferPointer(x))
-    for i in 0..<x.count { var acc = all[0][i]; for r in 1..<all.count { acc = op(acc, all[r][i]) }; x[i] = acc }
+    for i in 0..<x.count {
+      var acc = all[0][i]
+      for r in 1..<all.count { acc = op(acc, all[r][i]) }
+      x[i] = acc
+    }
   }
   func sum(_ x: UnsafeMutableBufferPointer<Float>) { reduce(x, +) }
   func sum(_ x: UnsafeMutableBufferPointer<Double>) { reduce(x, +) }
@@ -61,13 +73,21 @@ final class SharedMemoryRank: Collectives {
 }
 
 final class SimulatedRanksTests: XCTestCase {
-  struct Outcome { var grads: [Float]; var entropy: Double; var covariance: Double; var loss: Double }
+  struct Outcome {
+    var grads: [Float]
+    var entropy: Double
+    var covariance: Double
+    var loss: Double
+  }
 
   func runStep(world: Int, n: Int, k: Int, model src: Autoencoder, x xAll: [Float]) throws -> [Outcome] {
     let shared = SharedMemoryWorld(size: world)
     let d = src.inputDim
     let rowsPerRank = (0..<world).map { (($0 + 1) * n / world) - ($0 * n / world) }
-    final class Box: @unchecked Sendable { var outcomes: [Outcome?] = []; let lock = NSLock() }
+    final class Box: @unchecked Sendable {
+      var outcomes: [Outcome?] = []
+      let lock = NSLock()
+    }
     let box = Box()
     box.outcomes = Array(repeating: nil, count: world)
     // one real thread per rank: the rendezvous needs all ranks running at once (a pool may have fewer threads)
@@ -76,23 +96,25 @@ final class SimulatedRanksTests: XCTestCase {
       done.enter()
       Thread {
         defer { done.leave() }
-      let comm = SharedMemoryRank(shared, rank: r)
-      let model = Autoencoder(config: src.config)
-      model.parameters.copy(from: src.parameters)
-      let lo = r * n / world, rows = rowsPerRank[r]
-      let xb = AlignedBuffer<Float>(count: max(1, rows) * d)
-      for i in 0..<(rows * d) { xb[i] = xAll[lo * d + i] }
-      let x = Matrix(xb, rows: rows, cols: d)
-      let ws = StepWorkspace(config: model.config, capacity: max(1, rows), globalCapacity: n)
-      let grads = AlignedBuffer<Float>(count: model.layout.count)
-      let mo = try! model.forward(x, ws)
-      let s = try! model.globalStatistics(ws, localMoments: mo, batch: BatchContext(rowsPerRank: rowsPerRank, collectives: comm), covariance: true)
-      let w = LossWeights(entropy: 3e-2, covariance: 5e-2, estimator: .sign_s)
-      model.backward(x, ws, statistics: s, weights: w, into: grads)
-      comm.sum(grads.buffer)
-      box.lock.lock()
-      box.outcomes[r] = Outcome(grads: grads.toArray(), entropy: s.entropy, covariance: s.covariance!, loss: w.loss(s, inputDim: d))
-      box.lock.unlock()
+        let comm = SharedMemoryRank(shared, rank: r)
+        let model = Autoencoder(config: src.config)
+        model.parameters.copy(from: src.parameters)
+        let lo = r * n / world, rows = rowsPerRank[r]
+        let xb = AlignedBuffer<Float>(count: max(1, rows) * d)
+        for i in 0..<(rows * d) { xb[i] = xAll[lo * d + i] }
+        let x = Matrix(xb, rows: rows, cols: d)
+        let ws = StepWorkspace(config: model.config, capacity: max(1, rows), globalCapacity: n)
+        let grads = AlignedBuffer<Float>(count: model.layout.count)
+        let mo = try! model.forward(x, ws)
+        let s = try! model.globalStatistics(
+          ws, localMoments: mo, batch: BatchContext(rowsPerRank: rowsPerRank, collectives: comm), covariance: true)
+        let w = LossWeights(entropy: 3e-2, covariance: 5e-2, estimator: .sign_s)
+        model.backward(x, ws, statistics: s, weights: w, into: grads)
+        comm.sum(grads.buffer)
+        box.lock.lock()
+        box.outcomes[r] = Outcome(
+          grads: grads.toArray(), entropy: s.entropy, covariance: s.covariance!, loss: w.loss(s, inputDim: d))
+        box.lock.unlock()
       }.start()
     }
     done.wait()
@@ -111,7 +133,8 @@ final class SimulatedRanksTests: XCTestCase {
         let ranks = try runStep(world: world, n: n, k: k, model: model, x: x)
         for (r, o) in ranks.enumerated() {
           XCTAssertEqual(o.entropy, single.entropy, "n \(n) world \(world) rank \(r): global entropy must be exact")
-          XCTAssertEqual(o.covariance, single.covariance, "n \(n) world \(world) rank \(r): global covariance must be exact")
+          XCTAssertEqual(
+            o.covariance, single.covariance, "n \(n) world \(world) rank \(r): global covariance must be exact")
           XCTAssertEqual(o.loss, single.loss, accuracy: 1e-9 * abs(single.loss))
           XCTAssertEqual(o.grads, ranks[0].grads, "all ranks hold the same summed gradient")
           assertClose(o.grads, single.grads, tol: 1e-5, "n \(n) world \(world): summed gradient vs full batch")

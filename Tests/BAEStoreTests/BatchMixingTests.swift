@@ -1,5 +1,6 @@
 import BAERandom
 import XCTest
+
 @testable import BAEStore
 
 final class BatchMixingTests: XCTestCase {
@@ -45,7 +46,8 @@ final class BatchMixingTests: XCTestCase {
     XCTAssertEqual(BatchMixingReport.missProbability(rows: 10, batch: 10, documentRows: 1), 0)
     XCTAssertEqual(BatchMixingReport.missProbability(rows: 10, batch: 3, documentRows: 0), 1)
     XCTAssertEqual(BatchMixingReport.missProbability(rows: 10, batch: 3, documentRows: 8), 0)  // 8 + 3 > 10
-    XCTAssertEqual(BatchMixingReport.missProbability(rows: 10, batch: 3, documentRows: 2), 7.0 * 6 / (10 * 9), accuracy: 1e-15)
+    XCTAssertEqual(
+      BatchMixingReport.missProbability(rows: 10, batch: 3, documentRows: 2), 7.0 * 6 / (10 * 9), accuracy: 1e-15)
   }
 
   func testDocumentsFromSidecarsSplitOnIdChangeAndPositionZero() throws {
@@ -55,12 +57,15 @@ final class BatchMixingTests: XCTestCase {
     let ids = [7, 7, 7, 7, 9, 9, 4, 4, 4, 4]
     let pos = [1, 2, 3, 0, 1, 2, 0, 1, 2, 3]
     let toks = (0..<10).map { TokenRecord(tokenId: $0, documentId: ids[$0], position: pos[$0], text: "t") }
-    try writeDataset(gaussianRows(10, 2, seed: 1), dim: 2, rowsPerShard: 5, options: ShardOptions(dtype: .f32, rowsPerFrame: 4),
-                     at: dir, tokens: toks)
+    try writeDataset(
+      gaussianRows(10, 2, seed: 1), dim: 2, rowsPerShard: 5, options: ShardOptions(dtype: .f32, rowsPerFrame: 4),
+      at: dir, tokens: toks)
     XCTAssertEqual(try BatchMixingReport.documents(ofDataset: dir), [0, 0, 0, 1, 2, 2, 3, 3, 3, 3])
     let bare = makeTempDir("mixing-bare")
     defer { try? FileManager.default.removeItem(at: bare) }
-    try writeDataset(gaussianRows(10, 2, seed: 1), dim: 2, rowsPerShard: 5, options: ShardOptions(dtype: .f32, rowsPerFrame: 4), at: bare)
+    try writeDataset(
+      gaussianRows(10, 2, seed: 1), dim: 2, rowsPerShard: 5, options: ShardOptions(dtype: .f32, rowsPerFrame: 4),
+      at: bare)
     XCTAssertThrowsError(try BatchMixingReport.documents(ofDataset: bare)) { e in
       guard case .badManifest? = e as? StoreError else { return XCTFail("\(e)") }
     }
@@ -73,14 +78,17 @@ final class BatchMixingTests: XCTestCase {
     defer { try? FileManager.default.removeItem(at: dir) }
     let labels = realisticDocuments(rows: rows, seed: 2)
     let toks = (0..<rows).map { TokenRecord(tokenId: 0, documentId: Int(labels[$0]), position: $0, text: "") }
-    let m = try writeDataset([Float](repeating: 0, count: rows), dim: 1, rowsPerShard: 10_000,
-                             options: ShardOptions(dtype: .f16, rowsPerFrame: 256), at: dir, tokens: toks)
+    let m = try writeDataset(
+      [Float](repeating: 0, count: rows), dim: 1, rowsPerShard: 10_000,
+      options: ShardOptions(dtype: .f16, rowsPerFrame: 256), at: dir, tokens: toks)
     let docs = try BatchMixingReport.documents(ofDataset: dir)
     XCTAssertEqual(docs, labels)
     func report(window: Int) -> BatchMixingReport {
-      BatchMixingReport.measure(sampler: GlobalBatchSampler(rows: 0..<20_480, globalBatch: 512, seed: 0, order: .shuffled,
-                                                            blockRows: m.rowsPerFrame, windowBlocks: window),
-                                documents: docs)
+      BatchMixingReport.measure(
+        sampler: GlobalBatchSampler(
+          rows: 0..<20_480, globalBatch: 512, seed: 0, order: .shuffled,
+          blockRows: m.rowsPerFrame, windowBlocks: window),
+        documents: docs)
     }
     let mixed = report(window: BatchMixing.windowBlocks(rowsPerBlock: m.rowsPerFrame))
     XCTAssertGreaterThanOrEqual(mixed.mixingRatio, 0.9)

@@ -1,5 +1,6 @@
 import BAEIO
 import XCTest
+
 @testable import BAEStore
 
 final class DatasetPackerTests: XCTestCase {
@@ -12,13 +13,18 @@ final class DatasetPackerTests: XCTestCase {
     let x = gaussianRows(300, dim, seed: 21)
     let npy = dir.appendingPathComponent("acts.npy")
     try Npy.write(x, shape: [300, dim], to: npy)
-    let toks = (0..<300).map { TokenRecord(tokenId: 1000 + $0, documentId: $0 / 100, position: $0 % 100, text: "tok\t\($0)") }
+    let toks = (0..<300).map {
+      TokenRecord(tokenId: 1000 + $0, documentId: $0 / 100, position: $0 % 100, text: "tok\t\($0)")
+    }
     let tsv = dir.appendingPathComponent("tokens.tsv")
     try TokenTable.write(toks, to: tsv)
     let out = dir.appendingPathComponent("ds")
     var calls: [Int] = []
-    let m = try DatasetPacker.pack(.init(input: npy, tokens: tsv, options: ShardOptions(dtype: .f32, rowsPerFrame: 32),
-                                         rowsPerShard: 100, output: out, source: ["model": "unit"])) { done, _ in calls.append(done) }
+    let m = try DatasetPacker.pack(
+      .init(
+        input: npy, tokens: tsv, options: ShardOptions(dtype: .f32, rowsPerFrame: 32),
+        rowsPerShard: 100, output: out, source: ["model": "unit"])
+    ) { done, _ in calls.append(done) }
     // 100 rounds down to 96 so frames align with shard boundaries.
     XCTAssertEqual(m.shards.map(\.rows), [96, 96, 96, 12])
     XCTAssertEqual(calls, [96, 192, 288, 300])
@@ -39,9 +45,11 @@ final class DatasetPackerTests: XCTestCase {
     XCTAssertEqual(report.maxAbs, 1234.5, accuracy: 1e-9)
 
     // A tampered token sidecar and a tampered shard are both reported by --verify.
-    try Data("token_id\tdocument_id\tposition\ttext\n".utf8).write(to: out.appendingPathComponent("shard_000001.tokens.tsv"))
+    try Data("token_id\tdocument_id\tposition\ttext\n".utf8).write(
+      to: out.appendingPathComponent("shard_000001.tokens.tsv"))
     let shard = out.appendingPathComponent("shard_000003.baes")
-    var b = [UInt8](try Data(contentsOf: shard)); b[b.count - 2] ^= 1
+    var b = [UInt8](try Data(contentsOf: shard))
+    b[b.count - 2] ^= 1
     try Data(b).write(to: shard)
     let bad = try DatasetInspector.inspect(out, verify: true)
     XCTAssertEqual(bad.problems.count, 3, "\(bad.problems)")  // sidecar hash, shard hash, frame checksum
@@ -57,8 +65,10 @@ final class DatasetPackerTests: XCTestCase {
     w.add("flat", shape: [400], floats: x)
     try w.write(to: st)
     let out = dir.appendingPathComponent("ds")
-    let m = try DatasetPacker.pack(.init(input: st, tensor: "layer.3", options: ShardOptions(dtype: .bf16, rowsPerFrame: 8),
-                                         rowsPerShard: 64, output: out))
+    let m = try DatasetPacker.pack(
+      .init(
+        input: st, tensor: "layer.3", options: ShardOptions(dtype: .bf16, rowsPerFrame: 8),
+        rowsPerShard: 64, output: out))
     XCTAssertEqual(m.source["model"], "from-file")
     XCTAssertEqual(m.source["tensor"], "layer.3")
     let src = try openRowSource(out)
@@ -68,17 +78,26 @@ final class DatasetPackerTests: XCTestCase {
     let once = try SafeTensorsFile(contentsOf: st).floats("layer.3")
     XCTAssertEqual(got, once)
 
-    XCTAssertThrowsError(try DatasetPacker.pack(.init(input: st, options: ShardOptions(dtype: .f16), rowsPerShard: 256, output: out))) {
+    XCTAssertThrowsError(
+      try DatasetPacker.pack(.init(input: st, options: ShardOptions(dtype: .f16), rowsPerShard: 256, output: out))
+    ) {
       guard case .badInput(_, let d)? = $0 as? StoreError else { return XCTFail("\($0)") }
       XCTAssertTrue(d.contains("--tensor") && d.contains("layer.3"))
     }
-    XCTAssertThrowsError(try DatasetPacker.pack(.init(input: st, tensor: "flat", options: ShardOptions(dtype: .f16), rowsPerShard: 256, output: out))) {
+    XCTAssertThrowsError(
+      try DatasetPacker.pack(
+        .init(input: st, tensor: "flat", options: ShardOptions(dtype: .f16), rowsPerShard: 256, output: out))
+    ) {
       guard case .badInput? = $0 as? StoreError else { return XCTFail("\($0)") }
     }
     let tsv = dir.appendingPathComponent("short.tsv")
     try TokenTable.write([TokenRecord(tokenId: 1, documentId: 0, position: 0, text: "a")], to: tsv)
-    XCTAssertThrowsError(try DatasetPacker.pack(.init(input: st, tensor: "layer.3", tokens: tsv, options: ShardOptions(dtype: .f16),
-                                                      rowsPerShard: 256, output: out))) {
+    XCTAssertThrowsError(
+      try DatasetPacker.pack(
+        .init(
+          input: st, tensor: "layer.3", tokens: tsv, options: ShardOptions(dtype: .f16),
+          rowsPerShard: 256, output: out))
+    ) {
       guard case .badTokens(tsv.path, _, _)? = $0 as? StoreError else { return XCTFail("\($0)") }
     }
   }

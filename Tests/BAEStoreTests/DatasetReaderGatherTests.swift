@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import BAEStore
 
 /// Rows in memory that pretend to be frames of `rowsPerBlock` rows and count the frame decodes a
@@ -10,7 +11,11 @@ private final class CountingFrames: RowSource, @unchecked Sendable {
   var rowCount: Int { inner.rowCount }
   private let lock = NSLock()
   private var _decodes: [Int: Int] = [:]
-  var decodes: [Int: Int] { lock.lock(); defer { lock.unlock() }; return _decodes }
+  var decodes: [Int: Int] {
+    lock.lock()
+    defer { lock.unlock() }
+    return _decodes
+  }
 
   init(values: [Float], inputDim: Int, rowsPerBlock: Int) {
     inner = InMemoryRowSource(values: values, inputDim: inputDim)
@@ -48,12 +53,15 @@ final class DatasetReaderGatherTests: XCTestCase {
     // 1000 rows in frames of 16 (the last frame short), windows of 5 frames (80 rows) and batches
     // of 60: batches straddle windows, and 40 batches cross two epoch boundaries (16 per epoch).
     let x = values(1000)
-    let sampler = GlobalBatchSampler(rows: 0..<990, globalBatch: 60, seed: 4, order: .shuffled, blockRows: 16, windowBlocks: 5)
+    let sampler = GlobalBatchSampler(
+      rows: 0..<990, globalBatch: 60, seed: 4, order: .shuffled, blockRows: 16, windowBlocks: 5)
     let expected = expectedBatches(sampler, count: 40, x: x)
     for readers in 1...4 {
       for gather in [1, 3, 1000] {
         let src = CountingFrames(values: x, inputDim: dim, rowsPerBlock: 16)
-        let rs = (0..<readers).map { DatasetReader(source: src, rank: $0, readers: readers, sampler: sampler, gatherBatches: gather) }
+        let rs = (0..<readers).map {
+          DatasetReader(source: src, rank: $0, readers: readers, sampler: sampler, gatherBatches: gather)
+        }
         XCTAssertEqual(try read(rs, batches: 40), expected, "readers \(readers) gather \(gather)")
         rs.forEach { $0.close() }
       }
@@ -62,7 +70,8 @@ final class DatasetReaderGatherTests: XCTestCase {
 
   func testResumeMidEpochContinuesIdentically() throws {
     let x = values(700)
-    let fresh = GlobalBatchSampler(rows: 0..<700, globalBatch: 48, seed: 9, order: .shuffled, blockRows: 16, windowBlocks: 6)
+    let fresh = GlobalBatchSampler(
+      rows: 0..<700, globalBatch: 48, seed: 9, order: .shuffled, blockRows: 16, windowBlocks: 6)
     let expected = expectedBatches(fresh, count: 30, x: x)
     let src = CountingFrames(values: x, inputDim: dim, rowsPerBlock: 16)
     let a = DatasetReader(source: src, rank: 1, readers: 2, sampler: fresh, gatherBatches: 4)
@@ -82,10 +91,13 @@ final class DatasetReaderGatherTests: XCTestCase {
   func testEachFrameDecodedOncePerEpochWhenAWindowFits() throws {
     // 64 frames of 32 rows, windows of 8 frames (256 rows), batch 64 (4 batches per window).
     let x = values(2048)
-    let sampler = GlobalBatchSampler(rows: 0..<2048, globalBatch: 64, seed: 2, order: .shuffled, blockRows: 32, windowBlocks: 8)
+    let sampler = GlobalBatchSampler(
+      rows: 0..<2048, globalBatch: 64, seed: 2, order: .shuffled, blockRows: 32, windowBlocks: 8)
     for readers in [1, 2] {
       let src = CountingFrames(values: x, inputDim: dim, rowsPerBlock: 32)
-      let rs = (0..<readers).map { DatasetReader(source: src, rank: $0, readers: readers, sampler: sampler, gatherBatches: 1000) }
+      let rs = (0..<readers).map {
+        DatasetReader(source: src, rank: $0, readers: readers, sampler: sampler, gatherBatches: 1000)
+      }
       _ = try read(rs, batches: 32)  // one epoch
       rs.forEach { $0.close() }
       let d = src.decodes

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import BAEStore
 
 final class DatasetTests: XCTestCase {
@@ -10,7 +11,8 @@ final class DatasetTests: XCTestCase {
     let dim = 12
     let x = gaussianRows(250, dim, seed: 4)
     let toks = (0..<250).map { TokenRecord(tokenId: $0 * 3, documentId: $0 / 50, position: $0 % 50, text: "t\($0)") }
-    let m = try writeDataset(x, dim: dim, rowsPerShard: 96, options: ShardOptions(dtype: .f32, rowsPerFrame: 32), at: dir, tokens: toks)
+    let m = try writeDataset(
+      x, dim: dim, rowsPerShard: 96, options: ShardOptions(dtype: .f32, rowsPerFrame: 32), at: dir, tokens: toks)
     XCTAssertEqual(m.shards.map(\.rows), [96, 96, 58])
     XCTAssertEqual(m.rows, 250)
     let ds = try ShardDataset(directory: dir, cacheFrames: 3)
@@ -29,14 +31,20 @@ final class DatasetTests: XCTestCase {
   }
 
   func testMissingShardAndMismatchedWidth() throws {
-    try writeDataset(gaussianRows(40, 6, seed: 5), dim: 6, rowsPerShard: 20, options: ShardOptions(dtype: .bf16, rowsPerFrame: 8), at: dir)
+    try writeDataset(
+      gaussianRows(40, 6, seed: 5), dim: 6, rowsPerShard: 20, options: ShardOptions(dtype: .bf16, rowsPerFrame: 8),
+      at: dir)
     let other = makeTempDir("other")
     defer { try? FileManager.default.removeItem(at: other) }
-    try writeDataset(gaussianRows(20, 7, seed: 6), dim: 7, rowsPerShard: 20, options: ShardOptions(dtype: .bf16, rowsPerFrame: 8), at: other)
+    try writeDataset(
+      gaussianRows(20, 7, seed: 6), dim: 7, rowsPerShard: 20, options: ShardOptions(dtype: .bf16, rowsPerFrame: 8),
+      at: other)
     let s1 = dir.appendingPathComponent("shard_000001.baes")
     try FileManager.default.removeItem(at: s1)
     XCTAssertThrowsError(try ShardDataset(directory: dir)) { e in
-      XCTAssertEqual(e as? StoreError, .missingShard(manifest: dir.appendingPathComponent("manifest.json").path, shard: "shard_000001.baes"))
+      XCTAssertEqual(
+        e as? StoreError,
+        .missingShard(manifest: dir.appendingPathComponent("manifest.json").path, shard: "shard_000001.baes"))
     }
     try FileManager.default.copyItem(at: other.appendingPathComponent("shard_000000.baes"), to: s1)
     XCTAssertThrowsError(try ShardDataset(directory: dir)) { e in
@@ -59,7 +67,9 @@ final class DatasetTests: XCTestCase {
     }
     var expected = sampler()
     for readers in [1, 3] {
-      var rs = (0..<readers).map { DatasetReader(source: ds, rank: $0, readers: readers, sampler: sampler(), prefetchBatches: 2) }
+      var rs = (0..<readers).map {
+        DatasetReader(source: ds, rank: $0, readers: readers, sampler: sampler(), prefetchBatches: 2)
+      }
       if readers == 3 { rs[2] = DatasetReader(source: mem, rank: 2, readers: 3, sampler: sampler()) }
       expected = sampler()
       for b in 0..<25 {  // crosses the epoch boundary (9 batches per epoch)
@@ -72,7 +82,8 @@ final class DatasetTests: XCTestCase {
           global += buf
           XCTAssertEqual(r.samplerState, expected.state)
         }
-        XCTAssertEqual(global, rows.flatMap { Array(x[($0 * dim)..<(($0 + 1) * dim)]) }, "readers \(readers) batch \(b)")
+        XCTAssertEqual(
+          global, rows.flatMap { Array(x[($0 * dim)..<(($0 + 1) * dim)]) }, "readers \(readers) batch \(b)")
       }
       rs.forEach { $0.close() }
     }
@@ -81,14 +92,16 @@ final class DatasetTests: XCTestCase {
   func testReaderResumesFromSavedState() throws {
     let x = gaussianRows(64, 3, seed: 8)
     let src = InMemoryRowSource(values: x, inputDim: 3)
-    let a = DatasetReader(source: src, rank: 0, readers: 1,
-                          sampler: GlobalBatchSampler(rows: 0..<64, globalBatch: 10, seed: 1, order: .shuffled), prefetchBatches: 3)
+    let a = DatasetReader(
+      source: src, rank: 0, readers: 1,
+      sampler: GlobalBatchSampler(rows: 0..<64, globalBatch: 10, seed: 1, order: .shuffled), prefetchBatches: 3)
     var buf = [Float](repeating: 0, count: 30)
     for _ in 0..<8 { _ = try buf.withUnsafeMutableBufferPointer { try a.nextBatch(into: $0) } }
     let saved = a.samplerState
     XCTAssertEqual(saved, SamplerState(epoch: 1, batchInEpoch: 2))
-    let b = DatasetReader(source: src, rank: 0, readers: 1,
-                          sampler: GlobalBatchSampler(rows: 0..<64, globalBatch: 10, seed: 1, order: .shuffled, state: saved))
+    let b = DatasetReader(
+      source: src, rank: 0, readers: 1,
+      sampler: GlobalBatchSampler(rows: 0..<64, globalBatch: 10, seed: 1, order: .shuffled, state: saved))
     var buf2 = buf
     for _ in 0..<5 {
       _ = try buf.withUnsafeMutableBufferPointer { try a.nextBatch(into: $0) }
@@ -106,8 +119,9 @@ final class DatasetTests: XCTestCase {
     bytes[off + 12] ^= 0x80
     try Data(bytes).write(to: url)
     let ds = try ShardDataset(directory: dir)  // opening checks headers only
-    let r = DatasetReader(source: ds, rank: 0, readers: 1,
-                          sampler: GlobalBatchSampler(rows: 0..<64, globalBatch: 16, seed: 0, order: .sequential, blockRows: 16))
+    let r = DatasetReader(
+      source: ds, rank: 0, readers: 1,
+      sampler: GlobalBatchSampler(rows: 0..<64, globalBatch: 16, seed: 0, order: .sequential, blockRows: 16))
     var buf = [Float](repeating: 0, count: 64)
     XCTAssertEqual(try buf.withUnsafeMutableBufferPointer { try r.nextBatch(into: $0) }, 16)  // frame 0 is fine
     XCTAssertThrowsError(try buf.withUnsafeMutableBufferPointer { try r.nextBatch(into: $0) }) { e in

@@ -1,6 +1,7 @@
 import BAEIO
 import BAERandom
 import XCTest
+
 @testable import BAEStore
 
 /// In-process volume fuzzing of every reader BAEIO and BAEStore own: `.npy` headers, safetensors
@@ -118,7 +119,10 @@ final class FuzzCorpusTests: XCTestCase {
     let m = try DatasetManifest.read(directory: dir)
     seeds[.shard] = try m.shards.map { [UInt8](try Data(contentsOf: dir.appendingPathComponent($0.file))) }
     seeds[.manifest] = [[UInt8](m.encoded())] + FuzzCorpus.hostileManifests(m)
-    seeds[.tokens] = [[UInt8](TokenTable.encode((0..<5).map { TokenRecord(tokenId: $0, documentId: 0, position: $0, text: "t\\\($0)\t") }))]
+    seeds[.tokens] = [
+      [UInt8](
+        TokenTable.encode((0..<5).map { TokenRecord(tokenId: $0, documentId: 0, position: $0, text: "t\\\($0)\t") }))
+    ]
     for kind in FuzzKind.allCases { seeds[kind]! += FuzzCorpus.files(kind: kind, in: "corpus").map(\.bytes) }
     return seeds
   }
@@ -140,8 +144,9 @@ final class Sandbox {
     let tmp = URL(fileURLWithPath: NSTemporaryDirectory()).standardizedFileURL.path
     if let given {
       let url = URL(fileURLWithPath: given).standardizedFileURL
-      precondition(url.path.hasPrefix(tmp) || url.path.hasPrefix("/tmp/"),
-                   "BAE_FUZZ_SANDBOX \(given) is not under the temporary directory: refusing to write there")
+      precondition(
+        url.path.hasPrefix(tmp) || url.path.hasPrefix("/tmp/"),
+        "BAE_FUZZ_SANDBOX \(given) is not under the temporary directory: refusing to write there")
       root = url
       try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     } else {
@@ -151,8 +156,9 @@ final class Sandbox {
 
   func url(_ name: String) -> URL {
     let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-    precondition(!name.hasPrefix("/") && parts.allSatisfy { !$0.isEmpty && $0 != ".." && $0 != "." },
-                 "sandbox name \(name) could leave the sandbox: refusing")
+    precondition(
+      !name.hasPrefix("/") && parts.allSatisfy { !$0.isEmpty && $0 != ".." && $0 != "." },
+      "sandbox name \(name) could leave the sandbox: refusing")
     return root.appendingPathComponent(name)
   }
 
@@ -171,8 +177,9 @@ final class Sandbox {
     let dir = url("ds")
     if !datasetMade {
       let toks = (0..<20).map { TokenRecord(tokenId: $0, documentId: $0 / 8, position: $0 % 8, text: "w\($0)") }
-      try writeDataset(gaussianRows(20, 3, seed: 5), dim: 3, rowsPerShard: 12,
-                       options: ShardOptions(dtype: .bf16, rowsPerFrame: 4), at: dir, tokens: toks)
+      try writeDataset(
+        gaussianRows(20, 3, seed: 5), dim: 3, rowsPerShard: 12,
+        options: ShardOptions(dtype: .bf16, rowsPerFrame: 4), at: dir, tokens: toks)
       datasetMade = true
     }
     return dir
@@ -215,17 +222,24 @@ enum FuzzCorpus {
 /// Seeded mutations: bit flips, interesting bytes and integers, truncation, junk, block copies
 /// and deletions; for text, numbers swapped for extreme ones and hostile tokens inserted.
 enum Mutator {
-  static let integers: [UInt64] = [0, 1, 7, 8, 255, 256, 65535, 65536, 1 << 31, (1 << 32) - 1, 1 << 32,
-                                   1 << 62, UInt64(Int64.max), 1 << 63, UInt64.max]
-  static let tokens = ["0", "-1", "1e9", "1e308", "4611686018427387904", "9223372036854775808", "\"\"", "null", "[]",
-                       "\r\n", "\r", "\\", "\\x", "\t", "\u{0}", "\"../../outside\"", String(repeating: "[", count: 3000),
-                       String(repeating: "(", count: 3000), "\u{FFFD}"]
+  static let integers: [UInt64] = [
+    0, 1, 7, 8, 255, 256, 65535, 65536, 1 << 31, (1 << 32) - 1, 1 << 32,
+    1 << 62, UInt64(Int64.max), 1 << 63, UInt64.max,
+  ]
+  static let tokens = [
+    "0", "-1", "1e9", "1e308", "4611686018427387904", "9223372036854775808", "\"\"", "null", "[]",
+    "\r\n", "\r", "\\", "\\x", "\t", "\u{0}", "\"../../outside\"", String(repeating: "[", count: 3000),
+    String(repeating: "(", count: 3000), "\u{FFFD}",
+  ]
 
   static func mutate(_ seed: [UInt8], text: Bool, rng: inout SplitMix64) -> [UInt8] {
     var b = seed
     let rounds = [1, 1, 1, 2, 3, 8][Int(rng.next(below: 6))]
     for _ in 0..<rounds {
-      if b.isEmpty { b.append(UInt8(truncatingIfNeeded: rng.next())); continue }
+      if b.isEmpty {
+        b.append(UInt8(truncatingIfNeeded: rng.next()))
+        continue
+      }
       let p = Int(rng.next(below: UInt64(b.count)))
       switch Int(rng.next(below: text ? 9 : 7)) {
       case 0: b[p] ^= 1 << UInt8(rng.next(below: 8))
@@ -243,7 +257,9 @@ enum Mutator {
       case 7:
         guard let i = b.indices.filter({ (0x30...0x39).contains(b[$0]) }).randomElement(using: &rng) else { continue }
         var j = i
-        while j < b.count, (0x30...0x39).contains(b[j]) || b[j] == UInt8(ascii: ".") || b[j] == UInt8(ascii: "e") { j += 1 }
+        while j < b.count, (0x30...0x39).contains(b[j]) || b[j] == UInt8(ascii: ".") || b[j] == UInt8(ascii: "e") {
+          j += 1
+        }
         b.replaceSubrange(i..<j, with: Array(tokens[Int(rng.next(below: 5))].utf8))
       default:
         b.insert(contentsOf: Array(tokens[Int(rng.next(below: UInt64(tokens.count)))].utf8), at: p)
@@ -253,7 +269,6 @@ enum Mutator {
     return b
   }
 }
-
 
 /// Ends the process (status 124, naming the case) when one case runs longer than the limit: a
 /// hang is a failure the harness must report, not wait out.
@@ -281,7 +296,20 @@ final class Watchdog: @unchecked Sendable {
     }.start()
   }
 
-  func start(_ i: Int) { lock.lock(); started = Date(); index = i; lock.unlock() }
-  func finish() { lock.lock(); started = nil; lock.unlock() }
-  func stop() { lock.lock(); stopped = true; lock.unlock() }
+  func start(_ i: Int) {
+    lock.lock()
+    started = Date()
+    index = i
+    lock.unlock()
+  }
+  func finish() {
+    lock.lock()
+    started = nil
+    lock.unlock()
+  }
+  func stop() {
+    lock.lock()
+    stopped = true
+    lock.unlock()
+  }
 }

@@ -1,14 +1,18 @@
 import BAERandom
 import XCTest
+
 @testable import BAEStore
 
 final class GlobalBatchSamplerTests: XCTestCase {
   /// The global sequence, rebuilt from the slices that `readers` independent readers take.
-  private func sequence(readers: Int, rows: Range<Int>, batch: Int, batches: Int, blockRows: Int = 1,
-                        windowBlocks: Int = .max, order: BatchOrder = .shuffled) -> [[Int]] {
+  private func sequence(
+    readers: Int, rows: Range<Int>, batch: Int, batches: Int, blockRows: Int = 1,
+    windowBlocks: Int = .max, order: BatchOrder = .shuffled
+  ) -> [[Int]] {
     var samplers = (0..<readers).map { _ in
-      GlobalBatchSampler(rows: rows, globalBatch: batch, seed: 42, order: order,
-                         blockRows: blockRows, windowBlocks: windowBlocks)
+      GlobalBatchSampler(
+        rows: rows, globalBatch: batch, seed: 42, order: order,
+        blockRows: blockRows, windowBlocks: windowBlocks)
     }
     var out: [[Int]] = []
     for _ in 0..<batches {
@@ -26,9 +30,11 @@ final class GlobalBatchSamplerTests: XCTestCase {
     for (blockRows, window) in [(1, Int.max), (16, 3), (7, 2)] {
       let one = sequence(readers: 1, rows: 0..<1000, batch: 60, batches: 40, blockRows: blockRows, windowBlocks: window)
       for readers in 2...4 {
-        XCTAssertEqual(sequence(readers: readers, rows: 0..<1000, batch: 60, batches: 40,
-                                blockRows: blockRows, windowBlocks: window), one,
-                       "readers \(readers) blockRows \(blockRows) window \(window)")
+        XCTAssertEqual(
+          sequence(
+            readers: readers, rows: 0..<1000, batch: 60, batches: 40,
+            blockRows: blockRows, windowBlocks: window), one,
+          "readers \(readers) blockRows \(blockRows) window \(window)")
       }
     }
   }
@@ -49,8 +55,9 @@ final class GlobalBatchSamplerTests: XCTestCase {
 
   func testEveryRowExactlyOncePerEpoch() {
     for (blockRows, window) in [(1, Int.max), (10, 4), (13, 1), (64, 2)] {
-      var s = GlobalBatchSampler(rows: 100..<740, globalBatch: 32, seed: 7, order: .shuffled,
-                                 blockRows: blockRows, windowBlocks: window)
+      var s = GlobalBatchSampler(
+        rows: 100..<740, globalBatch: 32, seed: 7, order: .shuffled,
+        blockRows: blockRows, windowBlocks: window)
       XCTAssertEqual(s.batchesPerEpoch, 20)
       var epochs: [[Int]] = []
       for _ in 0..<2 {
@@ -81,8 +88,9 @@ final class GlobalBatchSamplerTests: XCTestCase {
       for _ in 0..<17 { _ = a.nextGlobalBatch() }  // crosses an epoch boundary (10 per epoch)
       let saved = try! JSONDecoder().decode(SamplerState.self, from: try! JSONEncoder().encode(a.state))
       XCTAssertEqual(saved, SamplerState(epoch: 1, batchInEpoch: 7))
-      var b = GlobalBatchSampler(rows: 0..<500, globalBatch: 48, seed: 99, order: order, blockRows: 20,
-                                 windowBlocks: 3, state: saved)
+      var b = GlobalBatchSampler(
+        rows: 0..<500, globalBatch: 48, seed: 99, order: order, blockRows: 20,
+        windowBlocks: 3, state: saved)
       for i in 0..<25 { XCTAssertEqual(a.nextGlobalBatch(), b.nextGlobalBatch(), "batch \(i) after restore") }
     }
   }
@@ -97,19 +105,22 @@ final class GlobalBatchSamplerTests: XCTestCase {
 
   func testDeterministicInSeedAndEpochOnly() {
     var a = GlobalBatchSampler(rows: 0..<64, globalBatch: 64, seed: 5, order: .shuffled)
-    var b = GlobalBatchSampler(rows: 0..<64, globalBatch: 64, seed: 5, order: .shuffled,
-                               state: .init(epoch: 3, batchInEpoch: 0))
+    var b = GlobalBatchSampler(
+      rows: 0..<64, globalBatch: 64, seed: 5, order: .shuffled,
+      state: .init(epoch: 3, batchInEpoch: 0))
     var c = GlobalBatchSampler(rows: 0..<64, globalBatch: 64, seed: 6, order: .shuffled)
     for _ in 0..<3 { _ = a.nextGlobalBatch() }
     XCTAssertEqual(a.nextGlobalBatch(), b.nextGlobalBatch())
-    XCTAssertNotEqual(c.nextGlobalBatch(), GlobalBatchSampler(rows: 0..<64, globalBatch: 64, seed: 5, order: .shuffled).peek())
+    XCTAssertNotEqual(
+      c.nextGlobalBatch(), GlobalBatchSampler(rows: 0..<64, globalBatch: 64, seed: 5, order: .shuffled).peek())
   }
 
   func testWindowedBatchTouchesFewBlocks() {
     // With blocks of 64 rows and windows of 4 blocks, a batch of 32 touches at most 8 blocks
     // (two windows at a boundary), whatever the dataset size.
-    var s = GlobalBatchSampler(rows: 0..<64_000, globalBatch: 32, seed: 11, order: .shuffled,
-                               blockRows: 64, windowBlocks: 4)
+    var s = GlobalBatchSampler(
+      rows: 0..<64_000, globalBatch: 32, seed: 11, order: .shuffled,
+      blockRows: 64, windowBlocks: 4)
     for _ in 0..<200 {
       let blocks = Set(s.nextGlobalBatch().map { $0 / 64 })
       XCTAssertLessThanOrEqual(blocks.count, 8)
@@ -128,17 +139,24 @@ final class GlobalBatchSamplerTests: XCTestCase {
 
 extension GlobalBatchSampler {
   /// The next batch without advancing (test helper).
-  func peek() -> [Int] { var c = self; return c.nextGlobalBatch() }
+  func peek() -> [Int] {
+    var c = self
+    return c.nextGlobalBatch()
+  }
 }
 
 final class GlobalBatchSamplerStateTests: XCTestCase {
   func testResumedStateOutOfRangeIsATypedError() throws {
-    let s = GlobalBatchSampler(rows: 0..<500, globalBatch: 48, seed: 1, order: .shuffled, blockRows: 20, windowBlocks: 3)
+    let s = GlobalBatchSampler(
+      rows: 0..<500, globalBatch: 48, seed: 1, order: .shuffled, blockRows: 20, windowBlocks: 3)
     XCTAssertNoThrow(try s.validate(SamplerState(epoch: 4, batchInEpoch: 9), source: "ckpt/sampler.json"))
     // The dataset shrank from 1000 to 500 rows since the checkpoint: batch 12 no longer exists.
     XCTAssertThrowsError(try s.validate(SamplerState(epoch: 0, batchInEpoch: 12), source: "ckpt/sampler.json")) { e in
-      XCTAssertEqual(e as? SamplerStateError, .batchOutOfRange(source: "ckpt/sampler.json", batchInEpoch: 12,
-                                                               batchesPerEpoch: 10, rows: 500, globalBatch: 48))
+      XCTAssertEqual(
+        e as? SamplerStateError,
+        .batchOutOfRange(
+          source: "ckpt/sampler.json", batchInEpoch: 12,
+          batchesPerEpoch: 10, rows: 500, globalBatch: 48))
     }
     XCTAssertThrowsError(try s.validate(SamplerState(epoch: 0, batchInEpoch: 10), source: "c")) { e in
       guard case .batchOutOfRange(_, 10, 10, _, _)? = e as? SamplerStateError else { return XCTFail("\(e)") }
@@ -152,7 +170,8 @@ final class GlobalBatchSamplerStateTests: XCTestCase {
   }
 
   func testEpochRowsAndWindowPositionsAgreeWithBatches() {
-    var a = GlobalBatchSampler(rows: 30..<1054, globalBatch: 64, seed: 3, order: .shuffled, blockRows: 16, windowBlocks: 5)
+    var a = GlobalBatchSampler(
+      rows: 30..<1054, globalBatch: 64, seed: 3, order: .shuffled, blockRows: 16, windowBlocks: 5)
     var b = a
     var batches: [Int] = []
     for _ in 0..<a.batchesPerEpoch { batches += a.nextGlobalBatch() }

@@ -1,5 +1,6 @@
 import BAEIO
 import XCTest
+
 @testable import BAEStore
 
 /// `pack` choices on the input (issue 13 item 7): one tensor needs no --tensor, and NaN/Inf rows
@@ -16,12 +17,14 @@ final class PackInputTests: XCTestCase {
     w.add("hidden", shape: [20, 4], floats: x, as: .F16)
     try w.write(to: st)
     let out = dir.appendingPathComponent("ds")
-    let m = try DatasetPacker.pack(.init(input: st, options: ShardOptions(dtype: .f32, rowsPerFrame: 4), rowsPerShard: 8, output: out))
+    let m = try DatasetPacker.pack(
+      .init(input: st, options: ShardOptions(dtype: .f32, rowsPerFrame: 4), rowsPerShard: 8, output: out))
     XCTAssertEqual(m.source["tensor"], "hidden")
     XCTAssertEqual(m.shards.map(\.rows), [8, 8, 4])  // read shard by shard
     var got = [Float](repeating: 0, count: 80)
     try got.withUnsafeMutableBufferPointer { try openRowSource(out).readRows(Array(0..<20), into: $0) }
-    XCTAssertEqual(got.map(\.bitPattern), x.map { HalfPrecision.float(fromFloat16Bits: HalfPrecision.float16Bits($0)).bitPattern })
+    XCTAssertEqual(
+      got.map(\.bitPattern), x.map { HalfPrecision.float(fromFloat16Bits: HalfPrecision.float16Bits($0)).bitPattern })
   }
 
   private func inputWithNonFiniteRows() throws -> (npy: URL, tsv: URL, x: [Float], toks: [TokenRecord]) {
@@ -41,7 +44,9 @@ final class PackInputTests: XCTestCase {
     let (npy, tsv, _, _) = try inputWithNonFiniteRows()
     let out = dir.appendingPathComponent("ds")
     let e = storeError {
-      try DatasetPacker.pack(.init(input: npy, tokens: tsv, options: ShardOptions(dtype: .f16, rowsPerFrame: 4), rowsPerShard: 8, output: out))
+      try DatasetPacker.pack(
+        .init(
+          input: npy, tokens: tsv, options: ShardOptions(dtype: .f16, rowsPerFrame: 4), rowsPerShard: 8, output: out))
     }
     XCTAssertEqual(e, .nonFiniteRows(file: npy.path, count: 3, firstRow: 7))
     let left = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
@@ -51,8 +56,10 @@ final class PackInputTests: XCTestCase {
   func testSkipNonFiniteDropsTheRowsAndTheirTokens() throws {
     let (npy, tsv, x, toks) = try inputWithNonFiniteRows()
     let out = dir.appendingPathComponent("ds")
-    let m = try DatasetPacker.pack(.init(input: npy, tokens: tsv, options: ShardOptions(dtype: .f32, rowsPerFrame: 4),
-                                         rowsPerShard: 8, output: out, skipNonFinite: true))
+    let m = try DatasetPacker.pack(
+      .init(
+        input: npy, tokens: tsv, options: ShardOptions(dtype: .f32, rowsPerFrame: 4),
+        rowsPerShard: 8, output: out, skipNonFinite: true))
     let kept = (0..<30).filter { ![7, 8, 25].contains($0) }
     XCTAssertEqual(m.rows, 27)
     XCTAssertEqual(m.source[DatasetPacker.skippedSourceKey], "3 rows, first 7")
@@ -69,9 +76,13 @@ final class PackInputTests: XCTestCase {
     setenv("BAE_MAX_FRAME_BYTES", "64", 1)
     defer { unsetenv("BAE_MAX_FRAME_BYTES") }
     let e = storeError {
-      try DatasetPacker.pack(.init(input: npy, options: ShardOptions(dtype: .f32, rowsPerFrame: 4), rowsPerShard: 4,
-                                   output: dir.appendingPathComponent("ds")))
+      try DatasetPacker.pack(
+        .init(
+          input: npy, options: ShardOptions(dtype: .f32, rowsPerFrame: 4), rowsPerShard: 4,
+          output: dir.appendingPathComponent("ds")))
     }
-    guard case .limitExceeded(npy.path, _, 128, 64, "BAE_MAX_FRAME_BYTES")? = e else { return XCTFail("\(String(describing: e))") }
+    guard case .limitExceeded(npy.path, _, 128, 64, "BAE_MAX_FRAME_BYTES")? = e else {
+      return XCTFail("\(String(describing: e))")
+    }
   }
 }

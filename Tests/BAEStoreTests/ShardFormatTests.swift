@@ -1,5 +1,6 @@
 import BAEIO
 import XCTest
+
 @testable import BAEStore
 
 final class ShardFormatTests: XCTestCase {
@@ -22,8 +23,9 @@ final class ShardFormatTests: XCTestCase {
       for shuffle in [true, false] {
         let url = dir.appendingPathComponent("s_\(dtype)_\(shuffle).baes")
         try x.withUnsafeBufferPointer {
-          _ = try ShardWriter.write($0, inputDim: dim, options: ShardOptions(dtype: dtype, rowsPerFrame: 16, shuffle: shuffle),
-                                    metadata: ["model": "m"], to: url)
+          _ = try ShardWriter.write(
+            $0, inputDim: dim, options: ShardOptions(dtype: dtype, rowsPerFrame: 16, shuffle: shuffle),
+            metadata: ["model": "m"], to: url)
         }
         let s = try ShardFile(url: url)
         XCTAssertEqual(s.header.rows, rows)
@@ -69,12 +71,18 @@ final class ShardFormatTests: XCTestCase {
     let url = dir.appendingPathComponent("a.baes")
     let x = gaussianRows(10, 4, seed: 2)
     try x.withUnsafeBufferPointer {
-      _ = try ShardWriter.write($0, inputDim: 4, options: ShardOptions(dtype: .bf16, rowsPerFrame: 4), metadata: [:], to: url)
+      _ = try ShardWriter.write(
+        $0, inputDim: 4, options: ShardOptions(dtype: .bf16, rowsPerFrame: 4), metadata: [:], to: url)
     }
     let b = [UInt8](try Data(contentsOf: url))
     XCTAssertEqual(Array(b[0..<8]), Array("BAESHARD".utf8))
-    XCTAssertEqual(b[8], 1); XCTAssertEqual(b[12], 2); XCTAssertEqual(b[13], 1)
-    XCTAssertEqual(b[16], 4); XCTAssertEqual(b[24], 10); XCTAssertEqual(b[32], 4); XCTAssertEqual(b[40], 3)
+    XCTAssertEqual(b[8], 1)
+    XCTAssertEqual(b[12], 2)
+    XCTAssertEqual(b[13], 1)
+    XCTAssertEqual(b[16], 4)
+    XCTAssertEqual(b[24], 10)
+    XCTAssertEqual(b[32], 4)
+    XCTAssertEqual(b[40], 3)
     XCTAssertEqual(b[48], 2)  // metadata "{}"
     XCTAssertEqual(Array(b[64..<66]), Array("{}".utf8))
     let first = 64 + 2 + 3 * 24 + 8
@@ -88,29 +96,39 @@ final class ShardFormatTests: XCTestCase {
     let url = dir.appendingPathComponent("a.baes")
     let x = gaussianRows(64, 8, seed: 3)
     try x.withUnsafeBufferPointer {
-      _ = try ShardWriter.write($0, inputDim: 8, options: ShardOptions(dtype: .f32, rowsPerFrame: 16), metadata: [:], to: url)
+      _ = try ShardWriter.write(
+        $0, inputDim: 8, options: ShardOptions(dtype: .f32, rowsPerFrame: 16), metadata: [:], to: url)
     }
     let good = [UInt8](try Data(contentsOf: url))
     let bad = dir.appendingPathComponent("bad.baes")
     func open(_ bytes: [UInt8]) -> Error? {
       try! Data(bytes).write(to: bad)
-      do { _ = try ShardFile(url: bad); return nil } catch { return error }
+      do {
+        _ = try ShardFile(url: bad)
+        return nil
+      } catch { return error }
     }
-    var m = good; m[0] = UInt8(ascii: "X")
+    var m = good
+    m[0] = UInt8(ascii: "X")
     guard case .badMagic(let f, _)? = open(m) as? StoreError else { return XCTFail("bad magic") }
     XCTAssertEqual(f, bad.path)
-    m = good; m[8] = 2
+    m = good
+    m[8] = 2
     XCTAssertEqual(open(m) as? StoreError, .unsupportedVersion(file: bad.path, found: 2, supported: 1))
-    m = good; m[16] ^= 1
+    m = good
+    m[16] ^= 1
     guard case .corruptHeader(_, "headerChecksum", _)? = open(m) as? StoreError else { return XCTFail("header flip") }
-    m = good; m[66 + 5] ^= 0x10  // inside the frame index
+    m = good
+    m[66 + 5] ^= 0x10  // inside the frame index
     guard case .corruptHeader(_, "headerChecksum", _)? = open(m) as? StoreError else { return XCTFail("index flip") }
-    XCTAssertEqual(open(Array(good.dropLast(3))) as? StoreError,
-                   .truncated(file: bad.path, expectedBytes: good.count, foundBytes: good.count - 3))
+    XCTAssertEqual(
+      open(Array(good.dropLast(3))) as? StoreError,
+      .truncated(file: bad.path, expectedBytes: good.count, foundBytes: good.count - 3))
     guard case .truncated? = open(Array(good[0..<40])) as? StoreError else { return XCTFail("short header") }
     // A flipped byte in frame 2 opens fine and fails when that frame is decoded, naming it.
     let s0 = try ShardFile(url: url)
-    m = good; m[s0.header.frames[2].offset + 9] ^= 0x01
+    m = good
+    m[s0.header.frames[2].offset + 9] ^= 0x01
     try Data(m).write(to: bad)
     let s = try ShardFile(url: bad)
     let errs = s.verify()
@@ -123,20 +141,27 @@ final class ShardFormatTests: XCTestCase {
   func testTokenTableRoundTrip() throws {
     let dir = makeTempDir("tokens")
     defer { try? FileManager.default.removeItem(at: dir) }
-    let recs = [TokenRecord(tokenId: 5, documentId: 0, position: 0, text: "Hello"),
-                TokenRecord(tokenId: 9, documentId: 0, position: 1, text: " a\tb\\c\nd\r"),
-                TokenRecord(tokenId: 0, documentId: 1, position: 0, text: "")]
+    let recs = [
+      TokenRecord(tokenId: 5, documentId: 0, position: 0, text: "Hello"),
+      TokenRecord(tokenId: 9, documentId: 0, position: 1, text: " a\tb\\c\nd\r"),
+      TokenRecord(tokenId: 0, documentId: 1, position: 0, text: ""),
+    ]
     let url = dir.appendingPathComponent("t.tsv")
     try TokenTable.write(recs, to: url)
     XCTAssertEqual(try TokenTable.read(url), recs)
     try Data("token_id\tposition\n1\t2\n".utf8).write(to: url)
     guard case .badTokens(_, 1, _)? = (Result { try TokenTable.read(url) }.failureError) else { return XCTFail() }
     try Data("text\tdocument_id\tposition\ttoken_id\nhi\t3\t4\tx\n".utf8).write(to: url)
-    guard case .badTokens(_, 2, let detail)? = (Result { try TokenTable.read(url) }.failureError) else { return XCTFail() }
+    guard case .badTokens(_, 2, let detail)? = (Result { try TokenTable.read(url) }.failureError) else {
+      return XCTFail()
+    }
     XCTAssertTrue(detail.contains("token_id"))
   }
 }
 
 extension Result {
-  var failureError: StoreError? { if case .failure(let e) = self { return e as? StoreError }; return nil }
+  var failureError: StoreError? {
+    if case .failure(let e) = self { return e as? StoreError }
+    return nil
+  }
 }

@@ -1,5 +1,6 @@
 import BAERandom
 import XCTest
+
 @testable import BAEStore
 
 /// Seeded random mutations of small shards: every outcome must be a typed StoreError or rows that
@@ -15,8 +16,10 @@ final class ShardFuzzTests: XCTestCase {
 
     // Two small shards: f32 unshuffled with metadata, bf16 shuffled with a short last frame.
     var originals: [(bytes: [UInt8], frames: [[UInt32]])] = []
-    for (i, opt) in [ShardOptions(dtype: .f32, rowsPerFrame: 8, shuffle: false),
-                     ShardOptions(dtype: .bf16, rowsPerFrame: 6)].enumerated() {
+    for (i, opt) in [
+      ShardOptions(dtype: .f32, rowsPerFrame: 8, shuffle: false),
+      ShardOptions(dtype: .bf16, rowsPerFrame: 6),
+    ].enumerated() {
       let url = dir.appendingPathComponent("orig\(i).baes")
       let x = gaussianRows(27, 5, seed: UInt64(i) + 1)
       try x.withUnsafeBufferPointer {
@@ -42,12 +45,12 @@ final class ShardFuzzTests: XCTestCase {
         }
       }
       switch kind {
-      case 0: m.removeLast(1 + Int(rng.next(below: UInt64(m.count))))             // truncation
-      case 1: flip(in: 0..<64)                                                   // fixed header
-      case 2: flip(in: 64..<headerEnd)                                           // metadata, index, checksum
-      case 3: flip(in: headerEnd..<m.count)                                      // frames
+      case 0: m.removeLast(1 + Int(rng.next(below: UInt64(m.count))))  // truncation
+      case 1: flip(in: 0..<64)  // fixed header
+      case 2: flip(in: 64..<headerEnd)  // metadata, index, checksum
+      case 3: flip(in: headerEnd..<m.count)  // frames
       case 4: m += (0..<(1 + Int(rng.next(below: 40)))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }  // appended junk
-      default:                                                                   // a random slice swapped in
+      default:  // a random slice swapped in
         let p = Int(rng.next(below: UInt64(m.count))), q = Int(rng.next(below: UInt64(m.count)))
         let n = min(16, m.count - max(p, q))
         for k in 0..<n { m[p + k] = orig[q + k] }

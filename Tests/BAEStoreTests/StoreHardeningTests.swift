@@ -1,5 +1,6 @@
 import BAEIO
 import XCTest
+
 @testable import BAEStore
 
 /// Hostile datasets, shards and token files (issue 11): each case must end in the exact typed
@@ -14,8 +15,9 @@ final class StoreHardeningTests: XCTestCase {
   /// A small real dataset (2 shards with token sidecars) whose manifest the tests then edit.
   private func dataset() throws -> DatasetManifest {
     let toks = (0..<40).map { TokenRecord(tokenId: $0, documentId: 0, position: $0, text: "t\($0)") }
-    return try writeDataset(gaussianRows(40, 4, seed: 1), dim: 4, rowsPerShard: 20,
-                            options: ShardOptions(dtype: .f32, rowsPerFrame: 8), at: dir, tokens: toks)
+    return try writeDataset(
+      gaussianRows(40, 4, seed: 1), dim: 4, rowsPerShard: 20,
+      options: ShardOptions(dtype: .f32, rowsPerFrame: 8), at: dir, tokens: toks)
   }
 
   private func rewriteManifest(_ edit: (inout DatasetManifest) -> Void) throws {
@@ -52,11 +54,14 @@ final class StoreHardeningTests: XCTestCase {
     _ = try dataset()
     for bad in ["../outside.tokens.tsv", "..", ".", "", "sub/shard.tsv", "/etc/hostname"] {
       try rewriteManifest { $0.shards[1].tokens = bad }
-      guard case .badManifest(manifestURL.path, let detail)? = storeError({ try DatasetManifest.read(directory: dir) }) else {
+      guard case .badManifest(manifestURL.path, let detail)? = storeError({ try DatasetManifest.read(directory: dir) })
+      else {
         return XCTFail("tokens \(bad.debugDescription) accepted")
       }
       XCTAssertTrue(detail.contains("shards[1].tokens"), detail)
-      guard case .badManifest? = storeError({ try DatasetInspector.inspect(dir, verify: true) }) else { return XCTFail() }
+      guard case .badManifest? = storeError({ try DatasetInspector.inspect(dir, verify: true) }) else {
+        return XCTFail()
+      }
       try rewriteManifest { $0.shards[1].tokens = "shard_000001.tokens.tsv" }
     }
     try rewriteManifest { $0.shards[0].file = ".." }
@@ -70,13 +75,18 @@ final class StoreHardeningTests: XCTestCase {
     let url = dir.appendingPathComponent("huge.baes")
     let frame: [UInt8] = Array(repeating: 7, count: 8)
     let rows = 500_000_000
-    var header = ShardHeader(dtype: .f16, shuffled: false, inputDim: 1, rows: rows, rowsPerFrame: rows, metadata: [:],
-                             frames: [FrameEntry(offset: 0, bytes: frame.count, xxh64: XXH64.hash(frame))])
+    var header = ShardHeader(
+      dtype: .f16, shuffled: false, inputDim: 1, rows: rows, rowsPerFrame: rows, metadata: [:],
+      frames: [FrameEntry(offset: 0, bytes: frame.count, xxh64: XXH64.hash(frame))])
     header.frames[0].offset = ShardHeader.headerEnd(metadataBytes: 2, frameCount: 1)
     let bytes = header.encode() + frame
     XCTAssertLessThan(bytes.count, 120)
     try Data(bytes).write(to: url)
-    guard case .limitExceeded(url.path, _, let found, let limit, "BAE_MAX_FRAME_BYTES")? = storeError({ try ShardFile(url: url) }) else {
+    guard
+      case .limitExceeded(url.path, _, let found, let limit, "BAE_MAX_FRAME_BYTES")? = storeError({
+        try ShardFile(url: url)
+      })
+    else {
       return XCTFail("expected limitExceeded")
     }
     XCTAssertEqual(found, rows * 2)
@@ -89,7 +99,11 @@ final class StoreHardeningTests: XCTestCase {
     let shard = try ShardFile(url: url)
     var values: [Float] = []
     var scratch: [UInt8] = []
-    guard case .corruptFrame(url.path, 0, _)? = storeError({ try shard.decodeFrame(0, into: &values, decoder: FrameDecoder(), scratch: &scratch) }) else {
+    guard
+      case .corruptFrame(url.path, 0, _)? = storeError({
+        try shard.decodeFrame(0, into: &values, decoder: FrameDecoder(), scratch: &scratch)
+      })
+    else {
       return XCTFail("expected corruptFrame")
     }
     XCTAssertEqual(values.count, 0, "no buffer sized from the header before the frame was checked")
@@ -99,7 +113,11 @@ final class StoreHardeningTests: XCTestCase {
     let m = try dataset()
     setenv("BAE_MAX_FRAME_BYTES", "lots", 1)
     defer { unsetenv("BAE_MAX_FRAME_BYTES") }
-    guard case .badInput("BAE_MAX_FRAME_BYTES", _)? = storeError({ try ShardFile(url: dir.appendingPathComponent(m.shards[0].file)) }) else {
+    guard
+      case .badInput("BAE_MAX_FRAME_BYTES", _)? = storeError({
+        try ShardFile(url: dir.appendingPathComponent(m.shards[0].file))
+      })
+    else {
       return XCTFail()
     }
   }
@@ -118,7 +136,8 @@ final class StoreHardeningTests: XCTestCase {
     for (what, body) in cases {
       guard let result = finishing(within: 20, what, unblock: { releaseFIFO(fifo) }, body) else { continue }
       guard case .failure(let e) = result, case .notRegularFile(path, let kind)? = e as? StoreError else {
-        XCTFail("\(what): \(result)"); continue
+        XCTFail("\(what): \(result)")
+        continue
       }
       XCTAssertTrue(kind.contains("FIFO"), kind)
     }
@@ -127,9 +146,13 @@ final class StoreHardeningTests: XCTestCase {
     try FileManager.default.removeItem(at: shard1)
     makeFIFO(shard1)
     let d: URL = dir
-    let result = finishing(within: 20, "ShardDataset", unblock: { releaseFIFO(shard1) }) { try ShardDataset(directory: d) }
+    let result = finishing(within: 20, "ShardDataset", unblock: { releaseFIFO(shard1) }) {
+      try ShardDataset(directory: d)
+    }
     if let result {
-      guard case .failure(let e) = result, case .notRegularFile(shard1.path, _)? = e as? StoreError else { return XCTFail("\(result)") }
+      guard case .failure(let e) = result, case .notRegularFile(shard1.path, _)? = e as? StoreError else {
+        return XCTFail("\(result)")
+      }
     }
   }
 
@@ -149,22 +172,28 @@ final class StoreHardeningTests: XCTestCase {
     var text = Data("token_id\tdocument_id\tposition\ttext\n1\t0\t0\tshort\n".utf8)
     text.append(Data(repeating: UInt8(ascii: "a"), count: cap + 10))
     try text.write(to: url)
-    guard case .limitExceeded(url.path, "line 3 length", let found, cap, "BAE_MAX_TOKEN_LINE_BYTES")? =
-            storeError({ try TokenTable.read(url) }) else { return XCTFail("default cap") }
+    guard
+      case .limitExceeded(url.path, "line 3 length", let found, cap, "BAE_MAX_TOKEN_LINE_BYTES")? =
+        storeError({ try TokenTable.read(url) })
+    else { return XCTFail("default cap") }
     XCTAssertGreaterThan(found, cap)
     let long = "a much longer text than forty bytes here"  // 40 bytes: the line has 46
     try Data("token_id\tdocument_id\tposition\ttext\n1\t0\t0\tshort\n2\t0\t1\t\(long)\n".utf8).write(to: url)
-    guard case .limitExceeded(url.path, "line 3 length", 46, 40, _)? =
-            storeError({ try TokenTable.forEachRecord(url, maxLineBytes: 40) { _ in } }) else { return XCTFail("small cap") }
+    guard
+      case .limitExceeded(url.path, "line 3 length", 46, 40, _)? =
+        storeError({ try TokenTable.forEachRecord(url, maxLineBytes: 40) { _ in } })
+    else { return XCTFail("small cap") }
     XCTAssertEqual(try TokenTable.read(url).count, 2)
   }
 
   // Issue 11 item 21: CRLF token files were refused by pack and accepted by features. There is
   // one parser now, and it reads a CRLF file exactly as its LF twin.
   func testCRLFTokenFilesReadLikeLF() throws {
-    let recs = [TokenRecord(tokenId: 5, documentId: 0, position: 0, text: "Hello"),
-                TokenRecord(tokenId: 9, documentId: 0, position: 1, text: " a\tb\r"),
-                TokenRecord(tokenId: 0, documentId: 1, position: 0, text: "")]
+    let recs = [
+      TokenRecord(tokenId: 5, documentId: 0, position: 0, text: "Hello"),
+      TokenRecord(tokenId: 9, documentId: 0, position: 1, text: " a\tb\r"),
+      TokenRecord(tokenId: 0, documentId: 1, position: 0, text: ""),
+    ]
     let lf = dir.appendingPathComponent("lf.tsv"), crlf = dir.appendingPathComponent("crlf.tsv")
     try TokenTable.write(recs, to: lf)
     let text = String(decoding: try Data(contentsOf: lf), as: UTF8.self)
@@ -175,8 +204,10 @@ final class StoreHardeningTests: XCTestCase {
     let npy = dir.appendingPathComponent("a.npy")
     try Npy.write(gaussianRows(3, 2, seed: 3), shape: [3, 2], to: npy)
     let out = dir.appendingPathComponent("ds")
-    let m = try DatasetPacker.pack(.init(input: npy, tokens: crlf, options: ShardOptions(dtype: .f32, rowsPerFrame: 2),
-                                         rowsPerShard: 4, output: out))
+    let m = try DatasetPacker.pack(
+      .init(
+        input: npy, tokens: crlf, options: ShardOptions(dtype: .f32, rowsPerFrame: 2),
+        rowsPerShard: 4, output: out))
     XCTAssertEqual(try TokenTable.read(out.appendingPathComponent(m.shards[0].tokens!)), recs)
   }
 
@@ -187,7 +218,9 @@ final class StoreHardeningTests: XCTestCase {
     let bytes = [UInt8](try Data(contentsOf: shard))
     XCTAssertEqual(m.shards[0].xxh64, XXH64.hex(XXH64.hash(bytes)))
     let tool = ["/usr/bin/xxhsum", "/usr/local/bin/xxhsum"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let tool else { throw XCTSkip("xxhsum not installed (Debian package xxhash): cannot compare with the real tool") }
+    guard let tool else {
+      throw XCTSkip("xxhsum not installed (Debian package xxhash): cannot compare with the real tool")
+    }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: tool)
     p.arguments = ["-H64", shard.path, dir.appendingPathComponent(m.shards[1].tokens!).path]
@@ -203,7 +236,10 @@ final class StoreHardeningTests: XCTestCase {
 
   func testStreamingXXH64MatchesOneShotAtEverySplit() {
     var g = UInt64(12345)
-    let bytes = (0..<300).map { _ -> UInt8 in g = g &* 6364136223846793005 &+ 1; return UInt8(truncatingIfNeeded: g >> 33) }
+    let bytes = (0..<300).map { _ -> UInt8 in
+      g = g &* 6_364_136_223_846_793_005 &+ 1
+      return UInt8(truncatingIfNeeded: g >> 33)
+    }
     for n in [0, 1, 31, 32, 33, 63, 64, 100, 300] {
       let whole = XXH64.hash(Array(bytes[0..<n]))
       for split in Set([0, 1, n / 3, n / 2, max(0, n - 1), n]) where split <= n {
@@ -223,7 +259,9 @@ final class StoreHardeningTests: XCTestCase {
   func testAVersion1ManifestAsksForARepack() throws {
     _ = try dataset()
     try rewriteManifest { $0.version = 1 }
-    guard case .badManifest(_, let detail)? = storeError({ try DatasetManifest.read(directory: dir) }) else { return XCTFail() }
+    guard case .badManifest(_, let detail)? = storeError({ try DatasetManifest.read(directory: dir) }) else {
+      return XCTFail()
+    }
     XCTAssertTrue(detail.contains("re-run `bae pack`"), detail)
   }
 }

@@ -1,6 +1,7 @@
 import BAERandom
 import Foundation
 import XCTest
+
 @testable import BAEStore
 
 /// A fresh temporary directory per call (removed by the caller's tearDown or left in /tmp).
@@ -20,14 +21,19 @@ func gaussianRows(_ rows: Int, _ dim: Int, seed: UInt64) -> [Float] {
     let u2 = Double(g.next() >> 11) / Double(1 << 53)
     out[i] = Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
   }
-  if rows > 3 { out[3 * dim] = 1234.5; out[1] = -7.25e-5 }
+  if rows > 3 {
+    out[3 * dim] = 1234.5
+    out[1] = -7.25e-5
+  }
   return out
 }
 
 /// Writes a dataset of `values` and returns its directory.
 @discardableResult
-func writeDataset(_ values: [Float], dim: Int, rowsPerShard: Int, options: ShardOptions, at dir: URL,
-                  tokens: [TokenRecord]? = nil) throws -> DatasetManifest {
+func writeDataset(
+  _ values: [Float], dim: Int, rowsPerShard: Int, options: ShardOptions, at dir: URL,
+  tokens: [TokenRecord]? = nil
+) throws -> DatasetManifest {
   let w = try DatasetWriter(directory: dir, inputDim: dim, options: options, source: ["model": "test", "layer": "3"])
   let rows = values.count / dim
   var lo = 0
@@ -57,11 +63,16 @@ func storeError<T>(_ body: () throws -> T, file: StaticString = #filePath, line:
 /// Runs `body` on its own thread and waits up to `seconds` for it: turns a hang (the bug some
 /// tests guard against) into a test failure instead of a stuck run. On a time-out `unblock` runs
 /// so the stuck thread can finish, and the result is nil.
-func finishing<T>(within seconds: Double, _ what: String, unblock: () -> Void = {},
-                  _ body: @escaping @Sendable () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> Result<T, Error>? {
+func finishing<T>(
+  within seconds: Double, _ what: String, unblock: () -> Void = {},
+  _ body: @escaping @Sendable () throws -> T, file: StaticString = #filePath, line: UInt = #line
+) -> Result<T, Error>? {
   let box = ResultBox<T>()
   let done = DispatchSemaphore(value: 0)
-  Thread { box.result = Result { try body() }; done.signal() }.start()
+  Thread {
+    box.result = Result { try body() }
+    done.signal()
+  }.start()
   guard done.wait(timeout: .now() + seconds) == .success else {
     XCTFail("\(what) did not return within \(seconds) s (it blocks)", file: file, line: line)
     unblock()

@@ -25,9 +25,10 @@ final class BLASTests: XCTestCase {
   }
 
   /// op(A)·op(B)·alpha + beta·C0 in Double, element (i, j).
-  private func naive(_ a: Matrix, _ ta: Transpose, _ b: Matrix, _ tb: Transpose, c0: [[Float]],
-                     alpha: Float, beta: Float) -> [[Double]]
-  {
+  private func naive(
+    _ a: Matrix, _ ta: Transpose, _ b: Matrix, _ tb: Transpose, c0: [[Float]],
+    alpha: Float, beta: Float
+  ) -> [[Double]] {
     let m = ta == .none ? a.rows : a.cols, k = ta == .none ? a.cols : a.rows
     let n = tb == .none ? b.cols : b.rows
     var out = [[Double]](repeating: [Double](repeating: 0, count: n), count: m)
@@ -49,9 +50,10 @@ final class BLASTests: XCTestCase {
     (0..<c.rows).map { r in (0..<c.cols).map { c[r, $0] } }
   }
 
-  private func assertClose(_ c: Matrix, _ want: [[Double]], _ what: String,
-                           file: StaticString = #filePath, line: UInt = #line)
-  {
+  private func assertClose(
+    _ c: Matrix, _ want: [[Double]], _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+  ) {
     XCTAssertEqual(c.rows, want.count, what, file: file, line: line)
     var worst = 0.0
     for i in 0..<c.rows {
@@ -69,9 +71,10 @@ final class BLASTests: XCTestCase {
   }
 
   /// The elements of `buffer` outside the view (row padding and the tail) still hold `pad`.
-  private func assertPaddingUntouched(_ buffer: AlignedBuffer<Float>, _ view: Matrix, pad: Float = 777,
-                                      _ what: String, file: StaticString = #filePath, line: UInt = #line)
-  {
+  private func assertPaddingUntouched(
+    _ buffer: AlignedBuffer<Float>, _ view: Matrix, pad: Float = 777,
+    _ what: String, file: StaticString = #filePath, line: UInt = #line
+  ) {
     for idx in 0..<buffer.count {
       let r = idx / view.ld, c = idx % view.ld
       if r < view.rows && c < view.cols { continue }
@@ -114,8 +117,9 @@ final class BLASTests: XCTestCase {
     let a = matrix(3, 4, seed: 7), b = matrix(4, 2, seed: 8), c = matrix(3, 2, seed: 9)
     c.buffer.buffer.update(repeating: .nan)
     BLAS.gemm(a.view, .none, b.view, .none, into: c.view)
-    assertClose(c.view, naive(a.view, .none, b.view, .none, c0: snapshot(c.view), alpha: 1, beta: 0),
-                "beta 0 must overwrite, not scale, C")
+    assertClose(
+      c.view, naive(a.view, .none, b.view, .none, c0: snapshot(c.view), alpha: 1, beta: 0),
+      "beta 0 must overwrite, not scale, C")
   }
 
   func testLeadingDimensionsLargerThanWidth() {
@@ -165,7 +169,9 @@ final class BLASTests: XCTestCase {
       let scaled = matrix(3, 4, ld: 5, seed: 19)
       let c0 = snapshot(scaled.view)
       BLAS.gemm(a.view, ta, b.view, .none, into: scaled.view, alpha: 3, beta: -2)
-      for r in 0..<3 { for c in 0..<4 { XCTAssertEqual(scaled.view[r, c], -2 * c0[r][c], "k = 0, beta −2: C[\(r), \(c)]") } }
+      for r in 0..<3 {
+        for c in 0..<4 { XCTAssertEqual(scaled.view[r, c], -2 * c0[r][c], "k = 0, beta −2: C[\(r), \(c)]") }
+      }
       assertPaddingUntouched(scaled.buffer, scaled.view, "k = 0, beta −2")
     }
   }

@@ -4,7 +4,12 @@ import BAETrain
 import XCTest
 
 final class ConfigValidationTests: XCTestCase {
-  func valid() -> TrainConfig { var c = TrainConfig(); c.model.inputDim = 8; c.model.latentDim = 32; return c }
+  func valid() -> TrainConfig {
+    var c = TrainConfig()
+    c.model.inputDim = 8
+    c.model.latentDim = 32
+    return c
+  }
 
   func assertRejected(_ field: String, _ mutate: (inout TrainConfig) -> Void, line: UInt = #line) {
     var c = valid()
@@ -19,7 +24,7 @@ final class ConfigValidationTests: XCTestCase {
     assertRejected("latentDim") { $0.model.latentDim = 0 }
     assertRejected("lr") { $0.model.lr = 0 }
     assertRejected("lr") { $0.model.lr = -1e-3 }
-    assertRejected("batchSize") { $0.batchSize = 1 }      // covariance on needs n ≥ 2
+    assertRejected("batchSize") { $0.batchSize = 1 }  // covariance on needs n ≥ 2
     assertRejected("bitsPerFeature") { $0.model.bitsPerFeature = 0 }
     assertRejected("inputDim") { $0.model.inputDim = 0 }
     assertRejected("validationFraction") { $0.validationFraction = 1 }
@@ -36,10 +41,13 @@ final class ConfigValidationTests: XCTestCase {
 
   func testRejectsInvalidSAESettingsByName() throws {
     func sae(_ a: Architecture, _ mutate: @escaping (inout ModelConfig) -> Void) -> (inout TrainConfig) -> Void {
-      { c in c.model.architecture = a; mutate(&c.model) }
+      { c in
+        c.model.architecture = a
+        mutate(&c.model)
+      }
     }
     assertRejected("k") { sae(.topk) { $0.k = 0 }(&$0) }
-    assertRejected("k") { sae(.batchtopk) { $0.k = 33 }(&$0) }       // k > d'
+    assertRejected("k") { sae(.batchtopk) { $0.k = 33 }(&$0) }  // k > d'
     assertRejected("l1Weight") { sae(.relu) { $0.l1Weight = -1 }(&$0) }
     assertRejected("threshold") { sae(.jumprelu) { $0.threshold = 0 }(&$0) }
     assertRejected("bandwidth") { sae(.jumprelu) { $0.bandwidth = 0 }(&$0) }

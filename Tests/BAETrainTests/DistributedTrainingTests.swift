@@ -1,16 +1,17 @@
-// Data-parallel training under real MPI (scripts/test_mpi.sh runs this class with mpirun -np 2, 3
-// and 4; plain `swift test` runs it as a world of one). Each test compares the R-rank run against a
-// single-process run of the same global batches computed inside the same process on every rank.
-@testable import BAETrain
 import BAEComm
 import BAEIO
 import BAEModel
 import Foundation
 import XCTest
 
+// Data-parallel training under real MPI (scripts/test_mpi.sh runs this class with mpirun -np 2, 3
+// and 4; plain `swift test` runs it as a world of one). Each test compares the R-rank run against a
+// single-process run of the same global batches computed inside the same process on every rank.
+@testable import BAETrain
+
 final class DistributedTrainingTests: XCTestCase {
   var comm: Communicator!
-  var shared: URL!   // a directory every rank sees (rank 0 creates it, the path is broadcast)
+  var shared: URL!  // a directory every rank sees (rank 0 creates it, the path is broadcast)
 
   override func setUpWithError() throws {
     comm = try Communicator.world()
@@ -31,7 +32,8 @@ final class DistributedTrainingTests: XCTestCase {
   func dataset(rows: Int, dim: Int, bits: Int, name: String) throws -> String {
     let url = shared.appendingPathComponent(name)
     if comm.isRoot {
-      try Npy.write(SyntheticData.generate(bits: bits, dim: dim, rows: rows, noise: 0.05, seed: 3), shape: [rows, dim], to: url)
+      try Npy.write(
+        SyntheticData.generate(bits: bits, dim: dim, rows: rows, noise: 0.05, seed: 3), shape: [rows, dim], to: url)
     }
     try comm.barrier()
     return url.path
@@ -45,7 +47,7 @@ final class DistributedTrainingTests: XCTestCase {
     c.batchSize = batch
     c.steps = steps
     c.model.lr = 2e-3
-    c.model.entropyWeight = 1e-3      // large enough that both regularisers shape the gradient
+    c.model.entropyWeight = 1e-3  // large enough that both regularisers shape the gradient
     c.model.covarianceWeight = 1e-3
     c.seed = 11
     c.validationFraction = 0.1
@@ -54,11 +56,18 @@ final class DistributedTrainingTests: XCTestCase {
     return c
   }
 
-  func quietLog(_ rank: Int, _ size: Int) -> RunLog { let l = RunLog(rank: rank, worldSize: size); l.quiet = true; return l }
+  func quietLog(_ rank: Int, _ size: Int) -> RunLog {
+    let l = RunLog(rank: rank, worldSize: size)
+    l.quiet = true
+    return l
+  }
 
   /// Runs a trainer, returning its per-step records.
-  func train(_ c: TrainConfig, collectives: Collectives, resume: Bool = false) throws -> (records: [StepRecord], params: [Float]) {
-    let t = try Trainer(config: c, collectives: collectives, log: quietLog(collectives.rank, collectives.worldSize), resume: resume)
+  func train(_ c: TrainConfig, collectives: Collectives, resume: Bool = false) throws -> (
+    records: [StepRecord], params: [Float]
+  ) {
+    let t = try Trainer(
+      config: c, collectives: collectives, log: quietLog(collectives.rank, collectives.worldSize), resume: resume)
     var records: [StepRecord] = []
     t.onStep = { records.append($0) }
     _ = try t.run()
@@ -82,15 +91,19 @@ final class DistributedTrainingTests: XCTestCase {
       let mpi = try train(c, collectives: MPICollectives(comm))
       XCTAssertEqual(mpi.records.count, 50)
       // step 1: identical codes, so identical global counts, entropy and covariance; loss to float rounding
-      XCTAssertEqual(mpi.records[0].entropy, ref.records[0].entropy, "batch \(batch) step 1 entropy (same global codes)")
-      XCTAssertEqual(mpi.records[0].covariance, ref.records[0].covariance, "batch \(batch) step 1 covariance (same global codes)")
+      XCTAssertEqual(
+        mpi.records[0].entropy, ref.records[0].entropy, "batch \(batch) step 1 entropy (same global codes)")
+      XCTAssertEqual(
+        mpi.records[0].covariance, ref.records[0].covariance, "batch \(batch) step 1 covariance (same global codes)")
       XCTAssertEqual(mpi.records[0].l0, ref.records[0].l0)
       var worst = 0.0
       for (a, b) in zip(mpi.records, ref.records) {
         worst = max(worst, abs(a.loss - b.loss) / abs(b.loss))
       }
       if comm.isRoot {
-        print("[distributed] world \(comm.size), global batch \(batch): max relative loss deviation over 50 steps vs one process = \(worst)")
+        print(
+          "[distributed] world \(comm.size), global batch \(batch): max relative loss deviation over 50 steps vs one process = \(worst)"
+        )
       }
       XCTAssertLessThan(worst, 1e-4, "world \(comm.size) batch \(batch): loss curves must agree within 1e-4 relative")
       // every rank holds the identical replica
@@ -106,35 +119,89 @@ final class DistributedTrainingTests: XCTestCase {
     let data = try dataset(rows: 2000, dim: 24, bits: 10, name: "kinds.npy")
     var kinds: [(String, (inout ModelConfig) -> Void)] = [
       ("bae", { _ in }),
-      ("relu", { $0.architecture = .relu; $0.l1Weight = 1e-4 }),
-      ("relu decoder-norm", { $0.architecture = .relu; $0.l1Weight = 1e-4; $0.l1Form = .decoderNorm }),
-      ("topk", { $0.architecture = .topk; $0.k = 6 }),
-      ("topk auxk unit-norm", { $0.architecture = .topk; $0.k = 6; $0.auxkWeight = 1.0 / 32; $0.deadAfterRows = 192; $0.unitNormDecoder = true }),
-      ("batchtopk", { $0.architecture = .batchtopk; $0.k = 6 }),
-      ("jumprelu", { $0.architecture = .jumprelu; $0.threshold = 0.05 }),
-      ("jumprelu learned", { $0.architecture = .jumprelu; $0.threshold = 0.05; $0.learnThreshold = true; $0.bandwidth = 0.05; $0.l0Weight = 1e-3 }),
+      (
+        "relu",
+        {
+          $0.architecture = .relu
+          $0.l1Weight = 1e-4
+        }
+      ),
+      (
+        "relu decoder-norm",
+        {
+          $0.architecture = .relu
+          $0.l1Weight = 1e-4
+          $0.l1Form = .decoderNorm
+        }
+      ),
+      (
+        "topk",
+        {
+          $0.architecture = .topk
+          $0.k = 6
+        }
+      ),
+      (
+        "topk auxk unit-norm",
+        {
+          $0.architecture = .topk
+          $0.k = 6
+          $0.auxkWeight = 1.0 / 32
+          $0.deadAfterRows = 192
+          $0.unitNormDecoder = true
+        }
+      ),
+      (
+        "batchtopk",
+        {
+          $0.architecture = .batchtopk
+          $0.k = 6
+        }
+      ),
+      (
+        "jumprelu",
+        {
+          $0.architecture = .jumprelu
+          $0.threshold = 0.05
+        }
+      ),
+      (
+        "jumprelu learned",
+        {
+          $0.architecture = .jumprelu
+          $0.threshold = 0.05
+          $0.learnThreshold = true
+          $0.bandwidth = 0.05
+          $0.l0Weight = 1e-3
+        }
+      ),
     ]
     if ProcessInfo.processInfo.environment["BAE_TEST_KINDS"] == "bae" { kinds = [kinds[0]] }
     for (name, setup) in kinds {
-      var c = config(data: data, out: shared.appendingPathComponent("kind-\(name.replacingOccurrences(of: " ", with: "-"))").path,
-                     batch: 192, steps: 50)
+      var c = config(
+        data: data, out: shared.appendingPathComponent("kind-\(name.replacingOccurrences(of: " ", with: "-"))").path,
+        batch: 192, steps: 50)
       setup(&c.model)
       // step 1 alone: the global per-latent counts (the active sets' sizes per latent) must be identical
       var one = c
       one.steps = 1
       one.out += "-one"
-      let refOne = try Trainer(config: Self.relocated(one, rank: comm.rank), collectives: SingleProcess(), log: quietLog(0, 1))
+      let refOne = try Trainer(
+        config: Self.relocated(one, rank: comm.rank), collectives: SingleProcess(), log: quietLog(0, 1))
       _ = try refOne.run()
       let mpiOne = try Trainer(config: one, collectives: MPICollectives(comm), log: quietLog(comm.rank, comm.size))
       _ = try mpiOne.run()
-      XCTAssertEqual(mpiOne.step.workspace.counts.toArray(), refOne.step.workspace.counts.toArray(), "\(name): step-1 firing counts")
+      XCTAssertEqual(
+        mpiOne.step.workspace.counts.toArray(), refOne.step.workspace.counts.toArray(), "\(name): step-1 firing counts")
       let ref = try reference(c)
       let mpi = try train(c, collectives: MPICollectives(comm))
       XCTAssertEqual(mpi.records.count, 50, name)
       var worst = 0.0
       for (a, b) in zip(mpi.records, ref.records) { worst = max(worst, abs(a.loss - b.loss) / abs(b.loss)) }
       if comm.isRoot {
-        print("[distributed] \(name): world \(comm.size) × \(192 / comm.size) rows: max relative loss deviation over 50 steps vs 1 × 192 = \(worst)")
+        print(
+          "[distributed] \(name): world \(comm.size) × \(192 / comm.size) rows: max relative loss deviation over 50 steps vs 1 × 192 = \(worst)"
+        )
       }
       XCTAssertLessThan(worst, 1e-4, "\(name) world \(comm.size)")
       let sum = mpi.params.reduce(0.0) { $0 + Double($1) }
@@ -178,7 +245,8 @@ final class DistributedTrainingTests: XCTestCase {
     for f in ["model.safetensors", "optimizer.safetensors", "config.json", "sampler.json", "DONE"] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: ckpt.appendingPathComponent(f).path), f)
     }
-    let info = try JSONDecoder().decode(CheckpointInfo.self, from: Data(contentsOf: ckpt.appendingPathComponent("config.json")))
+    let info = try JSONDecoder().decode(
+      CheckpointInfo.self, from: Data(contentsOf: ckpt.appendingPathComponent("config.json")))
     XCTAssertEqual(info.worldSize, comm.size)
     XCTAssertEqual(info.step, 13)
     XCTAssertEqual(info.config.seed, first.seed)
@@ -211,7 +279,8 @@ final class DistributedTrainingTests: XCTestCase {
     XCTAssertEqual(resumed.records.count, 20)
     for (a, b) in zip(resumed.records, uninterrupted.records.dropFirst(10)) {
       XCTAssertEqual(a.step, b.step)
-      XCTAssertEqual(a.loss, b.loss, accuracy: 1e-4 * abs(b.loss), "step \(a.step) after resuming on \(comm.size) ranks")
+      XCTAssertEqual(
+        a.loss, b.loss, accuracy: 1e-4 * abs(b.loss), "step \(a.step) after resuming on \(comm.size) ranks")
     }
   }
 

@@ -1,3 +1,10 @@
+import BAEIO
+import BAEModel
+import BAEStore
+import BAETensor
+import Foundation
+import XCTest
+
 // Calibration of the entropy estimate (issue 2, item 7; spec §7): on synthetic sets with r independent
 // fair bits, Ĥ over the whole set must grow with r and be close to linear in r at fixed settings.
 // Settings (also in Documentation/CLI.md, "Entropy calibration"): d = 64, d' = 256, 8192 rows from
@@ -6,19 +13,16 @@
 // One BLAS thread (the values do not depend on it; on a shared 2-core machine it avoids spinning
 // threads). About 4 s per r in a release build on an idle machine.
 @testable import BAETrain
-import BAEIO
-import BAEModel
-import BAEStore
-import BAETensor
-import Foundation
-import XCTest
 
 final class EntropyCalibrationTests: XCTestCase {
   static let dim = 64, latent = 256, rows = 8192, steps = 3000, lambda = 3e-5
   static let bitCounts = [4, 8, 16, 32]
 
   private var savedThreads = 0
-  override func setUp() { savedThreads = BLAS.threads; BLAS.threads = 1 }
+  override func setUp() {
+    savedThreads = BLAS.threads
+    BLAS.threads = 1
+  }
   override func tearDown() { BLAS.threads = savedThreads }
 
   /// Trains at the documented settings on r fair bits and returns Ĥ over the whole set (bits).
@@ -42,8 +46,9 @@ final class EntropyCalibrationTests: XCTestCase {
     log.quiet = true
     let trainer = try Trainer(config: c, collectives: SingleProcess(), log: log)
     _ = try trainer.run()
-    let s = try SetEvaluator.evaluate(trainer.model, source: InMemoryRowSource(values: values, inputDim: Self.dim),
-                                      rows: 0..<Self.rows, chunk: 4096, collectives: SingleProcess())
+    let s = try SetEvaluator.evaluate(
+      trainer.model, source: InMemoryRowSource(values: values, inputDim: Self.dim),
+      rows: 0..<Self.rows, chunk: 4096, collectives: SingleProcess())
     XCTAssertEqual(s.rows, Self.rows)
     return (s.entropyBits, s.fvu)
   }
@@ -53,11 +58,18 @@ final class EntropyCalibrationTests: XCTestCase {
     let n = Double(x.count)
     let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
     var sxy = 0.0, sxx = 0.0, syy = 0.0
-    for (a, b) in zip(x, y) { sxy += (a - mx) * (b - my); sxx += (a - mx) * (a - mx); syy += (b - my) * (b - my) }
+    for (a, b) in zip(x, y) {
+      sxy += (a - mx) * (b - my)
+      sxx += (a - mx) * (a - mx)
+      syy += (b - my) * (b - my)
+    }
     let slope = sxy / sxx
     let intercept = my - slope * mx
     var ssRes = 0.0
-    for (a, b) in zip(x, y) { let e = b - (intercept + slope * a); ssRes += e * e }
+    for (a, b) in zip(x, y) {
+      let e = b - (intercept + slope * a)
+      ssRes += e * e
+    }
     return (slope, intercept, syy > 0 ? 1 - ssRes / syy : 0)
   }
 
@@ -80,14 +92,19 @@ final class EntropyCalibrationTests: XCTestCase {
       let t0 = Date()
       let (e, fvu) = try entropy(bits: r, in: dir)
       h.append(e)
-      print(String(format: "entropy calibration: r = %2d  Ĥ = %7.3f bits  fvu %.4f  (%.1f s)", r, e, fvu, Date().timeIntervalSince(t0)))
+      print(
+        String(
+          format: "entropy calibration: r = %2d  Ĥ = %7.3f bits  fvu %.4f  (%.1f s)", r, e, fvu,
+          Date().timeIntervalSince(t0)))
       XCTAssertTrue(e.isFinite && e > 0, "Ĥ(r = \(r)) = \(e)")
     }
     let x = Self.bitCounts.map(Double.init)
     let f = Self.fit(x, h)
-    print(String(format: "entropy calibration: slope %.4f bits/bit, intercept %.3f bits, R² %.5f, Ĥ = %@, total %.1f s",
-                 f.slope, f.intercept, f.r2, h.map { String(format: "%.2f", $0) }.joined(separator: " / "),
-                 Date().timeIntervalSince(start)))
+    print(
+      String(
+        format: "entropy calibration: slope %.4f bits/bit, intercept %.3f bits, R² %.5f, Ĥ = %@, total %.1f s",
+        f.slope, f.intercept, f.r2, h.map { String(format: "%.2f", $0) }.joined(separator: " / "),
+        Date().timeIntervalSince(start)))
     for i in 1..<h.count {
       XCTAssertGreaterThan(h[i], h[i - 1], "Ĥ must strictly increase with r: \(h)")
     }

@@ -1,13 +1,14 @@
-// Run-time robustness of the trainer (issue 11): step-count overflow, resume checks (sampler range,
-// data fingerprint, damaged-checkpoint fallback), --out ownership (lock, another run's checkpoints,
-// --overwrite, pruning by run id, undeletable checkpoints), metrics without duplicates or torn
-// lines, a full metrics device, the stop request's short path, a non-finite loss and the watchdog.
-@testable import BAETrain
 import BAEIO
 import BAEModel
 import BAEStore
 import Foundation
 import XCTest
+
+// Run-time robustness of the trainer (issue 11): step-count overflow, resume checks (sampler range,
+// data fingerprint, damaged-checkpoint fallback), --out ownership (lock, another run's checkpoints,
+// --overwrite, pruning by run id, undeletable checkpoints), metrics without duplicates or torn
+// lines, a full metrics device, the stop request's short path, a non-finite loss and the watchdog.
+@testable import BAETrain
 
 final class RunSafetyTests: XCTestCase {
   static let rows = 1000, dim = 12, latent = 48, batch = 100
@@ -24,8 +25,9 @@ final class RunSafetyTests: XCTestCase {
   func dataset(_ name: String = "data.npy", rows: Int = rows, seed: UInt64 = 21) throws -> URL {
     let url = dir.appendingPathComponent(name)
     if !FileManager.default.fileExists(atPath: url.path) {
-      try Npy.write(SyntheticData.generate(bits: 7, dim: Self.dim, rows: rows, noise: 0.05, seed: seed),
-                    shape: [rows, Self.dim], to: url)
+      try Npy.write(
+        SyntheticData.generate(bits: 7, dim: Self.dim, rows: rows, noise: 0.05, seed: seed),
+        shape: [rows, Self.dim], to: url)
     }
     return url
   }
@@ -45,9 +47,15 @@ final class RunSafetyTests: XCTestCase {
     return c
   }
 
-  func quietLog() -> RunLog { let l = RunLog(rank: 0, worldSize: 1); l.quiet = true; return l }
+  func quietLog() -> RunLog {
+    let l = RunLog(rank: 0, worldSize: 1)
+    l.quiet = true
+    return l
+  }
 
-  func trainer(_ c: TrainConfig, _ options: RunOptions = RunOptions(), stop: StopRequest = StopRequest()) throws -> Trainer {
+  func trainer(_ c: TrainConfig, _ options: RunOptions = RunOptions(), stop: StopRequest = StopRequest()) throws
+    -> Trainer
+  {
     try Trainer(config: c, collectives: SingleProcess(), log: quietLog(), options: options, stopRequest: stop)
   }
 
@@ -60,7 +68,8 @@ final class RunSafetyTests: XCTestCase {
 
   /// The "step" of every line of metrics.jsonl (step and validation lines), in file order.
   func metricSteps(_ c: TrainConfig) throws -> [Int] {
-    let text = try String(contentsOf: URL(fileURLWithPath: c.out).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+    let text = try String(
+      contentsOf: URL(fileURLWithPath: c.out).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
     return try text.split(separator: "\n").map { line in
       let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
       return try XCTUnwrap(o?["step"] as? Int, "a line without a step: \(line)")
@@ -119,7 +128,8 @@ final class RunSafetyTests: XCTestCase {
     }
     let info = try store(c).readInfo(try XCTUnwrap(try store(c).latestComplete()))
     XCTAssertEqual(info.dataFingerprint, try DataFingerprint.of(c.data))
-    XCTAssertNotEqual(try DataFingerprint.of(c.data), try DataFingerprint.of(dir.appendingPathComponent("other.npy").path))
+    XCTAssertNotEqual(
+      try DataFingerprint.of(c.data), try DataFingerprint.of(dir.appendingPathComponent("other.npy").path))
   }
 
   func testDamagedNewestCheckpointFallsBackToThePreviousIntactOne() throws {
@@ -185,7 +195,8 @@ final class RunSafetyTests: XCTestCase {
     var again = c
     again.steps = 3
     XCTAssertThrowsError(try train(again, RunOptions(resume: true))) { e in
-      guard case RunOwnershipError.lockedElsewhere(lockURL.path, "elsewhere.example", 4242)? = e as? RunOwnershipError else {
+      guard case RunOwnershipError.lockedElsewhere(lockURL.path, "elsewhere.example", 4242)? = e as? RunOwnershipError
+      else {
         return XCTFail("\(e)")
       }
     }
@@ -216,7 +227,10 @@ final class RunSafetyTests: XCTestCase {
     let s = store(c)
     let foreign = s.directory.appendingPathComponent(CheckpointStore.name(step: 1))
     try FileManager.default.copyItem(at: s.directory.appendingPathComponent(CheckpointStore.name(step: 2)), to: foreign)
-    try edit(foreign) { o in o["runID"] = "another-run"; o["step"] = 1 }
+    try edit(foreign) { o in
+      o["runID"] = "another-run"
+      o["step"] = 1
+    }
     var more = c
     more.steps = 8
     try train(more, RunOptions(resume: true))
@@ -252,15 +266,17 @@ final class RunSafetyTests: XCTestCase {
     var more = c
     more.steps = 8
     try train(more, RunOptions(resume: true))
-    XCTAssertEqual(try metricSteps(c), [1, 2, 3, 4, 5, 6, 7, 8, 8], "steps 5 and 6 of the first run replaced, once each")
+    XCTAssertEqual(
+      try metricSteps(c), [1, 2, 3, 4, 5, 6, 7, 8, 8], "steps 5 and 6 of the first run replaced, once each")
   }
 
   func testAFullMetricsDeviceEndsTheRunWithATypedErrorAfterACheckpoint() throws {
     let c = try config(out: "full", steps: 5)
     let out = URL(fileURLWithPath: c.out)
     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-    try FileManager.default.createSymbolicLink(atPath: out.appendingPathComponent("metrics.jsonl").path,
-                                               withDestinationPath: "/dev/full")
+    try FileManager.default.createSymbolicLink(
+      atPath: out.appendingPathComponent("metrics.jsonl").path,
+      withDestinationPath: "/dev/full")
     XCTAssertThrowsError(try train(c)) { e in
       guard case let RunLogError.metricsWriteFailed(_, step, reason, checkpoint)? = e as? RunLogError else {
         return XCTFail("\(e)")
@@ -293,8 +309,10 @@ final class RunSafetyTests: XCTestCase {
     XCTAssertEqual(summary.steps, 1)
     XCTAssertNil(summary.validation, "no validation pass after a stop request")
     XCTAssertEqual(try store(c).completed().map(\.step), [1])
-    XCTAssertFalse(FileManager.default.fileExists(atPath: URL(fileURLWithPath: c.out).appendingPathComponent("model.safetensors").path),
-                   "no final model: the checkpoint holds it")
+    XCTAssertFalse(
+      FileManager.default.fileExists(
+        atPath: URL(fileURLWithPath: c.out).appendingPathComponent("model.safetensors").path),
+      "no final model: the checkpoint holds it")
     XCTAssertEqual(try metricSteps(c), [1])
   }
 
@@ -345,7 +363,19 @@ final class RunSafetyTests: XCTestCase {
 final class LockedBox: @unchecked Sendable {
   private let lock = NSLock()
   private var value: (Int, Double) = (0, 0)
-  func set(_ s: Int, _ t: Double) { lock.lock(); value = (s, t); lock.unlock() }
-  var step: Int { lock.lock(); defer { lock.unlock() }; return value.0 }
-  var seconds: Double { lock.lock(); defer { lock.unlock() }; return value.1 }
+  func set(_ s: Int, _ t: Double) {
+    lock.lock()
+    value = (s, t)
+    lock.unlock()
+  }
+  var step: Int {
+    lock.lock()
+    defer { lock.unlock() }
+    return value.0
+  }
+  var seconds: Double {
+    lock.lock()
+    defer { lock.unlock() }
+    return value.1
+  }
 }

@@ -1,13 +1,14 @@
-// The single-process trainer: `--batch-order sequential` + `--init-from` gives a trajectory that an
-// independent loop over the model phases reproduces exactly; checkpoint + resume is bitwise identical
-// to an uninterrupted run; resume refuses changed settings and ignores half-written checkpoints;
-// keep-last/keep-every pruning.
-@testable import BAETrain
 import BAEIO
 import BAEModel
 import BAETensor
 import Foundation
 import XCTest
+
+// The single-process trainer: `--batch-order sequential` + `--init-from` gives a trajectory that an
+// independent loop over the model phases reproduces exactly; checkpoint + resume is bitwise identical
+// to an uninterrupted run; resume refuses changed settings and ignores half-written checkpoints;
+// keep-last/keep-every pruning.
+@testable import BAETrain
 
 final class TrainerTests: XCTestCase {
   static let rows = 1000, dim = 12, latent = 48, batch = 100
@@ -25,8 +26,9 @@ final class TrainerTests: XCTestCase {
   func dataset() throws -> URL {
     let url = dir.appendingPathComponent("data.npy")
     if !FileManager.default.fileExists(atPath: url.path) {
-      try Npy.write(SyntheticData.generate(bits: 7, dim: Self.dim, rows: Self.rows, noise: 0.05, seed: 21),
-                    shape: [Self.rows, Self.dim], to: url)
+      try Npy.write(
+        SyntheticData.generate(bits: 7, dim: Self.dim, rows: Self.rows, noise: 0.05, seed: 21),
+        shape: [Self.rows, Self.dim], to: url)
     }
     return url
   }
@@ -50,7 +52,11 @@ final class TrainerTests: XCTestCase {
     return c
   }
 
-  func quietLog() -> RunLog { let l = RunLog(rank: 0, worldSize: 1); l.quiet = true; return l }
+  func quietLog() -> RunLog {
+    let l = RunLog(rank: 0, worldSize: 1)
+    l.quiet = true
+    return l
+  }
 
   /// Trains to the end; returns the trainer (for its parameters) and the step records from metrics.jsonl.
   @discardableResult
@@ -62,7 +68,8 @@ final class TrainerTests: XCTestCase {
 
   /// Every step line of `out`/metrics.jsonl (validation lines skipped), in file order.
   func records(_ out: String) throws -> [StepRecord] {
-    let text = try String(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+    let text = try String(
+      contentsOf: URL(fileURLWithPath: out).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
     return try text.split(separator: "\n").filter { !$0.contains("\"validation\"") }.map {
       try JSONDecoder().decode(StepRecord.self, from: Data($0.utf8))
     }
@@ -103,7 +110,8 @@ final class TrainerTests: XCTestCase {
     let layout = ParameterLayout(mc)
     let model = Autoencoder(config: mc)
     try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: c.initFrom!)), source: c.initFrom!)
-    let adam = Adam(count: layout.count, lr: c.model.lr, beta1: c.model.beta1, beta2: c.model.beta2, epsilon: c.model.adamEpsilon)
+    let adam = Adam(
+      count: layout.count, lr: c.model.lr, beta1: c.model.beta1, beta2: c.model.beta2, epsilon: c.model.adamEpsilon)
     let ws = StepWorkspace(config: mc, capacity: bsz, globalCapacity: bsz, covariance: true)
     let grads = AlignedBuffer<Float>(count: layout.count)
     let batch = AlignedBuffer<Float>(count: bsz * d)
@@ -112,7 +120,9 @@ final class TrainerTests: XCTestCase {
       for i in 0..<(bsz * d) { batch[i] = x.values[first * d + i] }
       let xm = Matrix(batch, rows: bsz, cols: d)
       let moments = try model.forward(xm, ws)
-      let stats = try model.globalStatistics(ws, localMoments: moments, batch: BatchContext(rowsPerRank: [bsz], collectives: SingleProcess()), covariance: true)
+      let stats = try model.globalStatistics(
+        ws, localMoments: moments, batch: BatchContext(rowsPerRank: [bsz], collectives: SingleProcess()),
+        covariance: true)
       let weights = LossWeights.scheduled(c.model, step: step, entropy: stats.entropy)
       model.backward(xm, ws, statistics: stats, weights: weights, into: grads)
       adam.update(parameters: model.parameters, gradients: grads)
@@ -122,7 +132,9 @@ final class TrainerTests: XCTestCase {
       XCTAssertEqual(r.mse, stats.mse(inputDim: d), "mse at step \(step + 1)")
       XCTAssertEqual(r.entropy, stats.entropy, "entropy at step \(step + 1)")
       XCTAssertEqual(r.covariance, stats.covariance, "covariance at step \(step + 1)")
-      XCTAssertEqual(r.entropyWeight, step < c.model.entropyStartStep ? 0 : c.model.entropyWeight, "λ_e schedule at step \(step + 1)")
+      XCTAssertEqual(
+        r.entropyWeight, step < c.model.entropyStartStep ? 0 : c.model.entropyWeight, "λ_e schedule at step \(step + 1)"
+      )
     }
     XCTAssertEqual(model.parameters.toArray(), a.trainer.model.parameters.toArray(), "final parameters")
     // the regularisers were active: the trajectory is not the plain-MSE one
@@ -182,7 +194,8 @@ final class TrainerTests: XCTestCase {
     }
     var latent = c
     latent.model.latentDim = 32
-    XCTAssertThrowsError(try Trainer(config: latent, collectives: SingleProcess(), log: quietLog(), resume: true)) { e in
+    XCTAssertThrowsError(try Trainer(config: latent, collectives: SingleProcess(), log: quietLog(), resume: true)) {
+      e in
       XCTAssertTrue("\(e)".contains("latentDim was 48, now 32"), "\(e)")
     }
     var both = latent
@@ -220,7 +233,8 @@ final class TrainerTests: XCTestCase {
     _ = try t.run()
     // step 15 was rewritten from scratch, complete this time
     XCTAssertEqual(try store.completed().map(\.step), [10, 15, 20])
-    let info = try JSONDecoder().decode(CheckpointInfo.self, from: Data(contentsOf: half.appendingPathComponent("config.json")))
+    let info = try JSONDecoder().decode(
+      CheckpointInfo.self, from: Data(contentsOf: half.appendingPathComponent("config.json")))
     XCTAssertEqual(info.step, 15)
     let uninterrupted = try train(try config(out: "half-reference", steps: 20))
     XCTAssertEqual(t.model.parameters.toArray(), uninterrupted.trainer.model.parameters.toArray())
@@ -261,6 +275,7 @@ final class TrainerTests: XCTestCase {
     // every kept checkpoint is loadable: resuming from the newest restores its step
     var resume = c
     resume.steps = 14
-    XCTAssertEqual(try Trainer(config: resume, collectives: SingleProcess(), log: quietLog(), resume: true).stepsDone, 12)
+    XCTAssertEqual(
+      try Trainer(config: resume, collectives: SingleProcess(), log: quietLog(), resume: true).stepsDone, 12)
   }
 }

@@ -11,4 +11,5 @@ The object carries W_enc (d_in, d_sae), b_enc, W_dec (d_sae, d_in), b_dec, dtype
 the attributes SAE evaluation suites (SAEBench's custom-SAE interface, SAELens) read. With torch
 installed it is a torch.nn.Module; without torch the same class runs on numpy arrays.
 """
-from .adapter import load, SAE  # noqa: F401
+
+from .adapter import SAE, load  # noqa: F401

@@ -1,4 +1,5 @@
 """The adapter: one encode/decode for every architecture `bae train` trains (Documentation/Interop.md)."""
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ Both follow HF's hidden_states[ℓ] convention (see lm/llama.py). Interface:
   token_id(text) → id of a special token, decode_one(id) → str, hidden(docs, layer) → (Σ len, d) float32,
   info() → dict recorded in the meta JSON.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,13 +49,19 @@ class NumpyBackend:
         return self.net.logits(docs, splice_layer, splice)
 
     def info(self) -> dict:
-        return {"backend": self.name, "model_file": os.path.basename(self.gguf.path),
-                "model_path": os.path.abspath(self.gguf.path), "model_sha256": self.gguf.sha256,
-                "tensor_types": self.gguf.tensor_types(), "config": self.gguf.config.__dict__}
+        return {
+            "backend": self.name,
+            "model_file": os.path.basename(self.gguf.path),
+            "model_path": os.path.abspath(self.gguf.path),
+            "model_sha256": self.gguf.sha256,
+            "tensor_types": self.gguf.tensor_types(),
+            "config": self.gguf.config.__dict__,
+        }
 
 
 class TransformersBackend:
     """Any HF causal LM (a hub id or a local directory), a GGUF included via gguf_file=."""
+
     name = "transformers"
 
     def __init__(self, model: str, gguf_file: str | None = None, threads: int | None = None):
@@ -68,8 +75,9 @@ class TransformersBackend:
         self.tok = AutoTokenizer.from_pretrained(model, **kw)
         # Eager attention: with torch 2.15 on this CPU, SDPA became 3–4× slower per token for sequences
         # longer than ~256 tokens (measured), and Wikipedia lead sections run up to the 512-token context.
-        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32, attn_implementation="eager",
-                                                          **kw).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(
+            model, dtype=torch.float32, attn_implementation="eager", **kw
+        ).eval()
         self.n_layers = self.model.config.num_hidden_layers
         self.dim = self.model.config.hidden_size
         self.model_ref, self.gguf_file = model, gguf_file
@@ -95,8 +103,8 @@ class TransformersBackend:
         ids = torch.zeros((len(docs), n), dtype=torch.long)
         mask = torch.zeros((len(docs), n), dtype=torch.long)
         for r, d in enumerate(docs):
-            ids[r, :len(d)] = torch.tensor(d)
-            mask[r, :len(d)] = 1
+            ids[r, : len(d)] = torch.tensor(d)
+            mask[r, : len(d)] = 1
         # Right padding: positions are 0.. for every row and padded keys are masked, so real rows are exact.
         with torch.no_grad():
             return self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
@@ -109,10 +117,11 @@ class TransformersBackend:
         if splice is not None:
             raise NotImplementedError("splicing is implemented for the numpy backend only")
         out = self._run(docs)
-        return np.concatenate([out.logits[r, :len(d)].float().numpy() for r, d in enumerate(docs)])
+        return np.concatenate([out.logits[r, : len(d)].float().numpy() for r, d in enumerate(docs)])
 
     def info(self) -> dict:
         from .gguf_model import file_sha256
+
         info = {"backend": self.name, "model_ref": self.model_ref, "model_file": self.gguf_file}
         path = os.path.join(self.model_ref, self.gguf_file) if self.gguf_file else None
         if path and os.path.isfile(path):

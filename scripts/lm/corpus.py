@@ -2,6 +2,7 @@
 
 `document_id` is the article's index in the JSON file's order (stable across runs and selections).
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ Outputs for --out-prefix P (the meta JSON is written last and doubles as the com
 A run whose P.meta.json has the same "config" and whose files exist is skipped (cache hit).
 TSV text fields escape backslash, tab, newline and carriage return as \\\\, \\t, \\n, \\r.
 """
+
 from __future__ import annotations
 
 import json
@@ -89,12 +90,18 @@ def identity(cfg: ExtractConfig) -> dict:
         "hf_model": cfg.hf_model,
         "layer": cfg.layer,
         "layer_convention": "HF hidden_states[layer]: 0 = embeddings, l = residual stream after l blocks, "
-                            "n_layers = after the final RMSNorm",
+        "n_layers = after the final RMSNorm",
         "corpus_file": os.path.basename(cfg.corpus),
         "corpus_sha256": file_sha256(cfg.corpus),
-        "max_docs": cfg.max_docs, "max_tokens": cfg.max_tokens, "context": cfg.context,
-        "bos": cfg.bos, "dtype": cfg.dtype, "drop_bos": cfg.drop_bos, "drop_sinks": cfg.drop_sinks,
-        "seed": cfg.seed, **cfg.extra,
+        "max_docs": cfg.max_docs,
+        "max_tokens": cfg.max_tokens,
+        "context": cfg.context,
+        "bos": cfg.bos,
+        "dtype": cfg.dtype,
+        "drop_bos": cfg.drop_bos,
+        "drop_sinks": cfg.drop_sinks,
+        "seed": cfg.seed,
+        **cfg.extra,
     }
 
 
@@ -113,7 +120,7 @@ def cached(cfg: ExtractConfig, ident: dict) -> dict | None:
 def _tokenized(backend, docs, chunk: int = 256):
     """(doc, ids) pairs, tokenising lazily in chunks so a small --max-tokens reads few documents."""
     for a in range(0, len(docs), chunk):
-        part = docs[a:a + chunk]
+        part = docs[a : a + chunk]
         yield from zip(part, backend.tokenize([d.text for d in part]))
 
 
@@ -123,9 +130,9 @@ def plan_contexts(cfg, doc_tokens, bos_id):
     for doc, ids in doc_tokens:
         ids = ([bos_id] if bos_id is not None else []) + list(ids)
         truncated = len(ids) > cfg.context
-        ids = ids[:cfg.context]
+        ids = ids[: cfg.context]
         if cfg.max_tokens is not None and total + len(ids) > cfg.max_tokens:
-            ids, truncated = ids[:cfg.max_tokens - total], True
+            ids, truncated = ids[: cfg.max_tokens - total], True
         if len(ids) < 2 and bos_id is not None or not ids:
             break
         plan.append((doc, ids, truncated))
@@ -152,14 +159,21 @@ def norm_stats(x: np.ndarray, positions: np.ndarray, token_ids: np.ndarray, spec
         return {"rows": int(mask.sum()), "mean_norm": float(g.mean()), "ratio_to_median": float(g.mean() / med)}
 
     return {
-        "median_norm": med, "mean_norm": float(n.mean()), "p99_norm": float(np.percentile(n, 99)),
-        "max_norm": float(n.max()), "max_abs_value": float(np.abs(x).max()),
-        "position_0": group(positions == 0), "position_1": group(positions == 1),
-        "positions_2_plus": group(inner), "special_token_rows_after_0": group(sep),
-        "rows_over_10x_median": int((n > 10 * med).sum()), "rows_over_50x_median": int((n > 50 * med).sum()),
+        "median_norm": med,
+        "mean_norm": float(n.mean()),
+        "p99_norm": float(np.percentile(n, 99)),
+        "max_norm": float(n.max()),
+        "max_abs_value": float(np.abs(x).max()),
+        "position_0": group(positions == 0),
+        "position_1": group(positions == 1),
+        "positions_2_plus": group(inner),
+        "special_token_rows_after_0": group(sep),
+        "rows_over_10x_median": int((n > 10 * med).sum()),
+        "rows_over_50x_median": int((n > 50 * med).sum()),
         "rows_over_100x_median": int((n > 100 * med).sum()),
-        "top_mean_dims_positions_2_plus": [{"dim": int(d), "mean": float(mean[d]),
-                                            "std": float(body[:, d].std())} for d in top],
+        "top_mean_dims_positions_2_plus": [
+            {"dim": int(d), "mean": float(mean[d]), "std": float(body[:, d].std())} for d in top
+        ],
         "median_abs_dim_mean": float(np.median(np.abs(mean))),
     }
 
@@ -187,8 +201,11 @@ def run(cfg: ExtractConfig, backend=None) -> dict:
     plan = plan_contexts(cfg, _tokenized(backend, docs), bos_id)
     total = sum(len(ids) for _, ids, _ in plan)
     load_s = time.time() - t_load
-    _log(cfg, f"{backend.name} backend, layer {cfg.layer}/{backend.n_layers}: {len(plan)} documents, "
-              f"{total} tokens (load {load_s:.1f} s)")
+    _log(
+        cfg,
+        f"{backend.name} backend, layer {cfg.layer}/{backend.n_layers}: {len(plan)} documents, "
+        f"{total} tokens (load {load_s:.1f} s)",
+    )
 
     # Forward in batches of whole documents (≈ batch_tokens rows each).
     chunks, done, t0, last = [], 0, time.time(), 0.0
@@ -204,8 +221,11 @@ def run(cfg: ExtractConfig, backend=None) -> dict:
         now = time.time()
         if now - last > 2.0 or i == len(plan):
             rate = done / max(now - t0, 1e-9)
-            _log(cfg, f"{done}/{total} tokens  {i}/{len(plan)} docs  {rate:.0f} tok/s  "
-                      f"ETA {_fmt_eta((total - done) / max(rate, 1e-9))}")
+            _log(
+                cfg,
+                f"{done}/{total} tokens  {i}/{len(plan)} docs  {rate:.0f} tok/s  "
+                f"ETA {_fmt_eta((total - done) / max(rate, 1e-9))}",
+            )
             last = now
     forward_s = time.time() - t0
     x = np.concatenate(chunks) if chunks else np.zeros((0, backend.dim), np.float32)
@@ -217,7 +237,7 @@ def run(cfg: ExtractConfig, backend=None) -> dict:
     doc_id = np.concatenate([np.full(len(ids), d.document_id) for d, ids, _ in plan])
     special = {bos_id} if bos_id is not None else set()
     try:
-        special.add(backend.token_id("<|endoftext|>"))   # SmolLM2's document separator
+        special.add(backend.token_id("<|endoftext|>"))  # SmolLM2's document separator
     except KeyError:
         pass
     stats = norm_stats(x, pos, tok, special)
@@ -236,8 +256,10 @@ def run(cfg: ExtractConfig, backend=None) -> dict:
         "bos": int((reason == "bos").sum()),
         "sinks": int(((reason != "") & (reason != "bos")).sum()),
         "sink_threshold_norm": cfg.drop_sinks * stats["median_norm"] if cfg.drop_sinks > 0 else None,
-        "sinks_by_position": {str(k): int(v) for k, v in zip(*np.unique(
-            np.minimum(pos[(reason != "") & (reason != "bos")], 2), return_counts=True))},
+        "sinks_by_position": {
+            str(k): int(v)
+            for k, v in zip(*np.unique(np.minimum(pos[(reason != "") & (reason != "bos")], 2), return_counts=True))
+        },
         "documents_truncated": int(sum(t for _, _, t in plan)),
         "documents_skipped_empty": sum(1 for d in all_docs if not d.text),
     }
@@ -250,7 +272,7 @@ def run(cfg: ExtractConfig, backend=None) -> dict:
     paths = _paths(cfg.out_prefix)
     os.makedirs(os.path.dirname(os.path.abspath(cfg.out_prefix)), exist_ok=True)
     if os.path.exists(paths["meta.json"]):
-        os.remove(paths["meta.json"])   # an interrupted rewrite must not look complete
+        os.remove(paths["meta.json"])  # an interrupted rewrite must not look complete
     texts = {}
 
     def text(t):
@@ -269,25 +291,45 @@ def run(cfg: ExtractConfig, backend=None) -> dict:
     with open(paths["docs.tsv"], "w", encoding="utf-8") as f:
         f.write("context\tdocument_id\ttitle\ttopic\tdescription\tn_tokens\tn_rows_kept\ttruncated\n")
         for c, (d, ids, tr) in enumerate(plan):
-            f.write(f"{c}\t{d.document_id}\t{escape_tsv(d.title)}\t{escape_tsv(d.topic)}\t"
-                    f"{escape_tsv(d.description)}\t{len(ids)}\t{kept_per_ctx[c]}\t{int(tr)}\n")
+            f.write(
+                f"{c}\t{d.document_id}\t{escape_tsv(d.title)}\t{escape_tsv(d.topic)}\t"
+                f"{escape_tsv(d.description)}\t{len(ids)}\t{kept_per_ctx[c]}\t{int(tr)}\n"
+            )
     with open(paths["dropped.tsv"], "w", encoding="utf-8") as f:
         f.write("context\tposition\ttoken_id\tdocument_id\tnorm\treason\ttext\n")
         for k in np.flatnonzero(~keep):
             f.write(f"{ctx[k]}\t{pos[k]}\t{tok[k]}\t{doc_id[k]}\t{norms[k]:.2f}\t{reason[k]}\t{text(tok[k])}\n")
 
-    stats.update({"rows_total": int(len(x)), "rows_kept": int(keep.sum()), "documents": len(plan),
-                  "dim": int(backend.dim), "dropped": dropped,
-                  "load_seconds": round(load_s, 2), "forward_seconds": round(forward_s, 2),
-                  "tokens_per_second": round(len(x) / max(forward_s, 1e-9), 1)})
-    meta = {"config": ident, "model": backend.info(), "stats": stats,
-            "corpus": {"path": os.path.abspath(cfg.corpus), "documents_available": len(docs),
-                       "order": "file" if cfg.seed is None else f"shuffled with seed {cfg.seed}"},
-            "files": {k: os.path.basename(v) for k, v in paths.items()},
-            "npy": {"shape": list(xk.shape), "dtype": str(xk.dtype)}}
+    stats.update(
+        {
+            "rows_total": int(len(x)),
+            "rows_kept": int(keep.sum()),
+            "documents": len(plan),
+            "dim": int(backend.dim),
+            "dropped": dropped,
+            "load_seconds": round(load_s, 2),
+            "forward_seconds": round(forward_s, 2),
+            "tokens_per_second": round(len(x) / max(forward_s, 1e-9), 1),
+        }
+    )
+    meta = {
+        "config": ident,
+        "model": backend.info(),
+        "stats": stats,
+        "corpus": {
+            "path": os.path.abspath(cfg.corpus),
+            "documents_available": len(docs),
+            "order": "file" if cfg.seed is None else f"shuffled with seed {cfg.seed}",
+        },
+        "files": {k: os.path.basename(v) for k, v in paths.items()},
+        "npy": {"shape": list(xk.shape), "dtype": str(xk.dtype)},
+    }
     with open(paths["meta.json"] + ".tmp", "w") as f:
         json.dump(meta, f, indent=1)
     os.replace(paths["meta.json"] + ".tmp", paths["meta.json"])
-    _log(cfg, f"wrote {paths['npy']} {tuple(xk.shape)} {xk.dtype}; dropped {dropped['rows']} rows; "
-              f"{stats['tokens_per_second']:.0f} tok/s")
+    _log(
+        cfg,
+        f"wrote {paths['npy']} {tuple(xk.shape)} {xk.dtype}; dropped {dropped['rows']} rows; "
+        f"{stats['tokens_per_second']:.0f} tok/s",
+    )
     return meta

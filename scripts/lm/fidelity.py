@@ -7,6 +7,7 @@ actual next token (nats). A mean-ablation baseline (every spliced row replaced b
 and a zero-ablation baseline give the scale: CE recovered = 1 − ΔCE(model) / ΔCE(ablation); KL(clean ‖ spliced)
 in nats. Keys also carry SAELens's names (ce_loss_score = recovered vs zero ablation, kl_div_with_sae).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,7 @@ def kl_nats(lp: np.ndarray, lq: np.ndarray) -> np.ndarray:
     return np.maximum(np.sum(np.exp(lp) * (lp - lq), axis=-1), 0.0)
 
 
-def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: int = 1024,
-             progress=None) -> dict:
+def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: int = 1024, progress=None) -> dict:
     """net: lm.llama.NumpyLlama; docs: token lists (BOS included); reconstruct: (n, d) → (n, d)."""
     groups, cur, n = [], [], 0
     for d in docs:
@@ -72,6 +72,7 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
         has_next = np.concatenate([np.r_[np.ones(len(d) - 1, bool), False] for d in g])
         use = has_next & ((pos > 0) if skip_bos else True)
         nxt = np.roll(ids, -1)
+
         def pick(logp, use=use, nxt=nxt):  # next-token cross-entropy of this group's rows
             return -logp[np.flatnonzero(use), nxt[use]]
 
@@ -88,17 +89,27 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
     ce_c, ce_b, ce_m, ce_z = (float(a[k].mean()) for k in ("ce_clean", "ce_bae", "ce_mean", "ce_zero"))
     recovered = lambda base: (1.0 - (ce_b - ce_c) / (base - ce_c)) if base != ce_c else None  # noqa: E731
     return {
-        "layer": layer, "positions_scored": int(a["js_bae"].size), "rows_spliced": rows,
+        "layer": layer,
+        "positions_scored": int(a["js_bae"].size),
+        "rows_spliced": rows,
         "skip_bos": skip_bos,
-        "js_bits_mean": float(a["js_bae"].mean()), "js_bits_median": float(np.median(a["js_bae"])),
+        "js_bits_mean": float(a["js_bae"].mean()),
+        "js_bits_median": float(np.median(a["js_bae"])),
         "js_bits_p90": float(np.percentile(a["js_bae"], 90)),
         "js_bits_mean_ablation": float(a["js_mean"].mean()),
-        "ce_clean_nats": ce_c, "ce_bae_nats": ce_b, "ce_mean_ablation_nats": ce_m,
-        "ce_increase_nats": ce_b - ce_c, "ce_increase_mean_ablation_nats": ce_m - ce_c,
+        "ce_clean_nats": ce_c,
+        "ce_bae_nats": ce_b,
+        "ce_mean_ablation_nats": ce_m,
+        "ce_increase_nats": ce_b - ce_c,
+        "ce_increase_mean_ablation_nats": ce_m - ce_c,
         "fraction_ce_recovered": recovered(ce_m),
         # the names SAELens's evaluation uses
-        "ce_loss_without_sae": ce_c, "ce_loss_with_sae": ce_b, "ce_loss_with_ablation": ce_z,
-        "ce_loss_score": recovered(ce_z), "ce_loss_score_mean_ablation": recovered(ce_m),
-        "kl_div_with_sae": float(a["kl_bae"].mean()), "js_div_with_sae_bits": float(a["js_bae"].mean()),
+        "ce_loss_without_sae": ce_c,
+        "ce_loss_with_sae": ce_b,
+        "ce_loss_with_ablation": ce_z,
+        "ce_loss_score": recovered(ce_z),
+        "ce_loss_score_mean_ablation": recovered(ce_m),
+        "kl_div_with_sae": float(a["kl_bae"].mean()),
+        "js_div_with_sae_bits": float(a["js_bae"].mean()),
         "reconstruction_fvu": sq_err / sq_tot if sq_tot > 0 else None,
     }

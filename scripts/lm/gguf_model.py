@@ -5,6 +5,7 @@ The Q and K projections are kept exactly as stored, i.e. in llama.cpp's row orde
 head's rows so that RoPE rotates ADJACENT pairs (2i, 2i+1) instead of HF's halves (i, i+64/2). The
 numpy forward applies the adjacent-pair rotation, so no un-permutation is needed (q·k is unchanged).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,8 +82,10 @@ class GGUFModel:
             context_length=int(_scalar(self.reader, p + "context_length", False) or 2048),
         )
         if self.config.rope_dim != self.config.head_dim:
-            raise GGUFFormatError(f"{path}: partial RoPE (rope.dimension_count {self.config.rope_dim} "
-                                  f"!= head dim {self.config.head_dim}) is not supported")
+            raise GGUFFormatError(
+                f"{path}: partial RoPE (rope.dimension_count {self.config.rope_dim} "
+                f"!= head dim {self.config.head_dim}) is not supported"
+            )
         self._tensors = {t.name: t for t in self.reader.tensors}
         self._cache: dict[str, np.ndarray] = {}
         self._sha256: str | None = None

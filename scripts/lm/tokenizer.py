@@ -4,6 +4,7 @@ For SmolLM2 (tokenizer.ggml.pre = 'smollm') the pre-tokenizer is: split every di
 (\\p{N}), then the GPT-2 byte-level regex, no prefix space. Control tokens (token_type 3, e.g.
 <|endoftext|>, <|im_start|>) are registered as special tokens so they are never split.
 """
+
 from __future__ import annotations
 
 # GGUF tokenizer.ggml.pre values whose pre-tokenizer this module reproduces exactly.
@@ -31,8 +32,10 @@ def tokenizer_from_gguf(reader):
         raise TokenizerFormatError(f"tokenizer.ggml.model is '{model}'; only byte-level BPE ('gpt2') is supported")
     pre = reader.fields["tokenizer.ggml.pre"].contents() if "tokenizer.ggml.pre" in reader.fields else "default"
     if pre not in SUPPORTED_PRE:
-        raise TokenizerFormatError(f"tokenizer.ggml.pre is '{pre}'; supported: {sorted(SUPPORTED_PRE)}. "
-                                   "Use --backend transformers for this model")
+        raise TokenizerFormatError(
+            f"tokenizer.ggml.pre is '{pre}'; supported: {sorted(SUPPORTED_PRE)}. "
+            "Use --backend transformers for this model"
+        )
     tokens = _strings(reader, "tokenizer.ggml.tokens")
     merges = [tuple(m.split(" ", 1)) for m in _strings(reader, "tokenizer.ggml.merges")]
     tt = reader.fields["tokenizer.ggml.token_type"]
