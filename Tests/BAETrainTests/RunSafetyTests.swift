@@ -10,28 +10,7 @@ import XCTest
 // lines, a full metrics device, the stop request's short path, a non-finite loss and the watchdog.
 @testable import BAETrain
 
-final class RunSafetyTests: XCTestCase {
-  static let rows = 1000, dim = 12, latent = 48, batch = 100
-
-  var dir: URL!
-
-  override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent("bae-safety-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-  func dataset(_ name: String = "data.npy", rows: Int = rows, seed: UInt64 = 21) throws -> URL {
-    let url = dir.appendingPathComponent(name)
-    if !FileManager.default.fileExists(atPath: url.path) {
-      try Npy.write(
-        SyntheticData.generate(bits: 7, dim: Self.dim, rows: rows, noise: 0.05, seed: seed),
-        shape: [rows, Self.dim], to: url)
-    }
-    return url
-  }
-
+final class RunSafetyTests: TrainerTestCase {
   /// 900 training rows = 9 batches per epoch.
   func config(out: String, steps: Int, checkpointEvery: Int = 0) throws -> TrainConfig {
     var c = TrainConfig()

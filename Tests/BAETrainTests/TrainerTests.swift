@@ -10,29 +10,7 @@ import XCTest
 // keep-last/keep-every pruning.
 @testable import BAETrain
 
-final class TrainerTests: XCTestCase {
-  static let rows = 1000, dim = 12, latent = 48, batch = 100
-
-  var dir: URL!
-
-  override func setUpWithError() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent("bae-trainer-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
-
-  /// A synthetic (1000, 12) set with a little noise.
-  func dataset() throws -> URL {
-    let url = dir.appendingPathComponent("data.npy")
-    if !FileManager.default.fileExists(atPath: url.path) {
-      try Npy.write(
-        SyntheticData.generate(bits: 7, dim: Self.dim, rows: Self.rows, noise: 0.05, seed: 21),
-        shape: [Self.rows, Self.dim], to: url)
-    }
-    return url
-  }
-
+final class TrainerTests: TrainerTestCase {
   /// Strong regularisers so the entropy and covariance terms shape every step; a batch that is not a
   /// multiple of 64; 900 training rows = 9 batches per epoch, so 25 steps cross two epoch boundaries.
   func config(out: String, steps: Int = 25) throws -> TrainConfig {
