@@ -13,7 +13,7 @@ public struct StepBenchmarkResult: Codable, Sendable {
   public var inputDim: Int, latentDim: Int, rows: Int, blasThreads: Int, repeats: Int
   /// Measured sgemm throughput at the step's GEMM shapes, GFLOP/s.
   public var sgemmGflops: Double
-  /// The step's ten n·d·d' multiply-adds at `sgemmGflops`: the bound a dense step cannot beat, ms.
+  /// 10·n·d·d' flops (the step's five n×d×d' GEMMs) at `sgemmGflops`: the bound a dense step cannot beat, ms.
   public var idealStepMs: Double
   /// Median step with λ_e = λ_c = 0 (the dense core), ms.
   public var stepMsNoRegularizer: Double
