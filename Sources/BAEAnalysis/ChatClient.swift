@@ -121,6 +121,8 @@ public final class ChatClient: @unchecked Sendable {
     var model: String
     var messages: [ChatMessage]
     var temperature: Double
+    // The chat API's JSON key, encoded as named.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     var max_tokens: Int
   }
 

@@ -44,7 +44,7 @@ extension Int64: MPIReducible {
   public static var mpiDatatype: MPIDatatypeKind { .int64 }
 }
 extension UInt64: MPIReducible {
-  /// `MPI_UINT64_T` (sampler states, hashes, bit words).
+  /// `MPI_UINT64_T` (packed code words and sign planes).
   public static var mpiDatatype: MPIDatatypeKind { .uint64 }
 }
 /// `Int` travels as `MPI_INT64_T`; the package supports 64-bit platforms only.

@@ -1,7 +1,7 @@
 // `bae pack` as a library call: reads a .npy or a safetensors tensor shard by shard (only one
-// shard's rows are in memory), plus an optional tokens TSV, and writes a dataset. Rows holding
-// NaN or infinity are refused, or dropped with their token lines when asked. Reports progress
-// through a callback (library code never prints).
+// shard's activation rows are in memory; an optional tokens TSV is read whole) and writes a dataset.
+// Rows holding NaN or infinity are refused, or dropped with their token lines when asked. Reports
+// progress through a callback (library code never prints).
 import BAEIO
 import Foundation
 
