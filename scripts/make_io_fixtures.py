@@ -246,7 +246,10 @@ def main():
     bad["bad_st_truncated.safetensors"] = "invalidTensor"
     open(os.path.join(OUT, "bad_st_header_length.safetensors"), "wb").write(struct.pack("<Q", 1 << 40) + mixed[8:])
     bad["bad_st_header_length.safetensors"] = "headerLengthInvalid"
-    f4 = lambda *shape: {"dtype": "F32", "shape": list(shape)}
+
+    def f4(*shape):
+        return {"dtype": "F32", "shape": list(shape)}
+
     raw_safetensors(
         "bad_st_overlap.safetensors",
         {"a": {**f4(2), "data_offsets": [0, 8]}, "b": {**f4(2), "data_offsets": [4, 12]}},

@@ -529,7 +529,7 @@ def check_gradcheck(checks):
     """torch.autograd.gradcheck (float64 finite differences) of H, D and the whole loss as functions of
     a continuous relaxation h in (0,1), plus the closed forms on that relaxation."""
     gen = torch.Generator().manual_seed(7)
-    for attempt in range(20):
+    for _attempt in range(20):
         h = (0.05 + 0.9 * torch.rand(9, 6, generator=gen, dtype=torch.float64)).requires_grad_(True)
         hc = h.detach() - h.detach().mean(0)
         if (hc.T @ hc / 8).abs().min() > 1e-3:  # keep |C| away from abs()'s kink for finite differences

@@ -382,7 +382,7 @@ def train(model, x, cfg: Config, rows_since_fired0: np.ndarray | None):
     theta = None
     rec = dict(losses=[], mses=[], sparsities=[], auxes=[], deadCounts=[], thresholds=[], points=[])
     n = x.shape[0]
-    for step in range(cfg.adamSteps):
+    for _step in range(cfg.adamSteps):
         t = forward(model, x, cfg, counters)
         rec["losses"].append(t["loss"].item())
         rec["mses"].append(t["mse"].item())

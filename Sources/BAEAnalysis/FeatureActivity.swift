@@ -23,6 +23,7 @@ public struct FeatureActivity: Codable, Sendable, Equatable {
   /// min(p, 1 − p) < 1e-3 (dead and always-on included): at most 1 row in 1,000 differs from the usual state.
   public var nearConstant: Bool
 
+  /// The classes of a feature that fires on a fraction `p` (0...1) of the rows.
   public init(rate p: Double) {
     rate = p
     minorityRate = min(p, 1 - p)
@@ -35,14 +36,20 @@ public struct FeatureActivity: Codable, Sendable, Equatable {
 
 /// Counts of the activity classes over all features.
 public struct ActivitySummary: Codable, Sendable, Equatable {
+  /// Features counted (d'·k for a BAE).
   public var features: Int
+  /// Features that never fire (p = 0).
   public var dead: Int
+  /// Features that fire on every row (p = 1).
   public var alwaysOn: Int
+  /// Features that fire on more than half of the rows (p > 0.5).
   public var dense: Int
+  /// Features with min(p, 1 − p) < 1e-3 (dead and always-on included).
   public var nearConstant: Int
   /// Features with 1e-3 ≤ min(p, 1 − p) and p ≤ 0.5: fire on a minority of rows, not vanishingly rarely.
   public var sparseAndAlive: Int
 
+  /// Counts the classes over `activities`.
   public init(_ activities: [FeatureActivity]) {
     features = activities.count
     dead = activities.filter(\.dead).count

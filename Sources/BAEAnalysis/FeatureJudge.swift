@@ -17,8 +17,10 @@ public struct JudgeResult: Codable, Sendable, Equatable {
 
 /// Runs the two ComSem prompts through a chat client.
 public struct FeatureJudge: Sendable {
+  /// The OpenAI-compatible server that answers both prompts.
   public let client: ChatClient
 
+  /// A judge that asks `client`.
   public init(client: ChatClient) { self.client = client }
 
   /// Names the commonality of `describe`, then judges each of `test` against it.

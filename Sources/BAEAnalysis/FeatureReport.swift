@@ -5,27 +5,40 @@ import BAEIO
 import BAETrain
 import Foundation
 
+/// What `bae features` writes as report.json (and renders as report.md): settings, corpus statistics, per-feature
+/// samples and judge scores.
 public struct FeatureReport: Codable, Sendable {
   /// What the report was built from and with which settings.
   public struct Settings: Codable, Sendable {
+    /// The model's run directory, as given on the command line.
     public var model: String
+    /// The activations the report reads (a dataset directory or an .npy), as given.
     public var data: String
     /// Token TSVs the contexts came from (empty: no contexts).
     public var tokens: [String]
+    /// Rows of the data scanned (after `--max-rows`).
     public var rows: Int
+    /// Width d of a row.
     public var inputDim: Int
     /// Features = code bits of the model (d'·k).
     public var features: Int
+    /// Bits per feature k of the model (1 for a plain BAE).
     public var bitsPerFeature: Int
+    /// Features each token is assigned to by β (ComSem top-k).
     public var topK: Int
+    /// Samples per feature shown to the judge to name the commonality.
     public var describeCount: Int
+    /// Further samples per feature judged against that description (at most).
     public var testCount: Int
     /// Tokens of context on each side of a sample (same document only).
     public var contextWindow: Int
+    /// Firing rate above which a feature counts as dense (`FeatureActivity.denseRate`).
     public var denseRate: Double
+    /// min(p, 1 − p) below which a feature counts as near-constant (`FeatureActivity.nearConstantRate`).
     public var nearConstantRate: Double
     /// The judge's endpoint, never with `user:pass@` (nil: no judge).
     public var judgeURL: String?
+    /// The judge model's name (nil: no judge).
     public var judgeModel: String?
     /// Judge requests in flight at most.
     public var judgeConcurrency: Int?
@@ -41,7 +54,9 @@ public struct FeatureReport: Codable, Sendable {
   public struct Corpus: Codable, Sendable {
     /// Ĥ = Σ_j H_b(p_j) over all rows, bits.
     public var entropyBits: Double
+    /// Mean squared reconstruction error per element over all rows.
     public var mse: Double
+    /// Fraction of variance unexplained: MSE over the data's per-dimension variance (nil when the variance is 0).
     public var fvu: Double?
     /// Mean active bits per row.
     public var l0: Double
@@ -51,13 +66,17 @@ public struct FeatureReport: Codable, Sendable {
   public struct Sample: Codable, Sendable {
     /// "describe" (shown to the judge to name the commonality) or "test" (judged Yes/No).
     public var role: String
+    /// Global row of the sample (index into the data).
     public var row: Int
     /// The token and its context; nil when no tokens TSV was available.
     public var context: TokenContext?
   }
 
+  /// One feature (code bit): its activity, its ComSem samples and the judge's verdict.
   public struct Feature: Codable, Sendable {
+    /// Index of the code bit, 0..<d'·k.
     public var index: Int
+    /// The feature's firing rate and activity classes.
     public var activity: FeatureActivity
     /// Tokens that have this feature among their top-k by β (over the whole corpus).
     public var assigned: Int
@@ -65,15 +84,21 @@ public struct FeatureReport: Codable, Sendable {
     public var interpretable: Bool
     /// The first describeCount + testCount samples in corpus order.
     public var samples: [Sample]
+    /// The judge's description and score (nil: not judged).
     public var judge: JudgeResult?
     /// Why judging this feature failed (after the client's retries).
     public var judgeError: String?
   }
 
+  /// Counts over all features of the report.
   public struct Summary: Codable, Sendable {
+    /// Dead, always-on, dense and near-constant counts.
     public var activity: ActivitySummary
+    /// Features with enough samples to be judged (`describeCount` + 1 or more).
     public var interpretable: Int
+    /// Features the judge answered for.
     public var judged: Int
+    /// Features whose judging failed after the client's retries.
     public var judgeFailures: Int
     /// Mean judge score over judged features.
     public var meanScore: Double?
@@ -81,9 +106,13 @@ public struct FeatureReport: Codable, Sendable {
     public var scoreHistogram: [Int]
   }
 
+  /// What the report was built from and with which settings.
   public var settings: Settings
+  /// Statistics of the model over the whole data.
   public var corpus: Corpus
+  /// Counts and the score histogram, derived from `features` by `updateSummary()`.
   public var summary: Summary
+  /// Every feature, in index order.
   public var features: [Feature]
 
   /// Recomputes `summary` from `features`.

@@ -20,6 +20,7 @@ public struct FeatureReportOptions: Sendable {
   public var chunk = 1024
   /// Use only the first N rows (0 = all).
   public var maxRows = 0
+  /// The reference settings: top-10 features per token, 5 describe and 8 test samples, 12 tokens of context, all rows.
   public init() {}
 }
 
@@ -29,6 +30,7 @@ public enum AnalysisError: Error, CustomStringConvertible {
   case judgeNeedsTokens(data: String)
   case judgeGaveUp(consecutiveFailures: Int, last: String)
 
+  /// What went wrong and what to do, in one line for the CLI.
   public var description: String {
     switch self {
     case let .widthMismatch(data, found, model, expected):
@@ -43,6 +45,7 @@ public enum AnalysisError: Error, CustomStringConvertible {
   }
 }
 
+/// `bae features`: scans the data through a model, picks ComSem samples, asks the judge, and builds the report.
 public enum FeatureReportBuilder {
   /// Progress: (phase name, done, total).
   public typealias Progress = (String, Int, Int) -> Void

@@ -10,6 +10,7 @@ public enum JudgeCacheError: Error, CustomStringConvertible, Equatable {
   case unreadable(path: String, reason: String)
   case unwritable(path: String, reason: String)
 
+  /// Which file and what to do: delete it, or pass --no-judge-cache.
   public var description: String {
     switch self {
     case let .unreadable(path, reason):
@@ -29,6 +30,7 @@ public final class JudgeCache: @unchecked Sendable {
     var answer: String
   }
 
+  /// The cache file (judge_cache.jsonl in the report directory).
   public let url: URL
   /// Lines of the file that could not be read (torn last line, corruption), skipped.
   public let skippedLines: Int

@@ -11,8 +11,10 @@ import Foundation
 
 /// Position buckets [edges[b], edges[b+1]), the last one open-ended.
 public struct PositionBuckets: Codable, Sendable, Equatable {
+  /// Lower edges of the buckets, strictly increasing, the first >= 0 (token positions, 0-based).
   public let edges: [Int]
 
+  /// Buckets from `edges`; traps unless they are non-empty, strictly increasing and non-negative.
   public init(edges: [Int]) {
     precondition(
       !edges.isEmpty && zip(edges, edges.dropFirst()).allSatisfy { $0 < $1 } && edges[0] >= 0,
@@ -33,6 +35,7 @@ public struct PositionBuckets: Codable, Sendable, Equatable {
     return PositionBuckets(edges: e)
   }
 
+  /// Number of buckets (the last is open-ended).
   public var count: Int { edges.count }
 
   /// The bucket of `position`, or nil below the first edge.
@@ -52,6 +55,7 @@ public struct PositionBuckets: Codable, Sendable, Equatable {
 
 /// Settings of a per-position run.
 public struct PositionEntropyOptions: Sendable {
+  /// The position buckets; each gets its own BAE.
   public var buckets: PositionBuckets
   /// Model settings shared by every bucket's BAE (latentDim, loss weights, lr, estimator, seed …);
   /// `data`, `steps`, `batchSize` are ignored here.
@@ -66,6 +70,8 @@ public struct PositionEntropyOptions: Sendable {
   /// bucket's row count, so the estimates are comparable: Ĥ of a finite set grows with its size).
   /// Buckets with fewer rows than `bucketBatch` are not trained.
   public var evalRows = 0
+  /// Options with the stream and bucket defaults (512-row batches, 1,000 stream steps, evaluation on the smallest
+  /// bucket's row count).
   public init(buckets: PositionBuckets, model: TrainConfig) {
     self.buckets = buckets
     self.model = model
@@ -74,8 +80,11 @@ public struct PositionEntropyOptions: Sendable {
 
 /// One point of the curve.
 public struct PositionBucketResult: Codable, Sendable {
+  /// Index of the bucket, 0-based.
   public var bucket: Int
+  /// "[lo, hi)" or "[lo, ∞)".
   public var label: String
+  /// First token position of the bucket (inclusive).
   public var lowerPosition: Int
   /// Exclusive; nil for the open last bucket.
   public var upperPosition: Int?
@@ -85,29 +94,48 @@ public struct PositionBucketResult: Codable, Sendable {
   public var steps: Int
   /// Rows Ĥ was measured on (evenly spaced over the bucket's rows in file order).
   public var evalRows: Int
+  /// Ĥ = Σ_j H_b(p_j) of the bucket's BAE on its `evalRows` rows, in bits (nil when skipped).
   public var entropyBits: Double?
+  /// Mean squared reconstruction error per element on those rows (nil when skipped).
   public var mse: Double?
+  /// Fraction of variance unexplained on those rows (nil when skipped).
   public var fvu: Double?
+  /// Mean active code bits per row (nil when skipped).
   public var l0: Double?
+  /// Code bits that never fire on those rows (nil when skipped).
   public var deadBits: Int?
   /// Why there is no estimate (too few rows to train).
   public var skipped: String?
 }
 
+/// The whole `bae entropy-position` result: its settings and one `PositionBucketResult` per bucket.
 public struct PositionEntropyResult: Codable, Sendable {
+  /// The activations read, as given on the command line.
   public var data: String
+  /// Width d of a row.
   public var inputDim: Int
+  /// Features d' of every bucket's BAE.
   public var latentDim: Int
+  /// λ_e of every bucket's BAE.
   public var entropyWeight: Double
+  /// λ_c of every bucket's BAE.
   public var covarianceWeight: Double
+  /// Rows per global minibatch of the shared stream.
   public var streamBatch: Int
+  /// Stream batches run.
   public var streamSteps: Int
+  /// Rows over all ranks that trigger one step of a bucket's BAE.
   public var bucketBatch: Int
+  /// MPI ranks the run used.
   public var ranks: Int
+  /// Wall-clock seconds of the run (training and evaluation).
   public var seconds: Double
+  /// One result per bucket, in bucket order.
   public var buckets: [PositionBucketResult]
 }
 
+/// Trains one BAE per position bucket from one shared row stream (each rank routes its rows to their bucket), then
+/// estimates each bucket's Ĥ.
 public final class PositionEntropyTrainer {
   let source: any RowSource
   let positions: [Int32]
@@ -116,7 +144,9 @@ public final class PositionEntropyTrainer {
   let config: TrainConfig
   /// One training step (model + Adam) per bucket; all share one workspace.
   let steps: [TrainingStep]
+  /// Every bucket's model, in bucket order.
   public var models: [Autoencoder] { steps.map(\.model) }
+  /// Optimizer steps each bucket's BAE has taken so far.
   public private(set) var bucketSteps: [Int]
   let bucketRows: [[Int]]
 

@@ -8,7 +8,9 @@ import Foundation
 public struct TokenContext: Codable, Sendable, Equatable {
   /// Global row (index into the dataset / activations).
   public var row: Int
+  /// The model's vocabulary id of the token.
   public var tokenId: Int
+  /// The document (sequence) the token came from.
   public var documentId: Int
   /// Position of the token inside its document.
   public var position: Int
@@ -19,6 +21,7 @@ public struct TokenContext: Codable, Sendable, Equatable {
   /// Texts of up to `window` following tokens of the same document, concatenated.
   public var after: String
 
+  /// A context: the token `token` of row `row`, with `before` and `after` from the same document.
   public init(row: Int, tokenId: Int, documentId: Int, position: Int, token: String, before: String, after: String) {
     self.row = row
     self.tokenId = tokenId
@@ -30,9 +33,8 @@ public struct TokenContext: Codable, Sendable, Equatable {
   }
 }
 
+/// Reads token TSVs into per-row contexts, and finds the token files that belong to a data set.
 public enum TokenContexts {
-  /// The token sidecars of a dataset directory in shard order, or nil when it has none.
-  /// A dataset with tokens on some shards only is an error (rows would be misnumbered).
   /// The token files of `data`: `explicit` when given, else a dataset directory's sidecars, else
   /// P.tokens.tsv beside P.npy; nil when there are none. The one lookup every command uses.
   public static func tokenFiles(forData data: URL, explicit: String?) throws -> [URL]? {
@@ -45,6 +47,8 @@ public enum TokenContexts {
     return FileManager.default.fileExists(atPath: sibling.path) ? [sibling] : nil
   }
 
+  /// The token sidecars of a dataset directory in shard order, or nil when it has none.
+  /// A dataset with tokens on some shards only is an error (rows would be misnumbered).
   public static func sidecars(ofDataset dir: URL) throws -> [URL]? {
     let m = try DatasetManifest.read(directory: dir)
     let named = m.shards.compactMap(\.tokens)

@@ -11,12 +11,14 @@ import Foundation
 
 /// Hockney model of a link: a message of b bytes costs α + b/β; collectives are sums of such steps.
 public struct LinkModel: Codable, Sendable, Equatable {
+  /// The link's label in reports, e.g. "shared memory" or a fitted network.
   public var name: String
   /// α: seconds per message step.
   public var latency: Double
   /// β: bytes per second of one step.
   public var bandwidth: Double
 
+  /// A link with `latency` α (seconds per step) and `bandwidth` β (bytes per second).
   public init(name: String, latency: Double, bandwidth: Double) {
     self.name = name
     self.latency = latency
@@ -108,6 +110,7 @@ public struct StepTraffic: Codable, Sendable {
   /// Packed codes of ONE rank: n_local·wpr words (allgatherv; the total is R times this).
   public var codeBytesPerRank: Double
 
+  /// The traffic of one step at input width `d`, `dl` features and `n` rows per rank.
   public init(inputDim d: Int, latentDim dl: Int, localRows n: Int) {
     let m = dl, wpr = Int(bae_row_words(Int64(m)))
     gradientBytes = Double(4 * (2 * d * dl + dl + d))
@@ -127,7 +130,9 @@ public struct StepTraffic: Codable, Sendable {
 /// The covariance work one rank does at world size R under weak scaling (n_global = R·n_local):
 /// transposing ALL n_global gathered rows, and the pair signs of its share of the pair triangle.
 public struct ScalePoint: Codable, Sendable {
+  /// World size R.
   public var ranks: Int
+  /// n_global = R · n_local rows per step.
   public var globalRows: Int
   /// bae_transpose_bits of the n_global × m gathered codes (every rank does all of it).
   public var transposeSeconds: Double
@@ -138,6 +143,7 @@ public struct ScalePoint: Codable, Sendable {
   public var pairSeconds: Double
   /// 64×64 tiles of the pair triangle the busiest rank owns, and the mean over ranks.
   public var busiestTiles: Int
+  /// Mean tiles per rank.
   public var meanTiles: Double
   /// pairSeconds scaled to ⌈total tiles / R⌉ (equal to pairSeconds now that the trainer splits by tiles).
   public var balancedPairSeconds: Double { pairSeconds / Double(Swift.max(busiestTiles, 1)) * meanTiles.rounded(.up) }
@@ -162,14 +168,23 @@ public struct ComputeProfile: Codable, Sendable {
 
 /// One world size's projected step.
 public struct ScalingProjection: Codable, Sendable {
+  /// World size R.
   public var ranks: Int
+  /// Name of the link model the communication was projected over.
   public var network: String
+  /// Which covariance design was projected (`ScalingBenchmark.Design`'s raw value).
   public var design: String
+  /// Per-rank compute, seconds: the R-independent part plus `transposeSeconds` and `pairSeconds`.
   public var computeSeconds: Double
+  /// Transpose (or regather) seconds at R.
   public var transposeSeconds: Double
+  /// Pair-sign seconds of the busiest rank at R.
   public var pairSeconds: Double
+  /// Projected allreduce seconds per step.
   public var allreduceSeconds: Double
+  /// Projected allgather seconds per step.
   public var allgatherSeconds: Double
+  /// Projected step time: compute plus communication (no overlap assumed).
   public var stepSeconds: Double { computeSeconds + allreduceSeconds + allgatherSeconds }
   /// Weak-scaling efficiency against the measured 1-rank step.
   public var efficiency: Double
@@ -177,11 +192,17 @@ public struct ScalingProjection: Codable, Sendable {
 
 /// Medians of a real `bae train` run's metrics.jsonl after warm-up.
 public struct WeakScalingRun: Codable, Sendable {
+  /// MPI ranks of the run.
   public var ranks: Int
+  /// Step records used (those after the warm-up).
   public var steps: Int
+  /// Median of compute + communication + input wait, seconds.
   public var stepSeconds: Double
+  /// Median compute seconds per step (rank 0's).
   public var computeSeconds: Double
+  /// Median communication seconds per step (rank 0's).
   public var communicationSeconds: Double
+  /// Median seconds per step waiting for input (rank 0's).
   public var inputWaitSeconds: Double
 
   /// Reads the step records (lines with "computeSeconds") and takes medians after `warmupSteps`.
@@ -215,9 +236,12 @@ public struct WeakScalingRun: Codable, Sendable {
 /// A metrics file that cannot be used, with what to do about it.
 public struct ScalingBenchmarkError: Error, CustomStringConvertible {
   public var file: String, message: String
+  /// "<file>: <what is wrong and what to do>".
   public var description: String { "\(file): \(message)" }
 }
 
+/// `bae bench scaling`: measures collectives and the step's compute, fits link models, and projects weak scaling to
+/// larger world sizes.
 public enum ScalingBenchmark {
   /// Sizes for the allreduce sweep: 8 B … 128 MiB in steps of 4× (the gradient at d = 2048, d' = 8192
   /// is 128 MiB, the sign planes 16 MiB).

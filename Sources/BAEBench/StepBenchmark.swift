@@ -7,25 +7,37 @@ import BAETensor
 import CBAEKernels
 import Foundation
 
+/// What `bae bench step` reports: the step against the sgemm bound, and the covariance term against its dense float
+/// form.
 public struct StepBenchmarkResult: Codable, Sendable {
   public var inputDim: Int, latentDim: Int, rows: Int, blasThreads: Int, repeats: Int
+  /// Measured sgemm throughput at the step's GEMM shapes, GFLOP/s.
   public var sgemmGflops: Double
+  /// 10·n·d·d' flops (the step's five n×d×d' GEMMs) at `sgemmGflops`: the bound a dense step cannot beat, ms.
   public var idealStepMs: Double
+  /// Median step with λ_e = λ_c = 0 (the dense core), ms.
   public var stepMsNoRegularizer: Double
+  /// Median step with λ_e = λ_c = `lambda`, ms.
   public var stepMsWithRegularizer: Double
   /// ideal / measured for the λ = 0 step (the dense core).
   public var denseCoreEfficiency: Double
+  /// Covariance term: pair signs plus the H·S product, ms.
   public var covarianceMs: Double
   /// of which: transpose + pair signs (split across ranks) and the H·S product (per rank)
   public var covariancePairsMs: Double
+  /// The H·S product, ms.
   public var covarianceProductMs: Double
+  /// `covarianceMs` over the regularised step.
   public var covarianceShare: Double
+  /// The same term as two dense float GEMMs (Hcᵀ·Hc, then Hc·C), ms.
   public var denseCovarianceMs: Double
   /// dense float formulation time / ours.
   public var covarianceSpeedup: Double
+  /// Whether the CPU has AVX-512 VPOPCNTDQ (the fastest popcount path).
   public var avx512Popcount: Bool
   /// CPU model name and the OpenBLAS kernel set that ran.
   public var cpu: String
+  /// The OpenBLAS core (kernel set) that ran, e.g. "Zen".
   public var blasCore: String
   /// The ISA path of each bit kernel.
   public var kernelPaths: [String: String]
@@ -68,18 +80,24 @@ final class BenchmarkStep {
 
 /// One architecture's step at a shape, beside the BAE's dense core measured in the same run.
 public struct ArchitectureStepResult: Codable, Sendable {
+  /// The architecture timed (bae, relu, topk, batchtopk, jumprelu).
   public var architecture: String
   public var inputDim: Int, latentDim: Int, rows: Int, blasThreads: Int, repeats: Int
+  /// Median step of `architecture`, ms.
   public var stepMs: Double
   /// The BAE step with λ = 0 (no entropy, no covariance) at the same shape, same run.
   public var baeCoreStepMs: Double
+  /// `stepMs / baeCoreStepMs` (below 1: cheaper than the BAE's dense core).
   public var ratioToBAECore: Double
+  /// CPU model name.
   public var cpu: String
+  /// The OpenBLAS core (kernel set) that ran.
   public var blasCore: String
   /// The ISA path of each bit kernel.
   public var kernelPaths: [String: String]
 }
 
+/// `bae bench step`: one training step timed at a shape, through the trainer's own `TrainingStep`.
 public enum StepBenchmark {
   /// Times a step of `architecture` (not bae) against the BAE core step, interleaved so load drifts
   /// hit both alike.
@@ -111,6 +129,8 @@ public enum StepBenchmark {
       kernelPaths: MachineInfo.kernelPaths)
   }
 
+  /// Times the λ = 0 and λ > 0 steps and the covariance term at (d, d', n) for `repeats` medians; `progress` gets one
+  /// line per phase.
   public static func run(
     inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
     repeats: Int = 5, lambda: Double = 1e-7, progress: (String) -> Void = { _ in }

@@ -27,19 +27,38 @@ public protocol MPIElement: BitwiseCopyable {
 /// An element type on which MPI_SUM, MPI_MIN and MPI_MAX are defined (so not raw bytes).
 public protocol MPIReducible: MPIElement {}
 
-extension Float: MPIReducible { public static var mpiDatatype: MPIDatatypeKind { .float32 } }
-extension Double: MPIReducible { public static var mpiDatatype: MPIDatatypeKind { .float64 } }
-extension Int32: MPIReducible { public static var mpiDatatype: MPIDatatypeKind { .int32 } }
-extension Int64: MPIReducible { public static var mpiDatatype: MPIDatatypeKind { .int64 } }
-extension UInt64: MPIReducible { public static var mpiDatatype: MPIDatatypeKind { .uint64 } }
+extension Float: MPIReducible {
+  /// `MPI_FLOAT`: 4-byte IEEE single.
+  public static var mpiDatatype: MPIDatatypeKind { .float32 }
+}
+extension Double: MPIReducible {
+  /// `MPI_DOUBLE`: 8-byte IEEE double.
+  public static var mpiDatatype: MPIDatatypeKind { .float64 }
+}
+extension Int32: MPIReducible {
+  /// `MPI_INT32_T`.
+  public static var mpiDatatype: MPIDatatypeKind { .int32 }
+}
+extension Int64: MPIReducible {
+  /// `MPI_INT64_T`.
+  public static var mpiDatatype: MPIDatatypeKind { .int64 }
+}
+extension UInt64: MPIReducible {
+  /// `MPI_UINT64_T` (packed code words and sign planes).
+  public static var mpiDatatype: MPIDatatypeKind { .uint64 }
+}
 /// `Int` travels as `MPI_INT64_T`; the package supports 64-bit platforms only.
 extension Int: MPIReducible {
+  /// `MPI_INT64_T` (traps on a platform whose `Int` is not 8 bytes).
   public static var mpiDatatype: MPIDatatypeKind {
     precondition(MemoryLayout<Int>.size == 8, "BAEComm maps Int to MPI_INT64_T: needs 64-bit Int")
     return .int64
   }
 }
-extension UInt8: MPIElement { public static var mpiDatatype: MPIDatatypeKind { .byte } }
+extension UInt8: MPIElement {
+  /// `MPI_BYTE`: raw bytes, sent and gathered but never reduced.
+  public static var mpiDatatype: MPIDatatypeKind { .byte }
+}
 
 /// Reduction operators for `Communicator.allreduce`.
 public enum ReduceOp: Sendable {

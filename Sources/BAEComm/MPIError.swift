@@ -14,6 +14,7 @@ public struct MPIError: Error, Sendable, Equatable, CustomStringConvertible {
   /// `MPI_Error_string` of `code`.
   public let message: String
 
+  /// The one-line message the CLI prints: function, code, class, MPI's text, and what to check.
   public var description: String {
     "\(function) failed with MPI error \(code) (class \(errorClass)): \(message). "
       + "If this is a bad argument (root, count, buffer), fix the caller; if a peer rank died or the "
@@ -33,6 +34,7 @@ public enum CommError: Error, Sendable, Equatable, CustomStringConvertible {
   /// A broadcast JSON payload could not be decoded on this rank.
   case decodingFailed(type: String, reason: String)
 
+  /// What went wrong and what to do, in one line for the CLI.
   public var description: String {
     switch self {
     case .alreadyFinalized:

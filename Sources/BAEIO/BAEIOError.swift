@@ -46,6 +46,7 @@ public enum BAEIOError: Error, CustomStringConvertible, Equatable, Sendable {
   /// The tensor exists but its dtype cannot be read as requested (e.g. `floats` on `I64`).
   case tensorDTypeMismatch(path: String, tensor: String, found: String, wanted: String)
 
+  /// "<path>: <what was found>; <what to do>", as the CLI prints it.
   public var description: String {
     switch self {
     case let .cannotRead(path, reason):

@@ -44,6 +44,7 @@ public struct NpyArray: Sendable, Equatable {
   /// Elements in C (row-major) order; `values.count == shape.reduce(1, *)`.
   public var values: [Float]
 
+  /// An array of `shape` whose row-major `values` were read from a file of `dtype`; traps when the element counts differ.
   public init(shape: [Int], dtype: NpyDType, values: [Float]) {
     precondition(
       shape.reduce(1, *) == values.count,

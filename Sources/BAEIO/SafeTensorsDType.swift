@@ -3,6 +3,8 @@
 
 /// A safetensors element type, spelled as in the file header.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
+  // The cases are the header's own spellings (their raw values), so they are not lowerCamelCase.
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   case BOOL, U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, U32, F32, C64, F64, I64, U64
 
   /// Bytes per element.

@@ -27,6 +27,7 @@ public struct SafeTensorsWriter {
     let payload: Payload
   }
 
+  /// An empty writer; `metadata` becomes the file's `"__metadata__"` object (left out when empty).
   public init(metadata: [String: String] = [:]) {
     self.metadata = metadata
   }

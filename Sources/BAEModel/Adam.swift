@@ -5,13 +5,17 @@ import Foundation
 
 /// Adam state in two flat buffers with the parameters' layout.
 public final class Adam: @unchecked Sendable {
+  /// First moments m, one per parameter (zero at the start).
   public let m: AlignedBuffer<Float>
+  /// Second moments v, one per parameter (zero at the start).
   public let v: AlignedBuffer<Float>
   /// Number of steps taken (PyTorch's `step`).
   public private(set) var step: Int = 0
+  /// Learning rate; may change between steps (it is read at each `update`).
   public var lr: Double
   public let beta1: Double, beta2: Double, epsilon: Double
 
+  /// Zeroed moments for `count` parameters, with PyTorch's defaults β1 0.9, β2 0.999, ε 1e-8.
   public init(count: Int, lr: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
     m = AlignedBuffer(count: count)
     v = AlignedBuffer(count: count)
@@ -29,6 +33,8 @@ public final class Adam: @unchecked Sendable {
     _ = v.buffer.update(fromContentsOf: vValues)
   }
 
+  /// One Adam step on `p` with gradients `g` (all three the same length): updates m and v, then p −=
+  /// lr/(1−β1^t)·m/(√v/√(1−β2^t) + ε).
   public func update(parameters p: AlignedBuffer<Float>, gradients g: AlignedBuffer<Float>) {
     precondition(
       p.count == m.count && g.count == m.count, "Adam sizes: params \(p.count) grads \(g.count) state \(m.count)")

@@ -20,7 +20,8 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
 
 /// Gradient estimator for the step function h = 1[z > 0] (Method.md §2).
 public enum Estimator: String, Codable, Sendable, CaseIterable {
-  /// ∂L/∂z = g − g² (the reference default).
+  /// ∂L/∂z = g − g² (the reference default). Named as the reference and the CLI spell it.
+  // swift-format-ignore: AlwaysUseLowerCamelCase
   case sign_s
   /// ∂L/∂z = g (plain straight-through).
   case sign

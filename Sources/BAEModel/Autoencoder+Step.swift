@@ -17,15 +17,20 @@ public enum Moments {
 public struct BatchContext {
   /// Every rank's local row count (identical on all ranks); their sum is N.
   public let rowsPerRank: [Int]
+  /// The ranks that share the batch (a single process, or MPI through BAETrain).
   public let collectives: Collectives
+  /// A batch split as `rowsPerRank` over the ranks of `collectives`; traps when the counts do not match the world size.
   public init(rowsPerRank: [Int], collectives: Collectives) {
     precondition(
       rowsPerRank.count == collectives.worldSize, "rowsPerRank \(rowsPerRank.count) != world \(collectives.worldSize)")
     self.rowsPerRank = rowsPerRank
     self.collectives = collectives
   }
+  /// N, the rows of the global batch.
   public var globalRows: Int { rowsPerRank.reduce(0, +) }
+  /// This rank's index.
   public var rank: Int { collectives.rank }
+  /// Rows this rank holds, n_r.
   public var localRows: Int { rowsPerRank[collectives.rank] }
 }
 

@@ -9,16 +9,22 @@ import Foundation
 public final class Autoencoder: @unchecked Sendable {
   /// The resolved, validated hyper-parameters (inputDim and latentDim set).
   public let config: ModelConfig
+  /// Where each trained tensor sits in `parameters`.
   public let layout: ParameterLayout
   /// Trained parameters: encoder.weight, encoder.bias, decoder.weight, decoder.bias[, log_threshold].
   public let parameters: AlignedBuffer<Float>
+  /// Where each untrained state sits in `buffers` (empty for kinds without one).
   public let bufferLayout: BufferLayout
   /// Untrained state, identical on every rank (updated from global statistics only).
   public let buffers: AlignedBuffer<Double>
 
+  /// The code function (bae, relu, topk, batchtopk, jumprelu).
   public var architecture: Architecture { config.architecture }
+  /// Input width d.
   public var inputDim: Int { layout.inputDim }
+  /// Features d'.
   public var latentDim: Int { layout.latentDim }
+  /// Bits per feature k (1 except for a multi-bit BAE).
   public var bitsPerFeature: Int { layout.bitsPerFeature }
   /// Encoder outputs per row m (d'·k for a BAE, d' for an SAE).
   public var codeBits: Int { layout.codeBits }
@@ -58,13 +64,17 @@ public final class Autoencoder: @unchecked Sendable {
     if config.unitNormDecoder { normaliseDecoderColumns() }
   }
 
+  /// W_enc: (m, d), a view into `parameters`.
   public var encoderWeight: Matrix {
     Matrix(parameters, offset: layout.encoderWeight.lowerBound, rows: codeBits, cols: inputDim)
   }
+  /// b_enc: (m), a view into `parameters`.
   public var encoderBias: Vector { Vector(parameters, offset: layout.encoderBias.lowerBound, count: codeBits) }
+  /// W_dec: (d, d'), a view into `parameters`.
   public var decoderWeight: Matrix {
     Matrix(parameters, offset: layout.decoderWeight.lowerBound, rows: inputDim, cols: latentDim)
   }
+  /// b_dec: (d), a view into `parameters` (zero and untrained when the config turns the bias off).
   public var decoderBias: Vector { Vector(parameters, offset: layout.decoderBias.lowerBound, count: inputDim) }
   /// log θ: (d'), JumpReLU with a learned threshold only.
   public var logThreshold: Vector {
@@ -111,6 +121,7 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
   /// A tensor's shape differs from the model's.
   case shapeMismatch(source: String, name: String, found: [Int], expected: [Int])
 
+  /// Which source, which tensor, and what was expected: check that the run and the model kind match.
   public var description: String {
     switch self {
     case let .missingTensor(source, name, expected):

@@ -28,9 +28,13 @@ public struct BatchStatistics: Sendable {
 
 /// Loss weights in force for one step (the schedule already applied).
 public struct LossWeights: Sendable, Equatable {
+  /// λ_e in force this step (0 before `entropyStartStep` or when H fell below the threshold).
   public var entropy: Double
+  /// λ_c in force this step.
   public var covariance: Double
+  /// The gradient estimator of the binarisation (sign_s or sign).
   public var estimator: Estimator
+  /// The weights `entropy` (λ_e), `covariance` (λ_c) and `estimator` for one step.
   public init(entropy: Double, covariance: Double, estimator: Estimator) {
     self.entropy = entropy
     self.covariance = covariance

@@ -2,7 +2,9 @@
 // logs (spec §3). Kept in Double: p is an exact ratio of integer counts.
 import Foundation
 
+/// The binary entropy H_b of a firing rate and its derivative, with the reference's ε inside the logs.
 public enum BinaryEntropy {
+  /// ε added inside each log2 (the reference's 1e-10).
   public static let epsilon = 1e-10
 
   /// H_b(p) = −p·log2(p + ε) − (1 − p)·log2(1 − p + ε), in bits.

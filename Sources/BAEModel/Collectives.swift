@@ -20,14 +20,23 @@ public protocol Collectives: AnyObject {
 
 /// World of one: reductions are no-ops and gathering is a copy.
 public final class SingleProcess: Collectives {
+  /// The world of one process.
   public init() {}
+  /// Always 0.
   public var rank: Int { 0 }
+  /// Always 1.
   public var worldSize: Int { 1 }
+  /// No-op: the local values are already the sum.
   public func sum(_ x: UnsafeMutableBufferPointer<Float>) {}
+  /// No-op: the local values are already the sum.
   public func sum(_ x: UnsafeMutableBufferPointer<Double>) {}
+  /// No-op: the local values are already the sum.
   public func sum(_ x: UnsafeMutableBufferPointer<Int64>) {}
+  /// No-op: the local values are already the sum.
   public func sum(_ x: UnsafeMutableBufferPointer<UInt64>) {}
+  /// No-op: the local values are already the maximum.
   public func max(_ x: UnsafeMutableBufferPointer<Double>) {}
+  /// Copies `local` into `global` (`counts` must be `[local.count]`).
   public func gather(
     _ local: UnsafeBufferPointer<UInt64>, into global: UnsafeMutableBufferPointer<UInt64>, counts: [Int]
   ) {

@@ -65,6 +65,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
   /// Adam ε.
   public var adamEpsilon: Double = 1e-8
 
+  /// The defaults: a standard BAE (k = 1) with the reference's loss weights and optimizer; d and d' still to resolve.
   public init() {}
 
   /// Encoder outputs per row m: latentDim × bitsPerFeature for a BAE, latentDim for an SAE.
@@ -79,12 +80,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
 /// A model setting that cannot be used, with the field and what to do.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
+  /// The config key at fault, e.g. "latentDim".
   public let field: String
+  /// What is wrong with it and what to do.
   public let message: String
+  /// An error for config key `field`, with `message` saying what is wrong and what to do.
   public init(field: String, _ message: String) {
     self.field = field
     self.message = message
   }
+  /// "invalid config field '<field>': <message>".
   public var description: String { "invalid config field '\(field)': \(message)" }
 }
 

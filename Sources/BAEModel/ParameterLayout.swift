@@ -5,21 +5,29 @@
 
 /// A named tensor inside a flat buffer, with its PyTorch (out, in) shape.
 public struct TensorSlot: Equatable, Sendable {
+  /// The tensor's name in checkpoints and exports (the reference's state_dict name), e.g. "encoder.weight".
   public let name: String
+  /// Its elements in the flat buffer.
   public let range: Range<Int>
+  /// Its PyTorch shape, (out, in) for weights.
   public let shape: [Int]
 }
 
 /// Offsets of the trained tensors of one autoencoder inside one flat Float buffer.
 public struct ParameterLayout: Equatable, Sendable {
-  public let inputDim: Int  // d
-  public let latentDim: Int  // d' (features, decoder inputs)
-  public let bitsPerFeature: Int  // k (BAE only; 1 otherwise)
+  /// Input width d.
+  public let inputDim: Int
+  /// Features d' (the decoder's inputs).
+  public let latentDim: Int
+  /// Bits per feature k (a multi-bit BAE; 1 otherwise).
+  public let bitsPerFeature: Int
   /// Encoder outputs m = d'·k.
   public var codeBits: Int { latentDim * bitsPerFeature }
   /// Whether a learned per-latent log θ follows the decoder bias (JumpReLU).
   public let learnedThreshold: Bool
 
+  /// The layout for d, d' and k; a learned JumpReLU threshold adds log θ after the decoder bias. Traps unless all three
+  /// are positive.
   public init(inputDim: Int, latentDim: Int, bitsPerFeature: Int = 1, learnedThreshold: Bool = false) {
     precondition(
       inputDim > 0 && latentDim > 0 && bitsPerFeature > 0,
@@ -49,6 +57,7 @@ public struct ParameterLayout: Equatable, Sendable {
   public var logThreshold: Range<Int> {
     decoderBias.upperBound..<(decoderBias.upperBound + (learnedThreshold ? latentDim : 0))
   }
+  /// Floats in the flat parameter buffer: m·d + m + d·d' + d, plus d' with a learned threshold.
   public var count: Int { logThreshold.upperBound }
 
   /// The trained tensors with their names (the reference's state_dict names) and shapes.
@@ -72,11 +81,13 @@ public struct BufferLayout: Equatable, Sendable {
   /// rows since each latent last fired: (d'), topk with AuxK only.
   public let rowsSinceFired: Range<Int>
 
+  /// The buffers a model of `c`'s kind needs: θ for batchtopk, counters for topk with AuxK, none otherwise.
   public init(_ c: ModelConfig) {
     threshold = 0..<(c.architecture == .batchtopk ? 2 : 0)
     let auxk = c.architecture == .topk && c.auxkWeight != 0
     rowsSinceFired = threshold.upperBound..<(threshold.upperBound + (auxk ? c.latentDim : 0))
   }
+  /// Doubles in the flat state buffer (0 when the kind keeps no state).
   public var count: Int { rowsSinceFired.upperBound }
 
   /// Named slots, for checkpoints.

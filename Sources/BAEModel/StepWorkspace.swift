@@ -7,8 +7,11 @@ import CBAEKernels
 /// Scratch memory for the phases of one step on up to `capacity` local rows out of a global
 /// minibatch of at most `globalCapacity` rows.
 public final class StepWorkspace: @unchecked Sendable {
+  /// Most local rows one step may have (n_r).
   public let capacity: Int
+  /// Most global rows one step may have (N).
   public let globalCapacity: Int
+  /// The parameter layout the buffers are sized for.
   public let layout: ParameterLayout
   /// Words per row-packed code row (multiple of 8).
   public let rowWords: Int
@@ -27,7 +30,9 @@ public final class StepWorkspace: @unchecked Sendable {
   public let codeGrad: AlignedBuffer<Float>
   /// AuxK: a_aux (capacity, d'), its mask, and ê − e then ∂L_aux/∂ê (capacity, d)
   public let auxActivations: AlignedBuffer<Float>
+  /// AuxK pass mask of `auxActivations`, 0/1: (capacity, d').
   public let auxMask: AlignedBuffer<Float>
+  /// AuxK ê − e, then ∂L_aux/∂ê in place: (capacity, d).
   public let auxResidual: AlignedBuffer<Float>
   /// H·S from popcounts: (capacity, m)
   public let covarianceProduct: AlignedBuffer<Float>

@@ -6,10 +6,15 @@ import BAETensor
 
 /// One replica's model, optimizer and buffers for steps on global batches.
 public final class TrainingStep {
+  /// The replica being trained (parameters and untrained state).
   public let model: Autoencoder
+  /// The optimizer state (m, v, step count) of `model`'s parameters.
   public let adam: Adam
+  /// ∂L/∂θ in the parameters' layout, summed over ranks before each update.
   public let gradients: AlignedBuffer<Float>
+  /// Scratch buffers of the step (may be shared with other steps run one after another).
   public let workspace: StepWorkspace
+  /// The ranks that share each global batch.
   public let collectives: Collectives
 
   /// - rowsPerRank: every rank's local rows per global batch (identical on all ranks), the usual case.
@@ -34,7 +39,9 @@ public final class TrainingStep {
 
   /// What one step reports: the global statistics and the loss weights in force.
   public struct Outcome: Sendable {
+    /// Global statistics of the batch (losses, firing counts, moments).
     public var statistics: BatchStatistics
+    /// The loss weights applied in this step.
     public var weights: LossWeights
     /// The loss L of the step (before the update).
     public var loss: Double

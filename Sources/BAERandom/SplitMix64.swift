@@ -5,8 +5,10 @@ import Foundation
 
 /// SplitMix64 generator with an unbiased bounded draw (Lemire's multiply-and-reject).
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+  /// The 64-bit counter; each draw adds the golden-ratio increment and mixes it. Saving it saves the stream.
   public var state: UInt64
 
+  /// A generator that continues from `state` (a seed, or a state saved from an earlier generator).
   public init(state: UInt64) { self.state = state }
 
   /// The same as `init(state:)`: the seed is the starting state (initialisation, synthetic data).
@@ -28,6 +30,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     self.state = SplitMix64.mix(SplitMix64.mix(seed) ^ UInt64(epoch)) ^ SplitMix64.mix(stream &+ 1)
   }
 
+  /// The next 64 uniformly distributed bits (advances `state` by one step).
   @inlinable
   public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15

@@ -39,14 +39,19 @@ public enum BatchMixing {
 public struct BatchMixingReport: Codable, Equatable, Sendable {
   /// Rows the sampler draws from (the train split).
   public var rows: Int
+  /// Rows per global minibatch (summed over all ranks).
   public var globalBatch: Int
   /// Batches measured: the sampler's first epoch.
   public var batches: Int
   /// Documents with at least one row among `rows`.
   public var documents: Int
+  /// The sampler seed the report was measured with.
   public var seed: UInt64
+  /// Row order measured (`sequential` or `shuffled`).
   public var order: BatchOrder
+  /// Rows per block of the sampler's two-level permutation (the dataset's rows per frame).
   public var rowsPerBlock: Int
+  /// Blocks per shuffling window: `windowBlocks · rowsPerBlock` rows are mixed together.
   public var windowBlocks: Int
   /// Mean distinct documents per batch.
   public var meanDistinctDocuments: Double

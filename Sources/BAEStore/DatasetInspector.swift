@@ -4,6 +4,7 @@ import Foundation
 
 /// Statistics and integrity report of a dataset.
 public struct DatasetReport: Codable, Sendable {
+  /// The dataset's manifest, as read.
   public var manifest: DatasetManifest
   /// Bytes of all shard files.
   public var compressedBytes: Int
@@ -13,7 +14,9 @@ public struct DatasetReport: Codable, Sendable {
   public var ratioVsF32: Double
   /// Rows the statistics were computed over (all when verifying, else a sample of frames).
   public var statisticsRows: Int
+  /// Mean of all values in `statisticsRows` rows (activation units).
   public var mean: Double
+  /// Standard deviation of those values (population, one pass).
   public var std: Double
   /// Mean L2 norm of a row.
   public var meanRowNorm: Double
@@ -27,6 +30,7 @@ public struct DatasetReport: Codable, Sendable {
   public var problems: [String]
 }
 
+/// Reads a dataset for `bae inspect`: statistics, compression and, with `verify`, an integrity check.
 public enum DatasetInspector {
   /// Opens `directory` and reports on it. With `verify`, decodes every frame (checking its XXH64 and
   /// zstd checksum) and re-hashes every file against the manifest; else samples up to `sampleFrames`.

@@ -7,6 +7,7 @@ import Foundation
 public struct ShardEntry: Codable, Equatable, Sendable {
   /// File name inside the dataset directory, e.g. "shard_000000.baes".
   public var file: String
+  /// Rows stored in this shard (a multiple of the dataset's rows per frame except in the last shard).
   public var rows: Int
   /// File size in bytes.
   public var bytes: Int
@@ -20,25 +21,33 @@ public struct ShardEntry: Codable, Equatable, Sendable {
 
 /// The dataset manifest (`manifest.json`).
 public struct DatasetManifest: Codable, Equatable, Sendable {
+  /// The manifest's file name inside a dataset directory.
   public static let fileName = "manifest.json"
+  /// The value of `format`, which marks a JSON file as a dataset manifest.
   public static let formatName = "bae-dataset"
   /// 2: content hashes are plain XXH64 of the file (version 1 hashed 8 MiB chunks).
   public static let currentVersion = 2
 
   /// Always "bae-dataset".
   public var format: String
+  /// Manifest version; readers refuse any other than `currentVersion` and name `bae pack` as the fix.
   public var version: Int
+  /// Element type of every shard (f32, f16 or bf16).
   public var dtype: StoreDType
+  /// Width d of a row (elements per activation vector).
   public var inputDim: Int
   /// Total rows over all shards.
   public var rows: Int
+  /// Rows per compressed frame, the same in every shard.
   public var rowsPerFrame: Int
   /// Whether frames are byte-shuffled.
   public var shuffled: Bool
   /// Source metadata, copied into every shard header.
   public var source: [String: String]
+  /// The shards in row order: shard i holds the rows after those of shards 0..<i.
   public var shards: [ShardEntry]
 
+  /// A current-version manifest whose total `rows` is the sum of the shards' rows.
   public init(
     dtype: StoreDType, inputDim: Int, rowsPerFrame: Int, shuffled: Bool, source: [String: String],
     shards: [ShardEntry]

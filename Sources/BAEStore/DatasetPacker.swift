@@ -1,7 +1,7 @@
 // `bae pack` as a library call: reads a .npy or a safetensors tensor shard by shard (only one
-// shard's rows are in memory), plus an optional tokens TSV, and writes a dataset. Rows holding
-// NaN or infinity are refused, or dropped with their token lines when asked. Reports progress
-// through a callback (library code never prints).
+// shard's activation rows are in memory; an optional tokens TSV is read whole) and writes a dataset.
+// Rows holding NaN or infinity are refused, or dropped with their token lines when asked. Reports
+// progress through a callback (library code never prints).
 import BAEIO
 import Foundation
 
@@ -16,15 +16,18 @@ public enum DatasetPacker {
     public var tensor: String?
     /// Optional tokens TSV with one line per row.
     public var tokens: URL?
+    /// Element type, rows per frame, byte shuffle and zstd level of the written shards.
     public var options: ShardOptions
     /// Rows per shard file; rounded down to a multiple of rowsPerFrame so frames align with shards.
     public var rowsPerShard: Int
+    /// Output dataset directory (created if missing; a manifest already there is replaced).
     public var output: URL
     /// Extra source metadata (model, layer, preprocessing, ...).
     public var source: [String: String]
     /// Drop rows holding NaN/±infinity (and their token lines) instead of refusing the input.
     public var skipNonFinite: Bool
 
+    /// A request with no tokens, no extra metadata, and non-finite rows refused.
     public init(
       input: URL, tensor: String? = nil, tokens: URL? = nil, options: ShardOptions, rowsPerShard: Int,
       output: URL, source: [String: String] = [:], skipNonFinite: Bool = false

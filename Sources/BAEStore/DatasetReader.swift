@@ -10,12 +10,17 @@ import Foundation
 /// cache (a dataset's `cacheFrames` decoded frames) and, for shuffled packed data, one gather of at
 /// most `gatherBatches` batches of this reader's rows (default `BatchMixing.defaultGatherBytes`).
 public final class DatasetReader: @unchecked Sendable {
+  /// Where the rows come from (a packed dataset or an in-memory matrix).
   public let source: any RowSource
+  /// This reader's index in 0..<readers (its MPI rank in training).
   public let rank: Int
+  /// Readers sharing each global minibatch (the MPI world size in training).
   public let readers: Int
   /// Rows this reader returns per batch: the length of its slice of the global minibatch.
   public let localBatch: Int
+  /// Width d of a row (the source's).
   public var inputDim: Int { source.inputDim }
+  /// Rows in the whole source, all splits included.
   public var rowCount: Int { source.rowCount }
 
   private let pipeline: Pipeline

@@ -5,9 +5,13 @@ import Foundation
 
 /// Writes `shard_000000.baes`, `shard_000000.tokens.tsv`, ... and finally `manifest.json`.
 public final class DatasetWriter {
+  /// The dataset directory being written.
   public let directory: URL
+  /// Width d of every row.
   public let inputDim: Int
+  /// Element type, rows per frame, byte shuffle and zstd level of every shard.
   public let options: ShardOptions
+  /// Metadata (model, layer, ...) recorded in the manifest and every shard header.
   public let source: [String: String]
   private var shards: [ShardEntry] = []
   private var finished = false

@@ -83,6 +83,7 @@ public final class FrameDecoder {
   private let dctx: OpaquePointer
   private var raw: [UInt8] = []
 
+  /// A decoder with its own zstd context; traps only when zstd cannot allocate one.
   public init() {
     guard let d = ZSTD_createDCtx() else { preconditionFailure("ZSTD_createDCtx returned NULL (out of memory)") }
     dctx = d

@@ -11,6 +11,7 @@ public enum SamplerStateError: Error, Equatable, CustomStringConvertible {
   /// The saved batch index is not below the epoch's batch count for the current rows and batch size.
   case batchOutOfRange(source: String, batchInEpoch: Int, batchesPerEpoch: Int, rows: Int, globalBatch: Int)
 
+  /// What is wrong with the saved sampler state, and to resume from another checkpoint or start afresh.
   public var description: String {
     switch self {
     case let .negativeEpoch(source, epoch):
@@ -39,6 +40,7 @@ public struct SamplerState: Codable, Equatable, Sendable {
   /// Index of the next global minibatch within the epoch, in 0..<batchesPerEpoch.
   public var batchInEpoch: Int
 
+  /// The position `batchInEpoch` batches into epoch `epoch`; the sampler checks the range.
   public init(epoch: Int, batchInEpoch: Int) {
     self.epoch = epoch
     self.batchInEpoch = batchInEpoch
@@ -59,7 +61,9 @@ public struct GlobalBatchSampler: Sendable {
   public let rows: Range<Int>
   /// Rows per global minibatch (summed over all readers).
   public let globalBatch: Int
+  /// Seed of the permutations; epoch e's order depends only on (seed, e).
   public let seed: UInt64
+  /// Sequential (file order) or shuffled (the two-level permutation).
   public let order: BatchOrder
   /// Rows per block of the two-level permutation (the dataset's rows per frame; 1 for in-memory data).
   public let blockRows: Int

@@ -18,12 +18,16 @@ public protocol RowSource: AnyObject, Sendable {
 
 /// A matrix held in memory (small runs, tests).
 public final class InMemoryRowSource: RowSource {
+  /// Width d of a row.
   public let inputDim: Int
+  /// Number of rows (`values.count / inputDim`).
   public let rowCount: Int
+  /// Always 1: any row is as cheap to reach as any other.
   public var rowsPerBlock: Int { 1 }
   /// Row-major values, rowCount·inputDim.
   public let values: [Float]
 
+  /// Wraps `values` (row-major, a multiple of `inputDim` long); traps when the count does not divide.
   public init(values: [Float], inputDim: Int) {
     precondition(
       inputDim > 0 && values.count % inputDim == 0,
@@ -33,6 +37,7 @@ public final class InMemoryRowSource: RowSource {
     self.rowCount = values.count / inputDim
   }
 
+  /// Copies the rows `indices` into `out` in that order; traps on a size mismatch or an index out of range.
   public func readRows(_ indices: [Int], into out: UnsafeMutableBufferPointer<Float>) throws {
     precondition(
       out.count == indices.count * inputDim, "out has \(out.count) floats, need \(indices.count) x \(inputDim)")

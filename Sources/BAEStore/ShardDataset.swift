@@ -4,11 +4,17 @@ import Foundation
 
 /// A packed dataset (directory with manifest.json), readable by row.
 public final class ShardDataset: RowSource, @unchecked Sendable {
+  /// The dataset directory (holding manifest.json and the shards).
   public let directory: URL
+  /// The manifest, already checked against every shard's header.
   public let manifest: DatasetManifest
+  /// The opened shards, in manifest (row) order.
   public let shards: [ShardFile]
+  /// Width d of a row.
   public var inputDim: Int { manifest.inputDim }
+  /// Total rows over all shards.
   public var rowCount: Int { manifest.rows }
+  /// Rows per compressed frame: the unit a read decodes.
   public var rowsPerBlock: Int { manifest.rowsPerFrame }
   /// Decoded frames kept in memory (each rowsPerFrame·inputDim floats).
   public let cacheFrames: Int

@@ -7,6 +7,7 @@ import Foundation
 public final class ShardFile: @unchecked Sendable {
   /// The path, as given (used in every error).
   public var path: String { file.path }
+  /// The validated header: dtype, width, rows, metadata and the frame index.
   public let header: ShardHeader
   /// Size of the file in bytes.
   public var fileSize: Int { file.size }

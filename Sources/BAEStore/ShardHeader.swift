@@ -28,16 +28,22 @@ public struct ShardHeader: Equatable, Sendable {
   static let maxMetadataBytes = 1 << 24
   static let maxInputDim = 1 << 24
 
+  /// Element type on disk.
   public var dtype: StoreDType
   /// Whether frames are byte-shuffled before compression (flags bit 0).
   public var shuffled: Bool
+  /// Width d of a row (elements per row).
   public var inputDim: Int
+  /// Rows stored in this shard.
   public var rows: Int
+  /// Rows per frame; only the last frame may hold fewer.
   public var rowsPerFrame: Int
   /// Source metadata (model, layer, preprocessing, input file, ...), stored as JSON.
   public var metadata: [String: String]
+  /// The frame index, in row order.
   public var frames: [FrameEntry]
 
+  /// Number of frames (`ceil(rows / rowsPerFrame)`).
   public var frameCount: Int { frames.count }
 
   /// Rows held by frame `k` (the last frame may be short).

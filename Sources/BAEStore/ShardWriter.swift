@@ -15,6 +15,7 @@ public struct ShardOptions: Sendable, Equatable {
   /// zstd level (1 is as small as 3 or 9 on activations and decodes fastest).
   public var level: Int32
 
+  /// Settings for one dataset; traps when `rowsPerFrame <= 0` (the CLI validates it first).
   public init(dtype: StoreDType, rowsPerFrame: Int = 256, shuffle: Bool = true, level: Int32 = 1) {
     precondition(rowsPerFrame > 0, "rowsPerFrame \(rowsPerFrame) must be > 0")
     self.dtype = dtype
@@ -24,6 +25,7 @@ public struct ShardOptions: Sendable, Equatable {
   }
 }
 
+/// Writes one shard file: rows compressed into frames in parallel, then header, index and frames atomically.
 public enum ShardWriter {
   /// Compresses `rows` (rowCount·inputDim floats, row-major) into frames, in parallel.
   static func compressFrames(_ rows: UnsafeBufferPointer<Float>, inputDim: Int, options: ShardOptions) -> [[UInt8]] {

@@ -7,7 +7,9 @@ import Foundation
 
 /// One benchmark row.
 public struct StoreBenchResult: Codable, Sendable {
+  /// The stored element type measured.
   public var dtype: StoreDType
+  /// Whether frames were byte-shuffled before compression.
   public var shuffle: Bool
   /// Raw f32 bytes / compressed bytes.
   public var ratioVsF32: Double
@@ -19,6 +21,7 @@ public struct StoreBenchResult: Codable, Sendable {
   public var encodeGBps: Double
 }
 
+/// `bae bench store`: compression ratio and encode/decode throughput of each dtype with and without shuffle.
 public enum StoreBenchmark {
   /// Benchmarks `values` (rows·inputDim). Decoding is repeated until `minSeconds` have passed.
   public static func run(

@@ -19,6 +19,7 @@ public enum StoreDType: UInt8, Codable, Sendable, CaseIterable, CustomStringConv
     }
   }
 
+  /// Parses a command-line name: "f32"/"float32", "f16"/"float16", "bf16"/"bfloat16" (any case); nil otherwise.
   public init?(name: String) {
     switch name.lowercased() {
     case "f32", "float32": self = .f32
@@ -28,6 +29,7 @@ public enum StoreDType: UInt8, Codable, Sendable, CaseIterable, CustomStringConv
     }
   }
 
+  /// Reads the name written by `encode(to:)` (e.g. "bf16"); throws a decoding error on any other string.
   public init(from decoder: Decoder) throws {
     let c = try decoder.singleValueContainer()
     let s = try c.decode(String.self)
@@ -37,6 +39,7 @@ public enum StoreDType: UInt8, Codable, Sendable, CaseIterable, CustomStringConv
     self = t
   }
 
+  /// Writes the type as its name (e.g. "bf16"), as manifests store it.
   public func encode(to encoder: Encoder) throws {
     var c = encoder.singleValueContainer()
     try c.encode(description)

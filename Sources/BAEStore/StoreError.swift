@@ -36,6 +36,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
   /// The pack input holds rows with NaN or ±infinity (`firstRow` is the first one, 0-based).
   case nonFiniteRows(file: String, count: Int, firstRow: Int)
 
+  /// "<file>: <what was found>; <what to do>", as the CLI prints it.
   public var description: String {
     switch self {
     case let .io(file, op, reason):
@@ -81,6 +82,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible, LocalizedErro
     }
   }
 
+  /// The same text as `description`, for Foundation's error reporting.
   public var errorDescription: String? { description }
 }
 

@@ -5,13 +5,16 @@ import Foundation
 
 /// The token behind one activation row.
 public struct TokenRecord: Equatable, Sendable {
+  /// The model's vocabulary id of the token.
   public var tokenId: Int
+  /// The document (sequence) the token came from; ids are the extraction's, starting at 0.
   public var documentId: Int
   /// Position of the token in its document (0-based).
   public var position: Int
   /// The decoded text of the token.
   public var text: String
 
+  /// One token line's fields.
   public init(tokenId: Int, documentId: Int, position: Int, text: String) {
     self.tokenId = tokenId
     self.documentId = documentId
@@ -23,6 +26,7 @@ public struct TokenRecord: Equatable, Sendable {
 /// Reads and writes token TSVs (`token_id<TAB>document_id<TAB>position<TAB>text`; in `text`,
 /// backslash, tab, newline and carriage return are written as `\\`, `\t`, `\n`, `\r`).
 public enum TokenTable {
+  /// The tokens TSV header, in column order.
   public static let columns = ["token_id", "document_id", "position", "text"]
 
   static func escape(_ s: String) -> String {

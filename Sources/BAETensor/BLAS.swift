@@ -2,8 +2,10 @@
 // dimensions are converted to the 32-bit `blasint` here and nowhere else.
 import COpenBLAS
 
+/// Whether a GEMM operand is used as stored (`none`) or as its transpose.
 public enum Transpose: Sendable { case none, transposed }
 
+/// The single funnel to OpenBLAS: every matrix product and the thread-count setting go through here.
 public enum BLAS {
   /// C = alpha·op(A)·op(B) + beta·C, all row-major (cblas_sgemm).
   /// op(A): (M, K), op(B): (K, N), C: (M, N).

@@ -8,11 +8,17 @@ import Foundation
 
 /// What a checkpoint's config.json holds besides the resolved config.
 public struct CheckpointInfo: Codable, Sendable {
+  /// Optimizer steps taken when the checkpoint was written.
   public var step: Int
+  /// MPI ranks of the run that wrote it.
   public var worldSize: Int
+  /// The resolved config of that run (model and run settings).
   public var config: TrainConfig
+  /// Where the batch sampler stood: the next batch a resumed run draws.
   public var sampler: SamplerState
+  /// Versions of OpenBLAS, MPI and zstd the writer ran with (`RunEnvironment.versions`).
   public var versions: [String: String]
+  /// The commit the writing `bae` was built from.
   public var gitCommit: String
   /// The run that wrote it (pruning touches only the run's own checkpoints); nil in older checkpoints.
   public var runID: String?
@@ -20,10 +26,14 @@ public struct CheckpointInfo: Codable, Sendable {
   public var dataFingerprint: String?
 }
 
+/// The `step_NNNNNNNN/` checkpoint directories of one run directory: write, list, prune and read.
 public struct CheckpointStore {
+  /// The run directory holding the checkpoints (`--out`).
   public let directory: URL
+  /// The checkpoints in `directory`.
   public init(directory: URL) { self.directory = directory }
 
+  /// A checkpoint's directory name: "step_" and the step, eight digits (e.g. step_00001200).
   public static func name(step: Int) -> String { String(format: "step_%08d", step) }
 
   /// Completed checkpoints (with DONE), oldest first.
@@ -37,6 +47,7 @@ public struct CheckpointStore {
     }.sorted { $0.0 < $1.0 }
   }
 
+  /// The newest completed checkpoint, nil when there is none.
   public func latestComplete() throws -> URL? { try completed().last?.url }
 
   /// Writes step `step` (rank 0 only; other ranks return at once — no collectives in here).

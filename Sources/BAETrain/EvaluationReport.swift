@@ -6,16 +6,23 @@ import Foundation
 
 /// Everything `bae eval` reports; JSON keys are the field names.
 public struct EvaluationReport: Codable, Sendable {
+  /// The model's kind (bae, relu, topk, batchtopk, jumprelu).
   public var architecture: String
+  /// Rows evaluated.
   public var rows: Int
+  /// Input width d.
   public var inputDim: Int
+  /// Features d'.
   public var latentDim: Int
   /// Encoder outputs counted (d'·k bits for a BAE, d' latents for an SAE).
   public var codeUnits: Int
+  /// Mean squared reconstruction error per element: SSE / (rows · d).
   public var mse: Double
   /// SSE / Σ‖x − mean‖²; nil when the data has no variance.
   public var fvu: Double?
+  /// 1 − fvu; nil when the data has no variance.
   public var explainedVariance: Double?
+  /// Mean over rows of cos(x, x̂) (0 for a row where x or x̂ is zero).
   public var meanCosine: Double
   /// Mean active units per row.
   public var l0: Double
@@ -37,8 +44,11 @@ public struct EvaluationReport: Codable, Sendable {
   /// BAE: the same for min(p, 1 − p).
   public var twoSidedHistogram: Histogram?
 
+  /// A histogram over fixed bin edges; `counts` has one entry fewer than `edges`.
   public struct Histogram: Codable, Sendable, Equatable {
+    /// Bin edges, increasing (log10 of a firing rate).
     public var edges: [Double]
+    /// Units per bin.
     public var counts: [Int]
   }
 
@@ -47,6 +57,7 @@ public struct EvaluationReport: Codable, Sendable {
   /// log10 bin edges: −7 … 0 in steps of 0.5 (the last bin is closed at p = 1).
   public static let logEdges: [Double] = stride(from: -7.0, through: 0.0, by: 0.5).map { $0 }
 
+  /// The report of `model` over a set with statistics `s`.
   public init(model: Autoencoder, statistics s: SetStatistics) {
     let binary = model.architecture.isBinary
     architecture = model.architecture.rawValue

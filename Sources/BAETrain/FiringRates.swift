@@ -3,7 +3,9 @@
 import BAEModel
 import Foundation
 
+/// The firing rates measured on the validation split, saved beside the model for export.
 public enum FiringRates {
+  /// The file's name inside a run directory.
   public static let fileName = "firing_rates.json"
 
   struct File: Codable {

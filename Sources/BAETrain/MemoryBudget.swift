@@ -4,6 +4,7 @@
 import BAEModel
 import Foundation
 
+/// The memory check done before a model is allocated: its buffers against physical memory (or BAE_MEMORY_LIMIT_BYTES).
 public enum MemoryBudget {
   /// Bytes the process may plan to use.
   public static var limitBytes: Double {

@@ -5,6 +5,7 @@ import BAEIO
 import BAEModel
 import Foundation
 
+/// Reads and writes a trained model's model.safetensors and config.json.
 public enum ModelFiles {
   /// Writes model.safetensors (atomically): the trained tensors, plus `kb2f.kernel` (multi-bit BAE)
   /// or `threshold` (1) (BatchTopK's inference threshold).

@@ -5,7 +5,9 @@ import BAEStore
 import BAETensor
 import Foundation
 
+/// The facts about the build and its libraries that a checkpoint records and `bae --version` prints.
 public enum RunEnvironment {
+  /// The linked OpenBLAS configuration, the MPI library version and the zstd version, keyed "openblas", "mpi", "zstd".
   public static var versions: [String: String] {
     ["openblas": BLAS.configuration, "mpi": (try? MPIRuntime.libraryVersion) ?? "unknown", "zstd": zstdVersionString]
   }

@@ -59,6 +59,7 @@ public enum DataFingerprint {
 
 /// The fields every rank compares at start-up, as (name, value) in a fixed order.
 public struct RunFingerprint: Codable, Equatable, Sendable {
+  /// Field name to value, as text; ranks that disagree on any field refuse to start and name it.
   public var fields: [String: String]
 
   /// The resolved config (every field but the data path, whose content is compared instead),

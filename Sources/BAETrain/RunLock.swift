@@ -5,10 +5,13 @@ import Foundation
 
 /// The lock file of an output directory.
 public final class RunLock {
+  /// The lock file's name inside `--out`.
   public static let fileName = "run.lock"
+  /// The lock file's path.
   public let url: URL
   private var held = false
 
+  /// The lock of run directory `directory` (not taken until `acquire`).
   public init(directory: URL) { url = directory.appendingPathComponent(Self.fileName) }
 
   /// This machine's host name.

@@ -4,20 +4,26 @@
 // is cut back off the file and remembered, so the run can checkpoint and stop with a typed error.
 import Foundation
 
+/// A run's output: progress on stderr from rank 0, JSONL metrics in rank 0's file, errors from any rank.
 public final class RunLog: @unchecked Sendable {
+  /// This process's rank.
   public let rank: Int
+  /// Ranks of the run (errors are prefixed with the rank when it is above 1).
   public let worldSize: Int
   private var metricsFD: Int32 = -1
   private var metricsPath = ""
   /// The first failed metrics write; later lines are dropped (the file stays whole-line).
   public private(set) var metricsFailure: RunLogError?
+  /// Silences `info` lines (warnings and errors still print).
   public var quiet = false
 
+  /// A log for rank `rank` of `worldSize`, with no metrics file open yet.
   public init(rank: Int, worldSize: Int) {
     self.rank = rank
     self.worldSize = worldSize
   }
 
+  /// Whether this is rank 0, the one that prints progress and writes metrics.
   public var isRoot: Bool { rank == 0 }
 
   /// Opens (appends to, creating) the JSONL metrics file on rank 0.
@@ -67,6 +73,7 @@ public final class RunLog: @unchecked Sendable {
     Self.writeStderr(prefix + "error: " + line)
   }
 
+  /// Closes the metrics file (safe to call twice).
   public func close() {
     if metricsFD >= 0 {
       _ = closeDescriptor(metricsFD)

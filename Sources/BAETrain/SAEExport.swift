@@ -7,19 +7,26 @@ import BAEIO
 import BAEModel
 import Foundation
 
+/// `bae export --format saelens`: a trained run as a SAELens folder (a BAE after the flipped-bit transform).
 public enum SAEExport {
   /// The SAELens version whose folder layout this writes (≥ 6: no legacy renames on load).
   public static let saeLensVersion = "6.5.1"
 
   /// Tensors in SAELens orientation, after the flipped-bit transform for a BAE.
   public struct Weights {
-    public var encoder: [Float]  // W_enc: (d_in, d_sae)
-    public var encoderBias: [Float]  // (d_sae)
-    public var decoder: [Float]  // W_dec: (d_sae, d_in)
-    public var decoderBias: [Float]  // (d_in)
-    public var threshold: [Float]?  // JumpReLU / BatchTopK: (d_sae)
+    /// W_enc: (d_in, d_sae), row-major.
+    public var encoder: [Float]
+    /// b_enc: (d_sae).
+    public var encoderBias: [Float]
+    /// W_dec: (d_sae, d_in), row-major.
+    public var decoder: [Float]
+    /// b_dec: (d_in); for a BAE it absorbs the flipped bits' decoder columns.
+    public var decoderBias: [Float]
+    /// JumpReLU θ or BatchTopK's inference θ repeated: (d_sae); nil for other kinds.
+    public var threshold: [Float]?
     /// BAE with unit-norm rescaling: activation of latent j is scale_j·h_j.
     public var scale: [Float]?
+    /// Per latent: whether its bit was flipped (p > 0.5) by the transform; all false for an SAE.
     public var flipped: [Bool]
     public var dIn: Int, dSAE: Int
   }

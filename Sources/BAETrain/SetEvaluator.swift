@@ -9,10 +9,13 @@ import Foundation
 
 /// Whole-set results.
 public struct SetStatistics: Codable, Sendable {
+  /// Rows evaluated.
   public var rows: Int
   /// Σ_j H_b(p_j) in bits over the firing indicators (for a BAE: Ĥ(S), the set entropy).
   public var entropyBits: Double
+  /// Mean squared reconstruction error per element: SSE / (rows · d).
   public var mse: Double
+  /// SSE / Σ‖x − mean‖² (NaN when the data has no variance).
   public var fvu: Double
   /// Mean over rows of cos(x, x̂) (0 for a row where x or x̂ is zero).
   public var meanCosine: Double
@@ -20,8 +23,11 @@ public struct SetStatistics: Codable, Sendable {
   public var l0: Double
   /// Firing rate p_j of every code bit (BAE) or latent (SAE).
   public var rates: [Double]
+  /// 1 − fvu.
   public var explainedVariance: Double { 1 - fvu }
+  /// Units that never fired over the set (p = 0).
   public var deadBits: Int { rates.filter { $0 == 0 }.count }
+  /// Units that fired on every row (p = 1).
   public var alwaysOnBits: Int { rates.filter { $0 == 1 }.count }
   /// Latents with p > threshold.
   public func dense(above threshold: Double) -> Int { rates.filter { $0 > threshold }.count }
@@ -29,6 +35,7 @@ public struct SetStatistics: Codable, Sendable {
   public func denseTwoSided(above threshold: Double) -> Int { rates.filter { Swift.min($0, 1 - $0) > threshold }.count }
 }
 
+/// One pass of the model over a set of rows, split over the ranks, reduced into `SetStatistics`.
 public enum SetEvaluator {
   /// Encodes rows `rows` of `source` in chunks of `chunk`; each rank takes a contiguous share. Throws
   /// `TrainDataError.nonFinite` naming the first row that holds NaN/Inf.

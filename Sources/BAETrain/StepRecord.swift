@@ -1,10 +1,15 @@
 // One line of the JSONL metrics. Every loss and code statistic is global (all ranks' rows); the
 // timings are rank 0's own.
 
+/// One line of metrics.jsonl: the step's losses and code statistics (global) and its timings (rank 0's).
 public struct StepRecord: Codable, Sendable {
+  /// Optimizer steps done, this one included (1 for the first step).
   public var step: Int
+  /// The total loss L of the step, before the update.
   public var loss: Double
+  /// Mean squared reconstruction error per element over the global batch.
   public var mse: Double
+  /// Fraction of variance unexplained over the global batch.
   public var fvu: Double
   /// Minibatch entropy H (bits).
   public var entropy: Double
@@ -26,16 +31,23 @@ public struct StepRecord: Codable, Sendable {
   public var denseBits: Int
   /// Bits with min(p, 1 − p) < 1e-3.
   public var nearConstantBits: Int
+  /// Global rows of the step divided by rank 0's wall time for it.
   public var rowsPerSecond: Double
-  /// Seconds of this step in compute, communication and waiting for input.
+  /// Rank 0's seconds of this step outside collectives and input waits; the three timings add up to
+  /// the step's wall time.
   public var computeSeconds: Double
+  /// Rank 0's seconds of this step in collectives.
   public var communicationSeconds: Double
+  /// Rank 0's seconds of this step waiting for the next batch.
   public var inputWaitSeconds: Double
+  /// Seconds since the run (or the resumed run) started.
   public var elapsedSeconds: Double
 }
 
 /// Validation results logged at `validateEvery` and at the end.
 public struct ValidationRecord: Codable, Sendable {
+  /// Optimizer steps done when the validation ran.
   public var step: Int
+  /// The model's statistics over the validation rows.
   public var validation: SetStatistics
 }

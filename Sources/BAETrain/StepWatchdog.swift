@@ -5,6 +5,7 @@ import Foundation
 
 /// Watches one step at a time; `begin`/`end` bracket each step.
 public final class StepWatchdog: @unchecked Sendable {
+  /// Seconds one step may take before `onExpire` is called.
   public let timeout: Double
   private let onExpire: @Sendable (_ step: Int, _ seconds: Double) -> Void
   private let condition = NSCondition()

@@ -3,6 +3,7 @@ import BAEModel
 // directions in d dimensions, plus optional Gaussian noise. True entropy: r bits.
 import BAERandom
 
+/// The synthetic data set with known entropy (`bae synth`, tests).
 public enum SyntheticData {
   /// Row-major (rows, dim) values. Directions are normalised Gaussian vectors; all seeded.
   public static func generate(bits r: Int, dim d: Int, rows n: Int, noise: Double, seed: UInt64) -> [Float] {

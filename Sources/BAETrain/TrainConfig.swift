@@ -44,6 +44,7 @@ public struct TrainConfig: Equatable, Sendable {
   /// Check that replicas agree (parameter checksum min/max across ranks) every K steps (0 = never).
   public var divergenceCheckEvery: Int = 100
 
+  /// The defaults: the model's (ModelConfig()), then the run settings above; `data` and `out` still to be given.
   public init() {}
 
   /// The largest step or epoch count accepted (a size product above it could overflow).
@@ -56,6 +57,7 @@ extension TrainConfig: Codable {
       skipNonFinite, checkpointEvery, keepLast, keepEvery, logEvery, blasThreads, divergenceCheckEvery
   }
 
+  /// Reads one flat JSON object: the model's keys and the run's keys side by side.
   public init(from decoder: Decoder) throws {
     model = try ModelConfig(from: decoder)
     let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -78,6 +80,7 @@ extension TrainConfig: Codable {
     divergenceCheckEvery = try c.decode(Int.self, forKey: .divergenceCheckEvery)
   }
 
+  /// Writes one flat JSON object: the model's keys and the run's keys side by side.
   public func encode(to encoder: Encoder) throws {
     try model.encode(to: encoder)
     var c = encoder.container(keyedBy: CodingKeys.self)

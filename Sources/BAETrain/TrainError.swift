@@ -15,6 +15,7 @@ public enum TrainDataError: Error, CustomStringConvertible, Equatable {
   /// A row holds NaN/Inf (`rows` of them in all, when known).
   case nonFinite(path: String, row: Int, column: Int, value: Float, rows: Int?, step: Int?)
 
+  /// What is wrong with the input, naming file, row or field, and what to do.
   public var description: String {
     switch self {
     case .noData:
@@ -51,6 +52,7 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
   /// --init-from weights that do not fit the model.
   case initFrom(path: String, problem: String)
 
+  /// Which directory or file, what is wrong, and what to do.
   public var description: String {
     switch self {
     case let .missingFile(path, hint): return "\(path): missing; \(hint)"
@@ -79,6 +81,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
   /// Another rank failed `phase` (that rank reports its own error); this rank stops too.
   case rankFailed(phase: String)
 
+  /// What failed, at which step, and what to do.
   public var description: String {
     switch self {
     case let .replicasDiverged(step, lo, hi):
@@ -108,6 +111,7 @@ public enum ResumeError: Error, CustomStringConvertible, Equatable {
   /// Every complete checkpoint is damaged; `problems` lists each one's.
   case noIntactCheckpoint(directory: String, problems: [String])
 
+  /// Why the resume was refused, and what to do (another checkpoint, --allow-new-data, or a fresh run).
   public var description: String {
     switch self {
     case let .samplerOutOfRange(path, epoch, batch, perEpoch):
@@ -132,6 +136,7 @@ public enum RunOwnershipError: Error, CustomStringConvertible, Equatable {
   /// The directory holds another run's checkpoints and neither --resume nor --overwrite was given.
   case holdsAnotherRun(directory: String, checkpoints: [String])
 
+  /// Who holds the directory, and what to do (wait, --resume, --overwrite, or another --out).
   public var description: String {
     switch self {
     case let .locked(path, host, pid):
@@ -152,6 +157,7 @@ public enum RunLogError: Error, CustomStringConvertible, Equatable {
   /// Appending a metrics line failed (e.g. ENOSPC); the file was cut back to its last whole line.
   case metricsWriteFailed(path: String, step: Int?, reason: String, checkpoint: String?)
 
+  /// Which file could not be written, at which step, and where the last checkpoint is.
   public var description: String {
     switch self {
     case let .metricsWriteFailed(path, step, reason, checkpoint):

@@ -20,6 +20,7 @@ public struct RunOptions: Sendable {
   /// Called from the watchdog thread with (step, seconds) when a step overruns `stepTimeout`.
   public var onStepTimeout: (@Sendable (Int, Double) -> Void)?
 
+  /// Options as the command line gives them; the defaults are a fresh run with no watchdog.
   public init(
     resume: Bool = false, allowNewData: Bool = false, overwrite: Bool = false,
     stepTimeout: Double = 0, onStepTimeout: (@Sendable (Int, Double) -> Void)? = nil

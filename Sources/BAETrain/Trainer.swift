@@ -9,17 +9,24 @@ import Foundation
 
 /// What a finished run reports.
 public struct TrainSummary: Sendable {
+  /// Optimizer steps done at the end (resumed steps included).
   public var steps: Int
+  /// The last step's metrics (nil when no step ran).
   public var lastRecord: StepRecord?
+  /// Validation statistics at the end (nil when the run stopped early).
   public var validation: SetStatistics?
+  /// Whether a stop request ended the run before `totalSteps`.
   public var stoppedEarly: Bool
+  /// The run directory (`--out`).
   public var outputDirectory: URL
 }
 
 /// Trains one autoencoder of any kind: the loop, checkpoints, resume, signals and metrics. It never
 /// names an architecture; the model's phases run inside `TrainingStep.run`.
 public final class Trainer {
+  /// The resolved, validated config.
   public let config: TrainConfig
+  /// The replica this rank trains.
   public var model: Autoencoder { step.model }
   /// The optimizer state (for tests and tools).
   public var adam: Adam { step.adam }
@@ -34,6 +41,7 @@ public final class Trainer {
   let outputDirectory: URL
   /// Optimizer steps taken.
   public private(set) var stepsDone: Int
+  /// Optimizer steps the run ends at (from `steps` or `epochs`).
   public let totalSteps: Int
   /// Set asynchronously (signal handler); agreed on by all ranks at the next step boundary.
   public let stopRequest: StopRequest
@@ -363,12 +371,15 @@ extension Int { var asDouble: Double { Double(self) } }
 public final class StopRequest: @unchecked Sendable {
   private let lock = NSLock()
   private var flag = false
+  /// A flag not yet set.
   public init() {}
+  /// Requests a stop; safe from any thread.
   public func set() {
     lock.lock()
     flag = true
     lock.unlock()
   }
+  /// Whether a stop was requested.
   public var isSet: Bool {
     lock.lock()
     defer { lock.unlock() }

@@ -7,6 +7,7 @@ import Foundation
 
 /// The rows a run trains and validates on.
 public struct TrainingData {
+  /// Where rows come from: the dataset or the loaded .npy.
   public let source: any RowSource
   /// Training rows (the first rows in file order).
   public let trainRows: Range<Int>
@@ -15,6 +16,7 @@ public struct TrainingData {
   /// Rows dropped because they held NaN/Inf (only with `skipNonFinite`).
   public let skippedNonFinite: Int
 
+  /// Width d of a row.
   public var inputDim: Int { source.inputDim }
 
   /// Opens `config.data`. A `.npy` is scanned for non-finite values: an error names the first bad row,

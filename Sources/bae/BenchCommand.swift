@@ -16,12 +16,8 @@ struct BenchStepCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "step",
     abstract: "Time one training step vs the sgemm bound, and the covariance term vs its dense float form.")
-  @Option(help: "Input width d.") var dim: Int = 2048
-  @Option(help: "Features d'.") var latent: Int = 8192
-  @Option(help: "Rows n.") var rows: Int = 512
-  @Option(help: "Timed repetitions (median reported).") var repeats: Int = 5
+  @OptionGroup var shape: StepShapeOptions
   @Option(help: "BLAS threads.") var threads: Int = 1
-  @Option(help: "λ_e = λ_c for the regularised step.") var lambda: Double = 1e-7
   @Option(help: "Architecture: bae (default: the full BAE analysis) or an SAE kind (its step vs the BAE core step).")
   var architecture: Architecture = .bae
   @Flag(help: "Print JSON.") var json = false
@@ -34,7 +30,7 @@ struct BenchStepCommand: ParsableCommand {
       Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)  bit kernels: \(paths)\n".utf8))
     if architecture != .bae {
       let r = try StepBenchmark.runArchitecture(
-        architecture, inputDim: dim, latentDim: latent, rows: rows, repeats: repeats
+        architecture, inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats
       ) {
         FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
       }
@@ -52,7 +48,9 @@ struct BenchStepCommand: ParsableCommand {
       }
       return
     }
-    let r = try StepBenchmark.run(inputDim: dim, latentDim: latent, rows: rows, repeats: repeats, lambda: lambda) {
+    let r = try StepBenchmark.run(
+      inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats, lambda: shape.lambda
+    ) {
       FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
     }
     if json {
@@ -72,7 +70,7 @@ struct BenchStepCommand: ParsableCommand {
             covariance term (popcount)   %8.1f ms   share of step %.1f %%   (AVX-512 popcount: %@)
             dense float covariance       %8.1f ms   speed-up %.1fx
           """, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sgemmGflops, r.idealStepMs,
-        r.stepMsNoRegularizer, r.denseCoreEfficiency, lambda, r.stepMsWithRegularizer, r.covarianceMs,
+        r.stepMsNoRegularizer, r.denseCoreEfficiency, shape.lambda, r.stepMsWithRegularizer, r.covarianceMs,
         100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs, r.covarianceSpeedup))
   }
 }

@@ -14,11 +14,7 @@ struct BenchScalingCommand: ParsableCommand {
     commandName: "scaling",
     abstract: "Weak scaling: measured runs, collective α/β fits, compute profile, projection to 16–256 ranks.")
 
-  @Option(help: "Input width d.") var dim: Int = 2048
-  @Option(help: "Features d'.") var latent: Int = 8192
-  @Option(help: "Rows per rank n_local.") var rows: Int = 512
-  @Option(help: "Timed steps (median reported).") var repeats: Int = 5
-  @Option(help: "λ_e = λ_c for the regularised step.") var lambda: Double = 1e-7
+  @OptionGroup var shape: StepShapeOptions
   @Option(help: "World sizes to project, comma-separated.") var ranks: String = "2,16,64,256"
   @Option(help: "A measured run as RANKS=PATH/metrics.jsonl (repeatable), e.g. 1=runs/w1/metrics.jsonl.")
   var weak: [String] = []
@@ -42,9 +38,6 @@ struct BenchScalingCommand: ParsableCommand {
   }
 
   func validate() throws {
-    guard dim > 0, latent > 0, rows > 0, repeats > 0 else {
-      throw ValidationError("--dim, --latent, --rows, --repeats must be ≥ 1")
-    }
     guard worldSizes != nil else {
       throw ValidationError("--ranks '\(ranks)': expected a comma-separated list of integers ≥ 2")
     }
@@ -91,10 +84,10 @@ struct BenchScalingCommand: ParsableCommand {
         }
       }
       if !noCompute {
-        say("compute profile at d=\(dim) d'=\(latent) n=\(rows) on every rank at once…")
+        say("compute profile at d=\(shape.dim) d'=\(shape.latent) n=\(shape.rows) on every rank at once…")
         let p = try ScalingBenchmark.measureCompute(
-          inputDim: dim, latentDim: latent, localRows: rows,
-          ranks: worldSizes ?? [], repeats: repeats, lambda: lambda, progress: say)
+          inputDim: shape.dim, latentDim: shape.latent, localRows: shape.rows,
+          ranks: worldSizes ?? [], repeats: shape.repeats, lambda: shape.lambda, progress: say)
         report.profile = p
         for design in ScalingBenchmark.Design.allCases {
           if let ar = report.sharedMemoryAllreduce, let ag = report.sharedMemoryAllgather {
@@ -125,7 +118,7 @@ struct BenchScalingCommand: ParsableCommand {
   func text(_ r: Report) -> String {
     var out = String(
       format: "scaling benchmark  d=%d d'=%d n_local=%d  world %d  BLAS threads 1  load average %@\n",
-      dim, latent, rows, r.worldSize, r.loadAverage)
+      shape.dim, shape.latent, shape.rows, r.worldSize, r.loadAverage)
     if !r.weakScaling.isEmpty {
       out += "\nmeasured weak scaling (bae train, medians after \(warmup) warm-up steps)\n"
       out += "  ranks  steps   step ms  compute ms  comm ms  wait ms  efficiency t1/tR\n"

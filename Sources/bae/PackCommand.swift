@@ -22,14 +22,10 @@ struct PackCommand: ParsableCommand {
   @Option(name: .long, help: "Stored element type: f32, f16 or bf16.")
   var dtype: String
 
-  @Option(name: .long, help: "Rows per compressed frame (the unit of decoding).")
-  var rowsPerFrame: Int = 256
+  @OptionGroup var frame: FrameOptions
 
   @Option(name: .long, help: "Rows per shard file (rounded down to a multiple of --rows-per-frame).")
   var rowsPerShard: Int = 65_536
-
-  @Option(name: .long, help: "zstd compression level.")
-  var level: Int32 = 1
 
   @Flag(name: .long, help: "Store frames without byte shuffling (for benchmarks; larger files).")
   var noShuffle = false
@@ -47,8 +43,9 @@ struct PackCommand: ParsableCommand {
     guard StoreDType(name: dtype) != nil else {
       throw ValidationError("--dtype must be f32, f16 or bf16 (got \(dtype))")
     }
-    guard rowsPerFrame > 0 else { throw ValidationError("--rows-per-frame must be > 0") }
-    guard rowsPerShard >= rowsPerFrame else { throw ValidationError("--rows-per-shard must be >= --rows-per-frame") }
+    guard rowsPerShard >= frame.rowsPerFrame else {
+      throw ValidationError("--rows-per-shard must be >= --rows-per-frame")
+    }
     for m in meta where !m.contains("=") { throw ValidationError("--meta \(m): expected KEY=VALUE") }
   }
 
@@ -61,7 +58,8 @@ struct PackCommand: ParsableCommand {
     let request = DatasetPacker.Request(
       input: URL(fileURLWithPath: input), tensor: tensor, tokens: tokens.map { URL(fileURLWithPath: $0) },
       options: ShardOptions(
-        dtype: StoreDType(name: dtype)!, rowsPerFrame: rowsPerFrame, shuffle: !noShuffle, level: level),
+        dtype: StoreDType(name: dtype)!, rowsPerFrame: frame.rowsPerFrame, shuffle: !noShuffle,
+        level: frame.level),
       rowsPerShard: rowsPerShard, output: URL(fileURLWithPath: out), source: source, skipNonFinite: skipNonFinite)
     let start = Date()
     let manifest = try DatasetPacker.pack(request) { done, total in

@@ -21,8 +21,7 @@ struct StoreBenchCommand: ParsableCommand {
   @Option(name: .long, help: "Rows read from --npy at most.")
   var maxRows: Int = 65_536
 
-  @Option(name: .long, help: "Rows per frame.")
-  var rowsPerFrame: Int = 256
+  @OptionGroup var frame: FrameOptions
 
   @Option(name: .long, help: "Seconds of decoding per configuration.")
   var seconds: Double = 0.5
@@ -44,10 +43,11 @@ struct StoreBenchCommand: ParsableCommand {
     }
     var all: [String: [StoreBenchResult]] = [:]
     for (name, values, d) in sets {
-      let r = StoreBenchmark.run(values, inputDim: d, rowsPerFrame: rowsPerFrame, minSeconds: seconds)
+      let r = StoreBenchmark.run(
+        values, inputDim: d, rowsPerFrame: frame.rowsPerFrame, level: frame.level, minSeconds: seconds)
       all[name] = r
       if !json {
-        print("\(name), \(rowsPerFrame) rows/frame, zstd level 1")
+        print("\(name), \(frame.rowsPerFrame) rows/frame, zstd level \(frame.level)")
         print("  dtype shuffle  vs raw f32  vs raw dtype  decode GB/s/core (f32-equiv)  encode GB/s (all cores)")
         for x in r {
           let name = x.dtype.description.padding(toLength: 5, withPad: " ", startingAt: 0)

@@ -141,7 +141,7 @@ final class FeatureReportTests: XCTestCase {
     let npy = dir.appendingPathComponent("wide.npy")
     try Npy.write([Float](repeating: 0, count: 12), shape: [4, 3], to: npy)
     XCTAssertThrowsError(try FeatureReportBuilder.build(modelDirectory: modelDir, data: npy, tokens: nil)) {
-      XCTAssertTrue("\($0)".contains("rows have width 3 but the model"), "\($0)")
+      guard case .widthMismatch(_, found: 3, _, _)? = $0 as? AnalysisError else { return XCTFail("\($0)") }
     }
   }
 }

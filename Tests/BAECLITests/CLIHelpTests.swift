@@ -38,12 +38,15 @@ final class CLIHelpTests: XCTestCase {
     ),
     (
       ["pack"],
-      ["--input", "--tensor", "--tokens", "--dtype", "--rows-per-frame", "--rows-per-shard", "--meta", "--out"]
+      [
+        "--input", "--tensor", "--tokens", "--dtype", "--rows-per-frame", "--level", "--rows-per-shard", "--meta",
+        "--out",
+      ]
     ),
     (["inspect"], ["<dataset>", "--verify", "--json"]),
     (["bench"], ["step", "store", "scaling"]),
     (["bench", "step"], ["--dim", "--latent", "--rows", "--repeats", "--threads", "--lambda", "--json"]),
-    (["bench", "store"], ["--rows", "--dim", "--npy", "--rows-per-frame", "--seconds", "--json"]),
+    (["bench", "store"], ["--rows", "--dim", "--npy", "--rows-per-frame", "--level", "--seconds", "--json"]),
     (
       ["bench", "scaling"],
       [
