@@ -55,8 +55,11 @@ let package = Package(
 
     .testTarget(name: "BAETensorTests", dependencies: ["BAETensor"]),
     .testTarget(name: "BAEIOTests", dependencies: ["BAEIO"], resources: [.copy("Fixtures")]),
+    // test-only: counts heap allocations (the step-allocates-nothing test); never linked into `bae`
+    .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
     .testTarget(
-      name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels", "BAERandom"],
+      name: "BAEModelTests",
+      dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels", "BAERandom", "CAllocationCounter"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO", "BAERandom"]),
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),
