@@ -173,7 +173,8 @@ public enum StepBenchmark {
     // the replicated work: Adam over all parameters on the step's threads (lr 1e-6: the model barely moves)
     let training = coreBench.training
     let tAdam = timeMedian(repeats) {
-      training.adam.update(parameters: training.model.parameters, gradients: training.gradients, threads: ws.kernelThreads)
+      training.adam.update(
+        parameters: training.model.parameters, gradients: training.gradients, threads: ws.kernelThreads)
     }
     let adamBytes = 28.0 * Double(training.gradients.count)
     progress(String(format: "Adam: %.1f ms (%.1f GB/s)", tAdam * 1e3, adamBytes / tAdam / 1e9))

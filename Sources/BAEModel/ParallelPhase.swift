@@ -27,7 +27,8 @@ enum ParallelPhase {
         bae_run_parts(
           { ctx, part, parts in
             let job = ctx!.assumingMemoryBound(to: Job.self)
-            let r = ParallelPhase.range(part: Int(part), of: Int(parts), count: job.pointee.count, align: job.pointee.align)
+            let r = ParallelPhase.range(
+              part: Int(part), of: Int(parts), count: job.pointee.count, align: job.pointee.align)
             if !r.isEmpty { job.pointee.body(r) }
           }, p, Int32(parts))
       }
