@@ -16,7 +16,8 @@ public struct StepBenchmarkResult: Codable, Sendable {
   /// ideal / measured for the λ = 0 step (the dense core).
   public var denseCoreEfficiency: Double
   public var covarianceMs: Double
-  /// of which: transpose + pair signs (split across ranks) and the H·S product with q = S·p (per rank)
+  /// of which: transpose + pair signs (split across ranks) and the H·S product (per rank) with N·q = S·c
+  /// (split across ranks in training; here one rank does all of it)
   public var covariancePairsMs: Double
   public var covarianceProductMs: Double
   public var covarianceShare: Double
@@ -142,7 +143,7 @@ public enum StepBenchmark {
     let sp = ws.signPlanes.baseAddress
     // on the step's own threads (the trainer's --blas-threads), as the step runs them
     let threads = Int32(ws.kernelThreads)
-    let qBuf = AlignedBuffer<Float>(count: m)
+    let nqBuf = AlignedBuffer<Int64>(count: m)
     let tPairs = timeMedian(repeats) {
       bae_transpose_bits_mt(
         ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), threads)
@@ -156,7 +157,7 @@ public enum StepBenchmark {
         ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),
         ws.covarianceProduct.baseAddress, Int64(m), threads)
       bae_sign_row_sums_mt(
-        sp, sp + m * w, Int64(m), Int64(w), ws.counts.baseAddress, 1 / Double(n), qBuf.baseAddress, threads)
+        sp, sp + m * w, Int64(m), Int64(w), ws.counts.baseAddress, nqBuf.baseAddress, threads)
     }
     let tCov = tPairs + tProduct
     progress(String(format: "covariance: pair signs %.1f ms, H·S product %.1f ms", tPairs * 1e3, tProduct * 1e3))

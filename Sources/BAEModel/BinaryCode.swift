@@ -47,6 +47,10 @@ extension Autoencoder {
       ws.counts.baseAddress, Int64(n),
       Int64(tiles.lowerBound), Int64(tiles.upperBound),
       spos, sneg, Int64(w), Int32(ws.kernelThreads))
+    // N·q = S·c from this rank's tiles only (its planes hold just their bits): every rank does 1/R of
+    // the work and the exact integer shares add up in the same all-reduce as Σ|d_jk|
+    bae_sign_row_sums_mt(
+      spos, sneg, Int64(m), Int64(w), ws.counts.baseAddress, ws.pairSum.baseAddress + 1, Int32(ws.kernelThreads))
     try batch.collectives.sum(ws.signPlanes.buffer)
     try batch.collectives.sum(ws.pairSum.buffer)
     // D = Σ_{j≠k} |C_jk| = 2 Σ_{j<k} |N·n11 − c_j c_k| / (N (N − 1))
@@ -144,7 +148,9 @@ extension Autoencoder {
       bae_signed_popcount_product_mt(
         ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
         ws.covarianceProduct.baseAddress, Int64(m), Int32(threads))
-      bae_sign_row_sums_mt(spos, sneg, Int64(m), Int64(w), ws.counts.baseAddress, 1.0 / Double(bigN), q, Int32(threads))
+      // q = S·p from the global N·q the statistics phase all-reduced
+      let nq = ws.pairSum.baseAddress + 1, invN = 1.0 / Double(bigN)
+      for j in 0..<m { q[j] = Float(Double(nq[j]) * invN) }
     }
     guard entropy || covariance || sigmoid else { return g }
     // one pass over each row of g: + e, + coef·(H·S − q), then the estimator g − g² (sign_s)

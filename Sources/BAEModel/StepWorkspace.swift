@@ -57,7 +57,7 @@ public final class StepWorkspace: @unchecked Sendable {
   let columnMoments: AlignedBuffer<Double>
   /// BAE: λ_e·H'(p_j)/N per bit, then q = S·p for the covariance gradient: (2, m)
   let bitTerms: AlignedBuffer<Float>
-  /// The covariance's Σ|d_jk| over this rank's tiles, all-reduced in place: (1)
+  /// [Σ|d_jk|, N·q_0 … N·q_{m−1}] over this rank's tiles, all-reduced in place (q = S·p): (1 + m)
   let pairSum: AlignedBuffer<Int64>
   /// The gather's per-rank word counts for the last `rowsPerRank` seen (recomputed only when it changes).
   var gatherPlan: (rowsPerRank: [Int], wordCounts: [Int]) = ([], [])
@@ -98,7 +98,7 @@ public final class StepWorkspace: @unchecked Sendable {
     moments = AlignedBuffer(count: Moments.count(inputDim: d))
     columnMoments = AlignedBuffer(count: 2 * d)
     bitTerms = AlignedBuffer(count: bae ? 2 * m : 0)
-    pairSum = AlignedBuffer(count: 1)
+    pairSum = AlignedBuffer(count: cov ? 1 + m : 1)
     selectionKeys = AlignedBuffer(count: config.architecture == .batchtopk ? capacity * dl : 0)
     positiveCounts = AlignedBuffer(count: auxk ? dl : 0)
   }

@@ -80,13 +80,12 @@ void bae_code_gradient_mt(float *g, int64_t n, int64_t m, int64_t ldg, const flo
   bae_parallel(code_grad_part, &job, parts_for(threads, n * m, n));
 }
 
-// ---- q = S·p over the sign planes ----
+// ---- N·q = S·c over the sign planes (exact integers) ----
 typedef struct {
   const uint64_t *spos, *sneg;
   int64_t m, wpr;
   const int64_t *counts;
-  double invN;
-  float *q;
+  int64_t *out;
 } sign_sums_job;
 
 static void sign_sums_part(void *ctx, int part, int parts) {
@@ -94,25 +93,25 @@ static void sign_sums_part(void *ctx, int part, int parts) {
   int64_t lo, hi;
   bae_split(0, s->m, part, parts, 1, &lo, &hi);
   for (int64_t j = lo; j < hi; j++) {
-    double acc = 0;
+    int64_t acc = 0;
     for (int64_t word = 0; word < s->wpr; word++) {
       uint64_t pw = s->spos[j * s->wpr + word], nw = s->sneg[j * s->wpr + word];
       while (pw) {
-        acc += (double)s->counts[word * 64 + __builtin_ctzll(pw)];
+        acc += s->counts[word * 64 + __builtin_ctzll(pw)];
         pw &= pw - 1;
       }
       while (nw) {
-        acc -= (double)s->counts[word * 64 + __builtin_ctzll(nw)];
+        acc -= s->counts[word * 64 + __builtin_ctzll(nw)];
         nw &= nw - 1;
       }
     }
-    s->q[j] = (float)(acc * s->invN);
+    s->out[j] = acc;
   }
 }
 
 void bae_sign_row_sums_mt(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, const int64_t *counts,
-                          double invN, float *q, int threads) {
-  sign_sums_job job = {spos, sneg, m, wpr, counts, invN, q};
+                          int64_t *out, int threads) {
+  sign_sums_job job = {spos, sneg, m, wpr, counts, out};
   bae_parallel(sign_sums_part, &job, parts_for(threads, m * m / 2, m));
 }
 

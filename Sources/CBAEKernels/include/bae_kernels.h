@@ -77,9 +77,10 @@ void bae_adam_update_mt(float *p, const float *g, float *m, float *v, int64_t co
 /// (when a != NULL; a: (n, m) dense, q: m); then g = g − g² when signS. Each element in that order.
 void bae_code_gradient_mt(float *g, int64_t n, int64_t m, int64_t ldg, const float *e, const float *a,
                           const float *q, float coef, int signS, int threads);
-/// q_j = invN · (Σ_{k ∈ S⁺_j} counts_k − Σ_{k ∈ S⁻_j} counts_k), summed in Double in bit order.
+/// out[j] = Σ_{k ∈ S⁺_j} counts_k − Σ_{k ∈ S⁻_j} counts_k (N·q_j for q = S·p, exact) over the set bits of
+/// row j of the planes; over a rank's own tiles before the planes' all-reduce it is that rank's share.
 void bae_sign_row_sums_mt(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, const int64_t *counts,
-                          double invN, float *q, int threads);
+                          int64_t *out, int threads);
 /// out[k] = Σ_i a[i·lda + k] for k < c, summed in row order.
 void bae_column_sums_mt(const float *a, int64_t n, int64_t c, int64_t lda, float *out, int threads);
 /// Per column k of x, x̂: (n, d): sse[k] = Σ_i (x̂ − x)², sumsq[k] = Σ_i x², sums[k] = Σ_i x, in Double, row order.
