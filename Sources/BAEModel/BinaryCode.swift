@@ -131,7 +131,7 @@ extension Autoencoder {
       }
     }
     let entropy = weights.entropy != 0, covariance = weights.covariance != 0
-    let sigmoid = weights.estimator == .sign_s
+    let signS = weights.estimator == .sign_s
     // ∂(λ_e H)/∂h_ij = λ_e·H'(p_j)/N, the same for every row: e (m)
     let e = ws.bitTerms.baseAddress, q = e + m
     if entropy {
@@ -152,11 +152,11 @@ extension Autoencoder {
       let nq = ws.pairSum.baseAddress + 1, invN = 1.0 / Double(bigN)
       for j in 0..<m { q[j] = Float(Double(nq[j]) * invN) }
     }
-    guard entropy || covariance || sigmoid else { return g }
+    guard entropy || covariance || signS else { return g }
     // one pass over each row of g: + e, + coef·(H·S − q), then the estimator g − g² (sign_s)
     bae_code_gradient_mt(
       g.base, Int64(n), Int64(m), Int64(g.ld), entropy ? e : nil, covariance ? ws.covarianceProduct.baseAddress : nil,
-      q, Float(weights.covariance * 2.0 / Double(bigN - 1)), sigmoid ? 1 : 0, Int32(threads))
+      q, Float(weights.covariance * 2.0 / Double(bigN - 1)), signS ? 1 : 0, Int32(threads))
     return g
   }
 }
