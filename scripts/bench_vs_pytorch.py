@@ -32,70 +32,73 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
-
 EPSILON = 1e-10
 
 
-class SignS(torch.autograd.Function):
-    """h = 1[z > 0]; backward g·(1 − g) (the official sign_s straight-through estimator)."""
+def torch_step_type():
+    """The official step's classes; torch is imported here so that --help works without it."""
+    try:
+        import torch
+        from torch import nn
+    except ImportError:
+        sys.exit("bench_vs_pytorch: needs torch: run scripts/setup_torch.sh and use .venv-torch/bin/python")
 
-    @staticmethod
-    def forward(ctx, z):
-        return (z > 0).to(z.dtype)
+    class SignS(torch.autograd.Function):
+        """h = 1[z > 0]; backward g·(1 − g) (the official sign_s straight-through estimator)."""
 
-    @staticmethod
-    def backward(ctx, g):
-        return g * (1 - g)
+        @staticmethod
+        def forward(ctx, z):
+            return (z > 0).to(z.dtype)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * (1 - g)
+
+    class BAE(nn.Module):
+        def __init__(self, d: int, dl: int):
+            super().__init__()
+            self.encoder = nn.Linear(d, dl)
+            self.decoder = nn.Linear(dl, d)
+
+        def forward(self, x):
+            h = SignS.apply(self.encoder(x))
+            return self.decoder(h), h
+
+    def entropy(h):
+        p = h.mean(dim=0)
+        return (-p * torch.log2(p + EPSILON) - (1 - p) * torch.log2(1 - p + EPSILON)).sum()
+
+    def covariance(h):
+        c = torch.cov(h.T)
+        return c.abs().sum() - torch.diagonal(c).abs().sum()
+
+    class TorchStep:
+        """The official step at one shape, on its own model and data (seeded)."""
+
+        def __init__(self, d: int, dl: int, n: int, lam: float):
+            torch.manual_seed(0)
+            self.model = BAE(d, dl)
+            self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-6)
+            self.x = torch.randn(n, d)
+            self.lam = lam
+
+        def step(self):
+            self.opt.zero_grad()  # 1
+            x_hat, h = self.model(self.x)  # 2
+            mse = ((x_hat - self.x) ** 2).mean()  # 3
+            ent = entropy(h)  # 4
+            cov = covariance(h)  # 5
+            loss = mse + self.lam * ent  # 6
+            loss = loss + self.lam * cov
+            loss.backward()  # 7
+            self.opt.step()  # 8
+
+    return torch, TorchStep
 
 
-class BAE(nn.Module):
-    def __init__(self, d: int, dl: int):
-        super().__init__()
-        self.encoder = nn.Linear(d, dl)
-        self.decoder = nn.Linear(dl, d)
-
-    def forward(self, x):
-        h = SignS.apply(self.encoder(x))
-        return self.decoder(h), h
-
-
-def entropy(h):
-    p = h.mean(dim=0)
-    return (-p * torch.log2(p + EPSILON) - (1 - p) * torch.log2(1 - p + EPSILON)).sum()
-
-
-def covariance(h):
-    c = torch.cov(h.T)
-    return c.abs().sum() - torch.diagonal(c).abs().sum()
-
-
-class TorchStep:
-    """The official step at one shape, on its own model and data (seeded)."""
-
-    def __init__(self, d: int, dl: int, n: int, lam: float):
-        torch.manual_seed(0)
-        self.model = BAE(d, dl)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-6)
-        self.x = torch.randn(n, d)
-        self.lam = lam
-
-    def step(self):
-        self.opt.zero_grad()  # 1
-        x_hat, h = self.model(self.x)  # 2
-        mse = ((x_hat - self.x) ** 2).mean()  # 3
-        ent = entropy(h)  # 4
-        cov = covariance(h)  # 5
-        loss = mse + self.lam * ent  # 6
-        loss = loss + self.lam * cov
-        loss.backward()  # 7
-        self.opt.step()  # 8
-
-
-def time_torch(d, dl, n, lam, threads, repeats):
+def time_torch(torch, step_type, d, dl, n, lam, threads, repeats):
     torch.set_num_threads(threads)
-    s = TorchStep(d, dl, n, lam)
+    s = step_type(d, dl, n, lam)
     s.step()  # warm-up
     out = []
     for _ in range(repeats):
@@ -143,6 +146,7 @@ def main():
     if any(len(s) != 3 or min(s) <= 0 for s in shapes):
         sys.exit("bench_vs_pytorch: --shape takes three positive integers d,d',n (e.g. 576,2304,512)")
     threads = a.threads or [1, 2]
+    torch, step_type = torch_step_type()
 
     meta = {
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -164,7 +168,7 @@ def main():
         for t in threads:
             torch_s, ours_ms, ours_core_ms, last = [], [], [], None
             for _ in range(a.rounds):
-                torch_s += time_torch(d, dl, n, a.lam, t, a.repeats)
+                torch_s += time_torch(torch, step_type, d, dl, n, a.lam, t, a.repeats)
                 last = run_ours(a.bae, d, dl, n, a.lam, t, a.repeats)
                 ours_ms.append(last["stepMsWithRegularizer"])
                 ours_core_ms.append(last["stepMsNoRegularizer"])
