@@ -43,7 +43,7 @@ export OMPI_MCA_pml="${OMPI_MCA_pml:-ob1}"
 export OMPI_MCA_btl="${OMPI_MCA_btl:-self,vader}"
 # A rank waiting for the slower rank busy-polls by default, taking the CPU from its own data-reader
 # thread, its kernel threads and the other rank. Measured with 2 ranks on 2 shared cores: yielding cut
-# the step's "communication" (the wait) from 224-256 ms to 127-166 ms and user CPU by ~25 %.
+# the step's "communication" (the wait) from 112-256 ms to 46-166 ms and user CPU by 20-25 %.
 export OMPI_MCA_mpi_yield_when_idle="${OMPI_MCA_mpi_yield_when_idle:-1}"
 # --------------------------------------------------------------------------------------------------
 
