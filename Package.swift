@@ -3,10 +3,11 @@
 //   C system libraries (CMPI, COpenBLAS, CZstd)
 //   BAERandom (SplitMix64)   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
 //   BAEBuildInfo (version, git commit recorded at build time by Plugins/BuildInfoPlugin)
-//   CBAEKernels (popcount bit kernels)
+//   CBAEKernels (popcount bit kernels, the step's threaded float phases, the thread pool)
 //   BAEModel (every autoencoder kind, losses, Adam, TrainingStep; no MPI)   BAEStore (zstd shards, sampler)
 //   BAETrain (config, trainer, checkpoints, evaluation, export)
 //   BAEBench (benchmarks)   BAEAnalysis (features, reports)   ->   bae (CLI)
+//   tests only: CAllocationCounter (counts heap allocations; interposes malloc in the test binary)
 import PackageDescription
 
 let package = Package(
@@ -55,8 +56,11 @@ let package = Package(
 
     .testTarget(name: "BAETensorTests", dependencies: ["BAETensor"]),
     .testTarget(name: "BAEIOTests", dependencies: ["BAEIO"], resources: [.copy("Fixtures")]),
+    // test-only: counts heap allocations (the step-allocates-nothing test); never linked into `bae`
+    .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
     .testTarget(
-      name: "BAEModelTests", dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels", "BAERandom"],
+      name: "BAEModelTests",
+      dependencies: ["BAEModel", "BAETensor", "BAEIO", "CBAEKernels", "BAERandom", "CAllocationCounter"],
       resources: [.copy("Fixtures")]),
     .testTarget(name: "BAEStoreTests", dependencies: ["BAEStore", "BAEIO", "BAERandom"]),
     .testTarget(name: "BAECommTests", dependencies: ["BAEComm"]),

@@ -5,6 +5,8 @@
 //   bench_kernels forms n m reps              the two AVX2 H·S forms, interleaved (min and median)
 //   bench_kernels once PATH KERNEL n m        one call of one kernel (for valgrind --tool=callgrind);
 //                                             PATH as in bae_kernels.h, 5 = avx2 with the table H·S form
+//   bench_kernels phases n d m T reps         the step's float phases (phases.c) at T threads: median
+//                                             wall and CPU ms each, and a checksum equal for every T
 #include "kernels_internal.h"
 #include <cblas.h>
 #include <pthread.h>
@@ -161,7 +163,59 @@ static uint64_t checksum(const problem *p) {
   return h;
 }
 
+// The step's float phases (phases.c) at one shape and thread count: Adam over the BAE's parameters,
+// the fused ∂L/∂z pass (entropy + covariance + sign_s), moments, column sums, N·q = S·c.
+static int phases(int64_t n, int64_t d, int64_t m, int threads, int reps) {
+  problem p = make_problem(n, m);
+  run(&p, K_PAIRS, 1);
+  int64_t params = 2 * d * m + d + m;
+  float *w = zalloc((size_t)params * 4), *g = zalloc((size_t)params * 4), *am = zalloc((size_t)params * 4),
+        *av = zalloc((size_t)params * 4), *x = zalloc((size_t)(n * d) * 4), *xh = zalloc((size_t)(n * d) * 4),
+        *gz = zalloc((size_t)(n * m) * 4), *e = zalloc((size_t)m * 4), *q = zalloc((size_t)m * 4),
+        *bias = zalloc((size_t)m * 4);
+  double *part = zalloc((size_t)(3 * d) * 8);
+  int64_t *nq = zalloc((size_t)m * 8);
+  for (int64_t i = 0; i < params; i++) g[i] = (float)(uniform() - 0.5) * 1e-3f, w[i] = (float)uniform();
+  for (int64_t i = 0; i < n * d; i++) x[i] = (float)uniform(), xh[i] = (float)uniform();
+  for (int64_t j = 0; j < m; j++) e[j] = (float)(uniform() * 1e-7), q[j] = (float)uniform();
+  const char *names[] = {"adam", "code-gradient", "moments", "column-sums", "sign-row-sums"};
+  double wall[5][64], cpu[5][64];
+  reps = reps > 64 ? 64 : reps < 1 ? 1 : reps;
+  for (int r = 0; r < reps; r++)
+    for (int k = 0; k < 5; k++) {
+      double t0 = now(), c0 = cpu_now();
+      switch (k) {
+        case 0: bae_adam_update_mt(w, g, am, av, params, 0.1f, 0.999f, 0.001f, 1e-6f, 1.0f, 1e-8f, threads); break;
+        case 1: memcpy(gz, p.out, (size_t)(n * m) * 4);
+                bae_code_gradient_mt(gz, n, m, m, e, p.out, q, 1e-7f, 1, threads); break;
+        case 2: bae_column_moments_mt(x, xh, n, d, part, part + d, part + 2 * d, threads); break;
+        case 3: bae_column_sums_mt(p.out, n, m, m, bias, threads); break;
+        default: bae_sign_row_sums_mt(p.spos, p.sneg, m, p.wpr, p.counts, nq, threads); break;
+      }
+      wall[k][r] = 1e3 * (now() - t0);
+      cpu[k][r] = 1e3 * (cpu_now() - c0);
+    }
+  uint64_t h = 1469598103934665603ULL;
+  for (int64_t i = 0; i < params; i++) { uint32_t u; memcpy(&u, &w[i], 4); h = (h ^ u) * 1099511628211ULL; }
+  for (int64_t i = 0; i < n * m; i++) { uint32_t u; memcpy(&u, &gz[i], 4); h = (h ^ u) * 1099511628211ULL; }
+  for (int64_t j = 0; j < m; j++) h = (h ^ (uint64_t)nq[j] ^ (uint64_t)(int64_t)bias[j]) * 1099511628211ULL;
+  for (int64_t k = 0; k < 3 * d; k++) { uint64_t u; memcpy(&u, &part[k], 8); h = (h ^ u) * 1099511628211ULL; }
+  printf("phases n %lld d %lld m %lld T %d (median of %d, ms wall / CPU):", (long long)n, (long long)d, (long long)m,
+         threads, reps);
+  for (int k = 0; k < 5; k++) {
+    qsort(wall[k], (size_t)reps, sizeof(double), cmp_double);
+    qsort(cpu[k], (size_t)reps, sizeof(double), cmp_double);
+    printf("  %s %.2f / %.2f", names[k], wall[k][reps / 2], cpu[k][reps / 2]);
+  }
+  printf("\n  checksum %016llx (the same for every T)\n", (unsigned long long)h);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "phases") == 0) {
+    if (argc != 7) { fprintf(stderr, "usage: bench_kernels phases n d m T reps\n"); return 2; }
+    return phases(atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), atoi(argv[5]), atoi(argv[6]));
+  }
   if (argc > 1 && strcmp(argv[1], "once") == 0) {
     if (argc != 6) { fprintf(stderr, "usage: bench_kernels once PATH KERNEL n m\n"); return 2; }
     int path = atoi(argv[2]), kernel = -1;

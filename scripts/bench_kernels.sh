@@ -16,6 +16,6 @@ mkdir -p "$(dirname "$OUT")"
 # shellcheck disable=SC2086
 "$CC" ${CFLAGS:--O2} -gdwarf-4 -Wall -Wextra -ISources/CBAEKernels -ISources/CBAEKernels/include \
   $(pkg-config --cflags openblas) -o "$OUT" scripts/bench_kernels.c Sources/CBAEKernels/*.c \
-  $(pkg-config --libs openblas) -lpthread
+  $(pkg-config --libs openblas) -lpthread -lm
 if [ "$#" -eq 0 ]; then set -- 7 512 2304 8192; fi
 "$OUT" "$@"

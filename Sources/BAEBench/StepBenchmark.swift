@@ -23,7 +23,8 @@ public struct StepBenchmarkResult: Codable, Sendable {
   public var denseCoreEfficiency: Double
   /// Covariance term: pair signs plus the H·S product, ms.
   public var covarianceMs: Double
-  /// of which: transpose + pair signs (split across ranks) and the H·S product (per rank)
+  /// of which: transpose + pair signs (split across ranks) and the H·S product (per rank) with N·q = S·c
+  /// (split across ranks in training; here one rank does all of it)
   public var covariancePairsMs: Double
   /// The H·S product, ms.
   public var covarianceProductMs: Double
@@ -35,6 +36,10 @@ public struct StepBenchmarkResult: Codable, Sendable {
   public var covarianceSpeedup: Double
   /// Whether the CPU has AVX-512 VPOPCNTDQ (the fastest popcount path).
   public var avx512Popcount: Bool
+  /// Adam over every parameter (work every rank repeats whatever the rank count: the replicated part).
+  public var adamMs: Double
+  /// Adam's memory traffic (read p, g, m, v; write p, m, v: 28 bytes per parameter) / its time, GB/s.
+  public var adamGBps: Double
   /// CPU model name and the OpenBLAS kernel set that ran.
   public var cpu: String
   /// The OpenBLAS core (kernel set) that ran, e.g. "Zen".
@@ -156,17 +161,23 @@ public enum StepBenchmark {
     _ = try model.forward(x, ws)
     let w = ws.rowWords, m = dl, wpc = (n + 63) / 64
     let sp = ws.signPlanes.baseAddress
+    // on the step's own threads (the trainer's --blas-threads), as the step runs them
+    let threads = Int32(ws.kernelThreads)
+    let nqBuf = AlignedBuffer<Int64>(count: m)
     let tPairs = timeMedian(repeats) {
-      bae_transpose_bits(ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc))
+      bae_transpose_bits_mt(
+        ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), threads)
       ws.signPlanes.zero()
-      _ = bae_covariance_signs(
+      _ = bae_covariance_signs_mt(
         ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
-        0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w))
+        0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w), threads)
     }
     let tProduct = timeMedian(repeats) {
-      bae_signed_popcount_product(
+      bae_signed_popcount_product_mt(
         ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),
-        ws.covarianceProduct.baseAddress, Int64(m))
+        ws.covarianceProduct.baseAddress, Int64(m), threads)
+      bae_sign_row_sums_mt(
+        sp, sp + m * w, Int64(m), Int64(w), ws.counts.baseAddress, nqBuf.baseAddress, threads)
     }
     let tCov = tPairs + tProduct
     progress(String(format: "covariance: pair signs %.1f ms, H·S product %.1f ms", tPairs * 1e3, tProduct * 1e3))
@@ -180,6 +191,14 @@ public enum StepBenchmark {
       BLAS.gemm(hc, .none, c, .none, into: out)
     }
     progress(String(format: "covariance: popcount %.1f ms, dense float %.1f ms", tCov * 1e3, tDense * 1e3))
+    // the replicated work: Adam over all parameters on the step's threads (lr 1e-6: the model barely moves)
+    let training = coreBench.training
+    let tAdam = timeMedian(repeats) {
+      training.adam.update(
+        parameters: training.model.parameters, gradients: training.gradients, threads: ws.kernelThreads)
+    }
+    let adamBytes = 28.0 * Double(training.gradients.count)
+    progress(String(format: "Adam: %.1f ms (%.1f GB/s)", tAdam * 1e3, adamBytes / tAdam / 1e9))
     let ideal = 10.0 * Double(n) * Double(d) * Double(dl) / (gflops * 1e9)
     return StepBenchmarkResult(
       inputDim: d, latentDim: dl, rows: n, blasThreads: BLAS.threads, repeats: repeats,
@@ -190,6 +209,7 @@ public enum StepBenchmark {
       covarianceProductMs: tProduct * 1e3, covarianceShare: tCov / t1,
       denseCovarianceMs: tDense * 1e3, covarianceSpeedup: tDense / tCov,
       avx512Popcount: bae_kernels_have_avx512_popcnt() != 0,
+      adamMs: tAdam * 1e3, adamGBps: adamBytes / tAdam / 1e9,
       cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName, kernelPaths: MachineInfo.kernelPaths)
   }
 }

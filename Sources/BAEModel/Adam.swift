@@ -1,6 +1,7 @@
 // Adam with PyTorch semantics (torch.optim.Adam, single-tensor path): m.lerp_(g, 1−β1),
 // v = β2·v + (1−β2)·g², p −= (lr/(1−β1^t))·m / (√v/√(1−β2^t) + ε). No weight decay, no clipping.
 import BAETensor
+import CBAEKernels
 import Foundation
 
 /// Adam state in two flat buffers with the parameters' layout.
@@ -33,9 +34,10 @@ public final class Adam: @unchecked Sendable {
     _ = v.buffer.update(fromContentsOf: vValues)
   }
 
-  /// One Adam step on `p` with gradients `g` (all three the same length): updates m and v, then p −=
-  /// lr/(1−β1^t)·m/(√v/√(1−β2^t) + ε).
-  public func update(parameters p: AlignedBuffer<Float>, gradients g: AlignedBuffer<Float>) {
+  /// One Adam step on `p` with gradients `g` (all three the same length) on `threads` threads: updates m and v,
+  /// then p −= lr/(1−β1^t)·m/(√v/√(1−β2^t) + ε). Each thread owns an index range and every element's arithmetic
+  /// is the same whatever the thread count, so results are bitwise identical.
+  public func update(parameters p: AlignedBuffer<Float>, gradients g: AlignedBuffer<Float>, threads: Int = 1) {
     precondition(
       p.count == m.count && g.count == m.count, "Adam sizes: params \(p.count) grads \(g.count) state \(m.count)")
     step += 1
@@ -45,15 +47,8 @@ public final class Adam: @unchecked Sendable {
     let stepSize = Float(lr / bc1)
     let bc2Sqrt = Float(bc2.squareRoot())
     let w1 = Float(1 - beta1), b2 = Float(beta2), w2 = Float(1 - beta2), eps = Float(epsilon)
-    let pp = p.baseAddress, gp = g.baseAddress, mp = m.baseAddress, vp = v.baseAddress
-    for i in 0..<m.count {
-      let gi = gp[i]
-      let mi = mp[i] + w1 * (gi - mp[i])
-      let vi = vp[i] * b2 + w2 * (gi * gi)
-      mp[i] = mi
-      vp[i] = vi
-      let denom = vi.squareRoot() / bc2Sqrt + eps
-      pp[i] -= stepSize * (mi / denom)
-    }
+    bae_adam_update_mt(
+      p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress, Int64(m.count), w1, b2, w2, stepSize, bc2Sqrt, eps,
+      Int32(threads))
   }
 }

@@ -2,6 +2,7 @@
 // and the decoder/encoder halves of the backward pass. The kind-specific code function sits between
 // them (BinaryCode.swift for a BAE, SparseCode.swift for the SAEs).
 import BAETensor
+import CBAEKernels
 import Foundation
 
 /// Where the local moments sit in the vector that is all-reduced once per step.
@@ -39,9 +40,15 @@ extension Autoencoder {
   /// global batch through it); nil means inference (BatchTopK uses its running threshold θ).
   /// Leaves z, the code, local counts and x̂ in `ws`; returns the local moments (`Moments`).
   public func forward(_ x: Matrix, _ ws: StepWorkspace, batch: BatchContext? = nil) throws -> [Double] {
+    try forwardInPlace(x, ws, batch: batch)
+    return ws.moments.toArray()
+  }
+
+  /// `forward` leaving the local moments in `ws.moments` (the training step's form: no allocation).
+  func forwardInPlace(_ x: Matrix, _ ws: StepWorkspace, batch: BatchContext?) throws {
     encode(x, ws)
     try code(ws, rows: x.rows, batch: batch)
-    return decode(x, ws)
+    decode(x, ws)
   }
 
   /// z = x·W_encᵀ + b_enc: (n, m) into ws.codes.
@@ -52,7 +59,7 @@ extension Autoencoder {
       "encode: x (\(n), \(x.cols)) with d = \(inputDim), workspace capacity \(ws.capacity)")
     let z = Matrix(ws.codes, rows: n, cols: m)
     let bEnc = encoderBias
-    for i in 0..<n { z.row(i).update(from: bEnc.base, count: m) }
+    bae_fill_rows_mt(z.base, Int64(n), Int64(m), bEnc.base, Int32(ws.kernelThreads))
     BLAS.gemm(x, .none, encoderWeight, .transposed, into: z, beta: 1)
   }
 
@@ -67,36 +74,40 @@ extension Autoencoder {
     return Matrix(ws.activations, rows: n, cols: latentDim)
   }
 
-  /// x̂ = a·W_decᵀ + b_dec: (n, d) into ws.reconstruction, then the local moments.
-  func decode(_ x: Matrix, _ ws: StepWorkspace) -> [Double] {
+  /// x̂ = a·W_decᵀ + b_dec: (n, d) into ws.reconstruction, then the local moments into ws.moments.
+  func decode(_ x: Matrix, _ ws: StepWorkspace) {
     let n = x.rows, d = inputDim
     let a = decoderInput(ws, rows: n)
     let xhat = Matrix(ws.reconstruction, rows: n, cols: d)
     let bDec = decoderBias
-    for i in 0..<n { xhat.row(i).update(from: bDec.base, count: d) }
+    bae_fill_rows_mt(xhat.base, Int64(n), Int64(d), bDec.base, Int32(ws.kernelThreads))
     BLAS.gemm(a, .none, decoderWeight, .transposed, into: xhat, beta: 1)
 
-    var moments = [Double](repeating: 0, count: Moments.count(inputDim: d))
-    var sse = 0.0, sumsq = 0.0
-    moments.withUnsafeMutableBufferPointer { mo in
-      for i in 0..<n {
-        let xr = x.row(i), hr = xhat.row(i)
-        for k in 0..<d {
-          let xv = Double(xr[k])
-          let e = Double(hr[k]) - xv
-          sse += e * e
-          sumsq += xv * xv
-          mo[Moments.columnSums + k] += xv
-        }
-      }
-    }
-    moments[Moments.sse] = sse
-    moments[Moments.sumSquares] = sumsq
+    reconstructionMoments(x, xhat, ws)
+    let mo = ws.moments.baseAddress
+    mo[Moments.sparsity(d)] = 0
+    mo[Moments.auxSSE(d)] = 0
     if architecture != .bae {
-      moments[Moments.sparsity(d)] = sparsitySum(ws, rows: n)
-      moments[Moments.auxSSE(d)] = auxiliaryForward(x, ws)
+      mo[Moments.sparsity(d)] = sparsitySum(ws, rows: n)
+      mo[Moments.auxSSE(d)] = auxiliaryForward(x, ws)
     }
-    return moments
+  }
+
+  /// Σ(x̂−x)², Σx² and the column sums Σ_i x_ik into ws.moments. Threads own column ranges and the two
+  /// scalars are summed from per-column partials in column order, so the thread count changes nothing.
+  func reconstructionMoments(_ x: Matrix, _ xhat: Matrix, _ ws: StepWorkspace) {
+    let n = x.rows, d = inputDim
+    precondition(x.ld == d && xhat.ld == d, "moments: x and x̂ must be dense (n, \(d)) matrices")
+    let mo = ws.moments.baseAddress, partial = ws.columnMoments.baseAddress  // (2, d): Σe², Σx² per column
+    bae_column_moments_mt(
+      x.base, xhat.base, Int64(n), Int64(d), partial, partial + d, mo + Moments.columnSums, Int32(ws.kernelThreads))
+    var sse = 0.0, sumsq = 0.0
+    for k in 0..<d {
+      sse += partial[k]
+      sumsq += partial[d + k]
+    }
+    mo[Moments.sse] = sse
+    mo[Moments.sumSquares] = sumsq
   }
 
   /// Global statistics of the minibatch whose local part went through `forward`: all-reduced moments
@@ -105,12 +116,19 @@ extension Autoencoder {
     _ ws: StepWorkspace, localMoments: [Double], batch: BatchContext,
     covariance: Bool
   ) throws -> BatchStatistics {
-    let d = inputDim, n = batch.globalRows
+    let d = inputDim
     precondition(
       localMoments.count == Moments.count(inputDim: d), "moments \(localMoments.count) != \(Moments.count(inputDim: d))"
     )
-    var moments = localMoments
-    try moments.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
+    _ = ws.moments.buffer.update(fromContentsOf: localMoments)
+    return try globalStatisticsInPlace(ws, batch: batch, covariance: covariance)
+  }
+
+  /// `globalStatistics` over the local moments `forwardInPlace` left in `ws.moments` (all-reduced in place).
+  func globalStatisticsInPlace(_ ws: StepWorkspace, batch: BatchContext, covariance: Bool) throws -> BatchStatistics {
+    let d = inputDim, n = batch.globalRows
+    let moments = ws.moments.buffer
+    try batch.collectives.sum(moments)
     try batch.collectives.sum(ws.counts.buffer)
     if ws.positiveCounts.count > 0 { try batch.collectives.sum(ws.positiveCounts.buffer) }
 
@@ -150,11 +168,9 @@ extension Autoencoder {
     // ∂L_r/∂x̂ = 2(x̂ − x)/(N·d), in place over x̂: (n, d)
     let dxhat = Matrix(ws.reconstruction, rows: n, cols: d)
     let scale = Float(2.0 / Double(bigN * d))
-    for i in 0..<n {
-      let xr = x.row(i), r = dxhat.row(i)
-      for c in 0..<d { r[c] = (r[c] - xr[c]) * scale }
-    }
-    columnSums(dxhat, into: gDecB)
+    precondition(x.ld == d, "backward: x must be a dense (n, \(d)) matrix")
+    bae_scaled_residual_mt(dxhat.base, x.base, Int64(n * d), scale, Int32(ws.kernelThreads))
+    columnSums(dxhat, into: gDecB, threads: ws.kernelThreads)
     if !config.decoderBias { gDecB.buffer.update(repeating: 0) }
     // ∂W_dec = ∂x̂ᵀ·a: (d, d')
     let a = decoderInput(ws, rows: n)
@@ -173,18 +189,15 @@ extension Autoencoder {
       sparseCodeBackward(ws, rows: n, globalRows: bigN, upstream: ga, aux: aux, into: grads)
       gz = ga
     }
-    columnSums(gz, into: gEncB)
+    columnSums(gz, into: gEncB, threads: ws.kernelThreads)
     // ∂W_enc = (∂L/∂z)ᵀ·x: (m, d)
     BLAS.gemm(gz, .transposed, x, .none, into: gEncW)
   }
 }
 
-/// Column sums of a (n, c) matrix into a length-c vector (bias gradients).
-func columnSums(_ a: Matrix, into out: Vector) {
+/// Column sums of a (n, c) matrix into a length-c vector (bias gradients); threads own column ranges
+/// and each column is summed in row order, so the thread count changes nothing.
+func columnSums(_ a: Matrix, into out: Vector, threads: Int = 1) {
   precondition(out.count == a.cols, "columnSums: \(out.count) != \(a.cols)")
-  out.buffer.update(repeating: 0)
-  for i in 0..<a.rows {
-    let r = a.row(i)
-    for c in 0..<a.cols { out.base[c] += r[c] }
-  }
+  bae_column_sums_mt(a.base, Int64(a.rows), Int64(a.cols), Int64(a.ld), out.base, Int32(threads))
 }

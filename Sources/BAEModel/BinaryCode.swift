@@ -18,12 +18,14 @@ extension Autoencoder {
     let h = Matrix(ws.codes, rows: n, cols: m)
     let v = Matrix(ws.activations, rows: n, cols: dl)
     let w = bitWeights
-    for i in 0..<n {
-      let hr = h.row(i), vr = v.row(i)
-      for j in 0..<dl {
-        var s: Float = 0
-        for b in 0..<k { s += hr[j * k + b] * w[b] }
-        vr[j] = s
+    ParallelPhase.run(threads: ws.kernelThreads, count: n, cost: m, align: 1) { rows in
+      for i in rows {
+        let hr = h.row(i), vr = v.row(i)
+        for j in 0..<dl {
+          var s: Float = 0
+          for b in 0..<k { s += hr[j * k + b] * w[b] }
+          vr[j] = s
+        }
       }
     }
   }
@@ -40,17 +42,19 @@ extension Autoencoder {
     ws.signPlanes.zero()
     let tiles = CovarianceWork.tileRange(codeBits: m, rank: batch.rank, worldSize: batch.collectives.worldSize)
     let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
-    var absSum = [
-      bae_covariance_signs_mt(
-        ws.columnBits.baseAddress, Int64(m), Int64(wpc),
-        ws.counts.baseAddress, Int64(n),
-        Int64(tiles.lowerBound), Int64(tiles.upperBound),
-        spos, sneg, Int64(w), Int32(ws.kernelThreads))
-    ]
+    ws.pairSum[0] = bae_covariance_signs_mt(
+      ws.columnBits.baseAddress, Int64(m), Int64(wpc),
+      ws.counts.baseAddress, Int64(n),
+      Int64(tiles.lowerBound), Int64(tiles.upperBound),
+      spos, sneg, Int64(w), Int32(ws.kernelThreads))
+    // N·q = S·c from this rank's tiles only (its planes hold just their bits): every rank does 1/R of
+    // the work and the exact integer shares add up in the same all-reduce as Σ|d_jk|
+    bae_sign_row_sums_mt(
+      spos, sneg, Int64(m), Int64(w), ws.counts.baseAddress, ws.pairSum.baseAddress + 1, Int32(ws.kernelThreads))
     try batch.collectives.sum(ws.signPlanes.buffer)
-    try absSum.withUnsafeMutableBufferPointer { try batch.collectives.sum($0) }
+    try batch.collectives.sum(ws.pairSum.buffer)
     // D = Σ_{j≠k} |C_jk| = 2 Σ_{j<k} |N·n11 − c_j c_k| / (N (N − 1))
-    return n > 1 ? 2 * Double(absSum[0]) / (Double(n) * Double(n - 1)) : 0
+    return n > 1 ? 2 * Double(ws.pairSum[0]) / (Double(n) * Double(n - 1)) : 0
   }
 
   /// Fills `ws.columnBits` with the GLOBAL code matrix in column-packed form (m columns of ⌈N/64⌉ words).
@@ -77,7 +81,7 @@ extension Autoencoder {
       try collectives.gather(
         UnsafeBufferPointer(rebasing: ws.localColumnBits.buffer[0..<(m * wl)]),
         into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(m * wpc)]),
-        counts: rowsPerRank.map { m * ($0 / 64) })
+        counts: gatherCounts(ws, rowsPerRank: rowsPerRank) { m * ($0 / 64) })
       var blockStart = 0, wordOffset = 0
       for r in rowsPerRank {
         let words = r / 64
@@ -92,10 +96,17 @@ extension Autoencoder {
     try collectives.gather(
       UnsafeBufferPointer(rebasing: ws.localBits.buffer[0..<(nLocal * w)]),
       into: UnsafeMutableBufferPointer(rebasing: ws.globalBits.buffer[0..<(n * w)]),
-      counts: rowsPerRank.map { $0 * w })
+      counts: gatherCounts(ws, rowsPerRank: rowsPerRank) { $0 * w })
     bae_transpose_bits_mt(
       ws.globalBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc),
       Int32(ws.kernelThreads))
+  }
+
+  /// The gather's per-rank word counts, `words(rows)` for each rank, cached in `ws` while `rowsPerRank`
+  /// stays the same (both gather forms are keyed by it alone for a given model), so a step allocates nothing.
+  private func gatherCounts(_ ws: StepWorkspace, rowsPerRank: [Int], words: (Int) -> Int) -> [Int] {
+    if ws.gatherPlan.rowsPerRank != rowsPerRank { ws.gatherPlan = (rowsPerRank, rowsPerRank.map(words)) }
+    return ws.gatherPlan.wordCounts
   }
 
   /// ∂L/∂z for local rows from the upstream ∂L/∂v (`upstream`, (n, d')): spread over the k bits,
@@ -104,7 +115,7 @@ extension Autoencoder {
     _ ws: StepWorkspace, rows n: Int, globalRows bigN: Int, weights: LossWeights,
     upstream gv: Matrix
   ) -> Matrix {
-    let m = codeBits, dl = latentDim, k = bitsPerFeature
+    let m = codeBits, dl = latentDim, k = bitsPerFeature, threads = ws.kernelThreads
     // g = ∂L/∂h: (n, m)
     let g: Matrix
     if k == 1 {
@@ -112,77 +123,41 @@ extension Autoencoder {
     } else {
       g = Matrix(ws.codeGrad, rows: n, cols: m)
       let w = bitWeights
-      for i in 0..<n {
-        let src = gv.row(i), dst = g.row(i)
-        for j in 0..<dl { for b in 0..<k { dst[j * k + b] = src[j] * w[b] } }
+      ParallelPhase.run(threads: threads, count: n, cost: m, align: 1) { rows in
+        for i in rows {
+          let src = gv.row(i), dst = g.row(i)
+          for j in 0..<dl { for b in 0..<k { dst[j * k + b] = src[j] * w[b] } }
+        }
       }
     }
-    if weights.entropy != 0 {
-      // ∂(λ_e H)/∂h_ij = λ_e·H'(p_j)/N, the same for every row
-      var e = [Float](repeating: 0, count: m)
+    let entropy = weights.entropy != 0, covariance = weights.covariance != 0
+    let signS = weights.estimator == .sign_s
+    // ∂(λ_e H)/∂h_ij = λ_e·H'(p_j)/N, the same for every row: e (m)
+    let e = ws.bitTerms.baseAddress, q = e + m
+    if entropy {
       for j in 0..<m {
         let p = Double(ws.counts[j]) / Double(bigN)
         e[j] = Float(weights.entropy * BinaryEntropy.derivative(p) / Double(bigN))
       }
-      for i in 0..<n {
-        let r = g.row(i)
-        for j in 0..<m { r[j] += e[j] }
-      }
     }
-    if weights.covariance != 0 {
-      addCovarianceGradient(ws, rows: n, globalRows: bigN, weight: weights.covariance, into: g)
+    // ∂(λ_c D)/∂h = coef·(H·S − 1·qᵀ) with q = S·p: the gradient of D = Σ_{j≠k}|C_jk| through the
+    // centred codes (its column-mean part vanishes because Hc's columns sum to zero)
+    if covariance {
+      precondition(ws.hasCovarianceBuffers, "covariance gradient without covariance buffers")
+      let w = ws.rowWords, spos = ws.signPlanes.baseAddress, sneg = spos + m * w
+      bae_signed_popcount_product_mt(
+        ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
+        ws.covarianceProduct.baseAddress, Int64(m), Int32(threads))
+      // q = S·p from the global N·q the statistics phase all-reduced
+      let nq = ws.pairSum.baseAddress + 1, invN = 1.0 / Double(bigN)
+      for j in 0..<m { q[j] = Float(Double(nq[j]) * invN) }
     }
-    // estimator: ∂L/∂z = g − g² (sign_s) or g (sign), in place
-    if weights.estimator == .sign_s {
-      for i in 0..<n {
-        let r = g.row(i)
-        for j in 0..<m {
-          let t = r[j]
-          r[j] = t - t * t
-        }
-      }
-    }
+    guard entropy || covariance || signS else { return g }
+    // one pass over each row of g: + e, + coef·(H·S − q), then the estimator g − g² (sign_s)
+    bae_code_gradient_mt(
+      g.base, Int64(n), Int64(m), Int64(g.ld), entropy ? e : nil, covariance ? ws.covarianceProduct.baseAddress : nil,
+      q, Float(weights.covariance * 2.0 / Double(bigN - 1)), signS ? 1 : 0, Int32(threads))
     return g
-  }
-
-  /// g += λ_c·(2/(N − 1))·(H·S − 1·qᵀ), q = S·p: the gradient of D = Σ_{j≠k}|C_jk| through the
-  /// centred codes (its column-mean part vanishes because Hc's columns sum to zero).
-  private func addCovarianceGradient(
-    _ ws: StepWorkspace, rows n: Int, globalRows bigN: Int,
-    weight: Double, into g: Matrix
-  ) {
-    let m = codeBits, w = ws.rowWords
-    precondition(ws.hasCovarianceBuffers, "covariance gradient without covariance buffers")
-    let a = Matrix(ws.covarianceProduct, rows: n, cols: m)
-    let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
-    bae_signed_popcount_product_mt(
-      ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
-      a.base, Int64(m), Int32(ws.kernelThreads))
-    // q_j = Σ_k p_k S_kj over the set bits of row j's planes (S is symmetric)
-    var q = [Float](repeating: 0, count: m)
-    let invN = 1.0 / Double(bigN)
-    for j in 0..<m {
-      var acc = 0.0
-      for word in 0..<w {
-        var pw = spos[j * w + word], nw = sneg[j * w + word]
-        while pw != 0 {
-          let b = pw.trailingZeroBitCount
-          acc += Double(ws.counts[word * 64 + b])
-          pw &= pw - 1
-        }
-        while nw != 0 {
-          let b = nw.trailingZeroBitCount
-          acc -= Double(ws.counts[word * 64 + b])
-          nw &= nw - 1
-        }
-      }
-      q[j] = Float(acc * invN)
-    }
-    let coef = Float(weight * 2.0 / Double(bigN - 1))
-    for i in 0..<n {
-      let ar = a.row(i), gr = g.row(i)
-      for j in 0..<m { gr[j] += coef * (ar[j] - q[j]) }
-    }
   }
 }
 

@@ -16,7 +16,8 @@ extension Autoencoder {
     case .bae:
       preconditionFailure("sparseCode on a BAE")
     case .relu:
-      passAbove(z, mask, a, counts, rows: n, thresholds: [Float](repeating: 0, count: dl))
+      passAbove(
+        z, mask, a, counts, rows: n, threads: ws.kernelThreads, thresholds: [Float](repeating: 0, count: dl))
     case .topk:
       // the selection marks k entries per row: only those are written and counted
       var heap = TopKHeap(k: config.k)
@@ -35,41 +36,51 @@ extension Autoencoder {
     case .batchtopk:
       if let batch {
         ws.selectedThreshold = try batchTopKSelect(ws, rows: n, batch: batch)
-        for i in 0..<n {
-          let o = i * dl
-          for j in 0..<dl {
-            let v = z[o + j] * mask[o + j]
-            a[o + j] = v
-            counts[j] &+= v != 0 ? 1 : 0
+        // threads own latent (column) ranges, so each count is summed in row order
+        ParallelPhase.run(threads: ws.kernelThreads, count: dl, cost: n) { js in
+          for i in 0..<n {
+            let o = i * dl
+            for j in js {
+              let v = z[o + j] * mask[o + j]
+              a[o + j] = v
+              counts[j] &+= v != 0 ? 1 : 0
+            }
           }
         }
       } else {
-        passAbove(z, mask, a, counts, rows: n, thresholds: [Float](repeating: Float(batchThreshold ?? 0), count: dl))
+        passAbove(
+          z, mask, a, counts, rows: n, threads: ws.kernelThreads,
+          thresholds: [Float](repeating: Float(batchThreshold ?? 0), count: dl))
       }
     case .jumprelu:
-      passAbove(z, mask, a, counts, rows: n, thresholds: thresholds())
+      passAbove(z, mask, a, counts, rows: n, threads: ws.kernelThreads, thresholds: thresholds())
     }
     if ws.positiveCounts.count > 0 {
       let pc = ws.positiveCounts.baseAddress
-      for i in 0..<n { for j in 0..<dl where a[i * dl + j] > 0 { pc[j] += 1 } }
+      ParallelPhase.run(threads: ws.kernelThreads, count: dl, cost: n) { js in
+        for i in 0..<n { for j in js where a[i * dl + j] > 0 { pc[j] += 1 } }
+      }
     }
   }
 
-  /// M = 1[z > θ_j], a = z ⊙ M and the per-latent counts in one pass (ReLU is θ = 0).
+  /// M = 1[z > θ_j], a = z ⊙ M and the per-latent counts in one pass (ReLU is θ = 0); threads own
+  /// latent (column) ranges.
   private func passAbove(
     _ z: UnsafeMutablePointer<Float>, _ mask: UnsafeMutablePointer<Float>,
     _ a: UnsafeMutablePointer<Float>, _ counts: UnsafeMutablePointer<Int64>,
-    rows n: Int, thresholds theta: [Float]
+    rows n: Int, threads: Int, thresholds theta: [Float]
   ) {
     let dl = latentDim
     theta.withUnsafeBufferPointer { t in
-      for i in 0..<n {
-        let o = i * dl
-        for j in 0..<dl {
-          let pass = z[o + j] > t[j]
-          mask[o + j] = pass ? 1 : 0
-          a[o + j] = pass ? z[o + j] : 0
-          counts[j] &+= pass ? 1 : 0
+      ParallelPhase.run(threads: threads, count: dl, cost: n) { js in
+        for i in 0..<n {
+          let o = i * dl
+          for j in js {
+            let pass = z[o + j] > t[j]
+            mask[o + j] = pass ? 1 : 0
+            a[o + j] = pass ? z[o + j] : 0
+            counts[j] &+= pass ? 1 : 0
+          }
         }
       }
     }
@@ -188,7 +199,7 @@ extension Autoencoder {
     if architecture == .relu {
       if config.l1Form == .sum {
         let lam = Float(config.l1Weight)
-        for o in 0..<(n * dl) { g[o] += lam }
+        ParallelPhase.run(threads: ws.kernelThreads, count: n * dl) { range in for o in range { g[o] += lam } }
       } else {
         let norms = decoderColumnNorms()
         let lamNorm = norms.map { Float(config.l1Weight * $0) }
@@ -205,13 +216,15 @@ extension Autoencoder {
         }
       }
     }
-    for o in 0..<(n * dl) { g[o] *= mask[o] }
+    ParallelPhase.run(threads: ws.kernelThreads, count: n * dl) { range in for o in range { g[o] *= mask[o] } }
     if let aux {
       // ∂L_aux/∂a_aux = ∂ê·W_dec: (n, d'), into a_aux's buffer (no longer needed), then masked
       let gAux = Matrix(ws.auxActivations, rows: n, cols: dl)
       BLAS.gemm(aux.residualGrad, .none, decoderWeight, .none, into: gAux)
       let am = ws.auxMask.baseAddress, ga2 = gAux.base
-      for o in 0..<(n * dl) { g[o] += ga2[o] * am[o] }
+      ParallelPhase.run(threads: ws.kernelThreads, count: n * dl) { range in
+        for o in range { g[o] += ga2[o] * am[o] }
+      }
     }
   }
 }

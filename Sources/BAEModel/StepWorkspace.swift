@@ -56,8 +56,18 @@ public final class StepWorkspace: @unchecked Sendable {
   /// BatchTopK in training: the smallest selected positive activation of the global batch (set by the
   /// code phase, identical on every rank; nil when nothing positive was selected).
   public internal(set) var selectedThreshold: Double? = nil
-  /// Threads the bit kernels use (binarisation, transpose, pair signs, H·S); results do not depend on
-  /// it. The trainer sets it from `--blas-threads`.
+  /// The local moments (`Moments`), all-reduced in place by the global-statistics phase: (4 + d)
+  public let moments: AlignedBuffer<Double>
+  /// Per-column partials of the moments' two sums (Σ(x̂−x)², Σx²): (2, d)
+  let columnMoments: AlignedBuffer<Double>
+  /// BAE: λ_e·H'(p_j)/N per bit, then q = S·p for the covariance gradient: (2, m)
+  let bitTerms: AlignedBuffer<Float>
+  /// [Σ|d_jk|, N·q_0 … N·q_{m−1}] over this rank's tiles, all-reduced in place (q = S·p): (1 + m)
+  let pairSum: AlignedBuffer<Int64>
+  /// The gather's per-rank word counts for the last `rowsPerRank` seen (recomputed only when it changes).
+  var gatherPlan: (rowsPerRank: [Int], wordCounts: [Int]) = ([], [])
+  /// Threads every non-BLAS phase of the step uses (bit kernels, elementwise passes, moments, Adam);
+  /// results do not depend on it. The trainer sets it from `--blas-threads`.
   public var kernelThreads = 1
   /// AuxK: whether this step has dead latents (then the aux buffers hold this step's values).
   public internal(set) var auxActive = false
@@ -90,6 +100,10 @@ public final class StepWorkspace: @unchecked Sendable {
     localColumnBits = AlignedBuffer(count: cov ? m * ((capacity + 63) / 64) : 0)
     signPlanes = AlignedBuffer(count: cov ? 2 * m * rowWords : 0)
     counts = AlignedBuffer(count: m)
+    moments = AlignedBuffer(count: Moments.count(inputDim: d))
+    columnMoments = AlignedBuffer(count: 2 * d)
+    bitTerms = AlignedBuffer(count: bae ? 2 * m : 0)
+    pairSum = AlignedBuffer(count: cov ? 1 + m : 1)
     selectionKeys = AlignedBuffer(count: config.architecture == .batchtopk ? capacity * dl : 0)
     positiveCounts = AlignedBuffer(count: auxk ? dl : 0)
   }

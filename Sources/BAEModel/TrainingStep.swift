@@ -55,17 +55,16 @@ public final class TrainingStep {
       x.rows == batch.localRows && x.rows <= workspace.capacity && batch.globalRows <= workspace.globalCapacity,
       "step: x has \(x.rows) rows, slice \(batch.localRows), workspace \(workspace.capacity)/\(workspace.globalCapacity)"
     )
-    let moments = try model.forward(x, workspace, batch: batch)  // forward
-    var stats = try model.globalStatistics(
-      workspace, localMoments: moments, batch: batch,
-      covariance: model.config.usesCovariance)  // global statistics
+    try model.forwardInPlace(x, workspace, batch: batch)  // forward
+    var stats = try model.globalStatisticsInPlace(
+      workspace, batch: batch, covariance: model.config.usesCovariance)  // global statistics
     stats.batchThreshold = workspace.selectedThreshold
     let weights = LossWeights.scheduled(model.config, step: step, entropy: stats.entropy)
     model.backward(x, workspace, statistics: stats, weights: weights, into: gradients)  // backward
     // gradient sync: every term was divided by the global N, so the SUM over ranks is the full gradient
     try collectives.sum(gradients.buffer)
     model.constrainGradient(gradients)  // optimizer step
-    adam.update(parameters: model.parameters, gradients: gradients)
+    adam.update(parameters: model.parameters, gradients: gradients, threads: workspace.kernelThreads)
     model.afterOptimizerStep(
       stats, globalCounts: workspace.positiveCounts.count > 0 ? workspace.positiveCounts : workspace.counts)
     return Outcome(statistics: stats, weights: weights, loss: weights.loss(stats, inputDim: model.inputDim))

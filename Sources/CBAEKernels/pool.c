@@ -70,3 +70,5 @@ void bae_parallel(bae_part_fn fn, void *ctx, int parts) {
   pthread_mutex_unlock(&mu);
   pthread_mutex_unlock(&call_mu);
 }
+
+void bae_run_parts(bae_phase_fn fn, void *ctx, int parts) { bae_parallel(fn, ctx, parts); }

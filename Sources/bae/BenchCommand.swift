@@ -69,8 +69,11 @@ struct BenchStepCommand: ParsableCommand {
             step, λ = %-8g          %8.1f ms
             covariance term (popcount)   %8.1f ms   share of step %.1f %%   (AVX-512 popcount: %@)
             dense float covariance       %8.1f ms   speed-up %.1fx
+            Adam (replicated per rank)   %8.1f ms   %.1f GB/s
+            cpu %@  OpenBLAS %@  bit kernels on %d thread(s)
           """, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sgemmGflops, r.idealStepMs,
         r.stepMsNoRegularizer, r.denseCoreEfficiency, shape.lambda, r.stepMsWithRegularizer, r.covarianceMs,
-        100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs, r.covarianceSpeedup))
+        100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs, r.covarianceSpeedup,
+        r.adamMs, r.adamGBps, r.cpu, r.blasCore, r.blasThreads))
   }
 }

@@ -61,6 +61,36 @@ void bae_signed_popcount_product_mt(const uint64_t *rowBits, int64_t n, const ui
                                     const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo,
                                     int threads);
 
+/// A part of a phase: fn(ctx, part, parts) does part `part` of `parts` (disjoint outputs).
+typedef void (*bae_phase_fn)(void *ctx, int part, int parts);
+/// Runs fn(ctx, part, parts) for part = 0..<parts on the kernels' thread pool (part 0 on the caller) and
+/// returns when every part is done: the one mechanism every threaded phase (C kernels and the model's
+/// Swift phases) uses. Calls are serialised; fn must not call bae_run_parts or a *_mt kernel itself.
+/// A steady-state call allocates nothing (pool threads are created on first need and kept).
+void bae_run_parts(bae_phase_fn fn, void *ctx, int parts);
+
+// ---- The step's float phases on `threads` threads (phases.c); bitwise the same for every count ----
+/// Adam over count elements: m += w1·(g − m); v = b2·v + w2·g²; p −= stepSize·m / (√v / bc2Sqrt + eps).
+void bae_adam_update_mt(float *p, const float *g, float *m, float *v, int64_t count, float w1, float b2, float w2,
+                        float stepSize, float bc2Sqrt, float eps, int threads);
+/// g: (n, m) with leading dimension ldg, per row in place: g += e (when e != NULL); g += coef·(a_i − q)
+/// (when a != NULL; a: (n, m) dense, q: m); then g = g − g² when signS. Each element in that order.
+void bae_code_gradient_mt(float *g, int64_t n, int64_t m, int64_t ldg, const float *e, const float *a,
+                          const float *q, float coef, int signS, int threads);
+/// out[j] = Σ_{k ∈ S⁺_j} counts_k − Σ_{k ∈ S⁻_j} counts_k (N·q_j for q = S·p, exact) over the set bits of
+/// row j of the planes; over a rank's own tiles before the planes' all-reduce it is that rank's share.
+void bae_sign_row_sums_mt(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, const int64_t *counts,
+                          int64_t *out, int threads);
+/// out[k] = Σ_i a[i·lda + k] for k < c, summed in row order.
+void bae_column_sums_mt(const float *a, int64_t n, int64_t c, int64_t lda, float *out, int threads);
+/// Per column k of x, x̂: (n, d): sse[k] = Σ_i (x̂ − x)², sumsq[k] = Σ_i x², sums[k] = Σ_i x, in Double, row order.
+void bae_column_moments_mt(const float *x, const float *xhat, int64_t n, int64_t d, double *sse, double *sumsq,
+                           double *sums, int threads);
+/// Copies `row` (c floats) into each of the n rows of dst: (n, c).
+void bae_fill_rows_mt(float *dst, int64_t n, int64_t c, const float *row, int threads);
+/// r = (r − x)·scale over count elements.
+void bae_scaled_residual_mt(float *r, const float *x, int64_t count, float scale, int threads);
+
 // ---- ISA paths and what runs ----
 /// Kernel implementations, best last. Values are stable (tests and BAE_KERNEL_PATH use them).
 enum {
