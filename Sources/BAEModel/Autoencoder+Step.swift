@@ -67,9 +67,11 @@ extension Autoencoder {
     let n = x.rows, d = inputDim
     let a = decoderInput(ws, rows: n)
     let xhat = Matrix(ws.reconstruction, rows: n, cols: d)
-    let bDec = decoderBias
-    for i in 0..<n { xhat.row(i).update(from: bDec.base, count: d) }
-    BLAS.gemm(a, .none, decoderWeight, .transposed, into: xhat, beta: 1)
+    if !sparseDecode(ws, rows: n, into: xhat) {
+      let bDec = decoderBias
+      for i in 0..<n { xhat.row(i).update(from: bDec.base, count: d) }
+      BLAS.gemm(a, .none, decoderWeight, .transposed, into: xhat, beta: 1)
+    }
 
     var moments = [Double](repeating: 0, count: Moments.count(inputDim: d))
     var sse = 0.0, sumsq = 0.0
@@ -152,13 +154,15 @@ extension Autoencoder {
     columnSums(dxhat, into: gDecB)
     if !config.decoderBias { gDecB.buffer.update(repeating: 0) }
     // ∂W_dec = ∂x̂ᵀ·a: (d, d')
-    let a = decoderInput(ws, rows: n)
-    BLAS.gemm(dxhat, .transposed, a, .none, into: gDecW)
+    // (the sparse form builds ∂W_decᵀ in ∂W_enc's slot, which is written last)
+    if !sparseDecoderWeightGradient(dxhat, ws, into: gDecW, scratch: Matrix(grads, offset: layout.encoderWeight.lowerBound, rows: dl, cols: d)) {
+      BLAS.gemm(dxhat, .transposed, decoderInput(ws, rows: n), .none, into: gDecW)
+    }
     // AuxK: ∂W_dec += ∂êᵀ·a_aux (before a_aux's buffer is reused for ∂L_aux/∂a_aux)
     if let aux { BLAS.gemm(aux.residualGrad, .transposed, aux.activations, .none, into: gDecW, beta: 1) }
     // ∂L/∂a = ∂x̂·W_dec: (n, d')
     let ga = Matrix(ws.valueGrad, rows: n, cols: dl)
-    BLAS.gemm(dxhat, .none, decoderWeight, .none, into: ga)
+    if !sparseValueGradient(dxhat, ws, into: ga) { BLAS.gemm(dxhat, .none, decoderWeight, .none, into: ga) }
 
     // ∂L/∂z: (n, m), in place, through the kind's code function
     let gz: Matrix
@@ -170,7 +174,7 @@ extension Autoencoder {
     }
     columnSums(gz, into: gEncB)
     // ∂W_enc = (∂L/∂z)ᵀ·x: (m, d)
-    BLAS.gemm(gz, .transposed, x, .none, into: gEncW)
+    if !sparseEncoderWeightGradient(gz, x, ws, into: gEncW) { BLAS.gemm(gz, .transposed, x, .none, into: gEncW) }
   }
 }
 
