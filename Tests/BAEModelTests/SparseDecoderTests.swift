@@ -121,8 +121,11 @@ final class SparseDecoderTests: XCTestCase {
       let dense = try Self.train(c, policy: .always(.dense))
       let sparse = try Self.train(c, policy: .always(.sparse))
       for (a, b) in zip(sparse.losses, dense.losses) { assertClose(a, b, rel: 1e-5, "\(name): loss") }
-      // Adam divides by √v: a gradient that differs by rounding moves a parameter by up to ~lr·rounding/|g|
-      assertClose(sparse.params, dense.params, tol: 1e-5, "\(name): parameters after 3 steps")
+      // Adam divides by √v, so a rounding difference δg in an element whose terms nearly cancel (small |g|)
+      // moves it by up to lr·δg/|g|: bound the parameters' difference by 1 % of the largest possible
+      // total update (3 steps of at most lr each), far below what a wrong gradient would give (~lr)
+      let diff = zip(sparse.params, dense.params).map { abs($0 - $1) }.max() ?? 0
+      XCTAssertLessThanOrEqual(Double(diff), 0.01 * 3 * c.lr, "\(name): parameters after 3 steps")
       XCTAssertNotEqual(dense.losses[0], dense.losses[2], "\(name): the steps moved the model")
     }
   }
