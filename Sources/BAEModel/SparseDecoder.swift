@@ -136,7 +136,7 @@ extension Autoencoder {
     for i in 0..<n { xhat.row(i).update(from: start, count: d) }
     bae_sparse_gather_add_mt(
       sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), values.base, Int64(values.ld), centre,
-      sd.transposedDecoder.baseAddress, Int64(dl), Int64(d), Int64(d), xhat.base, Int64(xhat.ld), threads)
+      sd.transposedDecoder.baseAddress, Int64(d), Int64(d), xhat.base, Int64(xhat.ld), threads)
     return true
   }
 
@@ -158,7 +158,7 @@ extension Autoencoder {
     }
     bae_sparse_scatter_mt(
       sd.columnStart.baseAddress, sd.rowIndex.baseAddress, Int64(dl), values.base, Int64(values.ld), centre, sums,
-      dxhat.base, Int64(n), Int64(dxhat.ld), Int64(d), scratch.base, Int64(d), threads)
+      dxhat.base, Int64(dxhat.ld), Int64(d), scratch.base, Int64(d), threads)
     bae_transpose_f32_mt(scratch.base, Int64(dl), Int64(d), Int64(d), out.base, Int64(out.ld), threads)
     return true
   }
@@ -185,7 +185,7 @@ extension Autoencoder {
     let d = inputDim, dl = latentDim
     bae_sparse_scatter_mt(
       sd.columnStart.baseAddress, sd.rowIndex.baseAddress, Int64(dl), gz.base, Int64(gz.ld), nil, nil,
-      x.base, Int64(x.rows), Int64(x.ld), Int64(d), out.base, Int64(out.ld), Int32(ws.kernelThreads))
+      x.base, Int64(x.ld), Int64(d), out.base, Int64(out.ld), Int32(ws.kernelThreads))
     return true
   }
 }

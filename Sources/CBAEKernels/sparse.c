@@ -154,9 +154,11 @@ static void scatter_portable(const int64_t *colStart, const int32_t *rowIndex, i
 #if BAE_X86
 #define SPARSE_TARGET __attribute__((target("avx2,fma")))
 
-// o[k0..<k0+32] += Σ_e coefs[e]·src[e][k0..<k0+32] over `count` entries, in entry order (gather-add, scatter).
-SPARSE_TARGET static inline void axpy_block(float *o, int64_t k0, const float *coefs, const float *const *src,
-                                             int64_t count) {
+// o[0..<len] += Σ_e coef_e·src_e[0..<len] for entries [e0, e1); the sources and coefficients come from
+// the callbacks' arrays. Written out for the two products that share it (gather-add, scatter).
+SPARSE_TARGET static inline void axpy_block(float *o, int64_t k0, int64_t len, const float *coefs,
+                                             const float *const *src, int64_t count) {
+  (void)len;
   __m256 acc0 = _mm256_loadu_ps(o + k0), acc1 = _mm256_loadu_ps(o + k0 + 8);
   __m256 acc2 = _mm256_loadu_ps(o + k0 + 16), acc3 = _mm256_loadu_ps(o + k0 + 24);
   for (int64_t e = 0; e < count; e++) {
@@ -173,7 +175,7 @@ SPARSE_TARGET static inline void axpy_block(float *o, int64_t k0, const float *c
   _mm256_storeu_ps(o + k0 + 24, acc3);
 }
 
-// The same sums for k from k0 to d, 8 at a time, then one at a time with fmaf's
+// The same sums for the tail of a row (k from k0 to d), 8 at a time, then one at a time with fmaf's
 // single rounding so the tail matches the vector lanes.
 SPARSE_TARGET static inline void axpy_tail(float *o, int64_t k0, int64_t d, const float *coefs,
                                             const float *const *src, int64_t count) {
@@ -193,62 +195,45 @@ SPARSE_TARGET static inline void axpy_tail(float *o, int64_t k0, int64_t d, cons
 // Entries are taken in chunks of ECH so their coefficients and row pointers sit in small stack arrays.
 #define ECH 64
 
-// Columns are processed in slabs whose rows of the gathered matrix (c or n rows) fit in 256 KiB, so a
-// slab stays in L2 while every output row passes over it (whole rows: an L3 stream per entry).
-static int64_t slab_width(int64_t sourceRows, int64_t d) {
-  int64_t w = (256 * 1024) / (sourceRows > 0 ? sourceRows * 4 : 1) / 32 * 32;
-  if (w < 32) w = 32;
-  return w < d ? w : d;
-}
-
 SPARSE_TARGET static void gather_add_avx2(const int64_t *rowStart, const int32_t *colIndex, int64_t i0, int64_t i1,
                                           const float *v, int64_t ldv, const float *center, const float *w,
-                                          int64_t ldw, int64_t c, int64_t d, float *out, int64_t ldo) {
+                                          int64_t ldw, int64_t d, float *out, int64_t ldo) {
   float coefs[ECH];
   const float *src[ECH];
-  int64_t width = slab_width(c, d);
-  for (int64_t k0 = 0; k0 < d; k0 += width) {
-    int64_t k1 = k0 + width < d ? k0 + width : d;
-    for (int64_t i = i0; i < i1; i++) {
-      float *o = out + i * ldo;
-      for (int64_t e0 = rowStart[i]; e0 < rowStart[i + 1]; e0 += ECH) {
-        int64_t count = rowStart[i + 1] - e0 < ECH ? rowStart[i + 1] - e0 : ECH;
-        for (int64_t e = 0; e < count; e++) {
-          int64_t j = colIndex[e0 + e];
-          coefs[e] = v[i * ldv + j] - (center ? center[j] : 0.0f);
-          src[e] = w + j * ldw;
-        }
-        int64_t k = k0;
-        for (; k + 32 <= k1; k += 32) axpy_block(o, k, coefs, src, count);
-        axpy_tail(o, k, k1, coefs, src, count);
+  for (int64_t i = i0; i < i1; i++) {
+    float *o = out + i * ldo;
+    for (int64_t e0 = rowStart[i]; e0 < rowStart[i + 1]; e0 += ECH) {
+      int64_t count = rowStart[i + 1] - e0 < ECH ? rowStart[i + 1] - e0 : ECH;
+      for (int64_t e = 0; e < count; e++) {
+        int64_t j = colIndex[e0 + e];
+        coefs[e] = v[i * ldv + j] - (center ? center[j] : 0.0f);
+        src[e] = w + j * ldw;
       }
+      int64_t k = 0;
+      for (; k + 32 <= d; k += 32) axpy_block(o, k, 32, coefs, src, count);
+      axpy_tail(o, k, d, coefs, src, count);
     }
   }
 }
 
 SPARSE_TARGET static void scatter_avx2(const int64_t *colStart, const int32_t *rowIndex, int64_t j0, int64_t j1,
                                        const float *v, int64_t ldv, const float *center, const float *s,
-                                       const float *a, int64_t lda, int64_t n, int64_t d, float *out, int64_t ldo) {
+                                       const float *a, int64_t lda, int64_t d, float *out, int64_t ldo) {
   float coefs[ECH];
   const float *src[ECH];
-  for (int64_t j = j0; j < j1; j++) (void)scatter_start(out + j * ldo, center, s, j, d);
-  int64_t width = slab_width(n, d);
-  for (int64_t k0 = 0; k0 < d; k0 += width) {
-    int64_t k1 = k0 + width < d ? k0 + width : d;
-    for (int64_t j = j0; j < j1; j++) {
-      float *o = out + j * ldo;
-      float cj = center ? center[j] : 0.0f;
-      for (int64_t e0 = colStart[j]; e0 < colStart[j + 1]; e0 += ECH) {
-        int64_t count = colStart[j + 1] - e0 < ECH ? colStart[j + 1] - e0 : ECH;
-        for (int64_t e = 0; e < count; e++) {
-          int64_t i = rowIndex[e0 + e];
-          coefs[e] = v[i * ldv + j] - cj;
-          src[e] = a + i * lda;
-        }
-        int64_t k = k0;
-        for (; k + 32 <= k1; k += 32) axpy_block(o, k, coefs, src, count);
-        axpy_tail(o, k, k1, coefs, src, count);
+  for (int64_t j = j0; j < j1; j++) {
+    float *o = out + j * ldo;
+    float cj = scatter_start(o, center, s, j, d);
+    for (int64_t e0 = colStart[j]; e0 < colStart[j + 1]; e0 += ECH) {
+      int64_t count = colStart[j + 1] - e0 < ECH ? colStart[j + 1] - e0 : ECH;
+      for (int64_t e = 0; e < count; e++) {
+        int64_t i = rowIndex[e0 + e];
+        coefs[e] = v[i * ldv + j] - cj;
+        src[e] = a + i * lda;
       }
+      int64_t k = 0;
+      for (; k + 32 <= d; k += 32) axpy_block(o, k, 32, coefs, src, count);
+      axpy_tail(o, k, d, coefs, src, count);
     }
   }
 }
@@ -296,7 +281,6 @@ typedef struct {
   float *out;
   int64_t ldo;
   int avx2;
-  int64_t sources;  // rows of the gathered matrix (w for gather-add, a for scatter): sets the slab width
 } sparse_job;
 
 static void gather_add_part(void *ctx, int part, int parts) {
@@ -305,8 +289,7 @@ static void gather_add_part(void *ctx, int part, int parts) {
   bae_split(0, j->count, part, parts, 1, &lo, &hi);
 #if BAE_X86
   if (j->avx2) {
-    gather_add_avx2(j->start, j->index, lo, hi, j->v, j->ldv, j->center, j->w, j->ldw, j->sources, j->d, j->out,
-                    j->ldo);
+    gather_add_avx2(j->start, j->index, lo, hi, j->v, j->ldv, j->center, j->w, j->ldw, j->d, j->out, j->ldo);
     return;
   }
 #endif
@@ -332,8 +315,7 @@ static void scatter_part(void *ctx, int part, int parts) {
   bae_split(0, j->count, part, parts, 1, &lo, &hi);
 #if BAE_X86
   if (j->avx2) {
-    scatter_avx2(j->start, j->index, lo, hi, j->v, j->ldv, j->center, j->s, j->a, j->lda, j->sources, j->d, j->out,
-                 j->ldo);
+    scatter_avx2(j->start, j->index, lo, hi, j->v, j->ldv, j->center, j->s, j->a, j->lda, j->d, j->out, j->ldo);
     return;
   }
 #endif
@@ -346,10 +328,10 @@ static int parts_for(int threads, int64_t count) {
 }
 
 void bae_sparse_gather_add_mt(const int64_t *rowStart, const int32_t *colIndex, int64_t n, const float *v,
-                              int64_t ldv, const float *center, const float *w, int64_t c, int64_t ldw, int64_t d,
+                              int64_t ldv, const float *center, const float *w, int64_t ldw, int64_t d,
                               float *out, int64_t ldo, int threads) {
   sparse_job job = {rowStart, colIndex, n, v, center, NULL, NULL, w, ldv, 0, ldw, d, out, ldo,
-                    bae_sparse_path() == BAE_PATH_AVX2, c};
+                    bae_sparse_path() == BAE_PATH_AVX2};
   bae_parallel(gather_add_part, &job, parts_for(threads, n));
 }
 
@@ -357,14 +339,14 @@ void bae_sparse_gather_dot_mt(const int64_t *rowStart, const int32_t *colIndex, 
                               int64_t lda, const float *w, int64_t ldw, int64_t d, float *g, int64_t ldg,
                               int threads) {
   sparse_job job = {rowStart, colIndex, n, NULL, NULL, NULL, a, w, 0, lda, ldw, d, g, ldg,
-                    bae_sparse_path() == BAE_PATH_AVX2, 0};
+                    bae_sparse_path() == BAE_PATH_AVX2};
   bae_parallel(gather_dot_part, &job, parts_for(threads, n));
 }
 
 void bae_sparse_scatter_mt(const int64_t *colStart, const int32_t *rowIndex, int64_t c, const float *v,
-                           int64_t ldv, const float *center, const float *s, const float *a, int64_t n, int64_t lda,
+                           int64_t ldv, const float *center, const float *s, const float *a, int64_t lda,
                            int64_t d, float *out, int64_t ldo, int threads) {
   sparse_job job = {colStart, rowIndex, c, v, center, s, a, NULL, ldv, lda, 0, d, out, ldo,
-                    bae_sparse_path() == BAE_PATH_AVX2, n};
+                    bae_sparse_path() == BAE_PATH_AVX2};
   bae_parallel(scatter_part, &job, parts_for(threads, c));
 }

@@ -30,7 +30,7 @@ void bae_transpose_f32_mt(const float *a, int64_t rows, int64_t cols, int64_t ld
 /// Gather-add over the CSR pattern: out[i, 0..<d] += Σ_e (v[i, j_e] − center[j_e])·w[j_e, 0..<d] for
 /// every row i < n (center NULL: 0), entries in pattern order. w is (c, d) with leading dimension ldw.
 void bae_sparse_gather_add_mt(const int64_t *rowStart, const int32_t *colIndex, int64_t n, const float *v,
-                              int64_t ldv, const float *center, const float *w, int64_t c, int64_t ldw, int64_t d,
+                              int64_t ldv, const float *center, const float *w, int64_t ldw, int64_t d,
                               float *out, int64_t ldo, int threads);
 
 /// Gather-dot over the CSR pattern: g[i, j_e] = Σ_k a[i,k]·w[j_e,k] (k < d) for every entry; other
@@ -41,9 +41,8 @@ void bae_sparse_gather_dot_mt(const int64_t *rowStart, const int32_t *colIndex, 
 
 /// Scatter over the CSC pattern, every column j < c: out[j, 0..<d] = center[j]·s[0..<d] + Σ_e (v[i_e, j] −
 /// center[j])·a[i_e, 0..<d] (center NULL: 0 and s unused; s is the column sum Σ_i a[i, :] when center is
-/// given), entries in row order, a: (n, d). Overwrites every row of out, so a column with no entries gets
-/// center[j]·s.
+/// given), entries in row order. Overwrites every row of out, so a column with no entries gets center[j]·s.
 void bae_sparse_scatter_mt(const int64_t *colStart, const int32_t *rowIndex, int64_t c, const float *v,
-                           int64_t ldv, const float *center, const float *s, const float *a, int64_t n, int64_t lda,
+                           int64_t ldv, const float *center, const float *s, const float *a, int64_t lda,
                            int64_t d, float *out, int64_t ldo, int threads);
 #endif
