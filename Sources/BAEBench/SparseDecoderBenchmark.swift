@@ -20,18 +20,24 @@ public struct DecoderDensityPoint: Codable, Sendable {
 
 /// The sparse decoder sweep at one shape.
 public struct SparseDecoderBenchmarkResult: Codable, Sendable {
+  /// The shape, BLAS threads and timed repetitions (medians).
   public var inputDim: Int, latentDim: Int, rows: Int, blasThreads: Int, repeats: Int
+  /// sgemm rate at the step's shape, same run (GFLOP/s).
   public var sgemmGflops: Double
   /// 10·n·d·d' / sgemm rate
   public var denseBoundMs: Double
+  /// One entry per deviation density.
   public var points: [DecoderDensityPoint]
   /// The density where the sparse and dense BAE steps cost the same (linear between measured points;
   /// nil when one path wins at every measured density).
   public var crossoverDensity: Double?
   /// TopK (k = 32) on each path and the BAE core step (λ = 0, automatic path) at the same shape.
   public var topkDenseMs: Double, topkSparseMs: Double, baeCoreMs: Double
+  /// TopK's pattern density (k/d' or less).
   public var topkDensity: Double
+  /// The decoder path the BAE core step took.
   public var baeCorePath: String
+  /// TopK (sparse) step / BAE core step.
   public var topkToBAECore: Double
   /// The ISA path of the sparse kernels ("avx2" or "portable").
   public var sparseKernelPath: String
@@ -63,6 +69,7 @@ func normalQuantile(_ p: Double) -> Double {
   return (lo + hi) / 2
 }
 
+/// The sparse-decoder sweep behind `bae bench step --decoder-sweep`.
 public enum SparseDecoderBenchmark {
   /// The sweep at one shape; `densities` are the BAE deviation densities to time.
   public static func run(
@@ -89,14 +96,16 @@ public enum SparseDecoderBenchmark {
       sparse.ws.sparseDecoder.policy = .always(.sparse)
       let (td, ts) = try timeInterleaved(dense, sparse, repeats: repeats)
       let measured = sparse.ws.sparseDecoder.density
-      let auto: DecoderPath = measured <= DecoderPolicy.measuredCrossover ? .sparse : .dense
+      let auto: DecoderPath =
+        measured <= DecoderPolicy.measuredCrossover(inputDim: d, latentDim: dl) ? .sparse : .dense
       points.append(
         DecoderDensityPoint(
           targetDensity: rho, measuredDensity: measured, denseStepMs: td * 1e3, sparseStepMs: ts * 1e3,
           denseToBound: td / bound, sparseToBound: ts / bound, automaticPath: auto.rawValue))
       progress(
         String(
-          format: "BAE λ=0, deviation density %.3f (asked %.2f): dense %.1f ms (%.2f× bound), sparse %.1f ms (%.2f× bound)",
+          format:
+            "BAE λ=0, deviation density %.3f (asked %.2f): dense %.1f ms (%.2f× bound), sparse %.1f ms (%.2f× bound)",
           measured, rho, td * 1e3, td / bound, ts * 1e3, ts / bound))
     }
     var crossover: Double? = nil

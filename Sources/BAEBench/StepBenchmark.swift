@@ -119,7 +119,8 @@ public enum StepBenchmark {
     let path = arch.ws.sparseDecoder.path.rawValue, corePath = core.ws.sparseDecoder.path.rawValue
     progress(
       String(
-        format: "%@ step %.1f ms (%@ decoder, density %.3f), BAE core step %.1f ms (%@ decoder, density %.3f), ratio %.2f",
+        format:
+          "%@ step %.1f ms (%@ decoder, density %.3f), BAE core step %.1f ms (%@ decoder, density %.3f), ratio %.2f",
         architecture.rawValue, a * 1e3, path, arch.ws.sparseDecoder.density, c * 1e3, corePath,
         core.ws.sparseDecoder.density, a / c))
     return ArchitectureStepResult(

@@ -153,9 +153,8 @@ extension Autoencoder {
     }
     columnSums(dxhat, into: gDecB)
     if !config.decoderBias { gDecB.buffer.update(repeating: 0) }
-    // ∂W_dec = ∂x̂ᵀ·a: (d, d')
-    // (the sparse form builds ∂W_decᵀ in ∂W_enc's slot, which is written last)
-    if !sparseDecoderWeightGradient(dxhat, ws, into: gDecW, scratch: Matrix(grads, offset: layout.encoderWeight.lowerBound, rows: dl, cols: d)) {
+    // ∂W_dec = ∂x̂ᵀ·a: (d, d'); the sparse form builds ∂W_decᵀ in ∂W_enc's slot (m = d'), written last
+    if !sparseDecoderWeightGradient(dxhat, ws, into: gDecW, scratch: Matrix(gEncW.base, rows: dl, cols: d)) {
       BLAS.gemm(dxhat, .transposed, decoderInput(ws, rows: n), .none, into: gDecW)
     }
     // AuxK: ∂W_dec += ∂êᵀ·a_aux (before a_aux's buffer is reused for ∂L_aux/∂a_aux)

@@ -13,17 +13,25 @@ public enum DecoderPath: String, Sendable, Codable {
 
 /// How each step chooses its decoder path.
 public enum DecoderPolicy: Sendable, Equatable {
-  /// Sparse when the pattern density |S|/(n·d') is at most `crossover`, else dense.
-  case automatic(crossover: Double)
+  /// Sparse when the pattern density |S|/(n·d') is at most `crossover` (nil: the measured crossover for
+  /// the model's shape), else dense.
+  case automatic(crossover: Double?)
   /// Always this path (tests and benchmarks; `.sparse` still falls back to dense where the sparse
   /// decoder does not apply: a multi-bit BAE).
   case always(DecoderPath)
 
   /// The crossover measured on the project's machine (`bae bench step --decoder-sweep`,
-  /// Documentation/Benchmarks.md): below it the gather/scatter kernels beat the GEMMs they replace.
-  public static let measuredCrossover = 0.10
+  /// Documentation/Benchmarks.md). The gathers read n·|S_i|·d floats of W_decᵀ: while W_decᵀ fits in
+  /// `cacheResidentBytes` they come from cache and beat the GEMMs up to ~12 % density (d = 576,
+  /// d' = 2304); beyond it they stream from memory and only ~1 % pays (d = 2048, d' = 8192).
+  public static func measuredCrossover(inputDim d: Int, latentDim dl: Int) -> Double {
+    d * dl * MemoryLayout<Float>.size <= cacheResidentBytes ? 0.12 : 0.01
+  }
+  /// The size of W_decᵀ up to which the gathers count as cache-resident (16 MiB: half the L3 slice of
+  /// the machine's core complex).
+  public static let cacheResidentBytes = 16 << 20
   /// The default: automatic at the measured crossover.
-  public static let standard = DecoderPolicy.automatic(crossover: measuredCrossover)
+  public static let standard = DecoderPolicy.automatic(crossover: nil)
 }
 
 /// The sparse decoder's buffers (allocated once with the step workspace) and what the last forward chose.
@@ -98,7 +106,9 @@ extension Autoencoder {
     sd.density = Double(entries) / Double(n * dl)
     switch sd.policy {
     case .always(let p): sd.path = p
-    case .automatic(let crossover): sd.path = sd.density <= crossover ? .sparse : .dense
+    case .automatic(let crossover):
+      let limit = crossover ?? DecoderPolicy.measuredCrossover(inputDim: d, latentDim: dl)
+      sd.path = sd.density <= limit ? .sparse : .dense
     }
     guard sd.isSparse else { return false }
 

@@ -79,7 +79,8 @@ struct BenchStepCommand: ParsableCommand {
       print("  crossover density: " + (r.crossoverDensity.map { String(format: "%.3f", $0) } ?? "none in range"))
       print(
         String(
-          format: "  TopK (density %.4f): dense %.1f ms, sparse %.1f ms; BAE core (%@) %.1f ms; TopK sparse / BAE core %.2f",
+          format:
+            "  TopK (density %.4f): dense %.1f ms, sparse %.1f ms; BAE core (%@) %.1f ms; TopK sparse / BAE core %.2f",
           r.topkDensity, r.topkDenseMs, r.topkSparseMs, r.baeCorePath, r.baeCoreMs, r.topkToBAECore))
       return
     }

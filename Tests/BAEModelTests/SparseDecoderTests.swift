@@ -21,17 +21,43 @@ final class SparseDecoderTests: XCTestCase {
       return c
     }
     return [
-      ("bae", make(.bae) { $0.entropyWeight = 1e-3; $0.covarianceWeight = 1e-3 }),
+      (
+        "bae",
+        make(.bae) {
+          $0.entropyWeight = 1e-3
+          $0.covarianceWeight = 1e-3
+        }
+      ),
       ("bae no decoder bias", make(.bae) { $0.decoderBias = false }),
       ("bae k=2", make(.bae) { $0.bitsPerFeature = 2 }),
       ("relu", make(.relu)),
       ("relu decoder-norm L1", make(.relu) { $0.l1Form = .decoderNorm }),
       ("topk", make(.topk)),
-      ("topk no ReLU, unit-norm decoder", make(.topk) { $0.topkReLU = false; $0.unitNormDecoder = true }),
-      ("topk AuxK", make(.topk) { $0.auxkWeight = 1.0 / 32; $0.auxkK = 5; $0.deadAfterRows = 1 }),
+      (
+        "topk no ReLU, unit-norm decoder",
+        make(.topk) {
+          $0.topkReLU = false
+          $0.unitNormDecoder = true
+        }
+      ),
+      (
+        "topk AuxK",
+        make(.topk) {
+          $0.auxkWeight = 1.0 / 32
+          $0.auxkK = 5
+          $0.deadAfterRows = 1
+        }
+      ),
       ("batchtopk", make(.batchtopk)),
       ("jumprelu", make(.jumprelu) { $0.threshold = 0.2 }),
-      ("jumprelu learned θ", make(.jumprelu) { $0.threshold = 0.2; $0.learnThreshold = true; $0.bandwidth = 0.1 }),
+      (
+        "jumprelu learned θ",
+        make(.jumprelu) {
+          $0.threshold = 0.2
+          $0.learnThreshold = true
+          $0.bandwidth = 0.1
+        }
+      ),
     ]
   }
 
@@ -151,6 +177,9 @@ final class SparseDecoderTests: XCTestCase {
     XCTAssertEqual(below.density, kd, accuracy: 1e-12)
     XCTAssertEqual(below.path, .dense)
     XCTAssertEqual(try Self.pass(c, policy: .automatic(crossover: kd)).path, .sparse)
+    // the measured crossover: 12 % while W_decᵀ fits the cache budget, 1 % beyond
+    XCTAssertEqual(DecoderPolicy.measuredCrossover(inputDim: 576, latentDim: 2304), 0.12)
+    XCTAssertEqual(DecoderPolicy.measuredCrossover(inputDim: 2048, latentDim: 8192), 0.01)
     // a BAE's density is its deviations from the rounded mean code: Σ_j min(c_j, n − c_j)/(n·d')
     let bae = Self.configs[0].1
     let model = try Self.model(bae)
@@ -164,6 +193,9 @@ final class SparseDecoderTests: XCTestCase {
     }
     XCTAssertEqual(ws.sparseDecoder.density, Double(deviations) / Double(Self.n * Self.dl), accuracy: 1e-12)
     XCTAssertGreaterThan(ws.sparseDecoder.density, 0.05, "random init: a dense-ish code")
-    XCTAssertEqual(ws.sparseDecoder.path, ws.sparseDecoder.density <= DecoderPolicy.measuredCrossover ? .sparse : .dense)
+    XCTAssertEqual(
+      ws.sparseDecoder.path,
+      ws.sparseDecoder.density <= DecoderPolicy.measuredCrossover(inputDim: Self.d, latentDim: Self.dl)
+        ? .sparse : .dense)
   }
 }

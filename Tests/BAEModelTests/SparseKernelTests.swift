@@ -107,8 +107,7 @@ final class SparseKernelTests: XCTestCase {
     }
   }
 
-  func assertNear(_ got: [Float], _ ref: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line)
-  {
+  func assertNear(_ got: [Float], _ ref: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(got.count, ref.count, what, file: file, line: line)
     let scale = ref.map(abs).max() ?? 1
     let diff = zip(got, ref).map { abs(Double($0) - $1) }.max() ?? 0
