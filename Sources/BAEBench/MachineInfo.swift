@@ -12,6 +12,7 @@ public enum MachineInfo {
     ]
     var out: [String: String] = [:]
     for (name, k) in kernels { out[name] = String(cString: bae_kernels_path_name(bae_kernels_path_of(Int32(k)))) }
+    out["sparse decoder"] = String(cString: bae_kernels_path_name(bae_sparse_path()))
     return out
   }
 

@@ -40,12 +40,16 @@ public struct StepBenchmarkResult: Codable, Sendable {
   public var adamMs: Double
   /// Adam's memory traffic (read p, g, m, v; write p, m, v: 28 bytes per parameter) / its time, GB/s.
   public var adamGBps: Double
-  /// CPU model name and the OpenBLAS kernel set that ran.
+  /// CPU model name.
   public var cpu: String
   /// The OpenBLAS core (kernel set) that ran, e.g. "Zen".
   public var blasCore: String
   /// The ISA path of each bit kernel.
   public var kernelPaths: [String: String]
+  /// The decoder path the λ = 0 step took ("dense" or "sparse") and its deviation density.
+  public var decoderPath: String
+  /// Fraction of code entries the sparse decoder would touch in that step.
+  public var decoderDensity: Double
 }
 
 /// A model, a random minibatch and one `TrainingStep` at a benchmark shape (single process, seeded),
@@ -94,6 +98,10 @@ public struct ArchitectureStepResult: Codable, Sendable {
   public var baeCoreStepMs: Double
   /// `stepMs / baeCoreStepMs` (below 1: cheaper than the BAE's dense core).
   public var ratioToBAECore: Double
+  /// The decoder path each step took ("dense" or "sparse") and the architecture's code density.
+  public var decoderPath: String, baeCoreDecoderPath: String
+  /// Fraction of code entries the sparse decoder would touch.
+  public var decoderDensity: Double
   /// CPU model name.
   public var cpu: String
   /// The OpenBLAS core (kernel set) that ran.
@@ -102,35 +110,49 @@ public struct ArchitectureStepResult: Codable, Sendable {
   public var kernelPaths: [String: String]
 }
 
+/// Medians of two steps timed alternately after one warm-up each (load drifts hit both alike).
+func timeInterleaved(_ a: BenchmarkStep, _ b: BenchmarkStep, repeats: Int) throws -> (Double, Double) {
+  try a.step()
+  try b.step()
+  var ta: [Double] = [], tb: [Double] = []
+  for _ in 0..<Swift.max(1, repeats) {
+    var t = now()
+    try a.step()
+    ta.append(now() - t)
+    t = now()
+    try b.step()
+    tb.append(now() - t)
+  }
+  return (median(ta), median(tb))
+}
+
 /// `bae bench step`: one training step timed at a shape, through the trainer's own `TrainingStep`.
 public enum StepBenchmark {
   /// Times a step of `architecture` (not bae) against the BAE core step, interleaved so load drifts
   /// hit both alike.
   public static func runArchitecture(
     _ architecture: Architecture, inputDim d: Int, latentDim dl: Int, rows n: Int,
-    repeats: Int = 5, progress: (String) -> Void = { _ in }
+    repeats: Int = 5, decoder: DecoderPolicy? = nil, progress: (String) -> Void = { _ in }
   ) throws -> ArchitectureStepResult {
     let core = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
     let arch = BenchmarkStep(architecture: architecture, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
-    try core.step()
-    try arch.step()
-    var tc: [Double] = [], ta: [Double] = []
-    for _ in 0..<Swift.max(1, repeats) {
-      var t = now()
-      try core.step()
-      tc.append(now() - t)
-      t = now()
-      try arch.step()
-      ta.append(now() - t)
+    if let decoder {
+      core.ws.sparseDecoder.policy = decoder
+      arch.ws.sparseDecoder.policy = decoder
     }
-    let c = median(tc), a = median(ta)
+    let (c, a) = try timeInterleaved(core, arch, repeats: repeats)
+    let path = arch.ws.sparseDecoder.path.rawValue, corePath = core.ws.sparseDecoder.path.rawValue
     progress(
       String(
-        format: "%@ step %.1f ms, BAE core step %.1f ms (ratio %.2f)", architecture.rawValue, a * 1e3, c * 1e3, a / c))
+        format:
+          "%@ step %.1f ms (%@ decoder, density %.3f), BAE core step %.1f ms (%@ decoder, density %.3f), ratio %.2f",
+        architecture.rawValue, a * 1e3, path, arch.ws.sparseDecoder.density, c * 1e3, corePath,
+        core.ws.sparseDecoder.density, a / c))
     return ArchitectureStepResult(
       architecture: architecture.rawValue, inputDim: d, latentDim: dl, rows: n,
       blasThreads: BLAS.threads, repeats: repeats, stepMs: a * 1e3, baeCoreStepMs: c * 1e3,
-      ratioToBAECore: a / c, cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName,
+      ratioToBAECore: a / c, decoderPath: path, baeCoreDecoderPath: corePath,
+      decoderDensity: arch.ws.sparseDecoder.density, cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName,
       kernelPaths: MachineInfo.kernelPaths)
   }
 
@@ -153,7 +175,10 @@ public enum StepBenchmark {
     progress(String(format: "sgemm %.1f GFLOP/s", gflops))
 
     let t0 = try timeMedian(repeats) { try coreBench.step() }
-    progress(String(format: "step λ=0: %.1f ms", t0 * 1e3))
+    progress(
+      String(
+        format: "step λ=0: %.1f ms (%@ decoder, deviation density %.3f)", t0 * 1e3,
+        coreBench.ws.sparseDecoder.path.rawValue, coreBench.ws.sparseDecoder.density))
     let t1 = try timeMedian(repeats) { try bench.step() }
     progress(String(format: "step λ=%g: %.1f ms", lambda, t1 * 1e3))
 
@@ -210,6 +235,7 @@ public enum StepBenchmark {
       denseCovarianceMs: tDense * 1e3, covarianceSpeedup: tDense / tCov,
       avx512Popcount: bae_kernels_have_avx512_popcnt() != 0,
       adamMs: tAdam * 1e3, adamGBps: adamBytes / tAdam / 1e9,
-      cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName, kernelPaths: MachineInfo.kernelPaths)
+      cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName, kernelPaths: MachineInfo.kernelPaths,
+      decoderPath: coreBench.ws.sparseDecoder.path.rawValue, decoderDensity: coreBench.ws.sparseDecoder.density)
   }
 }

@@ -79,9 +79,11 @@ extension Autoencoder {
     let n = x.rows, d = inputDim
     let a = decoderInput(ws, rows: n)
     let xhat = Matrix(ws.reconstruction, rows: n, cols: d)
-    let bDec = decoderBias
-    bae_fill_rows_mt(xhat.base, Int64(n), Int64(d), bDec.base, Int32(ws.kernelThreads))
-    BLAS.gemm(a, .none, decoderWeight, .transposed, into: xhat, beta: 1)
+    if !sparseDecode(ws, rows: n, into: xhat) {
+      let bDec = decoderBias
+      bae_fill_rows_mt(xhat.base, Int64(n), Int64(d), bDec.base, Int32(ws.kernelThreads))
+      BLAS.gemm(a, .none, decoderWeight, .transposed, into: xhat, beta: 1)
+    }
 
     reconstructionMoments(x, xhat, ws)
     let mo = ws.moments.baseAddress
@@ -172,14 +174,15 @@ extension Autoencoder {
     bae_scaled_residual_mt(dxhat.base, x.base, Int64(n * d), scale, Int32(ws.kernelThreads))
     columnSums(dxhat, into: gDecB, threads: ws.kernelThreads)
     if !config.decoderBias { gDecB.buffer.update(repeating: 0) }
-    // ∂W_dec = ∂x̂ᵀ·a: (d, d')
-    let a = decoderInput(ws, rows: n)
-    BLAS.gemm(dxhat, .transposed, a, .none, into: gDecW)
+    // ∂W_dec = ∂x̂ᵀ·a: (d, d'); the sparse form builds ∂W_decᵀ in ∂W_enc's slot (m = d'), written last
+    if !sparseDecoderWeightGradient(dxhat, ws, into: gDecW, scratch: Matrix(gEncW.base, rows: dl, cols: d)) {
+      BLAS.gemm(dxhat, .transposed, decoderInput(ws, rows: n), .none, into: gDecW)
+    }
     // AuxK: ∂W_dec += ∂êᵀ·a_aux (before a_aux's buffer is reused for ∂L_aux/∂a_aux)
     if let aux { BLAS.gemm(aux.residualGrad, .transposed, aux.activations, .none, into: gDecW, beta: 1) }
     // ∂L/∂a = ∂x̂·W_dec: (n, d')
     let ga = Matrix(ws.valueGrad, rows: n, cols: dl)
-    BLAS.gemm(dxhat, .none, decoderWeight, .none, into: ga)
+    if !sparseValueGradient(dxhat, ws, into: ga) { BLAS.gemm(dxhat, .none, decoderWeight, .none, into: ga) }
 
     // ∂L/∂z: (n, m), in place, through the kind's code function
     let gz: Matrix
@@ -191,7 +194,7 @@ extension Autoencoder {
     }
     columnSums(gz, into: gEncB, threads: ws.kernelThreads)
     // ∂W_enc = (∂L/∂z)ᵀ·x: (m, d)
-    BLAS.gemm(gz, .transposed, x, .none, into: gEncW)
+    if !sparseEncoderWeightGradient(gz, x, ws, into: gEncW) { BLAS.gemm(gz, .transposed, x, .none, into: gEncW) }
   }
 }
 

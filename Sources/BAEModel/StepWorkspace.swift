@@ -69,6 +69,8 @@ public final class StepWorkspace: @unchecked Sendable {
   /// Threads every non-BLAS phase of the step uses (bit kernels, elementwise passes, moments, Adam);
   /// results do not depend on it. The trainer sets it from `--blas-threads`.
   public var kernelThreads = 1
+  /// The sparse decoder's buffers, policy and last choice (SparseDecoder.swift).
+  public let sparseDecoder: SparseDecoderState
   /// AuxK: whether this step has dead latents (then the aux buffers hold this step's values).
   public internal(set) var auxActive = false
 
@@ -106,6 +108,7 @@ public final class StepWorkspace: @unchecked Sendable {
     pairSum = AlignedBuffer(count: cov ? 1 + m : 1)
     selectionKeys = AlignedBuffer(count: config.architecture == .batchtopk ? capacity * dl : 0)
     positiveCounts = AlignedBuffer(count: auxk ? dl : 0)
+    sparseDecoder = SparseDecoderState(layout: layout, architecture: config.architecture, capacity: capacity)
   }
 
   var hasCovarianceBuffers: Bool { signPlanes.count > 0 }

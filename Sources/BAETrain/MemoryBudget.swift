@@ -23,7 +23,8 @@ public enum MemoryBudget {
   public static func bytes(_ c: ModelConfig, rows: Int, training: Bool) -> Double {
     let copies: Double = training ? 4 : 1
     let m = Double(c.codeBits), dl = Double(c.latentDim), d = Double(c.inputDim)
-    let workspace = Double(rows) * (3 * m + 6 * dl + 3 * d) * 4
+    let sparseDecoder = SparseDecoderState.bytes(inputDim: c.inputDim, latentDim: c.latentDim, capacity: rows)
+    let workspace = Double(rows) * (3 * m + 6 * dl + 3 * d) * 4 + Double(sparseDecoder)
     return copies * parameterCount(c) * 4 + workspace
   }
 

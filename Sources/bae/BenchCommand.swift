@@ -20,7 +20,35 @@ struct BenchStepCommand: ParsableCommand {
   @Option(help: "BLAS threads.") var threads: Int = 1
   @Option(help: "Architecture: bae (default: the full BAE analysis) or an SAE kind (its step vs the BAE core step).")
   var architecture: Architecture = .bae
+  @Option(
+    help:
+      "Decoder path for --architecture steps: auto (sparse when the code's density is at most the measured crossover), dense or sparse."
+  )
+  var decoder: DecoderChoice = .auto
+  @Flag(
+    help:
+      "Time the sparse decoder against the dense one: BAE steps (λ = 0) on synthetic codes of 1/5/10/30 % deviation density vs the dense bound 10·n·d·d'/sgemm-rate, and TopK on both paths vs the BAE core step."
+  )
+  var decoderSweep = false
   @Flag(help: "Print JSON.") var json = false
+
+  enum DecoderChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, dense, sparse
+    var policy: DecoderPolicy? {
+      switch self {
+      case .auto: return nil
+      case .dense: return .always(.dense)
+      case .sparse: return .always(.sparse)
+      }
+    }
+  }
+
+  /// Pretty, key-sorted JSON of a result on stdout.
+  func printJSON<T: Encodable>(_ r: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try enc.encode(r), as: UTF8.self))
+  }
 
   func run() throws {
     BLAS.threads = threads
@@ -28,23 +56,47 @@ struct BenchStepCommand: ParsableCommand {
       separator: ", ")
     FileHandle.standardError.write(
       Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)  bit kernels: \(paths)\n".utf8))
+    if decoderSweep {
+      let r = try SparseDecoderBenchmark.run(
+        inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats) {
+        FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
+      }
+      if json { return try printJSON(r) }
+      print(
+        String(
+          format: "sparse decoder sweep  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)  sparse kernels %@",
+          r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sparseKernelPath))
+      print(String(format: "  sgemm %.1f GFLOP/s   dense bound 10·n·d·d'/rate %.1f ms", r.sgemmGflops, r.denseBoundMs))
+      for p in r.points {
+        print(
+          String(
+            format: "  BAE λ=0  density %.3f   dense %8.1f ms (%.2f× bound)   sparse %8.1f ms (%.2f× bound)   auto: %@",
+            p.measuredDensity, p.denseStepMs, p.denseToBound, p.sparseStepMs, p.sparseToBound, p.automaticPath))
+      }
+      print("  crossover density: " + (r.crossoverDensity.map { String(format: "%.3f", $0) } ?? "none in range"))
+      print(
+        String(
+          format:
+            "  TopK (density %.4f): dense %.1f ms, sparse %.1f ms; BAE core (%@) %.1f ms; TopK sparse / BAE core %.2f",
+          r.topkDensity, r.topkDenseMs, r.topkSparseMs, r.baeCorePath, r.baeCoreMs, r.topkToBAECore))
+      return
+    }
     if architecture != .bae {
       let r = try StepBenchmark.runArchitecture(
-        architecture, inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats
+        architecture, inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats,
+        decoder: decoder.policy
       ) {
         FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
       }
       if json {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try enc.encode(r), as: UTF8.self))
+        try printJSON(r)
       } else {
         print(
           String(
             format:
-              "step benchmark  %@  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)\n  step %8.1f ms   BAE step with λ = 0 %8.1f ms   ratio %.2f\n  cpu %@  OpenBLAS %@",
-            r.architecture, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.stepMs, r.baeCoreStepMs,
-            r.ratioToBAECore, r.cpu, r.blasCore))
+              "step benchmark  %@  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)\n  step %8.1f ms (%@ decoder)   BAE step with λ = 0 %8.1f ms (%@ decoder)   ratio %.2f\n  cpu %@  OpenBLAS %@",
+            r.architecture, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.stepMs, r.decoderPath,
+            r.baeCoreStepMs, r.baeCoreDecoderPath, r.ratioToBAECore, r.cpu, r.blasCore))
       }
       return
     }
@@ -53,27 +105,22 @@ struct BenchStepCommand: ParsableCommand {
     ) {
       FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
     }
-    if json {
-      let enc = JSONEncoder()
-      enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-      print(String(decoding: try enc.encode(r), as: UTF8.self))
-      return
-    }
+    if json { return try printJSON(r) }
     print(
       String(
         format: """
           step benchmark  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)
             sgemm rate                   %8.1f GFLOP/s
             ideal step 10·n·d·d'/rate    %8.1f ms
-            step, λ = 0                  %8.1f ms   efficiency (ideal/actual) %.2f
+            step, λ = 0                  %8.1f ms   efficiency (ideal/actual) %.2f   decoder %@
             step, λ = %-8g          %8.1f ms
             covariance term (popcount)   %8.1f ms   share of step %.1f %%   (AVX-512 popcount: %@)
             dense float covariance       %8.1f ms   speed-up %.1fx
             Adam (replicated per rank)   %8.1f ms   %.1f GB/s
             cpu %@  OpenBLAS %@  bit kernels on %d thread(s)
           """, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sgemmGflops, r.idealStepMs,
-        r.stepMsNoRegularizer, r.denseCoreEfficiency, shape.lambda, r.stepMsWithRegularizer, r.covarianceMs,
-        100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs, r.covarianceSpeedup,
-        r.adamMs, r.adamGBps, r.cpu, r.blasCore, r.blasThreads))
+        r.stepMsNoRegularizer, r.denseCoreEfficiency, r.decoderPath, shape.lambda, r.stepMsWithRegularizer,
+        r.covarianceMs, 100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs,
+        r.covarianceSpeedup, r.adamMs, r.adamGBps, r.cpu, r.blasCore, r.blasThreads))
   }
 }

@@ -80,7 +80,9 @@ final class SimulatedRanksTests: XCTestCase {
     var loss: Double
   }
 
-  func runStep(world: Int, n: Int, k: Int, model src: Autoencoder, x xAll: [Float]) throws -> [Outcome] {
+  func runStep(
+    world: Int, n: Int, k: Int, model src: Autoencoder, x xAll: [Float], decoder: DecoderPolicy = .always(.dense)
+  ) throws -> [Outcome] {
     let shared = SharedMemoryWorld(size: world)
     let d = src.inputDim
     let rowsPerRank = (0..<world).map { (($0 + 1) * n / world) - ($0 * n / world) }
@@ -104,6 +106,7 @@ final class SimulatedRanksTests: XCTestCase {
         for i in 0..<(rows * d) { xb[i] = xAll[lo * d + i] }
         let x = Matrix(xb, rows: rows, cols: d)
         let ws = StepWorkspace(config: model.config, capacity: max(1, rows), globalCapacity: n)
+        ws.sparseDecoder.policy = decoder
         let grads = AlignedBuffer<Float>(count: model.layout.count)
         let mo = try! model.forward(x, ws)
         let s = try! model.globalStatistics(
@@ -141,6 +144,27 @@ final class SimulatedRanksTests: XCTestCase {
           XCTAssertEqual(o.loss, single.loss, accuracy: Double(Float.ulpOfOne) * abs(single.loss))
           XCTAssertEqual(o.grads, ranks[0].grads, "all ranks hold the same summed gradient")
           assertClose(o.grads, single.grads, tol: 1e-5, "n \(n) world \(world): summed gradient vs full batch")
+        }
+      }
+    }
+  }
+
+  /// The sparse decoder's centre (the rounded mean code) is each rank's own, so x̂ rounds differently per
+  /// split: the loss agrees to float rounding instead of the dense path's 1e-9.
+  func testSplitBatchWithTheSparseDecoderGivesTheFullBatchGradient() throws {
+    for (n, k) in [(70, 1), (256, 1)] {
+      let d = 6, dl = 40
+      let model = Autoencoder(config: .bae(inputDim: d, latentDim: dl, bitsPerFeature: k))
+      model.initialise(seed: 7)
+      var rng = SplitMix64(seed: UInt64(n))
+      let x = (0..<(n * d)).map { _ in Float(rng.nextGaussian()) }
+      let dense = try runStep(world: 1, n: n, k: k, model: model, x: x)[0]
+      for world in [1, 2, 3, 4] {
+        for o in try runStep(world: world, n: n, k: k, model: model, x: x, decoder: .always(.sparse)) {
+          XCTAssertEqual(o.entropy, dense.entropy, "n \(n) world \(world): global entropy must be exact")
+          XCTAssertEqual(o.covariance, dense.covariance, "n \(n) world \(world): global covariance must be exact")
+          XCTAssertEqual(o.loss, dense.loss, accuracy: 1e-6 * abs(dense.loss))
+          assertClose(o.grads, dense.grads, tol: 1e-5, "n \(n) world \(world): sparse summed gradient vs dense")
         }
       }
     }

@@ -1,0 +1,201 @@
+// The sparse decoder (Documentation/Method.md, "Sparse decoder"): when few entries of the decoder input
+// a: (n, d') differ from a per-latent centre μ (0 for an SAE, the rounded mean code for a BAE),
+// x̂ = (b_dec + W_dec·μ) + Σ_{j∈S_i} (a_ij − μ_j)·w_j is a gather-add over rows of W_decᵀ, and ∂W_dec,
+// ∂a (SAE) and ∂W_enc (SAE) follow the same pattern S, instead of dense GEMMs. Each step picks dense or
+// sparse by the measured density |S|/(n·d'); both give the same results up to float rounding.
+import BAETensor
+import CBAEKernels
+
+/// The decoder's implementation in one step: dense GEMMs or gather/scatter over the code's pattern.
+public enum DecoderPath: String, Sendable, Codable {
+  case dense, sparse
+}
+
+/// How each step chooses its decoder path.
+public enum DecoderPolicy: Sendable, Equatable {
+  /// Sparse when the pattern density |S|/(n·d') is at most `crossover` (nil: the measured crossover for
+  /// the model's shape), else dense.
+  case automatic(crossover: Double?)
+  /// Always this path (tests and benchmarks; `.sparse` still falls back to dense where the sparse
+  /// decoder does not apply: a multi-bit BAE).
+  case always(DecoderPath)
+
+  /// The crossover measured on the project's machine (`bae bench step --decoder-sweep`,
+  /// Documentation/Benchmarks.md). The gathers read n·|S_i|·d floats of W_decᵀ: while W_decᵀ fits in
+  /// `cacheResidentBytes` they come from cache and beat the GEMMs up to ~12 % density (d = 576,
+  /// d' = 2304); beyond it they stream from memory and only ~1 % pays (d = 2048, d' = 8192).
+  public static func measuredCrossover(inputDim d: Int, latentDim dl: Int) -> Double {
+    d * dl * MemoryLayout<Float>.size <= cacheResidentBytes ? 0.12 : 0.01
+  }
+  /// The size of W_decᵀ up to which the gathers count as cache-resident (16 MiB: half the L3 slice of
+  /// the machine's core complex).
+  public static let cacheResidentBytes = 16 << 20
+  /// The default: automatic at the measured crossover.
+  public static let standard = DecoderPolicy.automatic(crossover: nil)
+}
+
+/// The sparse decoder's buffers (allocated once with the step workspace) and what the last forward chose.
+public final class SparseDecoderState: @unchecked Sendable {
+  /// How steps choose their path; tests and benchmarks override it.
+  public var policy = DecoderPolicy.standard
+  /// The path the last forward took (the backward of the same step takes it too).
+  public internal(set) var path = DecoderPath.dense
+  /// The last forward's pattern density |S|/(n·d') (0 when the sparse decoder does not apply).
+  public internal(set) var density = 0.0
+  /// Whether the sparse decoder can run for this model at all (every SAE; a BAE with k = 1).
+  public let applies: Bool
+
+  /// W_decᵀ: (d', d), refreshed by every sparse forward
+  let transposedDecoder: AlignedBuffer<Float>
+  /// CSR pattern: rowStart (capacity + 1), columnIndex (capacity·d')
+  let rowStart: AlignedBuffer<Int64>
+  let columnIndex: AlignedBuffer<Int32>
+  /// CSC pattern: columnStart (d' + 1), rowIndex (capacity·d')
+  let columnStart: AlignedBuffer<Int64>
+  let rowIndex: AlignedBuffer<Int32>
+  /// BAE: the centre μ (rounded local mean code, 0/1): (d'); the base b_dec + W_dec·μ: (d);
+  /// Σ_i ∂x̂_i: (d)
+  let center: AlignedBuffer<Float>
+  let base: AlignedBuffer<Float>
+  let columnSum: AlignedBuffer<Float>
+
+  init(layout: ParameterLayout, architecture: Architecture, capacity: Int) {
+    let d = layout.inputDim, dl = layout.latentDim
+    let bae = architecture == .bae
+    applies = !bae || layout.bitsPerFeature == 1
+    let on = applies
+    transposedDecoder = AlignedBuffer(count: on ? dl * d : 0)
+    rowStart = AlignedBuffer(count: on ? capacity + 1 : 0)
+    columnIndex = AlignedBuffer(count: on ? capacity * dl : 0)
+    columnStart = AlignedBuffer(count: on ? dl + 1 : 0)
+    rowIndex = AlignedBuffer(count: on ? capacity * dl : 0)
+    center = AlignedBuffer(count: on && bae ? dl : 0)
+    base = AlignedBuffer(count: on && bae ? d : 0)
+    columnSum = AlignedBuffer(count: on && bae ? d : 0)
+  }
+
+  /// Bytes the sparse decoder adds to a workspace of `capacity` rows (for memory estimates).
+  public static func bytes(inputDim d: Int, latentDim dl: Int, capacity: Int) -> Int {
+    dl * d * 4 + 2 * capacity * dl * 4 + (capacity + dl + 2) * 8 + (dl + 2 * d) * 4
+  }
+
+  var isSparse: Bool { path == .sparse }
+  var hasCenter: Bool { center.count > 0 }
+}
+
+extension Autoencoder {
+  /// Chooses this step's decoder path from the local code; when sparse, builds the pattern, refreshes
+  /// W_decᵀ and writes x̂ = base + gather-add into `xhat`: (n, d). Returns false (nothing written) for
+  /// the dense path.
+  func sparseDecode(_ ws: StepWorkspace, rows n: Int, into xhat: Matrix) -> Bool {
+    let sd = ws.sparseDecoder
+    sd.path = .dense
+    sd.density = 0
+    guard sd.applies, n > 0 else { return false }
+    let d = inputDim, dl = latentDim, threads = Int32(ws.kernelThreads)
+    // the pattern's size from the local counts: a BAE's deviations from the rounded mean, an SAE's nonzeros
+    var entries = 0
+    if sd.hasCenter {
+      for j in 0..<dl {
+        let c = Int(ws.counts[j])
+        entries += Swift.min(c, n - c)
+      }
+    } else {
+      for j in 0..<dl { entries += Int(ws.counts[j]) }
+    }
+    sd.density = Double(entries) / Double(n * dl)
+    switch sd.policy {
+    case .always(let p): sd.path = p
+    case .automatic(let crossover):
+      let limit = crossover ?? DecoderPolicy.measuredCrossover(inputDim: d, latentDim: dl)
+      sd.path = sd.density <= limit ? .sparse : .dense
+    }
+    guard sd.isSparse else { return false }
+
+    // S: entries of the decoder input away from the centre (an SAE's pass mask, whose support holds a's)
+    let values = decoderInput(ws, rows: n)
+    let patternSource: UnsafeMutablePointer<Float>
+    var centre: UnsafePointer<Float>? = nil
+    if sd.hasCenter {
+      for j in 0..<dl { sd.center[j] = 2 * Int(ws.counts[j]) > n ? 1 : 0 }
+      centre = UnsafePointer(sd.center.baseAddress)
+      patternSource = values.base
+    } else {
+      patternSource = ws.mask.baseAddress
+    }
+    _ = bae_sparse_pattern(
+      patternSource, Int64(n), Int64(dl), Int64(dl), centre, sd.rowStart.baseAddress, sd.columnIndex.baseAddress)
+    bae_sparse_columns(
+      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), Int64(dl), sd.columnStart.baseAddress,
+      sd.rowIndex.baseAddress)
+    let w = decoderWeight
+    bae_transpose_f32_mt(w.base, Int64(d), Int64(dl), Int64(w.ld), sd.transposedDecoder.baseAddress, Int64(d), threads)
+
+    // every row starts from b_dec (+ W_dec·μ for a BAE: one (1, d') × (d', d) product per batch)
+    let start: UnsafeMutablePointer<Float>
+    if sd.hasCenter {
+      let b = Matrix(sd.base, rows: 1, cols: d)
+      b.row(0).update(from: decoderBias.base, count: d)
+      BLAS.gemm(
+        Matrix(sd.center, rows: 1, cols: dl), .none, Matrix(sd.transposedDecoder, rows: dl, cols: d), .none,
+        into: b, beta: 1)
+      start = b.base
+    } else {
+      start = decoderBias.base
+    }
+    for i in 0..<n { xhat.row(i).update(from: start, count: d) }
+    bae_sparse_gather_add_mt(
+      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), values.base, Int64(values.ld), centre,
+      sd.transposedDecoder.baseAddress, Int64(d), Int64(d), xhat.base, Int64(xhat.ld), threads)
+    return true
+  }
+
+  /// ∂W_dec = ∂x̂ᵀ·a: (d, d') over the pattern when this step is sparse: row j of ∂W_decᵀ is
+  /// μ_j·Σ_i ∂x̂_i + Σ_{i: j∈S_i} (a_ij − μ_j)·∂x̂_i, built in `scratch` (d', d), then transposed into
+  /// `out`. Returns false for the dense path. `scratch` may be ∂W_enc's slot: it is written later.
+  func sparseDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix, scratch: Matrix) -> Bool {
+    let sd = ws.sparseDecoder
+    guard sd.isSparse else { return false }
+    let n = dxhat.rows, d = inputDim, dl = latentDim, threads = Int32(ws.kernelThreads)
+    precondition(
+      scratch.rows == dl && scratch.cols == d && scratch.ld == d, "scratch (\(scratch.rows), \(scratch.cols))")
+    let values = decoderInput(ws, rows: n)
+    var centre: UnsafePointer<Float>? = nil, sums: UnsafePointer<Float>? = nil
+    if sd.hasCenter {
+      columnSums(dxhat, into: Vector(sd.columnSum, count: d))
+      centre = UnsafePointer(sd.center.baseAddress)
+      sums = UnsafePointer(sd.columnSum.baseAddress)
+    }
+    bae_sparse_scatter_mt(
+      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, Int64(dl), values.base, Int64(values.ld), centre, sums,
+      dxhat.base, Int64(dxhat.ld), Int64(d), scratch.base, Int64(d), threads)
+    bae_transpose_f32_mt(scratch.base, Int64(dl), Int64(d), Int64(d), out.base, Int64(out.ld), threads)
+    return true
+  }
+
+  /// ∂L/∂a = ∂x̂·W_dec only at the pattern's entries (zero elsewhere), for an SAE whose code backward
+  /// reads ∂a nowhere else (not a learned JumpReLU threshold, whose estimator reads ∂a near θ).
+  /// Returns false when the dense product is needed.
+  func sparseValueGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into ga: Matrix) -> Bool {
+    let sd = ws.sparseDecoder
+    guard sd.isSparse, architecture != .bae, !layout.learnedThreshold else { return false }
+    let n = dxhat.rows, d = inputDim
+    ga.base.update(repeating: 0, count: n * ga.ld)
+    bae_sparse_gather_dot_mt(
+      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), dxhat.base, Int64(dxhat.ld),
+      sd.transposedDecoder.baseAddress, Int64(d), Int64(d), ga.base, Int64(ga.ld), Int32(ws.kernelThreads))
+    return true
+  }
+
+  /// ∂W_enc = ∂zᵀ·x: (d', d) as a scatter when ∂z is zero off the pattern: an SAE's ∂z is masked by M,
+  /// unless AuxK adds its own mask this step. Returns false when the dense product is needed.
+  func sparseEncoderWeightGradient(_ gz: Matrix, _ x: Matrix, _ ws: StepWorkspace, into out: Matrix) -> Bool {
+    let sd = ws.sparseDecoder
+    guard sd.isSparse, architecture != .bae, !ws.auxActive else { return false }
+    let d = inputDim, dl = latentDim
+    bae_sparse_scatter_mt(
+      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, Int64(dl), gz.base, Int64(gz.ld), nil, nil,
+      x.base, Int64(x.ld), Int64(d), out.base, Int64(out.ld), Int32(ws.kernelThreads))
+    return true
+  }
+}

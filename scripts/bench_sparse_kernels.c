@@ -1,0 +1,119 @@
+// Microbenchmark of the sparse decoder's kernels (Sources/CBAEKernels/sparse.c) against the dense sgemm
+// each one replaces, on a random code of a given density; built and run by scripts/bench_sparse_kernels.sh.
+//   bench_sparse_kernels time REPS PATH N D DL DENSITY    median ms per op on PATH (1 portable, 3 avx2)
+//   bench_sparse_kernels once PATH OP N D DL DENSITY      one call of OP (for callgrind --toggle-collect)
+// OP: pattern (pattern + columns), transpose, gather-add, gather-dot, scatter, sgemm (the dense x̂ product)
+#include "bae_kernels.h"
+#include "bae_sparse.h"
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t state = 12345;
+static double unit(void) {  // SplitMix64 → [0, 1)
+  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+}
+
+typedef struct {
+  int64_t n, d, dl;
+  float *v, *w, *wt, *a, *out, *g, *s;
+  int64_t *rowStart, *colStart;
+  int32_t *colIndex, *rowIndex;
+} problem;
+
+static problem make(int64_t n, int64_t d, int64_t dl, double density) {
+  problem p = {0};
+  p.n = n;
+  p.d = d;
+  p.dl = dl;
+  p.v = calloc((size_t)(n * dl), sizeof(float));
+  for (int64_t e = 0; e < n * dl; e++) p.v[e] = unit() < density ? (float)(unit() + 0.1) : 0.0f;
+  p.w = malloc((size_t)(d * dl) * sizeof(float));
+  p.wt = malloc((size_t)(d * dl) * sizeof(float));
+  for (int64_t e = 0; e < d * dl; e++) p.w[e] = (float)(unit() - 0.5);
+  bae_transpose_f32_mt(p.w, d, dl, dl, p.wt, d, 1);
+  p.a = malloc((size_t)(n * d) * sizeof(float));
+  for (int64_t e = 0; e < n * d; e++) p.a[e] = (float)(unit() - 0.5);
+  p.out = malloc((size_t)(n * d) * sizeof(float));
+  p.g = calloc((size_t)(n * dl), sizeof(float));
+  p.s = calloc((size_t)d, sizeof(float));
+  p.rowStart = malloc((size_t)(n + 1) * sizeof(int64_t));
+  p.colStart = malloc((size_t)(dl + 1) * sizeof(int64_t));
+  p.colIndex = malloc((size_t)(n * dl) * sizeof(int32_t));
+  p.rowIndex = malloc((size_t)(n * dl) * sizeof(int32_t));
+  bae_sparse_pattern(p.v, n, dl, dl, NULL, p.rowStart, p.colIndex);
+  bae_sparse_columns(p.rowStart, p.colIndex, n, dl, p.colStart, p.rowIndex);
+  return p;
+}
+
+static void run(problem *p, const char *op) {
+  if (strcmp(op, "pattern") == 0) {
+    bae_sparse_pattern(p->v, p->n, p->dl, p->dl, NULL, p->rowStart, p->colIndex);
+    bae_sparse_columns(p->rowStart, p->colIndex, p->n, p->dl, p->colStart, p->rowIndex);
+  } else if (strcmp(op, "transpose") == 0) {
+    bae_transpose_f32_mt(p->w, p->d, p->dl, p->dl, p->wt, p->d, 1);
+  } else if (strcmp(op, "gather-add") == 0) {
+    bae_sparse_gather_add_mt(p->rowStart, p->colIndex, p->n, p->v, p->dl, NULL, p->wt, p->d, p->d, p->out, p->d, 1);
+  } else if (strcmp(op, "gather-dot") == 0) {
+    bae_sparse_gather_dot_mt(p->rowStart, p->colIndex, p->n, p->a, p->d, p->wt, p->d, p->d, p->g, p->dl, 1);
+  } else if (strcmp(op, "scatter") == 0) {
+    bae_sparse_scatter_mt(p->colStart, p->rowIndex, p->dl, p->v, p->dl, NULL, NULL, p->a, p->d, p->d, p->wt, p->d,
+                          1);
+  } else if (strcmp(op, "sgemm") == 0) {  // x̂ = a·W_decᵀ: (n, dl)·(dl, d), what gather-add replaces
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->n, (int)p->d, (int)p->dl, 1.0f, p->v, (int)p->dl,
+                p->w, (int)p->dl, 0.0f, p->out, (int)p->d);
+  } else {
+    fprintf(stderr, "unknown op %s\n", op);
+    exit(2);
+  }
+}
+
+static double seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 8 && strcmp(argv[1], "once") == 0) {
+    if (bae_kernels_force_path(atoi(argv[2])) != 0) return fprintf(stderr, "path %s unsupported\n", argv[2]), 3;
+    problem p = make(atoll(argv[4]), atoll(argv[5]), atoll(argv[6]), atof(argv[7]));
+    run(&p, argv[3]);
+    return 0;
+  }
+  if (argc != 8 || strcmp(argv[1], "time") != 0) {
+    fprintf(stderr, "usage: %s time REPS PATH N D DL DENSITY | once PATH OP N D DL DENSITY\n", argv[0]);
+    return 2;
+  }
+  int reps = atoi(argv[2]);
+  if (bae_kernels_force_path(atoi(argv[3])) != 0) return fprintf(stderr, "path %s unsupported\n", argv[3]), 3;
+  openblas_set_num_threads(1);
+  problem p = make(atoll(argv[4]), atoll(argv[5]), atoll(argv[6]), atof(argv[7]));
+  const char *ops[] = {"pattern", "transpose", "gather-add", "gather-dot", "scatter", "sgemm"};
+  printf("sparse kernels: path %s, n %lld d %lld d' %lld, density %.3f (%lld entries), median of %d (ms):",
+         bae_kernels_path_name(bae_sparse_path()), (long long)p.n, (long long)p.d, (long long)p.dl,
+         (double)p.rowStart[p.n] / (double)(p.n * p.dl), (long long)p.rowStart[p.n], reps);
+  double *t = malloc((size_t)reps * sizeof(double));
+  for (int o = 0; o < 6; o++) {
+    run(&p, ops[o]);
+    for (int r = 0; r < reps; r++) {
+      double t0 = seconds();
+      run(&p, ops[o]);
+      t[r] = seconds() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp);
+    printf("  %s %.3f", ops[o], 1e3 * t[reps / 2]);
+  }
+  printf("\n");
+  return 0;
+}
