@@ -15,16 +15,19 @@ Two ways to measure Ĥ per k (equal set sizes: every k has the same N queries):
       sets (shuffled rows; `bae train`, no validation split), then Ĥ of each k's set under it with
       `bae entropy --json`; reports mean ± std over the seeds. One BAE on the union, not one per k, so that
       every k is measured in the same code: Ĥ's scale depends on the model it is measured with.
+      --center first subtracts the union's mean and divides by its RMS deviation (one affine map for all
+      k): without it the few huge offset dimensions of the residual stream leave almost every bit constant
+      on these small sets (Ĥ of a few bits; Analysis.md).
   --model RUN/model        a BAE trained elsewhere (e.g. on Wikipedia token states): Ĥ in numpy and with
       `bae entropy --json` (a disagreement is printed).
 States are cached in OUT (icl_k{K}.npy + states.json) and reused when the task settings match.
 
-  python scripts/icl_entropy.py --out RUN/icl --train-seeds 0,1,2 --queries 160 --accuracy
-      [--shots 0,1,2,4,8] [--words 24] [--layer 15] [--latent-dim 576] [--train-steps 600]
-      [--train-batch 256] [--model RUN/model] [--bae .build/release/bae] [--seed 0]
+  python scripts/icl_entropy.py --out RUN/icl --train-seeds 0,1,2 --center --queries 32 --accuracy
+      [--accuracy-queries N] [--shots 0,1,2,4,8] [--words 24] [--layer 15] [--latent-dim 576]
+      [--train-steps 1500] [--train-batch 64] [--model RUN/model] [--bae .build/release/bae] [--seed 0]
 
-Writes OUT/icl_k{K}.npy (N, d) float32, OUT/states.json, OUT/icl.json, OUT/seed_S/ (BAEs), and prints a
-table. Plot: scripts/plot_icl.py.
+Writes OUT/icl_k{K}.npy (N, d) float32 + icl_k{K}.json (per k, so an interrupted LM pass resumes),
+OUT/states.json, OUT/icl.json (icl.centered.json with --center), OUT/seed_S/ (BAEs), and prints a table. Plot: scripts/plot_icl.py.
 """
 
 from __future__ import annotations
@@ -284,8 +287,8 @@ def main() -> int:
     ap.add_argument("--model", help="also measure under this BAE (run directory or .safetensors) trained elsewhere")
     ap.add_argument("--train-seeds", default="", help="train one BAE per seed on the union of the ICL states")
     ap.add_argument("--latent-dim", type=int, default=576, help="d' of the BAEs trained on the states")
-    ap.add_argument("--train-steps", type=int, default=600)
-    ap.add_argument("--train-batch", type=int, default=256)
+    ap.add_argument("--train-steps", type=int, default=1500)
+    ap.add_argument("--train-batch", type=int, default=64)
     ap.add_argument(
         "--center",
         action="store_true",

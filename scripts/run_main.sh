@@ -251,16 +251,16 @@ if [ "$POSITION" = 1 ]; then
 fi
 if [ "$ICL" = 1 ]; then
   step_start icl "Ĥ of the final ':' state vs demonstrations ($ICL_SHOTS), $ICL_QUERIES prompts per k, BAEs trained on those states (seeds $ICL_SEEDS)"
-  if [ "$FORCE" != 1 ] && [ -f "$RUN/icl/icl.json" ] && [ "$(cat "$RUN/icl.key" 2>/dev/null)" = "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" ]; then
-    echo "cached: $RUN/icl/icl.json"
+  if [ "$FORCE" != 1 ] && [ -f "$RUN/icl/icl.centered.json" ] && [ "$(cat "$RUN/icl.key" 2>/dev/null)" = "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" ]; then
+    echo "cached: $RUN/icl/icl.centered.json"
   else
     logged "$PY" scripts/icl_entropy.py --out "$RUN/icl" --layer "$LAYER" --queries "$ICL_QUERIES" \
-      --shots "$ICL_SHOTS" --accuracy --train-seeds "$ICL_SEEDS" --model "$RUN/model" --bae "$BAE"
+      --shots "$ICL_SHOTS" --accuracy --train-seeds "$ICL_SEEDS" --center --model "$RUN/model" --bae "$BAE"
     echo "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" > "$RUN/icl.key"
   fi
   need_matplotlib
-  "$PY" scripts/plot_icl.py "$RUN/icl/icl.json" | tee -a "$LOGS/icl.log"
-  EXTRA_OUTPUTS+=("in-context        $RUN/icl/icl.json  + icl.png")
+  "$PY" scripts/plot_icl.py "$RUN/icl/icl.centered.json" --out "$RUN/icl/icl.png" | tee -a "$LOGS/icl.log"
+  EXTRA_OUTPUTS+=("in-context        $RUN/icl/icl.centered.json  + icl.png")
   step_end "$RUN/icl/icl.png"
 fi
 
