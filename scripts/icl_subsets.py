@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from icl_entropy import binary_entropy_bits  # noqa: E402
+
 from lm.bae import BAE  # noqa: E402
 
 
