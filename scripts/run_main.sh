@@ -25,7 +25,7 @@
 #   BAE_MAIN_JUDGE_FEATURES  features judged at most [50]
 #   BAE_MAIN_RANDOM_BASELINE=0  skip the random-code baseline report and the comparison [1]
 #   BAE_MAIN_POSITION=1  also the entropy-vs-position curve (bae entropy-position under mpirun + plot) [0];
-#                     BAE_MAIN_POSITION_STEPS steps per bucket [1000], BAE_MAIN_POSITION_SEEDS [0,1,2]
+#                     BAE_MAIN_POSITION_STEPS steps per bucket (lr 2e-3) [300], BAE_MAIN_POSITION_SEEDS [0,1,2]
 #   BAE_MAIN_ICL=1    also the in-context-learning curve (scripts/icl_entropy.py: BAEs trained on the
 #                     ':' states, one per seed, + plot) [0]; BAE_MAIN_ICL_QUERIES prompts per k [48],
 #                     BAE_MAIN_ICL_SHOTS [0,1,2,4,8], BAE_MAIN_ICL_SEEDS [0,1,2]
@@ -48,7 +48,7 @@ JUDGE="${BAE_MAIN_JUDGE:-}"
 JUDGE_FEATURES="${BAE_MAIN_JUDGE_FEATURES:-50}"
 FORCE="${BAE_MAIN_FORCE:-0}"
 POSITION="${BAE_MAIN_POSITION:-0}"
-POSITION_STEPS="${BAE_MAIN_POSITION_STEPS:-1000}"
+POSITION_STEPS="${BAE_MAIN_POSITION_STEPS:-300}"
 POSITION_SEEDS="${BAE_MAIN_POSITION_SEEDS:-0,1,2}"
 RANDOM_BASELINE="${BAE_MAIN_RANDOM_BASELINE:-1}"
 ICL="${BAE_MAIN_ICL:-0}"
@@ -232,7 +232,7 @@ if [ "$POSITION" = 1 ]; then
   POSITION_JSONS=()
   for seed in ${POSITION_SEEDS//,/ }; do
     pos_out="$RUN/position/seed_$seed"
-    pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --steps "$POSITION_STEPS" --bucket-batch 128 --seed "$seed" --out "$pos_out")
+    pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --lr 2e-3 --steps "$POSITION_STEPS" --bucket-batch 128 --seed "$seed" --out "$pos_out")
     KEY="$(printf '%s ' "${pos_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
     if [ "$FORCE" != 1 ] && [ -f "$pos_out/entropy_vs_position.json" ] && [ "$(cat "$pos_out.key" 2>/dev/null)" = "$KEY" ]; then
       echo "cached: $pos_out/entropy_vs_position.json"
