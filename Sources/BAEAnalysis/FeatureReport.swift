@@ -40,6 +40,13 @@ public struct FeatureReport: Codable, Sendable {
     public var judgeURL: String?
     /// The judge model's name (nil: no judge).
     public var judgeModel: String?
+    /// What produced the codes: an architecture (bae, relu, topk, batchtopk, jumprelu) or "random"
+    /// (nil in reports written before kinds existed: a BAE).
+    public var kind: String?
+    /// How tokens were ranked: beta, activation or zscore (FeatureScoring).
+    public var scoring: String?
+    /// Seed of the random codes (kind "random" only).
+    public var randomSeed: UInt64?
     /// Judge requests in flight at most.
     public var judgeConcurrency: Int?
     /// The judge's answer cache file (nil: no cache).
@@ -54,9 +61,10 @@ public struct FeatureReport: Codable, Sendable {
   public struct Corpus: Codable, Sendable {
     /// Ĥ = Σ_j H_b(p_j) over all rows, bits.
     public var entropyBits: Double
-    /// Mean squared reconstruction error per element over all rows.
-    public var mse: Double
-    /// Fraction of variance unexplained: MSE over the data's per-dimension variance (nil when the variance is 0).
+    /// Reconstruction MSE (nil for random codes, which reconstruct nothing).
+    public var mse: Double?
+    /// Fraction of variance unexplained: MSE over the data's per-dimension variance (nil when the variance is 0
+    /// or for random codes).
     public var fvu: Double?
     /// Mean active bits per row.
     public var l0: Double

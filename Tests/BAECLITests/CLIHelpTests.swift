@@ -8,7 +8,13 @@ final class CLIHelpTests: XCTestCase {
   /// Command paths with the options (or subcommands) their help must list. Every path here must also
   /// be found by walking the help, so a removed or renamed command fails too.
   static let expectations: [(command: [String], mentions: [String])] = [
-    ([], ["train", "synth", "entropy", "entropy-position", "features", "pack", "inspect", "bench", "--version"]),
+    (
+      [],
+      [
+        "train", "synth", "entropy", "entropy-position", "features", "features-compare", "pack", "inspect", "bench",
+        "--version",
+      ]
+    ),
     (
       ["train"],
       [
@@ -23,17 +29,18 @@ final class CLIHelpTests: XCTestCase {
     (
       ["entropy-position"],
       [
-        "--data", "--tokens", "--buckets", "--latent-dim", "--batch-size", "--steps",
+        "--data", "--tokens", "--buckets", "--latent-dim", "--steps",
         "--bucket-batch", "--eval-rows", "--lr", "--entropy-weight", "--covariance-weight",
         "--seed", "--out",
       ]
     ),
+    (["features-compare"], ["--labels", "--bootstrap", "--confidence", "--seed", "--out"]),
     (
       ["features"],
       [
         "--model", "--data", "--tokens", "--top", "--describe", "--test", "--context", "--max-rows",
         "--chunk", "--show", "--out", "--judge-url", "--judge-model", "--judge-timeout",
-        "--judge-retries", "--judge-max-features",
+        "--judge-retries", "--judge-max-features", "--sae-scoring", "--random-codes", "--random-seed",
       ]
     ),
     (
