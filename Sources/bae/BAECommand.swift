@@ -10,7 +10,8 @@ struct BAE: ParsableCommand {
     abstract: "Binary Autoencoder trainer: train, analyse and pack LLM activations.",
     version: versionText,
     subcommands: [
-      TrainCommand.self, EvalCommand.self, ExportCommand.self, SynthCommand.self, EntropyCommand.self,
+      TrainCommand.self, SweepCommand.self, EvalCommand.self, ExportCommand.self, SynthCommand.self,
+      EntropyCommand.self,
       PositionEntropyCommand.self, FeaturesCommand.self,
       PackCommand.self,
       InspectCommand.self,
