@@ -23,7 +23,12 @@ LATENT="${LATENT:-256}"
 RANKS="${RANKS:-1}"
 mkdir -p "$WORK"
 BAE="$(cd "$(dirname "$BAE")" && pwd)/$(basename "$BAE")"
-launch() { if [ "$RANKS" -gt 1 ]; then BAE="$BAE" cluster/mpirun.sh -n "$RANKS" -- bae "$@"; else "$BAE" "$@"; fi; }
+# one bae command (under mpirun with RANKS > 1), its user + sys CPU seconds appended to $WORK/cpu.txt
+launch() {
+  local timed=(/usr/bin/time -a -o "$WORK/cpu.txt" -f "%U %S")
+  if [ "$RANKS" -gt 1 ]; then "${timed[@]}" env BAE="$BAE" cluster/mpirun.sh -n "$RANKS" -- bae "$@"
+  else "${timed[@]}" "$BAE" "$@"; fi
+}
 
 write_configs() { # $1 = steps
   {
@@ -87,14 +92,13 @@ for p in sys.argv[1:]:
 print(max(last), sum(last))
 PY
 }
-cpu() { /usr/bin/time -a -o "$WORK/cpu.txt" -f "%U %S" "$@"; }
 cpu_sum() { awk '{ s += $1 + $2 } END { print s }' "$WORK/cpu.txt"; }
 
 printf '%-6s %-10s %12s %12s %12s\n' repeat mode loop_s/step wall_s/step cpu_s/step
 for r in $(seq 1 "$REPEATS"); do
   rm -f "$WORK/cpu.txt"
   t0=$(date +%s.%N)
-  cpu launch sweep --config "$WORK/sweep.json" --overwrite 2>"$WORK/sweep.log"
+  launch sweep --config "$WORK/sweep.json" --overwrite 2>"$WORK/sweep.log"
   t1=$(date +%s.%N)
   read -r loop _ < <(loop_seconds "$WORK"/sweep/m*/metrics.jsonl)
   printf '%-6s %-10s %12.5f %12.5f %12.5f\n' "$r" sweep "$(echo "$loop / $STEPS" | bc -l)" \
@@ -102,7 +106,7 @@ for r in $(seq 1 "$REPEATS"); do
   rm -f "$WORK/cpu.txt"
   t0=$(date +%s.%N)
   for i in "${!models[@]}"; do
-    cpu launch train --config "$WORK/alone$i.json" --out "$WORK/alone/m$i" --overwrite 2>"$WORK/alone$i.log"
+    launch train --config "$WORK/alone$i.json" --out "$WORK/alone/m$i" --overwrite 2>"$WORK/alone$i.log"
   done
   t1=$(date +%s.%N)
   read -r _ loop < <(loop_seconds "$WORK"/alone/m*/metrics.jsonl)
