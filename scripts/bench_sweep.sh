@@ -6,8 +6,9 @@
 # no final validation), the wall seconds and the CPU seconds (user + sys, /usr/bin/time) per step.
 # With CALLGRIND=1 it instead counts instructions (valgrind --tool=callgrind, load-independent) of the
 # sweep and of the eight runs at STEPS and at 2 × STEPS; the difference divided by STEPS is the
-# instructions per step without start-up and final validation. Slow: valgrind runs ~50-100x slower, so
-# use a small case (e.g. STEPS=5 LATENT=64); at the defaults it did not finish in 7 minutes here.
+# instructions per step without start-up and final validation. Slow under valgrind, so
+# use a small case (e.g. STEPS=5 LATENT=64): at STEPS=20 and the default sizes the first sweep had done 6
+# of its 20 steps after 6 minutes here.
 #
 # Usage: scripts/bench_sweep.sh [WORK_DIR]
 # Environment: BAE (default .build/release/bae), PY (default .venv/bin/python), STEPS [200], REPEATS [3],
