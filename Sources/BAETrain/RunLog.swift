@@ -16,6 +16,8 @@ public final class RunLog: @unchecked Sendable {
   public private(set) var metricsFailure: RunLogError?
   /// Silences `info` lines (warnings and errors still print).
   public var quiet = false
+  /// Put before every stderr line (a sweep names the model: "[out-dir] ").
+  public var prefix = ""
 
   /// A log for rank `rank` of `worldSize`, with no metrics file open yet.
   public init(rank: Int, worldSize: Int) {
@@ -58,13 +60,13 @@ public final class RunLog: @unchecked Sendable {
   /// A progress or info line on stderr (rank 0 only).
   public func info(_ line: String) {
     guard isRoot, !quiet else { return }
-    Self.writeStderr(line)
+    Self.writeStderr(prefix + line)
   }
 
   /// A warning on stderr from any rank (rank-prefixed when there are several).
   public func warning(_ line: String) {
     let prefix = worldSize > 1 ? "[rank \(rank)/\(worldSize)] " : ""
-    Self.writeStderr(prefix + "warning: " + line)
+    Self.writeStderr(prefix + "warning: " + self.prefix + line)
   }
 
   /// An error line on stderr from any rank, prefixed with the rank when there are several.

@@ -42,6 +42,9 @@ public struct StepRecord: Codable, Sendable {
   public var inputWaitSeconds: Double
   /// Seconds since the run (or the resumed run) started.
   public var elapsedSeconds: Double
+  /// Conditions in force this step (absent when none): "fvu-above-1", "all-bits-constant"
+  /// (Documentation/CLI.md, "Warnings").
+  public var warnings: [String]? = nil
 }
 
 /// Validation results logged at `validateEvery` and at the end.

@@ -11,8 +11,8 @@ final class CLIHelpTests: XCTestCase {
     (
       [],
       [
-        "train", "synth", "entropy", "entropy-position", "features", "features-compare", "pack", "inspect", "bench",
-        "--version",
+        "train", "sweep", "synth", "entropy", "entropy-position", "features", "features-compare", "pack", "inspect",
+        "bench", "--version",
       ]
     ),
     (
@@ -22,8 +22,10 @@ final class CLIHelpTests: XCTestCase {
         "--covariance-weight", "--entropy-start-step", "--entropy-threshold", "--estimator",
         "--bits-per-feature", "--seed", "--init-from", "--batch-order", "--validation-fraction",
         "--checkpoint-every", "--keep-last", "--skip-non-finite", "--resume", "--config", "--out",
+        "--input-normalization", "--decoder-bias-init",
       ]
     ),
+    (["sweep"], ["--config", "--resume", "--overwrite", "--allow-new-data", "--step-timeout", "shared", "models"]),
     (["synth"], ["--bits", "--dim", "--rows", "--noise", "--seed", "--out"]),
     (["entropy"], ["--model", "--data", "--json", "--chunk"]),
     (
