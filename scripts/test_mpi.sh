@@ -54,9 +54,19 @@ for np in $NP_LIST; do
   # -k because mpirun 4.1 can ignore SIGTERM after its ranks died (seen here: it hung for minutes).
   oversubscribe=()
   [ "$np" -gt "$(nproc)" ] && oversubscribe=(--oversubscribe)
-  if timeout -k 15 "$TIMEOUT" mpirun -np "$np" "${oversubscribe[@]}" --tag-output "$BUNDLE" "$filter"
+  out="$(mktemp)"
+  if timeout -k 15 "$TIMEOUT" mpirun -np "$np" "${oversubscribe[@]}" --tag-output "$BUNDLE" "$filter" 2>&1 | tee "$out"
   then
-    echo "== mpirun -np $np: passed" >&2
+    # a run in which some rank executed no test is not a pass (seen once when the bundle was being rebuilt)
+    ran="$(grep -oE '^\[[0-9]+,[0-9]+\]<[a-z]+>:[[:space:]]*Executed [0-9]+ test' "$out" \
+      | sed -E 's/^\[[0-9]+,([0-9]+)\].*Executed ([0-9]+) test/\1 \2/' | sort -k1,1n -k2,2n \
+      | awk '{m[$1] = $2} END {for (r in m) if (m[r] > 0) n++; print n + 0}' || true)"
+    if [ "$ran" -eq "$np" ]; then
+      echo "== mpirun -np $np: passed (every one of $np ranks executed tests)" >&2
+    else
+      echo "== mpirun -np $np: FAILED: only $ran of $np ranks executed any test" >&2
+      status=1
+    fi
   else
     rc=$?
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
@@ -65,5 +75,6 @@ for np in $NP_LIST; do
     echo "== mpirun -np $np: FAILED (exit $rc)" >&2
     status=1
   fi
+  rm -f "$out"
 done
 exit $status
