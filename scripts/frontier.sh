@@ -75,14 +75,13 @@ done
 
 # point_args NAME: the architecture flags of one point.
 point_args() {
-  local kind="${1%-*}" value="${1##*-}"
-  case "$kind" in
-    bae) echo "--architecture bae --entropy-weight $value --covariance-weight $value" ;;
-    bae-norm) echo "--architecture bae --entropy-weight $value --covariance-weight $value --input-normalization mean-norm" ;;
-    topk) echo "--architecture topk --k $value" ;;
-    batchtopk) echo "--architecture batchtopk --k $value" ;;
-    relu) echo "--architecture relu --l1-weight $value" ;;
-    jumprelu) echo "--architecture jumprelu --threshold $value" ;;
+  case "$1" in
+    bae-norm-*) local v="${1#bae-norm-}"; echo "--architecture bae --entropy-weight $v --covariance-weight $v --input-normalization mean-norm" ;;
+    bae-*) local v="${1#bae-}"; echo "--architecture bae --entropy-weight $v --covariance-weight $v" ;;
+    topk-*) echo "--architecture topk --k ${1#topk-}" ;;
+    batchtopk-*) echo "--architecture batchtopk --k ${1#batchtopk-}" ;;
+    relu-*) echo "--architecture relu --l1-weight ${1#relu-}" ;;
+    jumprelu-*) echo "--architecture jumprelu --threshold ${1#jumprelu-}" ;;
     *) echo "frontier.sh: unknown point '$1' (kinds: bae, bae-norm, topk, batchtopk, relu, jumprelu)" >&2; return 2 ;;
   esac
 }

@@ -29,8 +29,11 @@ STYLE = {
 
 
 def kind_value(point: str) -> tuple[str, str]:
-    kind, _, value = point.rpartition("-")
-    return kind, value
+    """'bae-norm-1e-5' -> ('bae-norm', '1e-5'): the longest known kind that prefixes the name."""
+    for kind in sorted(KINDS, key=len, reverse=True):
+        if point.startswith(kind + "-"):
+            return kind, point[len(kind) + 1 :]
+    return "", ""
 
 
 def collect(root: str) -> list[dict]:
@@ -92,6 +95,7 @@ def plot(recs: list[dict], path: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
 
     panels = [
         ("dense", "dense units (BAE: min(p,1−p) > 0.1; SAE: p > 0.1)", "symlog"),
@@ -116,6 +120,8 @@ def plot(recs: list[dict], path: str) -> None:
         else:
             ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.2g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%.2g"))
         ax.set_xlabel(label, fontsize=9)
         ax.set_ylabel("FVU (held-out rows)", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
