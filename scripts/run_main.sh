@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default, from a fresh machine to a feature report:
 #   set-up (C libraries, LM venv + data packages) -> release build -> extraction of SmolLM2-135M layer-15
-#   states over Wikipedia lead sections (cached) -> bae pack (with tokens) -> bae train under
-#   mpirun -n 2 (d' = 4*576 = 2304) -> bae entropy --json -> bae features -> where every output is.
+#   states over Wikipedia lead sections (cached) -> bae pack (with tokens) -> a BAE and a TopK SAE of the
+#   same width under mpirun -n 2 (d' = 4*576 = 2304) -> bae eval of both on held-out rows -> bae entropy
+#   --json -> bae features -> a side-by-side summary (BAE vs SAE) -> where every output is.
 # Every step is skipped when its output is already there for the same settings (re-running is cheap).
 #
 # Usage: scripts/run_main.sh [--force] [-h]
@@ -11,6 +12,8 @@
 # Environment (defaults in brackets; the short CI version is BAE_MAIN_TOKENS=4000 BAE_MAIN_STEPS=300):
 #   BAE_MAIN_TOKENS   tokens to extract, BOS rows included [25000 = ~250 documents, ~1 min]
 #   BAE_MAIN_STEPS    training steps of 512 rows [3000, a few minutes on 2 cores]
+#   BAE_MAIN_LAMBDA   the BAE's λ_e = λ_c [1e-7] (Documentation/Results.md: how it was chosen)
+#   BAE_MAIN_SAE_K    k of the TopK SAE trained beside it [32]
 #   BAE_MAIN_LAYER    LM layer (HF hidden_states index) [15]
 #   BAE_MAIN_RANKS    MPI ranks [2]
 #   BAE_MAIN_LATENT   d' [2304 = 4 x 576]
@@ -35,6 +38,8 @@ ROOT="$(pwd)"
 # ---- settings -------------------------------------------------------------------------------------
 TOKENS="${BAE_MAIN_TOKENS:-25000}"
 STEPS="${BAE_MAIN_STEPS:-3000}"
+LAMBDA="${BAE_MAIN_LAMBDA:-1e-7}"
+SAE_K="${BAE_MAIN_SAE_K:-32}"
 LAYER="${BAE_MAIN_LAYER:-15}"
 RANKS="${BAE_MAIN_RANKS:-2}"
 LATENT="${BAE_MAIN_LATENT:-2304}"
@@ -60,9 +65,10 @@ for a in "$@"; do
     *) echo "run_main.sh: unknown option '$a' (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in TOKENS STEPS LAYER RANKS LATENT JUDGE_FEATURES POSITION_STEPS ICL_QUERIES; do
+for v in TOKENS STEPS LAYER RANKS LATENT SAE_K JUDGE_FEATURES POSITION_STEPS ICL_QUERIES; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "run_main.sh: BAE_MAIN_$v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
+[[ "$LAMBDA" =~ ^[0-9.]+([eE][-+]?[0-9]+)?$ ]] || { echo "run_main.sh: BAE_MAIN_LAMBDA must be a non-negative number, got '$LAMBDA'" >&2; exit 2; }
 
 TAG="L${LAYER}_t${TOKENS}"
 PREFIX="$DATA_ROOT/smollm2_${TAG}"              # extraction outputs P.npy, P.tokens.tsv, P.docs.tsv, P.meta.json
@@ -146,18 +152,42 @@ fi
 step_end "$DATASET"
 
 # ---- 5. train ---------------------------------------------------------------------------------------
-step_start train "bae train under mpirun -n $RANKS: d'=$LATENT, $STEPS steps of $BATCH rows"
-train_args=(train --data "$DATASET" --latent-dim "$LATENT" --batch-size "$BATCH" --steps "$STEPS"
-            --log-every 100 --checkpoint-every 1000 --keep-last 1 --out "$RUN/model")
-KEY="$(printf '%s ' "${train_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
-if [ "$FORCE" != 1 ] && [ -f "$RUN/model/model.safetensors" ] && [ "$(cat "$RUN/train.key" 2>/dev/null)" = "$KEY" ]; then
-  echo "cached: $RUN/model (same settings and dataset)"
-else
-  rm -rf "$RUN/model" "$RUN/train.key"
-  logged cluster/mpirun.sh -n "$RANKS" -- bae "${train_args[@]}"
-  echo "$KEY" > "$RUN/train.key"
-fi
-step_end "$RUN/model"
+# The BAE (λ_e = λ_c = $LAMBDA, chosen from the frontier: Documentation/Results.md) and a TopK SAE of the same
+# width (k = $SAE_K) on the same dataset, seed and batch order: two runs, one after the other.
+step_start train "BAE (λ=$LAMBDA) and TopK SAE (k=$SAE_K) under mpirun -n $RANKS: d'=$LATENT, $STEPS steps of $BATCH rows"
+common_args=(--data "$DATASET" --latent-dim "$LATENT" --batch-size "$BATCH" --steps "$STEPS"
+             --log-every 100 --checkpoint-every 1000 --keep-last 1)
+train_model() { # NAME OUTDIR ARGS...: train one model unless the same settings are cached
+  local name="$1" dir="$2"
+  shift 2
+  local args=(train "${common_args[@]}" "$@" --out "$dir")
+  local key
+  key="$(printf '%s ' "${args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
+  if [ "$FORCE" != 1 ] && [ -f "$dir/model.safetensors" ] && [ "$(cat "$dir.key" 2>/dev/null)" = "$key" ]; then
+    echo "cached: $dir (same settings and dataset)"
+  else
+    rm -rf "$dir" "$dir.key"
+    echo "-- $name"
+    cluster/mpirun.sh -n "$RANKS" -- bae "${args[@]}" 2>&1 | tee -a "$LOGS/train.log"
+    [ "${PIPESTATUS[0]}" = 0 ] || return 1
+    echo "$key" > "$dir.key"
+  fi
+}
+: > "$LOGS/train.log"
+train_model "BAE" "$RUN/model" --entropy-weight "$LAMBDA" --covariance-weight "$LAMBDA"
+train_model "TopK SAE" "$RUN/topk" --architecture topk --k "$SAE_K"
+step_end "$RUN/model, $RUN/topk"
+
+# ---- 5b. eval ------------------------------------------------------------------------------------
+# bae eval of both models on the validation rows neither saw (the last 20 % in file order).
+step_start eval "bae eval of both models on the held-out rows"
+ROWS="$("$PY" -c 'import numpy, sys; print(numpy.load(sys.argv[1], mmap_mode="r").shape[0])' "$PREFIX.npy")"
+HELD_OUT=$(( ROWS / 5 ))   # = floor(rows · 0.2), the trainer's validation split (validation fraction 0.2)
+for m in model topk; do
+  "$BAE" eval --model "$RUN/$m" --data "$DATASET" --last-rows "$HELD_OUT" --json > "$RUN/eval_$m.json" 2>> "$LOGS/eval.log"
+done
+echo "evaluated $HELD_OUT held-out rows of $ROWS" | tee -a "$LOGS/eval.log"
+step_end "$RUN/eval_{model,topk}.json"
 
 # ---- 6. entropy -----------------------------------------------------------------------------------
 step_start entropy "whole-set entropy estimate"
@@ -196,6 +226,15 @@ case "$JUDGE" in
 esac
 logged "$BAE" "${feature_args[@]}"
 step_end "$RUN/features/report.md"
+
+# ---- 7b. features of the TopK SAE (same settings, no judge) --------------------------------------------
+step_start features-sae "ComSem samples and dead/dense summary of the TopK SAE"
+if logged "$BAE" features --model "$RUN/topk" --data "$DATASET" --out "$RUN/features_topk"; then
+  step_end "$RUN/features_topk/report.md"
+else
+  echo "bae features does not take this SAE run (see $LOGS/features-sae.log); the summary shows n/a"
+  step_end "failed (n/a in the summary)"
+fi
 
 # ---- 8. optional: entropy vs position, in-context learning ------------------------------------------
 need_matplotlib() {
@@ -240,7 +279,34 @@ CURRENT=summary
 echo
 echo "==> done in $(( $(date +%s) - T_START )) s"
 printf '  %s\n' "${TIMES[@]}"
+# the side-by-side table (also in $RUN/summary.txt)
+"$PY" - "$RUN" "$LAMBDA" "$SAE_K" > "$RUN/summary.txt" <<'PYEOF'
+import json, os, sys
+run, lam, k = sys.argv[1:4]
+def load(p):
+    return json.load(open(p)) if os.path.isfile(p) else None
+def interp(d):
+    r = load(os.path.join(run, d, "report.json"))
+    return str(r["summary"]["interpretable"]) if r else "n/a"
+b, s = load(os.path.join(run, "eval_model.json")), load(os.path.join(run, "eval_topk.json"))
+rows = [
+    ("FVU (held-out)", f"{b['fvu']:.4f}", f"{s['fvu']:.4f}"),
+    ("mean cosine", f"{b['meanCosine']:.4f}", f"{s['meanCosine']:.4f}"),
+    ("dead (BAE: constant bit)", str(b["constant"]), str(s["dead"])),
+    ("dense (BAE: min(p,1-p) > 0.1; SAE: p > 0.1)", str(b["denseTwoSided"]["0.1"]), str(s["dense"]["0.1"])),
+    ("entropy Σ H_b(p) bits (BAE: Ĥ)", f"{b['codeEntropyBits']:.0f}", f"{s['codeEntropyBits']:.0f}"),
+    ("L0 (active units per row)", f"{b['l0']:.1f}", f"{s['l0']:.1f}"),
+    ("interpretable features (bae features)", interp("features"), interp("features_topk")),
+]
+print(f"BAE (λ_e = λ_c = {lam}) against TopK SAE (k = {k}), d' = {b['codeUnits']}, {b['rows']} held-out rows")
+w = max(len(r[0]) for r in rows)
+print(f"  {'':{w}}  {'BAE':>10}  {'TopK SAE':>10}")
+for name, x, y in rows:
+    print(f"  {name:{w}}  {x:>10}  {y:>10}")
+PYEOF
 cat <<EOF
+
+$(cat "$RUN/summary.txt")
 
 Outputs
   activations       $PREFIX.npy  (rows x 576, f16; rows listed in $PREFIX.tokens.tsv)
@@ -248,6 +314,8 @@ Outputs
   extraction meta   $PREFIX.meta.json  (model, layer, dropped sink rows, norms)
   dataset           $DATASET/  (bae inspect $DATASET)
   trained BAE       $RUN/model/model.safetensors  + config.json
+  TopK SAE          $RUN/topk/model.safetensors  + config.json  (features: $RUN/features_topk/)
+  eval (held-out)   $RUN/eval_model.json, $RUN/eval_topk.json
   training metrics  $RUN/model/metrics.jsonl
   entropy           $RUN/entropy.json
   feature report    $RUN/features/report.md  (all features: $RUN/features/report.json)
