@@ -45,7 +45,8 @@ let package = Package(
     .target(
       name: "BAEBench",
       dependencies: ["BAEModel", "BAETrain", "BAEStore", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
-    .target(name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor"]),
+    .target(
+      name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor", "BAERandom"]),
     .executableTarget(
       name: "bae",
       dependencies: [
@@ -64,6 +65,7 @@ let package = Package(
       name: "BAETrainTests", dependencies: ["BAETrain", "BAEModel", "BAEIO", "BAEStore", "BAEComm", "BAETensor"]),
     .testTarget(name: "BAEBenchTests", dependencies: ["BAEBench", "BAETrain", "BAEComm", "BAEModel"]),
     .testTarget(name: "BAECLITests", dependencies: ["BAEIO"]),
-    .testTarget(name: "BAEAnalysisTests", dependencies: ["BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEIO"]),
+    .testTarget(
+      name: "BAEAnalysisTests", dependencies: ["BAEAnalysis", "BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAEComm"]),
   ]
 )

@@ -26,10 +26,13 @@
 #                     SmolLM2-135M-Instruct; the first use compiles it into .venv-judge, ~15-25 min);
 #                     "url": use BAE_JUDGE_URL + BAE_JUDGE_MODEL (+ BAE_JUDGE_API_KEY); empty: no judge [empty]
 #   BAE_MAIN_JUDGE_FEATURES  features judged at most [50]
-#   BAE_MAIN_POSITION=1  also the entropy-vs-position curve (bae entropy-position under mpirun + plot;
-#                     installs matplotlib into .venv-lm) [0]; BAE_MAIN_POSITION_STEPS stream batches [1000]
-#   BAE_MAIN_ICL=1    also the in-context-learning curve (scripts/icl_entropy.py + plot) [0];
-#                     BAE_MAIN_ICL_QUERIES prompts per k [48], BAE_MAIN_ICL_SHOTS [0,1,2,4,8]
+#   BAE_MAIN_RANDOM_BASELINE=0  skip the random-code baseline report and the comparison [1]
+#   BAE_MAIN_POSITION=1  also the entropy-vs-position curve (bae entropy-position under mpirun + plot) [0];
+#                     BAE_MAIN_POSITION_STEPS steps per bucket [1000], BAE_MAIN_POSITION_SEEDS [0,1,2]
+#   BAE_MAIN_ICL=1    also the in-context-learning curve (scripts/icl_entropy.py: BAEs trained on the
+#                     ':' states, one per seed, + plot) [0]; BAE_MAIN_ICL_QUERIES prompts per k [48],
+#                     BAE_MAIN_ICL_SHOTS [0,1,2,4,8], BAE_MAIN_ICL_SEEDS [0,1,2]
+#   Plots (training curves, comparison, position, ICL) need matplotlib: installed into the LM venv if missing.
 #   BAE_MAIN_FORCE=1  same as --force
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,9 +54,12 @@ JUDGE_FEATURES="${BAE_MAIN_JUDGE_FEATURES:-50}"
 FORCE="${BAE_MAIN_FORCE:-0}"
 POSITION="${BAE_MAIN_POSITION:-0}"
 POSITION_STEPS="${BAE_MAIN_POSITION_STEPS:-1000}"
+POSITION_SEEDS="${BAE_MAIN_POSITION_SEEDS:-0,1,2}"
+RANDOM_BASELINE="${BAE_MAIN_RANDOM_BASELINE:-1}"
 ICL="${BAE_MAIN_ICL:-0}"
 ICL_QUERIES="${BAE_MAIN_ICL_QUERIES:-48}"
 ICL_SHOTS="${BAE_MAIN_ICL_SHOTS:-0,1,2,4,8}"
+ICL_SEEDS="${BAE_MAIN_ICL_SEEDS:-0,1,2}"
 DROP_SINKS=20          # rows with norm > 20x the median (the BOS attention sinks, ~131x at layer 15)
 BATCH=512
 # ---------------------------------------------------------------------------------------------------
@@ -65,7 +71,7 @@ for a in "$@"; do
     *) echo "run_main.sh: unknown option '$a' (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in TOKENS STEPS LAYER RANKS LATENT SAE_K JUDGE_FEATURES POSITION_STEPS ICL_QUERIES; do
+for v in TOKENS STEPS LAYER RANKS LATENT SAE_K JUDGE_FEATURES POSITION_STEPS ICL_QUERIES RANDOM_BASELINE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "run_main.sh: BAE_MAIN_$v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
 [[ "$LAMBDA" =~ ^[0-9.]+([eE][-+]?[0-9]+)?$ ]] || { echo "run_main.sh: BAE_MAIN_LAMBDA must be a non-negative number, got '$LAMBDA'" >&2; exit 2; }
@@ -225,48 +231,69 @@ case "$JUDGE" in
   *) echo "BAE_MAIN_JUDGE must be empty, 'stub', 'local' or 'url' (got '$JUDGE')" >&2; false ;;
 esac
 logged "$BAE" "${feature_args[@]}"
+COMPARE_REPORTS=("$RUN/features")
+COMPARE_LABELS=("bae")
+if [ "$RANDOM_BASELINE" = 1 ]; then
+  # the random-code baseline: seeded Gaussian codes of the BAE's width through the same pipeline and judge
+  random_args=("${feature_args[@]}")
+  for i in "${!random_args[@]}"; do [ "${random_args[$i]}" = "$RUN/features" ] && random_args[$i]="$RUN/features_random"; done
+  logged "$BAE" "${random_args[@]}" --random-codes --random-seed 0
+  COMPARE_REPORTS+=("$RUN/features_random")
+  COMPARE_LABELS+=("random")
+fi
 step_end "$RUN/features/report.md"
 
-# ---- 7b. features of the TopK SAE (same settings, no judge) --------------------------------------------
+# ---- 7a. features of the TopK SAE (same pipeline, no judge), added to the comparison ------------------------
 step_start features-sae "ComSem samples and dead/dense summary of the TopK SAE"
-if logged "$BAE" features --model "$RUN/topk" --data "$DATASET" --out "$RUN/features_topk"; then
-  step_end "$RUN/features_topk/report.md"
-else
-  echo "bae features does not take this SAE run (see $LOGS/features-sae.log); the summary shows n/a"
-  step_end "failed (n/a in the summary)"
-fi
+logged "$BAE" features --model "$RUN/topk" --data "$DATASET" --out "$RUN/features_topk"
+COMPARE_REPORTS+=("$RUN/features_topk")
+COMPARE_LABELS+=("topk")
+step_end "$RUN/features_topk/report.md"
 
-# ---- 8. optional: entropy vs position, in-context learning ------------------------------------------
+# ---- 7b. comparison and training plots (beside the report) -------------------------------------------
 need_matplotlib() {
   "$PY" -c 'import matplotlib' 2>/dev/null || { echo "installing matplotlib into $(dirname "$(dirname "$PY")")"; "$(dirname "$PY")/pip" install -q matplotlib; }
 }
+step_start plots "feature comparison (${COMPARE_LABELS[*]}) and training curves"
+need_matplotlib
+logged "$BAE" features-compare "${COMPARE_REPORTS[@]}" --labels "$(IFS=,; echo "${COMPARE_LABELS[*]}")" --out "$RUN/compare"
+"$PY" scripts/plot_features_compare.py "$RUN/compare/compare.json" | tee -a "$LOGS/plots.log"
+"$PY" scripts/plot_training.py "$RUN/model" "$RUN/topk" --out "$RUN/training.png" | tee -a "$LOGS/plots.log"
+step_end "$RUN/compare/compare.{md,json,png} $RUN/training.png"
+
+# ---- 8. optional: entropy vs position, in-context learning ------------------------------------------
 EXTRA_OUTPUTS=()
 if [ "$POSITION" = 1 ]; then
-  step_start position "one BAE per position bucket (d'=576) on one shared stream under mpirun -n $RANKS, $POSITION_STEPS batches"
+  step_start position "one BAE per position bucket (d'=576), $POSITION_STEPS steps each, under mpirun -n $RANKS, seeds $POSITION_SEEDS"
   "$BAE" entropy-position --help >/dev/null 2>&1 || { echo "$BAE has no 'entropy-position' subcommand" >&2; false; }
-  pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --steps "$POSITION_STEPS" --bucket-batch 128 --out "$RUN/position")
-  KEY="$(printf '%s ' "${pos_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
-  if [ "$FORCE" != 1 ] && [ -f "$RUN/position/entropy_vs_position.json" ] && [ "$(cat "$RUN/position.key" 2>/dev/null)" = "$KEY" ]; then
-    echo "cached: $RUN/position/entropy_vs_position.json"
-  else
-    rm -rf "$RUN/position" "$RUN/position.key"
-    logged cluster/mpirun.sh -n "$RANKS" -- bae "${pos_args[@]}"
-    echo "$KEY" > "$RUN/position.key"
-  fi
+  POSITION_JSONS=()
+  for seed in ${POSITION_SEEDS//,/ }; do
+    pos_out="$RUN/position/seed_$seed"
+    pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --steps "$POSITION_STEPS" --bucket-batch 128 --seed "$seed" --out "$pos_out")
+    KEY="$(printf '%s ' "${pos_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
+    if [ "$FORCE" != 1 ] && [ -f "$pos_out/entropy_vs_position.json" ] && [ "$(cat "$pos_out.key" 2>/dev/null)" = "$KEY" ]; then
+      echo "cached: $pos_out/entropy_vs_position.json"
+    else
+      rm -rf "$pos_out" "$pos_out.key"
+      logged cluster/mpirun.sh -n "$RANKS" -- bae "${pos_args[@]}"
+      echo "$KEY" > "$pos_out.key"
+    fi
+    POSITION_JSONS+=("$pos_out/entropy_vs_position.json")
+  done
   need_matplotlib
-  "$PY" scripts/plot_entropy_position.py "$RUN/position/entropy_vs_position.json" | tee -a "$LOGS/position.log"
-  EXTRA_OUTPUTS+=("entropy/position  $RUN/position/entropy_vs_position.json  + .png  (bucket models: $RUN/position/bucket_NN/)")
+  "$PY" scripts/plot_entropy_position.py "${POSITION_JSONS[@]}" --out "$RUN/position/entropy_vs_position.png" \
+    --table "$RUN/position/entropy_vs_position.md" | tee -a "$LOGS/position.log"
+  EXTRA_OUTPUTS+=("entropy/position  $RUN/position/entropy_vs_position.{png,md}  (per seed: $RUN/position/seed_S/)")
   step_end "$RUN/position/entropy_vs_position.png"
 fi
 if [ "$ICL" = 1 ]; then
-  step_start icl "Ĥ of the final ':' state vs demonstrations ($ICL_SHOTS), $ICL_QUERIES topic-classification prompts per k"
-  if [ "$FORCE" != 1 ] && [ -f "$RUN/icl/icl.json" ] && [ "$RUN/icl/icl.json" -nt "$RUN/model/model.safetensors" ] \
-     && [ "$(cat "$RUN/icl.key" 2>/dev/null)" = "$ICL_SHOTS $ICL_QUERIES" ]; then
+  step_start icl "Ĥ of the final ':' state vs demonstrations ($ICL_SHOTS), $ICL_QUERIES prompts per k, BAEs trained on those states (seeds $ICL_SEEDS)"
+  if [ "$FORCE" != 1 ] && [ -f "$RUN/icl/icl.json" ] && [ "$(cat "$RUN/icl.key" 2>/dev/null)" = "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" ]; then
     echo "cached: $RUN/icl/icl.json"
   else
-    logged "$PY" scripts/icl_entropy.py --model "$RUN/model" --out "$RUN/icl" --layer "$LAYER" --queries "$ICL_QUERIES" \
-      --shots "$ICL_SHOTS" --accuracy --bae "$BAE"
-    echo "$ICL_SHOTS $ICL_QUERIES" > "$RUN/icl.key"
+    logged "$PY" scripts/icl_entropy.py --out "$RUN/icl" --layer "$LAYER" --queries "$ICL_QUERIES" \
+      --shots "$ICL_SHOTS" --accuracy --train-seeds "$ICL_SEEDS" --model "$RUN/model" --bae "$BAE"
+    echo "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" > "$RUN/icl.key"
   fi
   need_matplotlib
   "$PY" scripts/plot_icl.py "$RUN/icl/icl.json" | tee -a "$LOGS/icl.log"
@@ -319,6 +346,8 @@ Outputs
   training metrics  $RUN/model/metrics.jsonl
   entropy           $RUN/entropy.json
   feature report    $RUN/features/report.md  (all features: $RUN/features/report.json)
+  comparison        $RUN/compare/compare.{md,json,png}  (BAE vs the random-code baseline; scripts/plot_features_compare.py)
+  training curves   $RUN/training.png  (scripts/plot_training.py RUN/model [RUN2/model ...])
   logs              $LOGS/
 $(for o in "${EXTRA_OUTPUTS[@]+"${EXTRA_OUTPUTS[@]}"}"; do echo "  $o"; done)
 Next: output fidelity of this BAE on held-out documents:

@@ -33,7 +33,8 @@ stage "fuzz: 10,000 in-process + ~320 binary cases, ulimit -v and per-case time 
 SCRATCH="$SCRATCH" CONFIG=release SKIP_BUILD=1 scripts/fuzz.sh --ci
 
 stage "multi-rank tests under mpirun -np 2, -np 3 and -np 4 --oversubscribe"
-CONFIG=release SKIP_BUILD=1 scripts/test_mpi.sh BAECommTests BAETrainTests.DistributedTrainingTests
+CONFIG=release SKIP_BUILD=1 scripts/test_mpi.sh BAECommTests BAETrainTests.DistributedTrainingTests \
+  BAEAnalysisTests.PositionEntropyDistributedTests
 
 stage "faults: SIGTERM/SIGUSR1 on one rank -> checkpoint + exit 0; SIGKILL -> job ends, checkpoint intact"
 scripts/test_faults.sh "$BAE"

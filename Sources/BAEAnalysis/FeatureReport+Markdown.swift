@@ -5,18 +5,24 @@ import Foundation
 extension FeatureReport {
   /// The report as Markdown; at most `shownFeatures` interpretable features are detailed (judged ones first).
   public func markdown(shownFeatures: Int = 100) -> String {
-    var o = "# BAE feature report\n\n"
     let s = settings
+    let kind = s.kind ?? "bae"
+    var o = kind == "random" ? "# Feature report: random-code baseline\n\n" : "# Feature report: \(kind)\n\n"
     o += "| | |\n|---|---|\n"
     o += "| model | `\(s.model)` |\n| data | `\(s.data)` (\(s.rows) rows × \(s.inputDim)) |\n"
     o +=
       "| tokens | \(s.tokens.isEmpty ? "none (no contexts)" : s.tokens.count == 1 ? "`\(s.tokens[0])`" : "\(s.tokens.count) shard sidecars") |\n"
     o += "| features | \(s.features) code bits (k = \(s.bitsPerFeature)) |\n"
+    if kind == "random" {
+      o +=
+        "| codes | Gaussian random codes, seed \(s.randomSeed ?? 0), independent of the data (a feature \"fires\" where its value is > 0) |\n"
+    }
     o += String(
-      format: "| Ĥ over the corpus | %.2f bits |\n| MSE / FVU | %.5g / %@ |\n| L0 | %.2f active bits per token |\n",
-      corpus.entropyBits, corpus.mse, corpus.fvu.map { String(format: "%.4f", $0) } ?? "n/a", corpus.l0)
+      format: "| Ĥ over the corpus | %.2f bits |\n| MSE / FVU | %@ / %@ |\n| L0 | %.2f active features per token |\n",
+      corpus.entropyBits, corpus.mse.map { String(format: "%.5g", $0) } ?? "n/a",
+      corpus.fvu.map { String(format: "%.4f", $0) } ?? "n/a", corpus.l0)
     o +=
-      "| ComSem | top-\(s.topK) features per token by β = log2(\\|h − p\\| + 1e-6); first \(s.describeCount) samples describe, next ≤ \(s.testCount) test |\n\n"
+      "| ComSem | top-\(s.topK) features per token by \(Self.scoringText(s.scoring)); first \(s.describeCount) samples describe, next ≤ \(s.testCount) test |\n\n"
 
     let a = summary.activity
     o += "## Activity (firing rate p over all \(s.rows) tokens)\n\n"
@@ -95,6 +101,15 @@ extension FeatureReport {
       }
     }
     return o + "\n"
+  }
+
+  /// The ranking rule in words.
+  static func scoringText(_ scoring: String?) -> String {
+    switch scoring.flatMap(FeatureScoring.init(rawValue:)) ?? .beta {
+    case .beta: return "β = log2(\\|h − p\\| + 1e-6)"
+    case .activation: return "raw activation (latents with a > 0 only)"
+    case .zscore: return "per-latent z-score (a − μ)/σ (latents with a > 0 only)"
+    }
   }
 
   static func indexList(_ title: String, _ idx: [Int]) -> String {

@@ -27,6 +27,13 @@ public struct FeatureReport: Codable, Sendable {
     /// The judge's endpoint, never with `user:pass@` (nil: no judge).
     public var judgeURL: String?
     public var judgeModel: String?
+    /// What produced the codes: an architecture (bae, relu, topk, batchtopk, jumprelu) or "random"
+    /// (nil in reports written before kinds existed: a BAE).
+    public var kind: String?
+    /// How tokens were ranked: beta, activation or zscore (FeatureScoring).
+    public var scoring: String?
+    /// Seed of the random codes (kind "random" only).
+    public var randomSeed: UInt64?
     /// Judge requests in flight at most.
     public var judgeConcurrency: Int?
     /// The judge's answer cache file (nil: no cache).
@@ -41,7 +48,8 @@ public struct FeatureReport: Codable, Sendable {
   public struct Corpus: Codable, Sendable {
     /// Ĥ = Σ_j H_b(p_j) over all rows, bits.
     public var entropyBits: Double
-    public var mse: Double
+    /// Reconstruction MSE (nil for random codes, which reconstruct nothing).
+    public var mse: Double?
     public var fvu: Double?
     /// Mean active bits per row.
     public var l0: Double

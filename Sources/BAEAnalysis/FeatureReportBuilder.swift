@@ -20,6 +20,12 @@ public struct FeatureReportOptions: Sendable {
   public var chunk = 1024
   /// Use only the first N rows (0 = all).
   public var maxRows = 0
+  /// How an SAE latent scores a token: its activation (default) or its z-score. A BAE always uses β.
+  public var saeScoring: FeatureScoring = .activation
+  /// The random-code baseline: rank seeded Gaussian codes of the model's width instead of its code.
+  public var randomCodes = false
+  /// Seed of the random codes.
+  public var randomSeed: UInt64 = 0
   public init() {}
 }
 
@@ -59,13 +65,39 @@ public enum FeatureReportBuilder {
         data: data.path, found: source.inputDim, model: modelDirectory.path, expected: model.inputDim)
     }
     let n = options.maxRows > 0 ? min(options.maxRows, source.rowCount) : source.rowCount
+    let width = model.architecture.isBinary ? model.codeBits : model.latentDim
+    let chunk = min(options.chunk, max(1, n))
+    let values: any FeatureValueSource =
+      options.randomCodes
+      ? RandomFeatureValues(features: width, seed: options.randomSeed, chunk: chunk)
+      : ModelFeatureValues(model: model, source: source, chunk: chunk)
     progress("rates", 0, n)
-    let stats = try FeatureScanner.statistics(model, source: source, rows: 0..<n, chunk: options.chunk)
+    let rates: [Double]
+    let corpus: FeatureReport.Corpus
+    let scorer: FeatureScorer
+    if options.randomCodes {
+      // a random code "fires" where it is positive; no reconstruction exists
+      rates = try FeatureScanner.moments(values, rows: 0..<n).positiveRates
+      corpus = FeatureReport.Corpus(
+        entropyBits: rates.map(BinaryEntropy.value).reduce(0, +), mse: nil, fvu: nil, l0: rates.reduce(0, +))
+      scorer = .activation(features: width)
+    } else {
+      let stats = try FeatureScanner.statistics(model, source: source, rows: 0..<n, chunk: options.chunk)
+      rates = stats.rates
+      corpus = FeatureReport.Corpus(
+        entropyBits: stats.entropyBits, mse: stats.mse, fvu: stats.fvu.isFinite ? stats.fvu : nil, l0: stats.l0)
+      switch (model.architecture.isBinary, options.saeScoring) {
+      case (true, _): scorer = .beta(rates: rates)
+      case (false, .zscore):
+        let mo = try FeatureScanner.moments(values, rows: 0..<n)
+        scorer = .zscore(mean: mo.mean, std: mo.std)
+      case (false, _): scorer = .activation(features: width)
+      }
+    }
     progress("rates", n, n)
     let sampler = try FeatureScanner.sample(
-      model, source: source, rows: 0..<n, rates: stats.rates, topK: options.topK,
-      describeCount: options.describeCount, testCount: options.testCount,
-      chunk: options.chunk
+      values, rows: 0..<n, scorer: scorer, topK: options.topK,
+      describeCount: options.describeCount, testCount: options.testCount
     ) { progress("samples", $0, $1) }
     var contexts: [Int: TokenContext] = [:]
     if let tokens {
@@ -77,24 +109,22 @@ public enum FeatureReportBuilder {
         expectedRows: source.rowCount)
       progress("contexts", wanted.count, wanted.count)
     }
-    let features = (0..<model.codeBits).map { j -> FeatureReport.Feature in
+    let features = (0..<width).map { j -> FeatureReport.Feature in
       let samples = sampler.samples[j].enumerated().map { i, r in
         FeatureReport.Sample(role: i < options.describeCount ? "describe" : "test", row: r, context: contexts[r])
       }
       return FeatureReport.Feature(
-        index: j, activity: FeatureActivity(rate: stats.rates[j]),
+        index: j, activity: FeatureActivity(rate: rates[j]),
         assigned: sampler.assignedCounts[j], interpretable: sampler.isInterpretable(j),
         samples: samples, judge: nil, judgeError: nil)
     }
     let settings = FeatureReport.Settings(
       model: modelDirectory.path, data: data.path, tokens: tokens?.map(\.path) ?? [], rows: n, inputDim: model.inputDim,
-      features: model.codeBits, bitsPerFeature: config.model.bitsPerFeature, topK: options.topK,
+      features: width, bitsPerFeature: config.model.bitsPerFeature, topK: options.topK,
       describeCount: options.describeCount, testCount: options.testCount, contextWindow: options.contextWindow,
       denseRate: FeatureActivity.denseRate, nearConstantRate: FeatureActivity.nearConstantRate, judgeURL: nil,
-      judgeModel: nil)
-    let corpus = FeatureReport.Corpus(
-      entropyBits: stats.entropyBits, mse: stats.mse,
-      fvu: stats.fvu.isFinite ? stats.fvu : nil, l0: stats.l0)
+      judgeModel: nil, kind: options.randomCodes ? "random" : model.architecture.rawValue,
+      scoring: scorer.scoring.rawValue, randomSeed: options.randomCodes ? options.randomSeed : nil)
     var report = FeatureReport(
       settings: settings, corpus: corpus,
       summary: .init(

@@ -1,8 +1,9 @@
 // Entropy against token position (spec §7, "one BAE per token position"): K BAEs, one per position
-// bucket, trained in one run on ONE shared stream of global minibatches. Each rank routes the rows of
-// its slice to per-bucket buffers; when a bucket's buffers hold ≥ bucketBatch rows over all ranks (an
-// all-reduced count, so every rank agrees), that bucket's model takes one exact global step (spec §6)
-// on exactly those rows. Then Ĥ is measured per bucket on an equal number of rows.
+// bucket, trained in one distributed run. Every round each trained bucket draws one global batch of
+// exactly bucketBatch rows from its own rows (a uniform shuffle per epoch, seeded), each rank reads its
+// slice, and the bucket's model takes one exact global step (spec §6). So every bucket gets the same
+// number of steps of the same size, whatever its share of the data; then Ĥ is measured per bucket on
+// the same number of rows.
 import BAEModel
 import BAEStore
 import BAETensor
@@ -56,11 +57,9 @@ public struct PositionEntropyOptions: Sendable {
   /// Model settings shared by every bucket's BAE (latentDim, loss weights, lr, estimator, seed …);
   /// `data`, `steps`, `batchSize` are ignored here.
   public var model: TrainConfig
-  /// Rows per global minibatch of the shared stream.
-  public var streamBatch = 512
-  /// Stream batches to run.
-  public var streamSteps = 1000
-  /// A bucket steps once its buffered rows over all ranks reach this.
+  /// Optimizer steps of every bucket's BAE (equal for all buckets).
+  public var steps = 1000
+  /// Rows (over all ranks) of every step of every bucket.
   public var bucketBatch = 512
   /// Rows per bucket for the entropy estimate, evenly spaced over the bucket (0 = the smallest trained
   /// bucket's row count, so the estimates are comparable: Ĥ of a finite set grows with its size).
@@ -83,6 +82,8 @@ public struct PositionBucketResult: Codable, Sendable {
   public var rows: Int
   /// Optimizer steps this bucket's BAE took.
   public var steps: Int
+  /// Passes over the bucket's rows those steps made (steps × bucketBatch / rows).
+  public var epochs: Double?
   /// Rows Ĥ was measured on (evenly spaced over the bucket's rows in file order).
   public var evalRows: Int
   public var entropyBits: Double?
@@ -100,9 +101,11 @@ public struct PositionEntropyResult: Codable, Sendable {
   public var latentDim: Int
   public var entropyWeight: Double
   public var covarianceWeight: Double
-  public var streamBatch: Int
-  public var streamSteps: Int
+  /// Steps per bucket (every trained bucket takes exactly this many).
+  public var steps: Int
   public var bucketBatch: Int
+  /// Seed of the models (bucket b: seed + b) and of the bucket samplers.
+  public var seed: UInt64
   public var ranks: Int
   public var seconds: Double
   public var buckets: [PositionBucketResult]
@@ -132,21 +135,15 @@ public final class PositionEntropyTrainer {
     c.data = "-"
     c.out = "-"
     try c.validate()
-    guard options.streamBatch >= 1, options.streamBatch <= source.rowCount else {
-      throw ConfigError(
-        field: "streamBatch", "\(options.streamBatch) must be in 1...\(source.rowCount) (the data's rows)")
-    }
+    guard options.steps >= 1 else { throw ConfigError(field: "steps", "is \(options.steps); give at least 1") }
     config = c
     self.source = source
     self.positions = positions
     self.options = options
     self.collectives = collectives
-    // a bucket never holds more than bucketBatch − 1 rows over all ranks before a batch arrives
     let slice = GlobalBatchSampler.slice(
-      globalBatch: options.streamBatch, rank: collectives.rank, readers: collectives.worldSize)
-    let ws = StepWorkspace(
-      config: c.model, capacity: options.bucketBatch + slice.count,
-      globalCapacity: options.bucketBatch + options.streamBatch)
+      globalBatch: options.bucketBatch, rank: collectives.rank, readers: collectives.worldSize)
+    let ws = StepWorkspace(config: c.model, capacity: max(1, slice.count), globalCapacity: options.bucketBatch)
     steps = (0..<options.buckets.count).map { b in
       let m = Autoencoder(config: c.model)
       m.initialise(seed: c.seed &+ UInt64(b))
@@ -166,51 +163,41 @@ public final class PositionEntropyTrainer {
     return PositionEntropyResult(
       data: "", inputDim: config.model.inputDim, latentDim: config.model.latentDim,
       entropyWeight: config.model.entropyWeight, covarianceWeight: config.model.covarianceWeight,
-      streamBatch: options.streamBatch, streamSteps: options.streamSteps,
-      bucketBatch: options.bucketBatch, ranks: collectives.worldSize,
+      steps: options.steps, bucketBatch: options.bucketBatch, seed: config.seed, ranks: collectives.worldSize,
       seconds: Date().timeIntervalSince(t0), buckets: results)
   }
 
   func train(log: (String) -> Void) throws {
-    let k = options.buckets.count, d = config.model.inputDim, world = collectives.worldSize, rank = collectives.rank
-    let slice = GlobalBatchSampler.slice(globalBatch: options.streamBatch, rank: rank, readers: world)
-    var sampler = GlobalBatchSampler(
-      rows: 0..<source.rowCount, globalBatch: options.streamBatch, seed: config.seed,
-      order: .shuffled, blockRows: source.rowsPerBlock, windowBlocks: 8)
-    let localCap = options.bucketBatch + slice.count
-    let batch = AlignedBuffer<Float>(count: max(1, slice.count) * d)
-    let pending = (0..<k).map { _ in AlignedBuffer<Float>(count: localCap * d) }
-    var pendingRows = [Int](repeating: 0, count: k)
-    var counts = [Int64](repeating: 0, count: k * world)
-    for step in 0..<options.streamSteps {
-      let rows = Array(sampler.nextGlobalBatch()[slice])
-      try source.readRows(rows, into: UnsafeMutableBufferPointer(rebasing: batch.buffer[0..<(rows.count * d)]))
-      for (i, r) in rows.enumerated() {
-        guard let b = options.buckets.bucket(of: Int(positions[r])), trainable(b) else { continue }
-        (pending[b].baseAddress + pendingRows[b] * d).update(from: batch.baseAddress + i * d, count: d)
-        pendingRows[b] += 1
-      }
-      // every rank's buffered rows per bucket: counts[b·world + rank]
-      for i in 0..<counts.count { counts[i] = 0 }
-      for b in 0..<k { counts[b * world + rank] = Int64(pendingRows[b]) }
-      try counts.withUnsafeMutableBufferPointer { try collectives.sum($0) }
-      for b in 0..<k {
-        let perRank = (0..<world).map { Int(counts[b * world + $0]) }
-        guard perRank.reduce(0, +) >= options.bucketBatch else { continue }
-        let stats = try bucketStep(b, rows: pendingRows[b], rowsPerRank: perRank, x: pending[b])
-        pendingRows[b] = 0
-        if collectives.rank == 0 && bucketSteps[b] % 100 == 0 {
+    let d = config.model.inputDim, world = collectives.worldSize, rank = collectives.rank
+    let trained = (0..<options.buckets.count).filter(trainable)
+    let rowsPerRank = (0..<world).map {
+      GlobalBatchSampler.slice(globalBatch: options.bucketBatch, rank: $0, readers: world).count
+    }
+    let slice = GlobalBatchSampler.slice(globalBatch: options.bucketBatch, rank: rank, readers: world)
+    // one sampler per bucket over positions in its row list: a uniform permutation per epoch
+    var samplers = trained.map { b in
+      GlobalBatchSampler(
+        rows: 0..<bucketRows[b].count, globalBatch: options.bucketBatch, seed: config.seed &+ UInt64(b),
+        order: .shuffled)
+    }
+    let x = AlignedBuffer<Float>(count: max(1, slice.count) * d)
+    for round in 0..<options.steps {
+      for (i, b) in trained.enumerated() {
+        // this rank's share, read in file order (the step does not depend on the row order)
+        let rows = samplers[i].nextGlobalBatch()[slice].map { bucketRows[b][$0] }.sorted()
+        try source.readRows(rows, into: UnsafeMutableBufferPointer(rebasing: x.buffer[0..<(rows.count * d)]))
+        let stats = try bucketStep(b, rows: rows.count, rowsPerRank: rowsPerRank, x: x)
+        if rank == 0 && (round % 100 == 0 || round + 1 == options.steps) {
           log(
             String(
-              format: "stream batch %d/%d  bucket %@ step %d  mse %.4g  fvu %.3f  H %.1f bits",
-              step + 1, options.streamSteps, options.buckets.label(b), bucketSteps[b],
-              stats.mse(inputDim: d), stats.fvu, stats.entropy))
+              format: "step %d/%d  bucket %@  mse %.4g  fvu %.3f  H %.1f bits", round + 1, options.steps,
+              options.buckets.label(b), stats.mse(inputDim: d), stats.fvu, stats.entropy))
         }
       }
     }
   }
 
-  /// One exact global step of bucket b's BAE on the rows buffered on every rank.
+  /// One exact global step of bucket b's BAE on the rows this rank read.
   func bucketStep(_ b: Int, rows n: Int, rowsPerRank: [Int], x buffer: AlignedBuffer<Float>) throws -> BatchStatistics {
     let x = Matrix(buffer, rows: n, cols: config.model.inputDim)
     let outcome = try steps[b].run(x, step: bucketSteps[b], rowsPerRank: rowsPerRank)
@@ -223,7 +210,7 @@ public final class PositionEntropyTrainer {
 
   /// Ĥ per trained bucket on `evalRows` of its rows, evenly spaced (ranks split the rows and sum counts).
   func evaluate() throws -> [PositionBucketResult] {
-    let trained = (0..<options.buckets.count).filter { trainable($0) && bucketSteps[$0] > 0 }
+    let trained = (0..<options.buckets.count).filter(trainable)
     let n = options.evalRows > 0 ? options.evalRows : (trained.map { bucketRows[$0].count }.min() ?? 0)
     return try (0..<options.buckets.count).map { b in
       let e = options.buckets.edges
@@ -235,11 +222,7 @@ public final class PositionEntropyTrainer {
         r.skipped = "\(bucketRows[b].count) rows: fewer than one bucket batch of \(options.bucketBatch) distinct rows"
         return r
       }
-      guard bucketSteps[b] > 0 else {
-        r.skipped =
-          "\(bucketRows[b].count) rows never filled a bucket batch of \(options.bucketBatch) within \(options.streamSteps) stream batches"
-        return r
-      }
+      r.epochs = Double(bucketSteps[b] * options.bucketBatch) / Double(bucketRows[b].count)
       // evenly spaced over the bucket (file order would put the first n rows in one or two documents)
       let all = bucketRows[b]
       let rows = (0..<min(n, all.count)).map { all[$0 * all.count / min(n, all.count)] }

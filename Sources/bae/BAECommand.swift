@@ -11,7 +11,7 @@ struct BAE: ParsableCommand {
     version: versionText,
     subcommands: [
       TrainCommand.self, EvalCommand.self, ExportCommand.self, SynthCommand.self, EntropyCommand.self,
-      PositionEntropyCommand.self, FeaturesCommand.self,
+      PositionEntropyCommand.self, FeaturesCommand.self, FeaturesCompareCommand.self,
       PackCommand.self,
       InspectCommand.self,
       BenchCommand.self,

@@ -9,6 +9,10 @@ struct FeaturesCommand: ParsableCommand {
     commandName: "features",
     abstract: "Build a feature report (ComSem samples, firing rates, dead/dense summary, optional LLM judge).",
     discussion: """
+      Takes any trained run: a BAE ranks a token's features by β = log2(|h − p| + 1e-6), an SAE (relu, topk,
+      batchtopk, jumprelu) by raw activation (--sae-scoring zscore: per-latent z-score), among latents
+      active on the token. --random-codes is the baseline: seeded Gaussian codes of the model's width
+      instead of its code, through the same pipeline. Compare reports with `bae features-compare`.
       Streams --data twice through the model (firing rates, then the top-k assignment) and the token TSVs
       once (contexts), keeping at most describe+test samples per feature. Tokens come from --tokens, else
       the dataset's shard sidecars, else P.tokens.tsv next to a P.npy. Writes REPORT_DIR/report.json and
@@ -32,6 +36,11 @@ struct FeaturesCommand: ParsableCommand {
   @Option(help: "Rows per encoding chunk.") var chunk: Int = 1024
   @Option(help: "Interpretable features detailed in report.md (report.json has all).") var show: Int = 100
   @Option(help: "Report directory.") var out: String
+  @Option(help: "SAE ranking: activation (raw, default) or zscore (per-latent). A BAE always uses β.")
+  var saeScoring: FeatureScoring = .activation
+  @Flag(help: "Random-code baseline: seeded Gaussian codes of the model's width replace its code.")
+  var randomCodes = false
+  @Option(help: "Seed of --random-codes.") var randomSeed: UInt64 = 0
   @Option(help: "OpenAI-compatible server (root, /v1, or full /v1/chat/completions URL); off when absent.")
   var judgeUrl: String?
   @Option(help: "Model name sent to the judge.") var judgeModel: String?
@@ -49,6 +58,9 @@ struct FeaturesCommand: ParsableCommand {
   func validate() throws {
     guard top >= 1, describe >= 1, test >= 1, context >= 0, maxRows >= 0, chunk >= 1, show >= 0 else {
       throw ValidationError("--top, --describe, --test, --chunk must be >= 1; --context, --max-rows, --show >= 0")
+    }
+    guard saeScoring != .beta else {
+      throw ValidationError("--sae-scoring must be activation or zscore (β is the BAE's own rule)")
     }
     guard (judgeUrl == nil) == (judgeModel == nil) else {
       throw ValidationError("--judge-url and --judge-model go together")
@@ -75,6 +87,9 @@ struct FeaturesCommand: ParsableCommand {
     options.contextWindow = context
     options.chunk = chunk
     options.maxRows = maxRows
+    options.saeScoring = saeScoring
+    options.randomCodes = randomCodes
+    options.randomSeed = randomSeed
     let start = Date()
     var report = try FeatureReportBuilder.build(
       modelDirectory: URL(fileURLWithPath: model), data: dataURL,
@@ -101,8 +116,9 @@ struct FeaturesCommand: ParsableCommand {
     print(
       String(
         format:
-          "features: %d rows, %d features: %d interpretable, %d dead, %d always on, %d dense, %d near-constant; Ĥ %.2f bits (%.1f s)",
-        report.settings.rows, report.settings.features, s.interpretable, s.activity.dead, s.activity.alwaysOn,
+          "features (%@, %@): %d rows, %d features: %d interpretable, %d dead, %d always on, %d dense, %d near-constant; Ĥ %.2f bits (%.1f s)",
+        report.settings.kind ?? "bae", report.settings.scoring ?? "beta", report.settings.rows,
+        report.settings.features, s.interpretable, s.activity.dead, s.activity.alwaysOn,
         s.activity.dense, s.activity.nearConstant, report.corpus.entropyBits, Date().timeIntervalSince(start)))
     if s.judged > 0 || s.judgeFailures > 0 {
       let st = report.settings
@@ -126,3 +142,5 @@ struct FeaturesCommand: ParsableCommand {
     if done == total { ProgressBar.finish() }
   }
 }
+
+extension FeatureScoring: ExpressibleByArgument {}

@@ -1,5 +1,5 @@
-// `bae entropy-position`: one BAE per token-position bucket, all trained in one run on one shared
-// (distributed) stream, then Ĥ per bucket: the entropy-vs-position curve of spec §7.
+// `bae entropy-position`: one BAE per token-position bucket, all trained in one distributed run with
+// equal steps per bucket, then Ĥ per bucket on equal rows: the entropy-vs-position curve of spec §7.
 import ArgumentParser
 import BAEAnalysis
 import BAEModel
@@ -10,12 +10,14 @@ import Foundation
 struct PositionEntropyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "entropy-position",
-    abstract: "Train one BAE per token-position bucket on one shared stream and write the entropy-vs-position curve.",
+    abstract: "Train one BAE per token-position bucket (equal steps) and write the entropy-vs-position curve.",
     discussion: """
       Positions come from the tokens TSV (--tokens, else the dataset's sidecars, else P.tokens.tsv next to P.npy).
-      Every stream batch is split across ranks; each rank routes its rows to per-bucket buffers, and a bucket's
-      BAE takes one exact global step whenever its buffered rows over all ranks reach --bucket-batch. Ĥ is then
-      measured per bucket on the same number of rows (--eval-rows). Writes OUT/entropy_vs_position.json and
+      Every bucket's BAE takes exactly --steps exact global steps of --bucket-batch rows, drawn from the
+      bucket's own rows (a seeded uniform shuffle per epoch; each rank reads its slice); buckets with fewer
+      rows than one batch are skipped. Ĥ is then measured per bucket on the same number of rows
+      (--eval-rows). Run several --seed values and pass all JSONs to the plot for error bars.
+      Writes OUT/entropy_vs_position.json and
       OUT/bucket_NN/{model.safetensors,config.json}. Plot with scripts/plot_entropy_position.py.
       See Documentation/Analysis.md.
       """)
@@ -28,16 +30,15 @@ struct PositionEntropyCommand: ParsableCommand {
   )
   var buckets: String?
   @OptionGroup(title: "Model (every bucket's)") var modelOptions: ModelOptions
-  @Option(help: "Rows per global batch of the shared stream.") var batchSize: Int = 512
-  @Option(help: "Stream batches.") var steps: Int = 1000
-  @Option(help: "Rows (over all ranks) that trigger one step of a bucket's BAE.") var bucketBatch: Int = 512
+  @Option(help: "Steps of every bucket's BAE (the same for all buckets).") var steps: Int = 1000
+  @Option(help: "Rows (over all ranks) of every step of every bucket.") var bucketBatch: Int = 512
   @Option(help: "Rows per bucket for Ĥ (0 = the smallest trained bucket's size).") var evalRows: Int = 0
   @Option(help: "Seed (bucket b's model uses seed + b).") var seed: UInt64 = 0
   @Option(help: "Output directory.") var out: String
 
   func validate() throws {
-    guard batchSize >= 1, steps >= 1, bucketBatch >= 2, evalRows >= 0 else {
-      throw ValidationError("--batch-size, --steps >= 1, --bucket-batch >= 2, --eval-rows >= 0")
+    guard steps >= 1, bucketBatch >= 2, evalRows >= 0 else {
+      throw ValidationError("--steps >= 1, --bucket-batch >= 2, --eval-rows >= 0")
     }
     if let b = buckets {
       let e = b.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -70,12 +71,11 @@ struct PositionEntropyCommand: ParsableCommand {
       try this.modelOptions.apply(to: &model.model)
       model.seed = this.seed
       var options = PositionEntropyOptions(buckets: edges, model: model)
-      options.streamBatch = this.batchSize
-      options.streamSteps = this.steps
+      options.steps = this.steps
       options.bucketBatch = this.bucketBatch
       options.evalRows = this.evalRows
       log.info(
-        "entropy-position: \(source.rowCount) rows, buckets \((0..<edges.count).map { edges.label($0) }.joined(separator: " ")), \(this.steps) stream batches of \(this.batchSize)"
+        "entropy-position: \(source.rowCount) rows, buckets \((0..<edges.count).map { edges.label($0) }.joined(separator: " ")), \(this.steps) steps of \(this.bucketBatch) rows per bucket"
       )
       let trainer = try PositionEntropyTrainer(
         source: source, positions: positions, options: options, collectives: collectives)

@@ -1,5 +1,6 @@
-// Per-position BAEs on one shared stream: bucket lookup, and routing checked through Ĥ — rows of a
-// constant bucket must give exactly 0 bits, a bucket of 8 random fair bits must give more.
+// Per-position BAEs in one run: bucket lookup, equal steps per bucket whatever its size, and routing
+// checked through Ĥ — rows of a constant bucket must give exactly 0 bits, a bucket of 8 random fair bits
+// must give more.
 import BAEAnalysis
 import BAEModel
 import BAEStore
@@ -36,8 +37,7 @@ final class PositionEntropyTests: XCTestCase {
     model.model.latentDim = 32
     model.model.lr = 1e-2
     var options = PositionEntropyOptions(buckets: PositionBuckets(edges: [0, 4]), model: model)
-    options.streamBatch = 96
-    options.streamSteps = 120
+    options.steps = 60
     options.bucketBatch = 64
     let trainer = try PositionEntropyTrainer(
       source: InMemoryRowSource(values: values, inputDim: d), positions: positions,
@@ -45,9 +45,10 @@ final class PositionEntropyTests: XCTestCase {
     let result = try trainer.run()
     XCTAssertEqual(result.buckets.map(\.rows), [512, 1024])
     XCTAssertEqual(result.buckets.map(\.evalRows), [512, 512])  // equalised to the smaller bucket
-    // 120 batches × 96 rows: ~3,840 rows to bucket 0, ~7,680 to bucket 1; a step takes 64 … 64 + batch share − 1 rows
-    XCTAssertTrue((40...60).contains(trainer.bucketSteps[0]), "\(trainer.bucketSteps)")
-    XCTAssertTrue((60...120).contains(trainer.bucketSteps[1]), "\(trainer.bucketSteps)")
+    // equal steps although bucket 1 holds twice the rows: 60 × 64 rows = 7.5 epochs of bucket 0, 3.75 of 1
+    XCTAssertEqual(trainer.bucketSteps, [60, 60])
+    XCTAssertEqual(result.buckets.map(\.steps), [60, 60])
+    XCTAssertEqual(result.buckets.map(\.epochs), [7.5, 3.75])
     XCTAssertEqual(result.buckets[0].entropyBits, 0)
     XCTAssertGreaterThan(try XCTUnwrap(result.buckets[1].entropyBits), 4)
     XCTAssertEqual(result.buckets[1].upperPosition, nil)
@@ -58,8 +59,7 @@ final class PositionEntropyTests: XCTestCase {
     let values = SyntheticData.generate(bits: 2, dim: d, rows: 200, noise: 0, seed: 1)
     let positions = (0..<200).map { Int32($0 == 7 ? 9 : 1) }  // one row in the second bucket
     var options = PositionEntropyOptions(buckets: PositionBuckets(edges: [0, 8]), model: TrainConfig())
-    options.streamBatch = 50
-    options.streamSteps = 3
+    options.steps = 3
     options.bucketBatch = 32
     let result = try PositionEntropyTrainer(
       source: InMemoryRowSource(values: values, inputDim: d), positions: positions,
@@ -69,5 +69,6 @@ final class PositionEntropyTests: XCTestCase {
     XCTAssertNil(result.buckets[1].entropyBits)
     XCTAssertEqual(result.buckets[1].skipped, "1 rows: fewer than one bucket batch of 32 distinct rows")
     XCTAssertEqual(result.buckets[0].evalRows, 199)
+    XCTAssertEqual(result.buckets.map(\.steps), [3, 0])
   }
 }
