@@ -42,7 +42,8 @@ public struct CheckpointStore {
   /// Writes step `step` (rank 0 only; other ranks return at once — no collectives in here).
   public func write(
     step: Int, model: Autoencoder, adam: Adam, config: TrainConfig, sampler: SamplerState,
-    worldSize: Int, isRoot: Bool, runID: String? = nil, dataFingerprint: String? = nil
+    worldSize: Int, isRoot: Bool, runID: String? = nil, dataFingerprint: String? = nil,
+    input: InputTransform? = nil
   ) throws {
     guard isRoot else { return }
     let dir = directory.appendingPathComponent(Self.name(step: step))
@@ -50,13 +51,21 @@ public struct CheckpointStore {
     // a directory without DONE is from an interrupted write: start it afresh
     if fm.fileExists(atPath: dir.path) { try fm.removeItem(at: dir) }
     try fm.createDirectory(at: dir, withIntermediateDirectories: true)
-    try ModelFiles.saveWeights(model, to: dir.appendingPathComponent("model.safetensors"))
+    // model.safetensors in raw units (eval, export, features read it); with an input map the
+    // training-space parameters and μ, which resume needs bit for bit, go into optimizer.safetensors
+    let input = input ?? .identity(width: model.inputDim)
+    try ModelFiles.saveWeights(model.rawUnits(input), to: dir.appendingPathComponent("model.safetensors"))
     var opt = SafeTensorsWriter(metadata: ["format": "pt", "optimizer": "Adam"])
     let m = UnsafeBufferPointer(adam.m.buffer), v = UnsafeBufferPointer(adam.v.buffer)
+    let p = UnsafeBufferPointer(model.parameters.buffer)
     for t in model.layout.tensors {
       opt.add("exp_avg." + t.name, shape: t.shape, borrowing: UnsafeBufferPointer(rebasing: m[t.range]))
       opt.add("exp_avg_sq." + t.name, shape: t.shape, borrowing: UnsafeBufferPointer(rebasing: v[t.range]))
+      if !input.isIdentity {
+        opt.add("training." + t.name, shape: t.shape, borrowing: UnsafeBufferPointer(rebasing: p[t.range]))
+      }
     }
+    if !input.isIdentity { opt.add("input_shift", shape: [input.shift.count], floats: input.shift) }
     opt.add("step", shape: [], int64s: [Int64(adam.step)])
     // untrained state (BatchTopK θ, AuxK counters) as exact float64 bit patterns
     for t in model.bufferLayout.tensors {
@@ -90,21 +99,41 @@ public struct CheckpointStore {
 
   /// Loads a checkpoint into `model` and `adam`, refusing one whose training-defining settings differ.
   public func load(_ dir: URL, expecting config: TrainConfig, model: Autoencoder, adam: Adam) throws
-    -> (step: Int, sampler: SamplerState)
+    -> (step: Int, sampler: SamplerState, input: InputTransform)
   {
     try load(dir, info: try readInfo(dir), expecting: config, model: model, adam: adam)
   }
 
   /// Loads a checkpoint whose config.json was read as `info`.
+  /// Returns the input map the checkpoint was trained with (s from its config, μ from `input_shift`).
   public func load(_ dir: URL, info: CheckpointInfo, expecting config: TrainConfig, model: Autoencoder, adam: Adam)
     throws
-    -> (step: Int, sampler: SamplerState)
+    -> (step: Int, sampler: SamplerState, input: InputTransform)
   {
     let infoURL = dir.appendingPathComponent("config.json")
     let diffs = Self.differences(info.config, config)
     if !diffs.isEmpty { throw RunDirectoryError.settingsDiffer(path: infoURL.path, differences: diffs) }
     try model.load(try ModelFiles.readTensors(dir.appendingPathComponent("model.safetensors")), source: dir.path)
     let opt = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("optimizer.safetensors"))
+    let shift =
+      opt.tensors["input_shift"] != nil
+      ? try opt.floats("input_shift") : [Float](repeating: 0, count: model.inputDim)
+    guard shift.count == model.inputDim else {
+      throw RunDirectoryError.tensorSize(
+        path: opt.url.path, name: "input_shift", found: shift.count, expected: model.inputDim)
+    }
+    let input = InputTransform(scale: Float(info.config.inputScale), shift: shift)
+    if !input.isIdentity {
+      // the exact training-space parameters (model.safetensors holds them folded into raw units)
+      for t in model.layout.tensors {
+        let w = try opt.floats("training." + t.name)
+        guard w.count == t.range.count else {
+          throw RunDirectoryError.tensorSize(
+            path: opt.url.path, name: "training." + t.name, found: w.count, expected: t.range.count)
+        }
+        for (o, x) in zip(t.range, w) { model.parameters[o] = x }
+      }
+    }
     var mv = [Float](repeating: 0, count: model.layout.count), vv = mv
     for t in model.layout.tensors {
       let a = try opt.floats("exp_avg." + t.name), b = try opt.floats("exp_avg_sq." + t.name)
@@ -125,7 +154,7 @@ public struct CheckpointStore {
     }
     let step = try opt.int64s("step").first.map(Int.init) ?? 0
     adam.restore(step: step, m: mv, v: vv)
-    return (info.step, info.sampler)
+    return (info.step, info.sampler, input)
   }
 
   /// Settings that define the trajectory; a resume must agree on all of them: every model field
@@ -141,6 +170,8 @@ public struct CheckpointStore {
     check("batchOrder", a.batchOrder, b.batchOrder)
     check("seed", a.seed, b.seed)
     check("validationFraction", a.validationFraction, b.validationFraction)
+    check("inputNormalization", a.inputNormalization, b.inputNormalization)
+    check("decoderBiasInit", a.decoderBiasInit, b.decoderBiasInit)
     return out
   }
 

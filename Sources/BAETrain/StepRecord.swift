@@ -32,6 +32,9 @@ public struct StepRecord: Codable, Sendable {
   public var communicationSeconds: Double
   public var inputWaitSeconds: Double
   public var elapsedSeconds: Double
+  /// Conditions in force this step (absent when none): "fvu-above-1", "all-bits-constant"
+  /// (Documentation/CLI.md, "Warnings").
+  public var warnings: [String]? = nil
 }
 
 /// Validation results logged at `validateEvery` and at the end.

@@ -43,6 +43,15 @@ public struct TrainConfig: Equatable, Sendable {
   public var blasThreads: Int = 0
   /// Check that replicas agree (parameter checksum min/max across ranks) every K steps (0 = never).
   public var divergenceCheckEvery: Int = 100
+  /// Input map: `centered` trains on s·(x − μ) (μ the training mean, s giving x − μ a mean row norm
+  /// of √d), `mean-norm` on s·x (s giving x a mean row norm of √d), `none` on raw x (the reference
+  /// path). Saved weights are always in raw units (the map is folded back into them).
+  public var inputNormalization: InputNormalization = .centered
+  /// b_dec's start: `mean` (the training mean, in raw units) or `uniform` (nn.Linear, the reference).
+  public var decoderBiasInit: DecoderBiasInit = .mean
+  /// The factor s the run applied (1 with `none`): written by the trainer (measured on a fresh start,
+  /// taken from the checkpoint on resume); a value read from a config file is ignored.
+  public var inputScale: Double = 0
 
   public init() {}
 
@@ -53,7 +62,8 @@ public struct TrainConfig: Equatable, Sendable {
 extension TrainConfig: Codable {
   enum CodingKeys: String, CodingKey, CaseIterable {
     case batchSize, steps, epochs, batchOrder, seed, validationFraction, validateEvery, data, out, initFrom,
-      skipNonFinite, checkpointEvery, keepLast, keepEvery, logEvery, blasThreads, divergenceCheckEvery
+      skipNonFinite, checkpointEvery, keepLast, keepEvery, logEvery, blasThreads, divergenceCheckEvery,
+      inputNormalization, decoderBiasInit, inputScale
   }
 
   public init(from decoder: Decoder) throws {
@@ -76,6 +86,10 @@ extension TrainConfig: Codable {
     logEvery = try c.decode(Int.self, forKey: .logEvery)
     blasThreads = try c.decode(Int.self, forKey: .blasThreads)
     divergenceCheckEvery = try c.decode(Int.self, forKey: .divergenceCheckEvery)
+    // absent in files written before these fields existed: those runs trained on raw inputs
+    inputNormalization = try c.decodeIfPresent(InputNormalization.self, forKey: .inputNormalization) ?? .none
+    decoderBiasInit = try c.decodeIfPresent(DecoderBiasInit.self, forKey: .decoderBiasInit) ?? .uniform
+    inputScale = try c.decodeIfPresent(Double.self, forKey: .inputScale) ?? 1
   }
 
   public func encode(to encoder: Encoder) throws {
@@ -98,6 +112,9 @@ extension TrainConfig: Codable {
     try c.encode(logEvery, forKey: .logEvery)
     try c.encode(blasThreads, forKey: .blasThreads)
     try c.encode(divergenceCheckEvery, forKey: .divergenceCheckEvery)
+    try c.encode(inputNormalization, forKey: .inputNormalization)
+    try c.encode(decoderBiasInit, forKey: .decoderBiasInit)
+    try c.encode(inputScale, forKey: .inputScale)
   }
 }
 

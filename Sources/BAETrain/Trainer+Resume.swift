@@ -38,6 +38,8 @@ struct ResumePoint {
   var step: Int
   var sampler: SamplerState
   var runID: String?
+  /// The input map the checkpoint was trained with.
+  var input: InputTransform
 }
 
 /// What a checkpoint must match to be resumed from.
@@ -135,7 +137,8 @@ extension Trainer {
         batchesPerEpoch: needs.batchesPerEpoch)
     }
     let restored = try store.load(url, info: info, expecting: needs.config, model: model, adam: adam)
-    return ResumePoint(url: url, step: restored.step, sampler: restored.sampler, runID: info.runID)
+    return ResumePoint(
+      url: url, step: restored.step, sampler: restored.sampler, runID: info.runID, input: restored.input)
   }
 
   /// A fresh run (no --resume) into a directory with complete checkpoints is refused unless

@@ -49,6 +49,10 @@ public final class Trainer {
   let lock: RunLock
   /// Called on every rank after each step with that step's (global) record; for tests and tools.
   public var onStep: ((StepRecord) -> Void)?
+  /// Whether the run is learning (warnings in the log and in metrics.jsonl).
+  var health: TrainingHealth
+  /// The map from raw rows to the rows the model trains on (folded back into every saved model).
+  let input: InputTransform
 
   /// Resolves the config against the data (width, latent default), validates it once, checks that
   /// every rank agrees on config, data and binary, initialises or loads the model, and positions the
@@ -115,22 +119,18 @@ public final class Trainer {
       sampler.state = point.sampler
       lastCheckpoint = point.url
       runID = point.runID ?? UUID().uuidString
+      config.inputScale = Double(point.input.scale)  // the recorded s is Double(Float(s)) already
+      input = point.input
       log.info("resumed from \(point.url.path) at step \(stepsDone)")
     } else {
       runID = UUID().uuidString
       if options.resume {
         log.info("--resume: no complete checkpoint (step_*/DONE) in \(outputDirectory.path); starting from step 0")
       }
-      model.initialise(seed: config.seed)
-      if let initFrom = config.initFrom {
-        do { try model.load(try ModelFiles.readTensors(URL(fileURLWithPath: initFrom)), source: initFrom) } catch let e
-          as ModelLoadError
-        {
-          throw RunDirectoryError.initFrom(path: initFrom, problem: "\(e)")
-        }
-      }
+      input = try Self.initialise(model, config: &config, data: data, collectives: collectives, log: log)
     }
     self.config = config
+    health = TrainingHealth(totalSteps: totalSteps)
     reader = DatasetReader(source: data.source, rank: collectives.rank, readers: world, sampler: sampler)
   }
 
@@ -239,14 +239,15 @@ public final class Trainer {
   func fetchBatch() throws -> Double {
     let w0 = reader.waitSeconds
     let rows = try reader.nextBatch(into: batch.buffer)
+    let d = config.model.inputDim
     if !(data.source is InMemoryRowSource) {
       // datasets are too large to pre-scan: check each batch (npy input was scanned at open)
-      let d = config.model.inputDim
       for i in 0..<(rows * d) where !batch[i].isFinite {
         throw TrainDataError.nonFinite(
           path: config.data, row: i / d, column: i % d, value: batch[i], rows: nil, step: stepsDone + 1)
       }
     }
+    input.apply(batch.buffer, rows: rows)
     return reader.waitSeconds - w0
   }
 
@@ -295,13 +296,17 @@ public final class Trainer {
 
   func validate() throws -> SetStatistics? {
     guard !data.validationRows.isEmpty else { return nil }
-    return try SetEvaluator.evaluate(model, source: data.source, rows: data.validationRows, collectives: collectives)
+    // raw rows through the raw-unit model: the numbers `bae eval` gives for the saved model
+    return try SetEvaluator.evaluate(
+      model.rawUnits(input), source: data.source, rows: data.validationRows,
+      collectives: collectives)
   }
 
   func writeCheckpoint() throws {
     try checkpoints.write(
       step: stepsDone, model: model, adam: step.adam, config: config, sampler: reader.samplerState,
-      worldSize: collectives.worldSize, isRoot: log.isRoot, runID: runID, dataFingerprint: dataFingerprint)
+      worldSize: collectives.worldSize, isRoot: log.isRoot, runID: runID, dataFingerprint: dataFingerprint,
+      input: input)
     lastCheckpoint = outputDirectory.appendingPathComponent(CheckpointStore.name(step: stepsDone))
     if log.isRoot {
       for w in try checkpoints.prune(keepLast: config.keepLast, keepEvery: config.keepEvery, runID: runID) {
@@ -312,7 +317,9 @@ public final class Trainer {
 
   func saveFinalModel() throws {
     guard log.isRoot else { return }
-    try ModelFiles.saveWeights(model, to: outputDirectory.appendingPathComponent("model.safetensors"))
+    try ModelFiles.saveWeights(
+      model.rawUnits(input),
+      to: outputDirectory.appendingPathComponent("model.safetensors"))
     try ModelFiles.saveJSON(config, to: outputDirectory.appendingPathComponent("config.json"))
   }
 
@@ -324,7 +331,7 @@ public final class Trainer {
     let s = o.statistics
     let n = Double(s.rows)
     let counts = step.workspace.counts
-    var l0 = 0.0, dead = 0, dense = 0, nearConst = 0
+    var l0 = 0.0, dead = 0, dense = 0, nearConst = 0, constant = 0
     for j in 0..<model.codeBits {
       let c = Double(counts[j])
       let p = c / n
@@ -332,8 +339,11 @@ public final class Trainer {
       if c == 0 { dead += 1 }
       if p > 0.5 { dense += 1 }
       if min(p, 1 - p) < 1e-3 { nearConst += 1 }
+      if c == 0 || c == n { constant += 1 }
     }
     let d = config.model.inputDim
+    let warnings = health.update(fvu: s.fvu, constantBits: constant, codeBits: model.codeBits)
+    for w in warnings.new { log.warning(health.message(w, step: stepsDone, fvu: s.fvu, config: config)) }
     return StepRecord(
       step: stepsDone, loss: o.loss, mse: s.mse(inputDim: d), fvu: s.fvu, entropy: s.entropy,
       covariance: s.covariance, entropyWeight: o.weights.entropy,
@@ -342,7 +352,8 @@ public final class Trainer {
       threshold: model.batchThreshold,
       l0: l0 / n, deadBits: dead, denseBits: dense, nearConstantBits: nearConst,
       rowsPerSecond: n / elapsed, computeSeconds: max(0, elapsed - comm - wait),
-      communicationSeconds: comm, inputWaitSeconds: wait, elapsedSeconds: runSeconds)
+      communicationSeconds: comm, inputWaitSeconds: wait, elapsedSeconds: runSeconds,
+      warnings: warnings.current.isEmpty ? nil : warnings.current)
   }
 
   func logStep(_ r: StepRecord, done: Int, runSeconds: Double) {

@@ -42,6 +42,15 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "OpenBLAS threads per rank (default: OpenBLAS's own).") var blasThreads: Int?
   @Option(help: "Check replicas agree every K steps (default \(defaults.divergenceCheckEvery); 0 = never).")
   var divergenceCheckEvery: Int?
+  @Option(
+    help:
+      "centered: train on s·(x − μ), μ the training mean and s giving x − μ a mean row norm of √d; mean-norm: on s·x (mean row norm √d); none: raw inputs (the reference path). The map is folded back into the saved weights (default \(defaults.inputNormalization.rawValue))."
+  ) var inputNormalization: InputNormalization?
+  @Option(
+    help:
+      "b_dec's start: mean of the training rows, or uniform (nn.Linear's init, the reference; default \(defaults.decoderBiasInit.rawValue))."
+  )
+  var decoderBiasInit: DecoderBiasInit?
   @Flag(help: "Drop rows with NaN/Inf and count them instead of failing.") var skipNonFinite = false
   @Flag(help: "Continue from the newest complete checkpoint in --out.") var resume = false
   @Flag(help: "With --resume: continue even if the checkpoint was trained on other data.") var allowNewData = false
@@ -81,6 +90,8 @@ struct TrainCommand: ParsableCommand {
     if let v = logEvery { c.logEvery = v }
     if let v = blasThreads { c.blasThreads = v }
     if let v = divergenceCheckEvery { c.divergenceCheckEvery = v }
+    if let v = inputNormalization { c.inputNormalization = v }
+    if let v = decoderBiasInit { c.decoderBiasInit = v }
     if skipNonFinite { c.skipNonFinite = true }
     if let v = out { c.out = v }
     if c.out.isEmpty { throw ValidationError("--out DIR is required (or \"out\" in --config)") }
@@ -144,6 +155,8 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension BatchOrder: ExpressibleByArgument {}
+extension InputNormalization: ExpressibleByArgument {}
+extension DecoderBiasInit: ExpressibleByArgument {}
 
 private let defaults = TrainConfig()
 

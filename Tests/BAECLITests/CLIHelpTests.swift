@@ -16,6 +16,7 @@ final class CLIHelpTests: XCTestCase {
         "--covariance-weight", "--entropy-start-step", "--entropy-threshold", "--estimator",
         "--bits-per-feature", "--seed", "--init-from", "--batch-order", "--validation-fraction",
         "--checkpoint-every", "--keep-last", "--skip-non-finite", "--resume", "--config", "--out",
+        "--input-normalization", "--decoder-bias-init",
       ]
     ),
     (["synth"], ["--bits", "--dim", "--rows", "--noise", "--seed", "--out"]),

@@ -1,6 +1,7 @@
 import BAEComm
 import BAEIO
 import BAEModel
+import BAEStore
 import Foundation
 import XCTest
 
@@ -281,6 +282,47 @@ final class DistributedTrainingTests: XCTestCase {
       XCTAssertEqual(a.step, b.step)
       XCTAssertEqual(
         a.loss, b.loss, accuracy: 1e-4 * abs(b.loss), "step \(a.step) after resuming on \(comm.size) ranks")
+    }
+  }
+
+  /// s and the data mean are exact sums over blocks: the same bits on every rank and in one process;
+  /// so is the scale the trainer resolves, and the run with it matches one process like a raw run.
+  func testInputScaleIsWorldSizeInvariant() throws {
+    // 2001 rows (1801 training rows: 7 whole blocks of 256 and a partial one), × 1e3 plus an offset dim
+    let url = try dataset(rows: 2001, dim: 24, bits: 10, name: "scale.npy")
+    let big = shared.appendingPathComponent("scale-big.npy")
+    if comm.isRoot {
+      let x = try Npy.read(URL(fileURLWithPath: url))
+      try Npy.write(
+        x.values.enumerated().map { $0.offset % 24 == 5 ? $0.element * 1e3 + 5e4 : $0.element * 1e3 },
+        shape: x.shape, to: big)
+    }
+    try comm.barrier()
+    let source = try openRowSource(big)
+    let one = try InputMoments.measure(
+      source: source, rows: 0..<1801, collectives: SingleProcess(), path: big.path, center: { $0 })
+    let all = try InputMoments.measure(
+      source: source, rows: 0..<1801, collectives: MPICollectives(comm), path: big.path, center: { $0 })
+    XCTAssertEqual(all, one, "world \(comm.size): moments must be bit-identical to one process")
+    var c = config(data: big.path, out: shared.appendingPathComponent("scale-run").path, batch: 192, steps: 20)
+    c.validationFraction = 0.1
+    let ref = try reference(c)
+    let t = try Trainer(config: c, collectives: MPICollectives(comm), log: quietLog(comm.rank, comm.size))
+    var records: [StepRecord] = []
+    t.onStep = { records.append($0) }
+    _ = try t.run()
+    let refConfig = try ModelFiles.readConfig(
+      shared.appendingPathComponent("reference-rank\(comm.rank)").appendingPathComponent("config.json"))
+    XCTAssertEqual(t.config.inputScale, refConfig.inputScale, "world \(comm.size): s")
+    XCTAssertEqual(t.config.inputScale, Double(Float(Double(24).squareRoot() / one.meanNorm)))
+    XCTAssertEqual(t.input.shift, one.mean.map { Float($0) })
+    let scales = [t.config.inputScale, -t.config.inputScale]
+    var v = scales
+    try v.withUnsafeMutableBufferPointer { try MPICollectives(comm).max($0) }
+    XCTAssertEqual(v[0], -v[1], "every rank resolved the same s")
+    XCTAssertEqual(records.first?.entropy, ref.records.first?.entropy, "step 1: the same global codes")
+    for (a, b) in zip(records, ref.records) {
+      XCTAssertEqual(a.loss, b.loss, accuracy: 1e-4 * abs(b.loss), "step \(a.step)")
     }
   }
 

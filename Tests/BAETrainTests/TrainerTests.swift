@@ -68,6 +68,9 @@ final class TrainerTests: TrainerTestCase {
     var c = try config(out: "trainer-a")
     c.batchOrder = .sequential
     c.initFrom = try initialWeights(seed: 77).path
+    // the reference path: raw inputs (the hand-driven loop below feeds x as read)
+    c.inputNormalization = .none
+    c.decoderBiasInit = .uniform
     let a = try train(c)
     XCTAssertEqual(a.records.map(\.step), Array(1...25))
 
