@@ -5,6 +5,8 @@
 # Environment: RS="8 16 32" the r values [4 8 16 32]; WORK the run directory [runs/entropy_sweep];
 #   FVU=1 also prints each run's FVU (fvu=… in r order). Every run keeps RUN/entropy.json
 #   (scripts/entropy_frontier.py reads them: Ĥ against r at matched FVU).
+#   INPUT_FLAGS  the input treatment [--input-normalization none --decoder-bias-init uniform]: the raw
+#   path every table in Entropy.md was measured with (empty for a binary older than those flags).
 set -euo pipefail
 case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
@@ -13,6 +15,7 @@ BAE="${BAE:-.build/release/bae}"
 lambdas=("$@"); [ ${#lambdas[@]} -gt 0 ] || lambdas=(1e-3 1e-4 3e-5 1e-5 1e-6)
 read -r -a rs <<< "${RS:-4 8 16 32}"
 work="${WORK:-runs/entropy_sweep}"; mkdir -p "$work"
+read -r -a input_flags <<< "${INPUT_FLAGS---input-normalization none --decoder-bias-init uniform}"
 for lam in "${lambdas[@]}"; do
   line="lambda=$lam"
   fvus=""
@@ -20,7 +23,7 @@ for lam in "${lambdas[@]}"; do
     [ -f "$work/s$r.npy" ] || "$BAE" synth --bits $r --dim 64 --rows 8192 --seed 1 --out "$work/s$r.npy" 2>/dev/null
     if [ ! -f "$work/r${r}_l$lam/entropy.json" ]; then
       "$BAE" train --data "$work/s$r.npy" --latent-dim 256 --batch-size 512 --lr 1e-3 --steps 3000 \
-        --entropy-weight "$lam" --covariance-weight "$lam" --validation-fraction 0 --seed 0 \
+        --entropy-weight "$lam" --covariance-weight "$lam" --validation-fraction 0 --seed 0 "${input_flags[@]}" \
         --out "$work/r${r}_l$lam" --log-every 100000 2>/dev/null
       "$BAE" entropy --model "$work/r${r}_l$lam" --data "$work/s$r.npy" --json > "$work/r${r}_l$lam/entropy.json"
     fi

@@ -7,14 +7,17 @@
 #   --prepare  split the extraction (scripts/frontier_split.py) and pack both parts (bae pack --tokens)
 #   --plot     after training, collect every point into $OUT/frontier.jsonl and plot it (scripts/plot_frontier.py)
 #   POINT      names of points to train (default: all); a point is KIND-VALUE, e.g. bae-1e-5, topk-32,
-#              batchtopk-64, relu-1e-4, jumprelu-1; `bae-norm-1e-5` is a BAE with --input-normalization mean-norm.
+#              batchtopk-64, relu-1e-4, jumprelu-1. `bae-…` is a BAE on raw inputs (--input-normalization none
+#              --decoder-bias-init uniform, the reference path); `bae-norm-…` and every SAE kind use the
+#              default input map (--input-normalization centered --decoder-bias-init mean).
 #              `--list` prints the default points.
 #
 # Environment (defaults in brackets):
-#   FRONTIER_PREFIX  extraction prefix [data/lm/smollm2_L15_t120000] (scripts/extract_activations.py output)
+#   FRONTIER_PREFIX  extraction prefix(es), space-separated, concatenated in order [data/lm/smollm2_L15_t120000]
+#                    (scripts/extract_activations.py outputs; shards: Documentation/Results.md)
 #   FRONTIER_DATA    where the split and packed parts go [data/lm/frontier]
 #   FRONTIER_OUT     runs [runs/frontier]
-#   FRONTIER_STEPS   training steps of 512 rows, the same for every point [600]
+#   FRONTIER_STEPS   training steps of 512 rows, the same for every point [300]
 #   FRONTIER_LATENT  d' [2304]
 #   FRONTIER_BLAS    OpenBLAS threads per training process [1]
 #   BAE              the bae binary [.build/release/bae]
@@ -26,7 +29,7 @@ cd "$(dirname "$0")/.."
 PREFIX="${FRONTIER_PREFIX:-data/lm/smollm2_L15_t120000}"
 DATA="${FRONTIER_DATA:-data/lm/frontier}"
 OUT="${FRONTIER_OUT:-runs/frontier}"
-STEPS="${FRONTIER_STEPS:-600}"
+STEPS="${FRONTIER_STEPS:-300}"
 LATENT="${FRONTIER_LATENT:-2304}"
 BLAS="${FRONTIER_BLAS:-1}"
 BAE="${BAE:-.build/release/bae}"
@@ -36,11 +39,10 @@ BATCH=512
 SEED=0
 
 DEFAULT_POINTS=(
-  bae-1e-7 bae-1e-6 bae-1e-5 bae-1e-4 bae-1e-3 bae-1e-2
-  topk-8 topk-16 topk-32 topk-64 topk-128
-  batchtopk-16 batchtopk-32 batchtopk-64
-  relu-1e-6 relu-1e-5 relu-1e-4 relu-1e-3
-  jumprelu-0.5 jumprelu-2 jumprelu-8 jumprelu-32
+  bae-1e-7 bae-1e-5 bae-1e-4 bae-1e-3 bae-1e-2 bae-1e-1
+  bae-norm-1e-6 bae-norm-1e-5 bae-norm-1e-4 bae-norm-1e-3 bae-norm-1e-2
+  topk-8 topk-32 topk-128 batchtopk-32 batchtopk-128
+  relu-1e-7 relu-1e-6 relu-1e-5 jumprelu-0.1 jumprelu-0.5 jumprelu-2
 )
 
 prepare=0 plot=0 points=()
@@ -58,11 +60,14 @@ done
 [[ "$STEPS" =~ ^[0-9]+$ ]] || { echo "frontier.sh: FRONTIER_STEPS must be an integer, got '$STEPS'" >&2; exit 2; }
 
 if [ "$prepare" = 1 ]; then
-  for f in "$PREFIX.npy" "$PREFIX.tokens.tsv"; do
-    [ -f "$f" ] || { echo "frontier.sh: no $f; run scripts/extract_activations.py --out-prefix $PREFIX first" >&2; exit 1; }
+  read -r -a prefixes <<< "$PREFIX"
+  for p in "${prefixes[@]}"; do
+    for f in "$p.npy" "$p.tokens.tsv"; do
+      [ -f "$f" ] || { echo "frontier.sh: no $f; run scripts/extract_activations.py --out-prefix $p first" >&2; exit 1; }
+    done
   done
   mkdir -p "$(dirname "$DATA")"
-  "$PY" scripts/frontier_split.py --prefix "$PREFIX" --eval-fraction 0.15 --out "$DATA" | tee "$DATA.split.json"
+  "$PY" scripts/frontier_split.py --prefix "${prefixes[@]}" --eval-fraction 0.15 --out "$DATA" | tee "$DATA.split.json"
   for part in train eval; do
     rm -rf "$DATA.$part.bae"
     "$BAE" pack --input "$DATA.$part.npy" --tokens "$DATA.$part.tokens.tsv" --dtype f16 --out "$DATA.$part.bae" \
@@ -74,14 +79,19 @@ for part in train eval; do
 done
 
 # point_args NAME: the architecture flags of one point.
+# Input treatment: `bae` points are today's raw path (the reference: no input map, b_dec uniform init);
+# `bae-norm` points and every SAE use the trainer's default input map (centred and scaled to a mean row
+# norm of √d, folded back into the saved weights; Documentation/Method.md), stated explicitly here.
+RAW="--input-normalization none --decoder-bias-init uniform"
+NORM="--input-normalization centered --decoder-bias-init mean"
 point_args() {
   case "$1" in
-    bae-norm-*) local v="${1#bae-norm-}"; echo "--architecture bae --entropy-weight $v --covariance-weight $v --input-normalization mean-norm" ;;
-    bae-*) local v="${1#bae-}"; echo "--architecture bae --entropy-weight $v --covariance-weight $v" ;;
-    topk-*) echo "--architecture topk --k ${1#topk-}" ;;
-    batchtopk-*) echo "--architecture batchtopk --k ${1#batchtopk-}" ;;
-    relu-*) echo "--architecture relu --l1-weight ${1#relu-}" ;;
-    jumprelu-*) echo "--architecture jumprelu --threshold ${1#jumprelu-}" ;;
+    bae-norm-*) local v="${1#bae-norm-}"; echo "--architecture bae --entropy-weight $v --covariance-weight $v $NORM" ;;
+    bae-*) local v="${1#bae-}"; echo "--architecture bae --entropy-weight $v --covariance-weight $v $RAW" ;;
+    topk-*) echo "--architecture topk --k ${1#topk-} $NORM" ;;
+    batchtopk-*) echo "--architecture batchtopk --k ${1#batchtopk-} $NORM" ;;
+    relu-*) echo "--architecture relu --l1-weight ${1#relu-} $NORM" ;;
+    jumprelu-*) echo "--architecture jumprelu --threshold ${1#jumprelu-} $NORM" ;;
     *) echo "frontier.sh: unknown point '$1' (kinds: bae, bae-norm, topk, batchtopk, relu, jumprelu)" >&2; return 2 ;;
   esac
 }

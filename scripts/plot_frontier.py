@@ -19,8 +19,8 @@ import sys
 
 KINDS = ["bae", "bae-norm", "topk", "batchtopk", "relu", "jumprelu"]
 STYLE = {
-    "bae": ("tab:red", "o", "BAE (λ_e = λ_c)"),
-    "bae-norm": ("tab:purple", "D", "BAE, mean-norm input"),
+    "bae": ("tab:red", "o", "BAE, raw input (λ_e = λ_c)"),
+    "bae-norm": ("tab:purple", "D", "BAE, centred input (λ_e = λ_c)"),
     "topk": ("tab:blue", "s", "TopK (k)"),
     "batchtopk": ("tab:cyan", "^", "BatchTopK (k)"),
     "relu": ("tab:green", "v", "ReLU + L1 (λ)"),
