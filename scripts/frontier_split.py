@@ -64,7 +64,9 @@ def read_part(prefix: str):
         header = f.readline()
         lines = f.readlines()
     if len(lines) != x.shape[0]:
-        raise ValueError(f"{prefix}.tokens.tsv has {len(lines)} rows but {prefix}.npy has {x.shape[0]}; re-run the extraction")
+        raise ValueError(
+            f"{prefix}.tokens.tsv has {len(lines)} rows but {prefix}.npy has {x.shape[0]}; re-run the extraction"
+        )
     cols = header.rstrip("\n").split("\t")
     if "document_id" not in cols:
         raise ValueError(f"{prefix}.tokens.tsv: no 'document_id' column in the header")

@@ -350,6 +350,7 @@ Outputs
   training curves   $RUN/training.png  (scripts/plot_training.py RUN/model [RUN2/model ...])
   logs              $LOGS/
 $(for o in "${EXTRA_OUTPUTS[@]+"${EXTRA_OUTPUTS[@]}"}"; do echo "  $o"; done)
-Next: output fidelity of this BAE on held-out documents:
-  $PY scripts/output_fidelity.py --model $RUN/model/model.safetensors --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
+Next: output fidelity (CE loss recovered, KL, JSD) of both models on held-out documents:
+  $PY scripts/output_fidelity.py --model $RUN/model --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
+  $PY scripts/output_fidelity.py --model $RUN/topk --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
 EOF

@@ -51,7 +51,9 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
     body = np.concatenate([s[p > 0] if skip_bos else s for s, p in zip(states, pos_all)])
     mean_row = body.mean(axis=0)
 
-    acc = {k: [] for k in ("js_bae", "js_mean", "ce_clean", "ce_bae", "ce_mean", "ce_zero", "kl_bae", "kl_zero", "js_zero")}
+    acc = {
+        k: [] for k in ("js_bae", "js_mean", "ce_clean", "ce_bae", "ce_mean", "ce_zero", "kl_bae", "kl_zero", "js_zero")
+    }
     sq_err, sq_tot, rows = 0.0, 0.0, 0
     for gi, (g, x, pos) in enumerate(zip(groups, states, pos_all)):
         spliced = pos > 0 if skip_bos else np.ones(len(pos), bool)
