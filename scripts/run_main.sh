@@ -11,8 +11,8 @@
 #
 # Environment (defaults in brackets; the short CI version is BAE_MAIN_TOKENS=4000 BAE_MAIN_STEPS=300):
 #   BAE_MAIN_TOKENS   tokens to extract, BOS rows included [25000 = ~250 documents, ~1 min]
-#   BAE_MAIN_STEPS    training steps of 512 rows [3000, a few minutes on 2 cores]
-#   BAE_MAIN_LAMBDA   the BAE's λ_e = λ_c [1e-7] (Documentation/Results.md: how it was chosen)
+#   BAE_MAIN_STEPS    training steps of 512 rows, for each of the two models [1000]
+#   BAE_MAIN_LAMBDA   the BAE's λ_e = λ_c on centred inputs [1e-4] (chosen from the frontier: Documentation/Results.md)
 #   BAE_MAIN_SAE_K    k of the TopK SAE trained beside it [32]
 #   BAE_MAIN_LAYER    LM layer (HF hidden_states index) [15]
 #   BAE_MAIN_RANKS    MPI ranks [2]
@@ -40,8 +40,8 @@ ROOT="$(pwd)"
 
 # ---- settings -------------------------------------------------------------------------------------
 TOKENS="${BAE_MAIN_TOKENS:-25000}"
-STEPS="${BAE_MAIN_STEPS:-3000}"
-LAMBDA="${BAE_MAIN_LAMBDA:-1e-7}"
+STEPS="${BAE_MAIN_STEPS:-1000}"
+LAMBDA="${BAE_MAIN_LAMBDA:-1e-4}"
 SAE_K="${BAE_MAIN_SAE_K:-32}"
 LAYER="${BAE_MAIN_LAYER:-15}"
 RANKS="${BAE_MAIN_RANKS:-2}"
@@ -162,6 +162,7 @@ step_end "$DATASET"
 # width (k = $SAE_K) on the same dataset, seed and batch order: two runs, one after the other.
 step_start train "BAE (λ=$LAMBDA) and TopK SAE (k=$SAE_K) under mpirun -n $RANKS: d'=$LATENT, $STEPS steps of $BATCH rows"
 common_args=(--data "$DATASET" --latent-dim "$LATENT" --batch-size "$BATCH" --steps "$STEPS"
+             --input-normalization centered --decoder-bias-init mean
              --log-every 100 --checkpoint-every 1000 --keep-last 1)
 train_model() { # NAME OUTDIR ARGS...: train one model unless the same settings are cached
   local name="$1" dir="$2"
