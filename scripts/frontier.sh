@@ -38,11 +38,11 @@ PLOT_PY="${PLOT_PY:-$PY}"
 BATCH=512
 SEED=0
 
-DEFAULT_POINTS=(
-  bae-1e-7 bae-1e-5 bae-1e-4 bae-1e-3 bae-1e-2 bae-1e-1
-  bae-norm-1e-6 bae-norm-1e-5 bae-norm-1e-4 bae-norm-1e-3 bae-norm-1e-2
-  topk-8 topk-32 topk-128 batchtopk-32 batchtopk-128
-  relu-1e-7 relu-1e-6 relu-1e-5 jumprelu-0.1 jumprelu-0.5 jumprelu-2
+DEFAULT_POINTS=(   # the 19 points of Documentation/Results.md
+  bae-1e-7 bae-1e-5 bae-1e-4 bae-1e-3 bae-1e-2
+  bae-norm-1e-6 bae-norm-1e-5 bae-norm-3e-5 bae-norm-1e-4 bae-norm-3e-4 bae-norm-1e-3 bae-norm-1e-2
+  topk-8 topk-32 topk-128 batchtopk-32
+  relu-1e-6 relu-1e-5 jumprelu-0.5
 )
 
 prepare=0 plot=0 points=()

@@ -128,7 +128,7 @@ def plot(recs: list[dict], path: str) -> None:
     axes.flat[0].legend(fontsize=8)
     fig.suptitle("SmolLM2-135M layer 15, d' = 2304: FVU against density, dead units, L0 and entropy", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=72)
 
 
 def main(argv=None) -> int:
