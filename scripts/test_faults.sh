@@ -12,6 +12,8 @@
 #  7. metrics on a full tmpfs       -> exit 1 with a typed error, every metrics line whole
 #                                      (skipped, visibly, where tmpfs cannot be mounted)
 #  8. `bae train 2>&1 | head -1`    -> bae exits 0 (no SIGPIPE)
+#  9. SIGTERM to rank 1 of a two-model `bae sweep` -> exit 0, both models checkpointed at the same
+#                                      step; `bae sweep --resume` finishes both from that step
 # Usage: scripts/test_faults.sh [path/to/bae]   (default: $BAE or .build/release/bae)
 set -euo pipefail
 case "${1:-}" in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
@@ -153,5 +155,43 @@ rc=${PIPESTATUS[0]}
 set -o pipefail
 [ "$rc" = 0 ] || fail "train | head -1: bae exited $rc (141 = SIGPIPE)"
 echo "test_faults: bae train 2>&1 | head -1 -> bae exit 0" >&2
+
+# a sweep stops as one run: every model checkpoints at the agreed step, --resume continues them all
+sweep_file() {  # $1 = steps
+  printf '{"shared": {"data": "%s", "steps": %d, "batchSize": 256, "checkpointEvery": 25, "logEvery": 100000},
+ "models": [{"out": "%s/sweep_a", "latentDim": 128}, {"out": "%s/sweep_b", "architecture": "topk", "k": 8, "latentDim": 64}]}\n' \
+    "$work/data.npy" "$1" "$work" "$work" >"$work/sweep.json"
+}
+sweep_file 1000000
+mpirun -np 2 --bind-to none "$BAE" sweep --config "$work/sweep.json" >"$work/sweep.log" 2>&1 &
+MPIRUN_PID=$!
+for _ in $(seq 1 300); do
+  pid=""
+  for p in $(pgrep -f "^$BAE sweep --config $work/sweep.json" || true); do
+    tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && pid=$p
+  done
+  if ls "$work"/sweep_b/step_*/DONE >/dev/null 2>&1 && [ -n "$pid" ]; then break; fi
+  sleep 0.1
+done
+[ -n "$pid" ] || { cat "$work/sweep.log" >&2; fail "sweep did not start"; }
+kill -TERM "$pid"
+rc=0
+timeout 60 tail --pid="$MPIRUN_PID" -f /dev/null || fail "sweep: job did not end within 60 s of SIGTERM"
+wait "$MPIRUN_PID" || rc=$?
+[ "$rc" = 0 ] || { cat "$work/sweep.log" >&2; fail "sweep SIGTERM: exit $rc, expected 0"; }
+step="$(grep -o 'checkpoint written at step [0-9]*' "$work/sweep.log" | grep -o '[0-9]*$')"
+for m in sweep_a sweep_b; do
+  [ -f "$work/$m/$(printf 'step_%08d' "$step")/DONE" ] || fail "sweep SIGTERM: $m has no checkpoint at step $step"
+done
+sweep_file $((step + 10))
+mpirun -np 2 --bind-to none "$BAE" sweep --config "$work/sweep.json" --resume >"$work/sweep2.log" 2>&1 ||
+  { cat "$work/sweep2.log" >&2; fail "sweep --resume failed"; }
+grep -q "resumed from $(printf 'step_%08d' "$step") at step $step" "$work/sweep2.log" || fail "sweep --resume: not from step $step"
+for m in sweep_a sweep_b; do
+  [ -f "$work/$m/model.safetensors" ] || fail "sweep --resume: $m has no final model"
+  last="$(grep -v validation "$work/$m/metrics.jsonl" | tail -1 | grep -o '"step":[0-9]*' | grep -o '[0-9]*$')"
+  [ "$last" = $((step + 10)) ] || fail "sweep --resume: $m's metrics end at step $last, expected $((step + 10))"
+done
+echo "test_faults: SIGTERM to a sweep -> both models checkpointed at step $step; --resume finished both" >&2
 echo "test_faults: all passed" >&2
 exit 0

@@ -18,6 +18,8 @@ public struct CheckpointInfo: Codable, Sendable {
   public var runID: String?
   /// `DataFingerprint` of the training data; nil in older checkpoints.
   public var dataFingerprint: String?
+  /// The warning counters (steps in a row with FVU > 1, with every bit constant); nil in older checkpoints.
+  public var healthCounts: [Int]?
 }
 
 public struct CheckpointStore {
@@ -43,7 +45,7 @@ public struct CheckpointStore {
   public func write(
     step: Int, model: Autoencoder, adam: Adam, config: TrainConfig, sampler: SamplerState,
     worldSize: Int, isRoot: Bool, runID: String? = nil, dataFingerprint: String? = nil,
-    input: InputTransform? = nil
+    input: InputTransform? = nil, healthCounts: [Int]? = nil
   ) throws {
     guard isRoot else { return }
     let dir = directory.appendingPathComponent(Self.name(step: step))
@@ -77,7 +79,7 @@ public struct CheckpointStore {
     let info = CheckpointInfo(
       step: step, worldSize: worldSize, config: config, sampler: sampler,
       versions: RunEnvironment.versions, gitCommit: RunEnvironment.gitCommit,
-      runID: runID, dataFingerprint: dataFingerprint)
+      runID: runID, dataFingerprint: dataFingerprint, healthCounts: healthCounts)
     try ModelFiles.saveJSON(info, to: dir.appendingPathComponent("config.json"))
     try ModelFiles.saveJSON(sampler, to: dir.appendingPathComponent("sampler.json"))
     try AtomicFile.write(Data("step \(step)\n".utf8), to: dir.appendingPathComponent("DONE"))

@@ -12,6 +12,8 @@ public final class RunLog: @unchecked Sendable {
   /// The first failed metrics write; later lines are dropped (the file stays whole-line).
   public private(set) var metricsFailure: RunLogError?
   public var quiet = false
+  /// Put before every stderr line (a sweep names the model: "[out-dir] ").
+  public var prefix = ""
 
   public init(rank: Int, worldSize: Int) {
     self.rank = rank
@@ -52,13 +54,13 @@ public final class RunLog: @unchecked Sendable {
   /// A progress or info line on stderr (rank 0 only).
   public func info(_ line: String) {
     guard isRoot, !quiet else { return }
-    Self.writeStderr(line)
+    Self.writeStderr(prefix + line)
   }
 
   /// A warning on stderr from any rank (rank-prefixed when there are several).
   public func warning(_ line: String) {
     let prefix = worldSize > 1 ? "[rank \(rank)/\(worldSize)] " : ""
-    Self.writeStderr(prefix + "warning: " + line)
+    Self.writeStderr(prefix + "warning: " + self.prefix + line)
   }
 
   /// An error line on stderr from any rank, prefixed with the rank when there are several.

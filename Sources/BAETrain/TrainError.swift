@@ -107,6 +107,8 @@ public enum ResumeError: Error, CustomStringConvertible, Equatable {
   case otherData(path: String, recorded: String, current: String)
   /// Every complete checkpoint is damaged; `problems` lists each one's.
   case noIntactCheckpoint(directory: String, problems: [String])
+  /// A sweep's models have checkpoints, but at no step they all share (`steps`: each one's newest).
+  case noCommonStep(directories: [String], steps: [[Int]])
 
   public var description: String {
     switch self {
@@ -119,6 +121,10 @@ public enum ResumeError: Error, CustomStringConvertible, Equatable {
     case let .noIntactCheckpoint(dir, problems):
       return
         "\(dir): cannot resume: every complete checkpoint is damaged (\(problems.joined(separator: "; "))); remove them or start a new --out directory"
+    case let .noCommonStep(dirs, steps):
+      let each = zip(dirs, steps).map { "\($0): \($1.isEmpty ? "none" : $1.map(String.init).joined(separator: ", "))" }
+      return
+        "cannot resume the sweep: its models have no checkpoint step in common (newest steps: \(each.joined(separator: "; "))); resume each model alone with `bae train --resume`, or start the sweep afresh with --overwrite"
     }
   }
 }

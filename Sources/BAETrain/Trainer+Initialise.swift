@@ -8,16 +8,12 @@ extension Trainer {
   /// Resolves `config.inputScale`, initialises `model` and returns the input map; every rank calls it
   /// (it may all-reduce).
   static func initialise(
-    _ model: Autoencoder, config: inout TrainConfig, data: TrainingData, collectives: Collectives, log: RunLog
+    _ model: Autoencoder, config: inout TrainConfig, moments cache: inout MomentsCache, log: RunLog
   ) throws -> InputTransform {
     let d = config.model.inputDim
     let mode = config.inputNormalization
     let meanBias = config.decoderBiasInit == .mean && config.model.decoderBias && config.initFrom == nil
-    let moments =
-      mode != .none || meanBias
-      ? try InputMoments.measure(
-        source: data.source, rows: data.trainRows, collectives: collectives, path: config.data,
-        center: { mode == .centered ? $0 : nil }) : nil
+    let moments = mode != .none || meanBias ? try cache.moments(centered: mode == .centered) : nil
     var input = InputTransform.identity(width: d)
     if mode != .none, let m = moments {
       guard m.meanNorm > 0, m.meanNorm.isFinite else {
@@ -52,5 +48,29 @@ extension Trainer {
           config.decoderBiasInit.rawValue))
     }
     return input
+  }
+}
+
+/// The input moments of a run's training rows, measured at most once per centring (every model of a
+/// sweep reads the same rows; every rank asks in the same order, so the collectives match).
+struct MomentsCache {
+  let data: TrainingData
+  let collectives: Collectives
+  let path: String
+  var measured: [Bool: InputMoments] = [:]
+
+  init(data: TrainingData, collectives: Collectives, path: String) {
+    self.data = data
+    self.collectives = collectives
+    self.path = path
+  }
+
+  mutating func moments(centered: Bool) throws -> InputMoments {
+    if let m = measured[centered] { return m }
+    let m = try InputMoments.measure(
+      source: data.source, rows: data.trainRows, collectives: collectives, path: path,
+      center: { centered ? $0 : nil })
+    measured[centered] = m
+    return m
   }
 }

@@ -40,6 +40,8 @@ struct ResumePoint {
   var runID: String?
   /// The input map the checkpoint was trained with.
   var input: InputTransform
+  /// The warning counters at the checkpoint.
+  var healthCounts: [Int]
 }
 
 /// What a checkpoint must match to be resumed from.
@@ -64,46 +66,72 @@ extension Trainer {
     return product
   }
 
-  /// Rank 0 picks and loads the checkpoint, every other rank loads the step rank 0 broadcast.
-  static func resumePoint(
-    store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
+  /// Where every model starts: nil for a fresh run (after refusing an --out that holds another run,
+  /// unless --overwrite), else one loaded point per model, all at the same step. Rank 0 picks the
+  /// step, every other rank loads the step rank 0 broadcast.
+  static func resumePoints(
+    _ runs: [ModelRun], options: RunOptions, dataFingerprint: String, batchesPerEpoch: Int,
     collectives: Collectives, log: RunLog
-  ) throws -> ResumePoint? {
+  ) throws -> [ResumePoint]? {
+    guard options.resume else {
+      _ = try collectives.onRoot("checking --out") {
+        for run in runs { try refuseAnotherRun(run.checkpoints, overwrite: options.overwrite) }
+      }
+      return nil
+    }
+    let needs = runs.map {
+      ResumeRequirements(
+        config: $0.config, dataFingerprint: dataFingerprint, batchesPerEpoch: batchesPerEpoch,
+        allowNewData: options.allowNewData)
+    }
     let chosen =
       try collectives.onRoot("choosing the checkpoint to resume from") {
-        try newestIntact(store: store, needs: needs, model: model, adam: adam, log: log)
+        try newestIntact(runs, needs: needs, log: log)
       } ?? nil
-    let step = try collectives.broadcastFromRoot(chosen?.step ?? -1)
+    let step = try collectives.broadcastFromRoot(chosen?[0].step ?? -1)
     guard step >= 0 else { return nil }
     return try collectives.onEveryRank("loading checkpoint step \(step)") {
       if let chosen { return chosen }
-      let url = store.directory.appendingPathComponent(CheckpointStore.name(step: step))
-      return try load(url, store: store, needs: needs, model: model, adam: adam, log: log)
+      return try zip(runs, needs).map { run, need in
+        let url = run.checkpoints.directory.appendingPathComponent(CheckpointStore.name(step: step))
+        return try load(url, store: run.checkpoints, needs: need, model: run.model, adam: run.adam, log: log)
+      }
     }
   }
 
-  /// The newest complete checkpoint that loads; damaged ones are skipped with a warning. A refusal
-  /// (other settings, other data, impossible sampler position) is thrown, never skipped.
-  static func newestIntact(
-    store: CheckpointStore, needs: ResumeRequirements, model: Autoencoder, adam: Adam,
-    log: RunLog
-  ) throws -> ResumePoint? {
+  /// The newest step at which every model has a complete checkpoint that loads (a sweep checkpoints
+  /// all models at the same steps; a crash between two models' writes leaves the older step common).
+  /// Damaged steps are skipped with a warning; a refusal (other settings, other data, impossible
+  /// sampler position) is thrown, never skipped.
+  static func newestIntact(_ runs: [ModelRun], needs: [ResumeRequirements], log: RunLog) throws -> [ResumePoint]? {
+    let perModel = try runs.map { Set(try $0.checkpoints.completed().map(\.step)) }
+    let common = perModel.dropFirst().reduce(perModel[0]) { $0.intersection($1) }
     var problems: [String] = []
-    for (_, url) in try store.completed().reversed() {
+    for step in common.sorted(by: >) {
       do {
-        let point = try load(url, store: store, needs: needs, model: model, adam: adam, log: log)
-        if !problems.isEmpty {
-          log.warning("resuming from \(url.lastPathComponent) instead: the newer checkpoints are damaged")
+        let points = try zip(runs, needs).map { run, need in
+          let url = run.checkpoints.directory.appendingPathComponent(CheckpointStore.name(step: step))
+          return try load(url, store: run.checkpoints, needs: need, model: run.model, adam: run.adam, log: log)
         }
-        return point
+        if !problems.isEmpty {
+          log.warning("resuming from \(CheckpointStore.name(step: step)) instead: the newer checkpoints are damaged")
+        }
+        return points
       } catch let e where isRefusal(e) {
         throw e
       } catch {
-        problems.append("\(url.lastPathComponent): \(error)")
-        log.warning("checkpoint \(url.path) is damaged (\(error)); trying the previous one")
+        problems.append("\(CheckpointStore.name(step: step)): \(error)")
+        log.warning("checkpoint \(CheckpointStore.name(step: step)) is damaged (\(error)); trying the previous one")
       }
     }
-    if !problems.isEmpty { throw ResumeError.noIntactCheckpoint(directory: store.directory.path, problems: problems) }
+    let directories = runs.map(\.checkpoints.directory.path)
+    if !problems.isEmpty {
+      throw ResumeError.noIntactCheckpoint(directory: directories.joined(separator: ", "), problems: problems)
+    }
+    if perModel.contains(where: { !$0.isEmpty }) {
+      throw ResumeError.noCommonStep(
+        directories: directories, steps: perModel.map { $0.sorted().suffix(3).map { $0 } })
+    }
     return nil
   }
 
@@ -138,7 +166,8 @@ extension Trainer {
     }
     let restored = try store.load(url, info: info, expecting: needs.config, model: model, adam: adam)
     return ResumePoint(
-      url: url, step: restored.step, sampler: restored.sampler, runID: info.runID, input: restored.input)
+      url: url, step: restored.step, sampler: restored.sampler, runID: info.runID, input: restored.input,
+      healthCounts: info.healthCounts ?? [])
   }
 
   /// A fresh run (no --resume) into a directory with complete checkpoints is refused unless
@@ -152,11 +181,14 @@ extension Trainer {
     }
   }
 
-  /// Rank 0, at the start of `run`: takes the lock, applies --overwrite, and cuts metrics.jsonl back
-  /// to the steps this run has (a resume appends after the checkpoint's step, never duplicates).
-  func claimOutput() throws {
-    try lock.acquire(runID: runID)
+  /// Rank 0, at the start of `run`, for each model: takes the lock, applies --overwrite, and cuts
+  /// metrics.jsonl back to the steps this run has (a resume appends after the checkpoint's step, never
+  /// duplicates).
+  func claimOutput(_ run: ModelRun) throws {
+    try run.lock.acquire(runID: run.runID)
     let fm = FileManager.default
+    let outputDirectory = run.outputDirectory
+    let log = run.log
     let metrics = outputDirectory.appendingPathComponent("metrics.jsonl")
     if options.overwrite && !options.resume {
       let names = (try? fm.contentsOfDirectory(atPath: outputDirectory.path)) ?? []

@@ -15,6 +15,15 @@ struct TrainingHealth {
   static let fvuWarning = "fvu-above-1"
   static let constantWarning = "all-bits-constant"
 
+  /// The two counters (checkpointed, so a resumed run warns exactly as an uninterrupted one).
+  var counts: [Int] {
+    get { [fvuAbove1, allConstant] }
+    set {
+      fvuAbove1 = newValue.first ?? 0
+      allConstant = newValue.dropFirst().first ?? 0
+    }
+  }
+
   /// `patience` = 10 % of the run, at least 20 and at most 200 steps.
   init(totalSteps: Int) { patience = Swift.max(20, Swift.min(200, totalSteps / 10)) }
 

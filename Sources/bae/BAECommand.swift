@@ -10,8 +10,8 @@ struct BAE: ParsableCommand {
     abstract: "Binary Autoencoder trainer: train, analyse and pack LLM activations.",
     version: versionText,
     subcommands: [
-      TrainCommand.self, EvalCommand.self, ExportCommand.self, SynthCommand.self, EntropyCommand.self,
-      PositionEntropyCommand.self, FeaturesCommand.self, FeaturesCompareCommand.self,
+      TrainCommand.self, SweepCommand.self, EvalCommand.self, ExportCommand.self, SynthCommand.self,
+      EntropyCommand.self, PositionEntropyCommand.self, FeaturesCommand.self, FeaturesCompareCommand.self,
       PackCommand.self,
       InspectCommand.self,
       BenchCommand.self,

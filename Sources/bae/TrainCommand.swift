@@ -52,12 +52,7 @@ struct TrainCommand: ParsableCommand {
   )
   var decoderBiasInit: DecoderBiasInit?
   @Flag(help: "Drop rows with NaN/Inf and count them instead of failing.") var skipNonFinite = false
-  @Flag(help: "Continue from the newest complete checkpoint in --out.") var resume = false
-  @Flag(help: "With --resume: continue even if the checkpoint was trained on other data.") var allowNewData = false
-  @Flag(help: "Start afresh in an --out holding another run: delete its checkpoints and metrics first.") var overwrite =
-    false
-  @Option(help: "Abort (status 3) when one step takes longer than this many seconds (default 600; 0 = never).")
-  var stepTimeout: Double = 600
+  @OptionGroup(title: "Run") var runFlags: RunFlags
   @Option(help: "A JSON config (fields as in config.json); flags override it.") var config: String?
   @Option(help: "Output directory.") var out: String?
 
@@ -98,60 +93,7 @@ struct TrainCommand: ParsableCommand {
     return c
   }
 
-  func validate() throws {
-    if resume && overwrite {
-      throw ValidationError("--resume continues the run in --out; --overwrite deletes it: give one of them")
-    }
-    if allowNewData && !resume { throw ValidationError("--allow-new-data applies to --resume only") }
-    if !(stepTimeout >= 0 && stepTimeout <= 1e7) {
-      throw ValidationError("--step-timeout \(stepTimeout): must be in 0 … 10^7 seconds (0 = never)")
-    }
-  }
-
-  func run() throws {
-    let cfg = try resolvedConfig()
-    let timeout = stepTimeout
-    let options = RunOptions(resume: resume, allowNewData: allowNewData, overwrite: overwrite, stepTimeout: timeout) {
-      step, seconds in
-      Launch.forceExit(
-        String(
-          format:
-            "step %d has run for %.0f s, over --step-timeout %g s (stuck in I/O, in a collective with a stopped or dead rank, or in BLAS); leaving without a checkpoint",
-          step, seconds, timeout))
-    }
-    try Launch.run { collectives, log in
-      if cfg.blasThreads > 0 { BAETensorThreads.set(cfg.blasThreads) }
-      let stop = StopRequest()
-      Signals.onStop(
-        { stop.set() },
-        again: { sig in
-          Launch.forceExit(
-            "second stop signal (\(sig == SIGTERM ? "SIGTERM" : "SIGUSR1")): leaving now without a checkpoint; the last complete checkpoint stays usable with --resume"
-          )
-        })
-      let trainer = try Trainer(config: cfg, collectives: collectives, log: log, options: options, stopRequest: stop)
-      let summary = try trainer.run()
-      if let r = summary.lastRecord {
-        log.info(
-          String(
-            format: "done: %d steps, loss %.6g, mse %.5g, fvu %.4f, H %.2f bits", summary.steps, r.loss, r.mse, r.fvu,
-            r.entropy))
-      }
-      if let v = summary.validation {
-        log.info(
-          String(
-            format: "validation: %d rows, mse %.5g, fvu %.4f, Ĥ %.2f bits, L0 %.1f, dead %d",
-            v.rows, v.mse, v.fvu, v.entropyBits, v.l0, v.deadBits))
-      }
-      if summary.stoppedEarly {
-        log.info(
-          "stopped at step \(summary.steps): continue with --resume (outputs: checkpoint and metrics.jsonl in \(summary.outputDirectory.path))"
-        )
-      } else {
-        log.info("outputs: \(summary.outputDirectory.path)/{model.safetensors,config.json,metrics.jsonl}")
-      }
-    }
-  }
+  func run() throws { try runFlags.train([try resolvedConfig()]) }
 }
 
 extension BatchOrder: ExpressibleByArgument {}

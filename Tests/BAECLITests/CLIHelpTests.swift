@@ -8,7 +8,10 @@ final class CLIHelpTests: XCTestCase {
   /// Command paths with the options (or subcommands) their help must list. Every path here must also
   /// be found by walking the help, so a removed or renamed command fails too.
   static let expectations: [(command: [String], mentions: [String])] = [
-    ([], ["train", "synth", "entropy", "entropy-position", "features", "pack", "inspect", "bench", "--version"]),
+    (
+      [],
+      ["train", "sweep", "synth", "entropy", "entropy-position", "features", "pack", "inspect", "bench", "--version"]
+    ),
     (
       ["train"],
       [
@@ -19,6 +22,7 @@ final class CLIHelpTests: XCTestCase {
         "--input-normalization", "--decoder-bias-init",
       ]
     ),
+    (["sweep"], ["--config", "--resume", "--overwrite", "--allow-new-data", "--step-timeout", "shared", "models"]),
     (["synth"], ["--bits", "--dim", "--rows", "--noise", "--seed", "--out"]),
     (["entropy"], ["--model", "--data", "--json", "--chunk"]),
     (

@@ -326,6 +326,48 @@ final class DistributedTrainingTests: XCTestCase {
     }
   }
 
+  /// A sweep under MPI: each model's parameters and step records are bitwise those of the model
+  /// trained alone on the same ranks (BatchTopK's global selection and the BAE covariance included).
+  func testSweepMatchesEachModelTrainedAloneOnTheSameRanks() throws {
+    let data = try dataset(rows: 1500, dim: 16, bits: 8, name: "sweep.npy")
+    let base = config(data: data, out: "", batch: 128, steps: 20)
+    var kinds: [TrainConfig] = []
+    let setups: [(inout TrainConfig) -> Void] = [
+      { c in c.model.latentDim = 64 },
+      { c in
+        c.model.architecture = .batchtopk
+        c.model.k = 5
+        c.inputNormalization = .none
+      },
+      { c in
+        c.model.architecture = .topk
+        c.model.k = 4
+        c.model.latentDim = 48
+        c.inputNormalization = .meanNorm
+      },
+    ]
+    for (i, setup) in setups.enumerated() {
+      var c = base
+      setup(&c)
+      c.out = shared.appendingPathComponent("sweep-\(i)").path
+      kinds.append(c)
+    }
+    let t = try Trainer(
+      configs: kinds, collectives: MPICollectives(comm), log: quietLog(comm.rank, comm.size), options: RunOptions())
+    var records = [[StepRecord]](repeating: [], count: kinds.count)
+    t.onModelStep = { records[$0].append($1) }
+    _ = try t.runAll()
+    for (i, c) in kinds.enumerated() {
+      var alone = c
+      alone.out = shared.appendingPathComponent("alone-\(i)").path
+      let a = try train(alone, collectives: MPICollectives(comm))
+      XCTAssertEqual(t.runs[i].model.parameters.toArray(), a.params, "world \(comm.size) model \(i): parameters")
+      XCTAssertEqual(records[i].map(\.loss), a.records.map(\.loss), "model \(i): losses")
+      XCTAssertEqual(records[i].map(\.l0), a.records.map(\.l0), "model \(i): L0")
+      XCTAssertEqual(records[i].map(\.threshold), a.records.map(\.threshold), "model \(i): BatchTopK θ")
+    }
+  }
+
   func testReplicaDivergenceIsDetectedOnEveryRank() throws {
     // a world of one cannot diverge (the check is a no-op there by design): skip visibly, run under mpirun
     try XCTSkipIf(comm.size < 2, "needs ≥ 2 ranks (scripts/test_mpi.sh runs it under mpirun)")
