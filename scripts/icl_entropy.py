@@ -15,16 +15,19 @@ Two ways to measure Ĥ per k (equal set sizes: every k has the same N queries):
       sets (shuffled rows; `bae train`, no validation split), then Ĥ of each k's set under it with
       `bae entropy --json`; reports mean ± std over the seeds. One BAE on the union, not one per k, so that
       every k is measured in the same code: Ĥ's scale depends on the model it is measured with.
+      --center first subtracts the union's mean and divides by its RMS deviation (one affine map for all
+      k): without it the few huge offset dimensions of the residual stream leave almost every bit constant
+      on these small sets (Ĥ of a few bits; Analysis.md).
   --model RUN/model        a BAE trained elsewhere (e.g. on Wikipedia token states): Ĥ in numpy and with
       `bae entropy --json` (a disagreement is printed).
 States are cached in OUT (icl_k{K}.npy + states.json) and reused when the task settings match.
 
-  python scripts/icl_entropy.py --out RUN/icl --train-seeds 0,1,2 --queries 160 --accuracy
-      [--shots 0,1,2,4,8] [--words 24] [--layer 15] [--latent-dim 576] [--train-steps 600]
-      [--train-batch 256] [--model RUN/model] [--bae .build/release/bae] [--seed 0]
+  python scripts/icl_entropy.py --out RUN/icl --train-seeds 0,1,2 --center --queries 32 --accuracy
+      [--accuracy-queries N] [--shots 0,1,2,4,8] [--words 24] [--layer 15] [--latent-dim 576]
+      [--train-steps 1500] [--train-batch 64] [--model RUN/model] [--bae .build/release/bae] [--seed 0]
 
-Writes OUT/icl_k{K}.npy (N, d) float32, OUT/states.json, OUT/icl.json, OUT/seed_S/ (BAEs), and prints a
-table. Plot: scripts/plot_icl.py.
+Writes OUT/icl_k{K}.npy (N, d) float32 + icl_k{K}.json (per k, so an interrupted LM pass resumes),
+OUT/states.json, OUT/icl.json (icl.centered.json with --center), OUT/seed_S/ (BAEs), and prints a table. Plot: scripts/plot_icl.py.
 """
 
 from __future__ import annotations
@@ -207,14 +210,25 @@ def cli_entropy(binary: str, model_dir: str, npy: str) -> dict:
 
 def train_on_states(a, binary: str, results: list, seeds: list[int], out: str) -> list[dict]:
     """One BAE per seed on the shuffled union of all k's states; Ĥ of each k's set under each."""
-    union = np.concatenate([np.load(r["npy"]) for r in results])
+    sets = {r["shots"]: np.load(r["npy"]) for r in results}
+    union = np.concatenate(list(sets.values()))
+    tag = ""
+    if a.center:
+        # one affine map for every k: subtract the union's mean, divide by its RMS deviation per dimension
+        mu = union.mean(axis=0)
+        scale = float(np.sqrt(((union - mu) ** 2).sum(axis=1).mean() / union.shape[1]))
+        union = (union - mu) / scale
+        tag = ".centered"
+        for r in results:
+            r["npy_trained"] = os.path.join(out, f"icl_k{r['shots']}{tag}.npy")
+            np.save(r["npy_trained"], ((sets[r["shots"]] - mu) / scale).astype(np.float32))
     rng = np.random.default_rng(a.seed)
     union = union[rng.permutation(len(union))]
-    union_path = os.path.join(out, "icl_union.npy")
+    union_path = os.path.join(out, f"icl_union{tag}.npy")
     np.save(union_path, union)
     runs = []
     for s in seeds:
-        model_dir = os.path.join(out, f"seed_{s}")
+        model_dir = os.path.join(out, f"seed_{s}{tag}")
         shutil.rmtree(model_dir, ignore_errors=True)
         t0 = time.time()
         args = [
@@ -239,7 +253,7 @@ def train_on_states(a, binary: str, results: list, seeds: list[int], out: str) -
         run_bae(binary, args)
         per_k = {}
         for r in results:
-            e = cli_entropy(binary, model_dir, r["npy"])
+            e = cli_entropy(binary, model_dir, r.get("npy_trained", r["npy"]))
             per_k[str(r["shots"])] = {
                 "entropy_bits": e["entropy_bits"],
                 "l0": e["l0"],
@@ -273,8 +287,13 @@ def main() -> int:
     ap.add_argument("--model", help="also measure under this BAE (run directory or .safetensors) trained elsewhere")
     ap.add_argument("--train-seeds", default="", help="train one BAE per seed on the union of the ICL states")
     ap.add_argument("--latent-dim", type=int, default=576, help="d' of the BAEs trained on the states")
-    ap.add_argument("--train-steps", type=int, default=600)
-    ap.add_argument("--train-batch", type=int, default=256)
+    ap.add_argument("--train-steps", type=int, default=1500)
+    ap.add_argument("--train-batch", type=int, default=64)
+    ap.add_argument(
+        "--center",
+        action="store_true",
+        help="train and measure on the states minus the union's mean, divided by its RMS deviation (one map for all k)",
+    )
     ap.add_argument("--shots", default="0,1,2,4,8")
     ap.add_argument("--queries", type=int, default=48)
     ap.add_argument("--words", type=int, default=24, help="words of each article's lead shown per example")
@@ -347,6 +366,7 @@ def main() -> int:
         "final_token": ":",
         "external_model": a.model,
         "trained_on_states": {
+            "centered": a.center,
             "seeds": seeds,
             "latent_dim": a.latent_dim,
             "steps": a.train_steps,
@@ -361,7 +381,7 @@ def main() -> int:
         "seconds": round(time.time() - t0, 1),
         "results": results,
     }
-    with open(os.path.join(a.out, "icl.json"), "w") as f:
+    with open(os.path.join(a.out, "icl.centered.json" if a.center else "icl.json"), "w") as f:
         json.dump(report, f, indent=2)
     print(
         f"{'k':>3} {'tokens':>7} {'Ĥ on-states (mean ± std)':>26} {'Ĥ external':>11}"
@@ -374,7 +394,7 @@ def main() -> int:
             f"{r['shots']:>3} {r['mean_prompt_tokens']:>7.0f} {own:>26} {ext:>11}"
             + (f"  {r['accuracy']:.3f}" if a.accuracy else "")
         )
-    print(os.path.join(a.out, "icl.json"))
+    print(os.path.join(a.out, "icl.centered.json" if a.center else "icl.json"))
     return 0
 
 

@@ -4,7 +4,7 @@
   .venv-plot/bin/python scripts/plot_training.py RUN [RUN ...] [--labels a,b] [--out fig.png] [--smooth 1]
 
 RUN is a `bae train --out` directory or its metrics.jsonl. One figure, one line per run (a sweep's runs
-go in one figure): loss, MSE (and FVU), Ĥ over the minibatch (BAE) or L0 (SAE), dense and dead code
+go in one figure): loss, MSE, FVU, Ĥ of the minibatch code, L0, dense, dead and near-constant code
 units; validation points (lines with "validation") are drawn as markers on the MSE/FVU panels. Writes
 training.png beside the first run unless --out is given; prints the path. Needs matplotlib and numpy.
 """
@@ -70,23 +70,22 @@ def main() -> int:
         ("loss", "loss"),
         ("mse", "MSE (element mean)"),
         ("fvu", "FVU"),
-        ("code", "Ĥ bits (BAE) / L0 (SAE)"),
-        ("denseBits", "dense code units"),
+        ("entropy", "Ĥ of the minibatch code (bits)"),
+        ("l0", "L0 (active code units per row)"),
+        ("denseBits", "dense code units (p > 0.5)"),
         ("deadBits", "dead code units"),
+        ("nearConstantBits", "near-constant code units"),
     ]
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
     for i, (f, steps, val) in enumerate(runs):
         name = labels[i] if labels else (f.parent.name or str(f))
         x = [r["step"] for r in steps]
-        binary = any(r.get("entropy", 0) > 0 for r in steps) and not any(r.get("sparsityLoss") for r in steps)
         for ax, (key, title) in zip(axes.flat, panels):
-            if key == "code":
-                key = "entropy" if binary else "l0"
             y = [r.get(key) for r in steps]
             if any(v is None for v in y):
                 continue
             ys = smooth(y, a.smooth)
-            ax.plot(x[len(x) - len(ys) :], ys, lw=1.2, label=f"{name} ({key})" if title.startswith("Ĥ") else name)
+            ax.plot(x[len(x) - len(ys) :], ys, lw=1.2, label=name)
             ax.set_title(title, fontsize=10)
             if key in ("loss", "mse", "fvu") and min(y) > 0:
                 ax.set_yscale("log")
@@ -100,7 +99,6 @@ def main() -> int:
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
     axes.flat[0].legend(fontsize=8)
-    axes.flat[3].legend(fontsize=8)
     fig.suptitle(f"training curves: {len(runs)} run(s); markers = validation", fontsize=11)
     fig.tight_layout()
     out = a.out or runs[0][0].parent / "training.png"

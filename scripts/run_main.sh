@@ -28,7 +28,7 @@
 #   BAE_MAIN_JUDGE_FEATURES  features judged at most [50]
 #   BAE_MAIN_RANDOM_BASELINE=0  skip the random-code baseline report and the comparison [1]
 #   BAE_MAIN_POSITION=1  also the entropy-vs-position curve (bae entropy-position under mpirun + plot) [0];
-#                     BAE_MAIN_POSITION_STEPS steps per bucket [1000], BAE_MAIN_POSITION_SEEDS [0,1,2]
+#                     BAE_MAIN_POSITION_STEPS steps per bucket (lr 2e-3) [300], BAE_MAIN_POSITION_SEEDS [0,1,2]
 #   BAE_MAIN_ICL=1    also the in-context-learning curve (scripts/icl_entropy.py: BAEs trained on the
 #                     ':' states, one per seed, + plot) [0]; BAE_MAIN_ICL_QUERIES prompts per k [48],
 #                     BAE_MAIN_ICL_SHOTS [0,1,2,4,8], BAE_MAIN_ICL_SEEDS [0,1,2]
@@ -53,7 +53,7 @@ JUDGE="${BAE_MAIN_JUDGE:-}"
 JUDGE_FEATURES="${BAE_MAIN_JUDGE_FEATURES:-50}"
 FORCE="${BAE_MAIN_FORCE:-0}"
 POSITION="${BAE_MAIN_POSITION:-0}"
-POSITION_STEPS="${BAE_MAIN_POSITION_STEPS:-1000}"
+POSITION_STEPS="${BAE_MAIN_POSITION_STEPS:-300}"
 POSITION_SEEDS="${BAE_MAIN_POSITION_SEEDS:-0,1,2}"
 RANDOM_BASELINE="${BAE_MAIN_RANDOM_BASELINE:-1}"
 ICL="${BAE_MAIN_ICL:-0}"
@@ -270,7 +270,7 @@ if [ "$POSITION" = 1 ]; then
   POSITION_JSONS=()
   for seed in ${POSITION_SEEDS//,/ }; do
     pos_out="$RUN/position/seed_$seed"
-    pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --steps "$POSITION_STEPS" --bucket-batch 128 --seed "$seed" --out "$pos_out")
+    pos_args=(entropy-position --data "$DATASET" --latent-dim 576 --lr 2e-3 --steps "$POSITION_STEPS" --bucket-batch 128 --seed "$seed" --out "$pos_out")
     KEY="$(printf '%s ' "${pos_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
     if [ "$FORCE" != 1 ] && [ -f "$pos_out/entropy_vs_position.json" ] && [ "$(cat "$pos_out.key" 2>/dev/null)" = "$KEY" ]; then
       echo "cached: $pos_out/entropy_vs_position.json"
@@ -289,16 +289,16 @@ if [ "$POSITION" = 1 ]; then
 fi
 if [ "$ICL" = 1 ]; then
   step_start icl "Ĥ of the final ':' state vs demonstrations ($ICL_SHOTS), $ICL_QUERIES prompts per k, BAEs trained on those states (seeds $ICL_SEEDS)"
-  if [ "$FORCE" != 1 ] && [ -f "$RUN/icl/icl.json" ] && [ "$(cat "$RUN/icl.key" 2>/dev/null)" = "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" ]; then
-    echo "cached: $RUN/icl/icl.json"
+  if [ "$FORCE" != 1 ] && [ -f "$RUN/icl/icl.centered.json" ] && [ "$(cat "$RUN/icl.key" 2>/dev/null)" = "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" ]; then
+    echo "cached: $RUN/icl/icl.centered.json"
   else
     logged "$PY" scripts/icl_entropy.py --out "$RUN/icl" --layer "$LAYER" --queries "$ICL_QUERIES" \
-      --shots "$ICL_SHOTS" --accuracy --train-seeds "$ICL_SEEDS" --model "$RUN/model" --bae "$BAE"
+      --shots "$ICL_SHOTS" --accuracy --train-seeds "$ICL_SEEDS" --center --model "$RUN/model" --bae "$BAE"
     echo "$ICL_SHOTS $ICL_QUERIES $ICL_SEEDS" > "$RUN/icl.key"
   fi
   need_matplotlib
-  "$PY" scripts/plot_icl.py "$RUN/icl/icl.json" | tee -a "$LOGS/icl.log"
-  EXTRA_OUTPUTS+=("in-context        $RUN/icl/icl.json  + icl.png")
+  "$PY" scripts/plot_icl.py "$RUN/icl/icl.centered.json" --out "$RUN/icl/icl.png" | tee -a "$LOGS/icl.log"
+  EXTRA_OUTPUTS+=("in-context        $RUN/icl/icl.centered.json  + icl.png")
   step_end "$RUN/icl/icl.png"
 fi
 

@@ -81,8 +81,8 @@ rm -rf "$interop_dir"
 
 stage "main job, short version (real LM extraction -> pack -> mpirun training -> entropy -> features)"
 BAE="$BAE_BINARY" BAE_MAIN_OUT="${BAE_MAIN_OUT:-runs/ci-main}" BAE_MAIN_TOKENS=4000 BAE_MAIN_STEPS=300 \
-  BAE_MAIN_JUDGE=stub BAE_MAIN_JUDGE_FEATURES=20 BAE_MAIN_POSITION=1 BAE_MAIN_POSITION_STEPS=200 \
-  BAE_MAIN_ICL=1 BAE_MAIN_ICL_QUERIES=8 BAE_MAIN_ICL_SHOTS=0,2,4 scripts/run_main.sh
+  BAE_MAIN_JUDGE=stub BAE_MAIN_JUDGE_FEATURES=20 BAE_MAIN_POSITION=1 BAE_MAIN_POSITION_STEPS=100 BAE_MAIN_POSITION_SEEDS=0,1 \
+  BAE_MAIN_ICL=1 BAE_MAIN_ICL_QUERIES=8 BAE_MAIN_ICL_SHOTS=0,2,4 BAE_MAIN_ICL_SEEDS=0,1 scripts/run_main.sh
 
 stage "a real local judge server (llama-cpp-python, SmolLM2 GGUF): one short judged pass, cache, credentials"
 scripts/test_judge_local.sh "$BAE_BINARY"

@@ -11,23 +11,37 @@ import Foundation
 public struct FeatureComparison: Codable, Sendable {
   /// One report's row of the comparison.
   public struct Entry: Codable, Sendable {
+    /// Name shown for the report.
     public var label: String
+    /// Path of the report.json.
     public var report: String
     /// bae, relu, topk, batchtopk, jumprelu or random.
     public var kind: String
+    /// beta, activation or zscore.
     public var scoring: String
+    /// Tokens the report scanned.
     public var rows: Int
+    /// Features of the report.
     public var features: Int
+    /// Features with at least describe + 1 samples.
     public var interpretable: Int
+    /// interpretable / features.
     public var interpretableFraction: Double
+    /// Features that never fire.
     public var dead: Int
+    /// Features firing on more than half of the tokens.
     public var dense: Int
+    /// Features with min(p, 1 − p) < 1e-3.
     public var nearConstant: Int
     /// Median number of tokens assigned to a feature (all features).
     public var medianAssigned: Double
+    /// Features the judge scored.
     public var judged: Int
+    /// Features whose judging failed.
     public var judgeFailures: Int
+    /// The judge model (nil: no judge).
     public var judgeModel: String?
+    /// Mean judge score over the judged features.
     public var meanScore: Double?
     /// [lower, upper] percentile-bootstrap interval of the mean score (nil: fewer than 2 judged).
     public var meanScoreCI: [Double]?
@@ -37,9 +51,13 @@ public struct FeatureComparison: Codable, Sendable {
     public var scores: [Double]
   }
 
+  /// Bootstrap resamples behind each interval.
   public var bootstrapSamples: Int
+  /// Confidence of the intervals.
   public var confidence: Double
+  /// Bootstrap seed (report i uses seed + i).
   public var seed: UInt64
+  /// One entry per report, in the order given.
   public var entries: [Entry]
 
   /// Compares `reports` (label, path shown, report).

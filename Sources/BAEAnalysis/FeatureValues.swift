@@ -26,6 +26,7 @@ public final class ModelFeatureValues: FeatureValueSource {
   let workspace: StepWorkspace
   let x: AlignedBuffer<Float>
 
+  /// Encodes rows of `source` with `model`, at most `chunk` rows at a time.
   public init(model: Autoencoder, source: any RowSource, chunk: Int) {
     precondition(source.inputDim == model.inputDim, "source width \(source.inputDim), model inputDim \(model.inputDim)")
     self.model = model
@@ -34,9 +35,12 @@ public final class ModelFeatureValues: FeatureValueSource {
     x = AlignedBuffer(count: workspace.capacity * model.inputDim)
   }
 
+  /// The BAE's code bits d'·k, or the SAE's latents d'.
   public var features: Int { model.architecture.isBinary ? model.codeBits : model.latentDim }
+  /// The workspace's row capacity.
   public var chunkCapacity: Int { workspace.capacity }
 
+  /// h (BAE) or a (SAE) of `rows`; valid until the next call.
   public func values(rows: Range<Int>) throws -> UnsafeBufferPointer<Float> {
     let n = rows.count, d = model.inputDim
     precondition(n <= chunkCapacity, "chunk of \(n) rows, capacity \(chunkCapacity)")
@@ -51,11 +55,15 @@ public final class ModelFeatureValues: FeatureValueSource {
 /// The random-code baseline: row r's code is `features` standard normal values drawn from
 /// SplitMix64(seed: seed, epoch: r, stream: 0), independent of the data and of the chunking.
 public final class RandomFeatureValues: FeatureValueSource {
+  /// Width of a code (the compared model's feature count).
   public let features: Int
+  /// Seed of every row's generator.
   public let seed: UInt64
+  /// Largest chunk `values(rows:)` accepts.
   public let chunkCapacity: Int
   let buffer: AlignedBuffer<Float>
 
+  /// Random codes of width `features`, served `chunk` rows at a time.
   public init(features: Int, seed: UInt64, chunk: Int) {
     precondition(features >= 1, "features \(features) must be >= 1")
     self.features = features
@@ -70,6 +78,7 @@ public final class RandomFeatureValues: FeatureValueSource {
     return (0..<features).map { _ in Float(g.nextGaussian()) }
   }
 
+  /// The codes of `rows`; valid until the next call.
   public func values(rows: Range<Int>) throws -> UnsafeBufferPointer<Float> {
     precondition(rows.count <= chunkCapacity, "chunk of \(rows.count) rows, capacity \(chunkCapacity)")
     let m = features, b = buffer.baseAddress

@@ -24,7 +24,7 @@ final class FeatureKindsTests: XCTestCase {
 
   /// d = 2, d' = 3 SAE: z0 = x0, z1 = 2·x1, z2 = x0 + x1 − 1; decoder zero.
   /// ReLU activations per row: [1,1] → (1, 2, 1), [1,−1] → (1, 0, 0), [−1,1] → (0, 2, 0), [−1,−1] → 0.
-  func writeSAE(_ architecture: Architecture, k: Int = 1) throws -> URL {
+  func writeSAE(_ architecture: Architecture, k: Int = 1, batchThreshold: Double? = nil) throws -> URL {
     let modelDir = dir.appendingPathComponent("model-\(architecture.rawValue)")
     try FileManager.default.createDirectory(at: modelDir, withIntermediateDirectories: true)
     var mc = ModelConfig.bae(inputDim: 2, latentDim: 3)
@@ -37,6 +37,7 @@ final class FeatureKindsTests: XCTestCase {
     let b: [Float] = [0, 0, -1]
     for (i, v) in w.enumerated() { model.parameters.buffer[layout.encoderWeight.lowerBound + i] = v }
     for (i, v) in b.enumerated() { model.parameters.buffer[layout.encoderBias.lowerBound + i] = v }
+    if let batchThreshold { model.batchThreshold = batchThreshold }
     var config = TrainConfig()
     config.model = mc
     try ModelFiles.saveWeights(model, to: modelDir.appendingPathComponent("model.safetensors"))
@@ -98,6 +99,20 @@ final class FeatureKindsTests: XCTestCase {
     XCTAssertEqual(report.settings.kind, "topk")
     XCTAssertEqual(report.features.map { $0.samples.map(\.row) }, [[1, 5], [0, 2, 4, 6], []])
     XCTAssertEqual(report.features.map(\.activity.rate), [2.0 / 8, 4.0 / 8, 0])
+  }
+
+  func testJumpReLUAndBatchTopKRankTheirInferenceActivations() throws {
+    // JumpReLU θ = 0.5 (fixed): a = z where z > 0.5, here the same as ReLU on these rows
+    let jump = try FeatureReportBuilder.build(
+      modelDirectory: try writeSAE(.jumprelu), data: try writeData(), tokens: nil, options: options(top: 2))
+    XCTAssertEqual(jump.features.map { $0.samples.map(\.row) }, [[0, 1, 4, 5], [0, 2, 4, 6], []])
+    // BatchTopK at inference: a = z where z > θ = 1.5, so only latent 1 (z = 2) survives anywhere
+    let batch = try FeatureReportBuilder.build(
+      modelDirectory: try writeSAE(.batchtopk, batchThreshold: 1.5), data: try writeData(), tokens: nil,
+      options: options(top: 2))
+    XCTAssertEqual(batch.settings.kind, "batchtopk")
+    XCTAssertEqual(batch.features.map { $0.samples.map(\.row) }, [[], [0, 2, 4, 6], []])
+    XCTAssertEqual(batch.features.map(\.assigned), [0, 4, 0])
   }
 
   func testRandomCodesGoThroughTheSamePipeline() throws {

@@ -10,7 +10,10 @@ final class CLIHelpTests: XCTestCase {
   static let expectations: [(command: [String], mentions: [String])] = [
     (
       [],
-      ["train", "sweep", "synth", "entropy", "entropy-position", "features", "pack", "inspect", "bench", "--version"]
+      [
+        "train", "sweep", "synth", "entropy", "entropy-position", "features", "features-compare", "pack", "inspect",
+        "bench", "--version",
+      ]
     ),
     (
       ["train"],
@@ -28,17 +31,18 @@ final class CLIHelpTests: XCTestCase {
     (
       ["entropy-position"],
       [
-        "--data", "--tokens", "--buckets", "--latent-dim", "--batch-size", "--steps",
+        "--data", "--tokens", "--buckets", "--latent-dim", "--steps",
         "--bucket-batch", "--eval-rows", "--lr", "--entropy-weight", "--covariance-weight",
         "--seed", "--out",
       ]
     ),
+    (["features-compare"], ["--labels", "--bootstrap", "--confidence", "--seed", "--out"]),
     (
       ["features"],
       [
         "--model", "--data", "--tokens", "--top", "--describe", "--test", "--context", "--max-rows",
         "--chunk", "--show", "--out", "--judge-url", "--judge-model", "--judge-timeout",
-        "--judge-retries", "--judge-max-features",
+        "--judge-retries", "--judge-max-features", "--sae-scoring", "--random-codes", "--random-seed",
       ]
     ),
     (
