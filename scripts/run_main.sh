@@ -2,7 +2,7 @@
 # The main job on the embedded default, from a fresh machine to a feature report:
 #   set-up (C libraries, LM venv + data packages) -> release build -> extraction of SmolLM2-135M layer-15
 #   states over Wikipedia lead sections (cached) -> bae pack (with tokens) -> a BAE and a TopK SAE of the
-#   same width under mpirun -n 2 (d' = 4*576 = 2304) -> bae eval of both on held-out rows -> bae entropy
+#   same width in one bae sweep under mpirun -n 2 (d' = 4*576 = 2304) -> bae eval of both on held-out rows -> bae entropy
 #   --json -> bae features -> a side-by-side summary (BAE vs SAE) -> where every output is.
 # Every step is skipped when its output is already there for the same settings (re-running is cheap).
 #
@@ -159,30 +159,29 @@ step_end "$DATASET"
 
 # ---- 5. train ---------------------------------------------------------------------------------------
 # The BAE (λ_e = λ_c = $LAMBDA, chosen from the frontier: Documentation/Results.md) and a TopK SAE of the same
-# width (k = $SAE_K) on the same dataset, seed and batch order: two runs, one after the other.
-step_start train "BAE (λ=$LAMBDA) and TopK SAE (k=$SAE_K) under mpirun -n $RANKS: d'=$LATENT, $STEPS steps of $BATCH rows"
-common_args=(--data "$DATASET" --latent-dim "$LATENT" --batch-size "$BATCH" --steps "$STEPS"
-             --input-normalization centered --decoder-bias-init mean
-             --log-every 100 --checkpoint-every 1000 --keep-last 1)
-train_model() { # NAME OUTDIR ARGS...: train one model unless the same settings are cached
-  local name="$1" dir="$2"
-  shift 2
-  local args=(train "${common_args[@]}" "$@" --out "$dir")
-  local key
-  key="$(printf '%s ' "${args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
-  if [ "$FORCE" != 1 ] && [ -f "$dir/model.safetensors" ] && [ "$(cat "$dir.key" 2>/dev/null)" = "$key" ]; then
-    echo "cached: $dir (same settings and dataset)"
-  else
-    rm -rf "$dir" "$dir.key"
-    echo "-- $name"
-    cluster/mpirun.sh -n "$RANKS" -- bae "${args[@]}" 2>&1 | tee -a "$LOGS/train.log"
-    [ "${PIPESTATUS[0]}" = 0 ] || return 1
-    echo "$key" > "$dir.key"
-  fi
-}
-: > "$LOGS/train.log"
-train_model "BAE" "$RUN/model" --entropy-weight "$LAMBDA" --covariance-weight "$LAMBDA"
-train_model "TopK SAE" "$RUN/topk" --architecture topk --k "$SAE_K"
+# width (k = $SAE_K) trained by one `bae sweep` on the same global batches (read and decoded once per step).
+step_start train "bae sweep under mpirun -n $RANKS: BAE (λ=$LAMBDA) and TopK SAE (k=$SAE_K), d'=$LATENT, $STEPS steps of $BATCH rows"
+SWEEP_JSON="$RUN/sweep.json"
+"$PY" - "$SWEEP_JSON" "$DATASET" "$STEPS" "$BATCH" "$LATENT" "$LAMBDA" "$SAE_K" "$RUN" <<'PYEOF'
+import json, sys
+path, data, steps, batch, latent, lam, k, run = sys.argv[1:9]
+shared = {"data": data, "steps": int(steps), "batchSize": int(batch), "latentDim": int(latent),
+          "inputNormalization": "centered", "decoderBiasInit": "mean",
+          "logEvery": 100, "checkpointEvery": 1000, "keepLast": 1}
+models = [{"out": f"{run}/model", "entropyWeight": float(lam), "covarianceWeight": float(lam)},
+          {"out": f"{run}/topk", "architecture": "topk", "k": int(k)}]
+with open(path, "w") as f:
+    json.dump({"shared": shared, "models": models}, f, indent=1, sort_keys=True)
+PYEOF
+KEY="$(cat "$SWEEP_JSON") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
+if [ "$FORCE" != 1 ] && [ -f "$RUN/model/model.safetensors" ] && [ -f "$RUN/topk/model.safetensors" ] \
+   && [ "$(cat "$RUN/train.key" 2>/dev/null)" = "$KEY" ]; then
+  echo "cached: $RUN/model, $RUN/topk (same sweep and dataset)"
+else
+  rm -rf "$RUN/model" "$RUN/topk" "$RUN/train.key"
+  logged cluster/mpirun.sh -n "$RANKS" -- bae sweep --config "$SWEEP_JSON"
+  echo "$KEY" > "$RUN/train.key"
+fi
 step_end "$RUN/model, $RUN/topk"
 
 # ---- 5b. eval ------------------------------------------------------------------------------------
