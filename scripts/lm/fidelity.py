@@ -5,7 +5,8 @@ row with x̂ = BAE(x), the remaining blocks run, and the next-token distribution
 clean run: Jensen–Shannon divergence (bits, base 2, in [0, 1]) per position, and cross-entropy of the
 actual next token (nats). A mean-ablation baseline (every spliced row replaced by the mean clean row)
 and a zero-ablation baseline give the scale: CE recovered = 1 − ΔCE(model) / ΔCE(ablation); KL(clean ‖ spliced)
-in nats. Keys also carry SAELens's names (ce_loss_score = recovered vs zero ablation, kl_div_with_sae).
+in nats. Keys also carry SAELens's names: ce_loss_score = CE recovered vs zero ablation, kl_div_with_sae,
+kl_div_with_ablation = KL(clean ‖ zero-ablated), kl_div_score = 1 − kl_div_with_sae / kl_div_with_ablation.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
     body = np.concatenate([s[p > 0] if skip_bos else s for s, p in zip(states, pos_all)])
     mean_row = body.mean(axis=0)
 
-    acc = {k: [] for k in ("js_bae", "js_mean", "ce_clean", "ce_bae", "ce_mean", "ce_zero", "kl_bae")}
+    acc = {
+        k: [] for k in ("js_bae", "js_mean", "ce_clean", "ce_bae", "ce_mean", "ce_zero", "kl_bae", "kl_zero", "js_zero")
+    }
     sq_err, sq_tot, rows = 0.0, 0.0, 0
     for gi, (g, x, pos) in enumerate(zip(groups, states, pos_all)):
         spliced = pos > 0 if skip_bos else np.ones(len(pos), bool)
@@ -83,6 +86,8 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
         acc["ce_mean"].append(pick(lmn))
         acc["ce_zero"].append(pick(lz))
         acc["kl_bae"].append(kl_nats(lc[use], lb[use]))
+        acc["kl_zero"].append(kl_nats(lc[use], lz[use]))
+        acc["js_zero"].append(js_bits(lc[use], lz[use]))
         if progress:
             progress(gi + 1, len(groups))
     a = {k: np.concatenate(v) for k, v in acc.items()}
@@ -110,6 +115,11 @@ def evaluate(net, docs, layer: int, reconstruct, skip_bos: bool, batch_tokens: i
         "ce_loss_score": recovered(ce_z),
         "ce_loss_score_mean_ablation": recovered(ce_m),
         "kl_div_with_sae": float(a["kl_bae"].mean()),
+        "kl_div_with_ablation": float(a["kl_zero"].mean()),
+        "kl_div_score": (1.0 - float(a["kl_bae"].mean()) / float(a["kl_zero"].mean()))
+        if float(a["kl_zero"].mean()) > 0
+        else None,
+        "js_bits_zero_ablation": float(a["js_zero"].mean()),
         "js_div_with_sae_bits": float(a["js_bae"].mean()),
         "reconstruction_fvu": sq_err / sq_tot if sq_tot > 0 else None,
     }
