@@ -58,7 +58,8 @@ struct BenchStepCommand: ParsableCommand {
       Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)  bit kernels: \(paths)\n".utf8))
     if decoderSweep {
       let r = try SparseDecoderBenchmark.run(
-        inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats) {
+        inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats
+      ) {
         FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
       }
       if json { return try printJSON(r) }
