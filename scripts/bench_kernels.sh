@@ -10,12 +10,7 @@
 #   valgrind --tool=callgrind --toggle-collect='bae_*_mt' .build/bench_kernels once PATH pairs 512 2304
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CC="${CC:-clang}"
 OUT="${OUT:-.build/bench_kernels}"
-mkdir -p "$(dirname "$OUT")"
-# shellcheck disable=SC2086
-"$CC" ${CFLAGS:--O2} -gdwarf-4 -Wall -Wextra -ISources/CBAEKernels -ISources/CBAEKernels/include \
-  $(pkg-config --cflags openblas) -o "$OUT" scripts/bench_kernels.c Sources/CBAEKernels/*.c \
-  $(pkg-config --libs openblas) -lpthread -lm
+scripts/build_kernel_bench.sh scripts/bench_kernels.c "$OUT"
 if [ "$#" -eq 0 ]; then set -- 7 512 2304 8192; fi
 "$OUT" "$@"

@@ -9,13 +9,8 @@
 #     .build/bench_sparse_kernels once 3 gather-add 512 576 2304 0.0139
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CC="${CC:-clang}"
 OUT="${OUT:-.build/bench_sparse_kernels}"
-mkdir -p "$(dirname "$OUT")"
-# shellcheck disable=SC2086
-"$CC" ${CFLAGS:--O2} -gdwarf-4 -Wall -Wextra -ISources/CBAEKernels -ISources/CBAEKernels/include \
-  $(pkg-config --cflags openblas) -o "$OUT" scripts/bench_sparse_kernels.c Sources/CBAEKernels/*.c \
-  $(pkg-config --libs openblas) -lpthread
+scripts/build_kernel_bench.sh scripts/bench_sparse_kernels.c "$OUT"
 REPS="${1:-7}"
 N="${2:-512}" D="${3:-576}" DL="${4:-2304}"
 shift $(($# < 4 ? $# : 4))
