@@ -98,8 +98,8 @@ final class KernelThreadsTests: XCTestCase {
     }
   }
 
-  /// A BAE step (k = 1: entropy, covariance, sign_s) after warm-up makes no heap allocation at T = 1 and
-  /// T = 2. OpenBLAS runs on one thread here: its threaded sgemm mallocs a few job buffers per call.
+  /// A BAE step (k = 1: entropy, covariance, sign_s; the LUT decoder) after warm-up makes no heap
+  /// allocation at T = 1 and T = 2. OpenBLAS runs on one thread here: its threaded sgemm mallocs a few job buffers per call.
   func testBAEStepAllocatesNothing() throws {
     try XCTSkipUnless(allocation_counter_supported() != 0, "allocation counting needs glibc")
     // the counter must see allocations at all, or a zero below would prove nothing
@@ -127,6 +127,7 @@ final class KernelThreadsTests: XCTestCase {
         for s in 2..<5 { _ = try step.run(xm, step: s, rowsPerRank: rows) }
         let allocations = allocation_counter_stop()
         XCTAssertEqual(allocations, 0, "k = \(bits), T = \(threads): heap allocations in 3 steps")
+        XCTAssertEqual(step.workspace.sparseDecoder.path, .lut, "n = \(n): the LUT decoder ran")
       }
     }
   }
