@@ -3,8 +3,9 @@
 //   bench_lut_kernels time REPS PATH THREADS N D DL   median ms: x̂ = h·W_decᵀ and ∂W_decᵀ = hᵀ·∂x̂, LUT
 //                                                      vs sgemm (PATH 1 portable, 3 avx2, 4 avx512)
 //   bench_lut_kernels once PATH OP N D DL             one call of OP (lut-xhat, lut-dw, sgemm-xhat,
-//                                                      sgemm-dw), single thread, for callgrind --toggle-collect
+//                                                      sgemm-dw, transpose), single thread, for callgrind --toggle-collect
 #include "bae_kernels.h"
+#include "bae_sparse.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -70,6 +71,8 @@ static void run(problem *p, const char *op) {
     bae_lut_product_mt(p->rowBits, n, p->wpr, dl, p->wt, d, d, p->b, p->xhat, d, p->scratch, sf, p->threads);
   } else if (strcmp(op, "lut-dw") == 0) {
     bae_lut_product_mt(p->colBits, dl, p->wpc, n, p->dx, d, d, NULL, p->dwt, d, p->scratch, sf, p->threads);
+  } else if (strcmp(op, "transpose") == 0) {  // W_dec → W_decᵀ, which the step does before x̂
+    bae_transpose_f32_mt(p->w, d, dl, dl, p->wt, d, p->threads);
   } else if (strcmp(op, "sgemm-xhat") == 0) {  // x̂ = h·W_decᵀ + b (the bias fill as the model does it)
     for (int64_t i = 0; i < n; i++) memcpy(p->xhat + i * d, p->b, (size_t)d * 4);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d, (int)dl, 1.0f, p->h, (int)dl, p->w,
@@ -144,10 +147,11 @@ int main(int argc, char **argv) {
     double rel = max_rel_diff(&p);
     double lx = median_ms(&p, "lut-xhat", reps), gx = median_ms(&p, "sgemm-xhat", reps);
     double ld = median_ms(&p, "lut-dw", reps), gd = median_ms(&p, "sgemm-dw", reps);
+    double tt = median_ms(&p, "transpose", reps);
     printf("path %-16s threads %d (%s)  n %lld d %lld d' %lld: x̂ lut %.3f ms sgemm %.3f ms (%.2fx)   "
-           "∂W_dec lut %.3f ms sgemm %.3f ms (%.2fx)   max rel diff %.1e\n",
+           "∂W_dec lut %.3f ms sgemm %.3f ms (%.2fx)   W_dec transpose %.3f ms   max rel diff %.1e\n",
            bae_kernels_path_name(bae_lut_path()), threads, threads == 1 ? "cpu time" : "wall", (long long)p.n, (long long)p.d, (long long)p.dl, lx, gx,
-           gx / lx, ld, gd, gd / ld, rel);
+           gx / lx, ld, gd, gd / ld, tt, rel);
     return 0;
   }
   if (argc == 7 && strcmp(argv[1], "once") == 0) {
