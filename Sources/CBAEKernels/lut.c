@@ -11,11 +11,13 @@
 #define LUT_G 8     // bits per group
 #endif
 #ifndef LUT_TILE
-#define LUT_TILE 64  // output columns per pass (4 AVX-512 or 8 AVX2 accumulators)
+#define LUT_TILE 32  // output columns per pass (2 AVX-512 or 4 AVX2 accumulators)
 #endif
 #ifndef LUT_SET
-#define LUT_SET 4  // groups whose tables are live at once: 4 x 256 x 64 floats = 256 KiB (L2)
+#define LUT_SET 8  // groups whose tables are live at once: 8 x 256 x 32 floats = 256 KiB (L2)
 #endif
+// (G, TILE, SET) = (8, 32, 8) measured fastest at d = 576 among 4/8 x 16..128 x 2..32 (Benchmarks.md,
+// "LUT decoder"); build with -DLUT_TILE=... to time others (scripts/bench_lut_kernels.sh).
 #define LUT_ENTRIES (1 << LUT_G)  // subsets of a group
 #define LUT_CAT2(a, b) a##_##b
 #define LUT_CAT(a, b) LUT_CAT2(a, b)

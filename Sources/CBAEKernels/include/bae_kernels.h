@@ -92,12 +92,12 @@ void bae_fill_rows_mt(float *dst, int64_t n, int64_t c, const float *row, int th
 void bae_scaled_residual_mt(float *r, const float *x, int64_t count, float scale, int threads);
 
 // ---- The lookup-table ("four Russians") product of the dense binary decoder (lut.c) ----
-/// Floats of table scratch one thread needs (256 KiB of tables: 4 groups x 256 subsets x 64 columns).
+/// Floats of table scratch one thread needs (256 KiB of tables: 8 groups x 256 subsets x 32 columns).
 int64_t bae_lut_table_floats(void);
 /// out[i*ldo + k] = bias[k] (0 when bias is NULL) + Σ_{c < inner, bit c of row i} src[c*lds + k] for
 /// i < rows, k < cols: B·src for B (rows, inner) 0/1, bit-packed with wpb words per row (bit c at word
 /// c/64, bit c%64; bits at or past `inner` must be 0). Groups of 8 inner indices become tables of their
-/// 256 subset sums (per 64 output columns), and each row adds one entry per group. Summation order per
+/// 256 subset sums (per 32 output columns), and each row adds one entry per group. Summation order per
 /// element: bias, then groups ascending, each entry built from its subset without the highest bit; the
 /// same bits on every path and thread count. scratch: scratchFloats ≥ bae_lut_table_floats() per thread
 /// used (fewer threads run when it is smaller). Returns 0, or -1 (nothing written) with no scratch.
