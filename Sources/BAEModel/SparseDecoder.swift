@@ -34,7 +34,7 @@ public enum DecoderPolicy: Sendable, Equatable {
   public static let cacheResidentBytes = 16 << 20
   /// Local rows from which the LUT products beat the GEMMs they replace: their tables cost 256 adds per
   /// group of 8 latents and output column against n lookups, and at n = 512 (d = 576, d' = 2304) they ran
-  /// in about half the sgemm time (Benchmarks.md, "LUT decoder"), which puts the break-even near n ≈ 128.
+  /// in a half to a third of the sgemm time (Benchmarks.md, "LUT decoder"): break-even near n ≈ 100–130.
   public static let lutMinimumRows = 128
   /// The default: automatic at the measured crossover.
   public static let standard = DecoderPolicy.automatic(crossover: nil)
