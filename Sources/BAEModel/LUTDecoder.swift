@@ -1,4 +1,4 @@
-// The LUT decoder of a 1-bit BAE (Documentation/Method.md, "Decoder"): x̂ = b_dec + h·W_decᵀ and
+// The LUT decoder of a 1-bit BAE (Documentation/Method.md §10, "The LUT decoder"): x̂ = b_dec + h·W_decᵀ and
 // ∂W_dec = ∂x̂ᵀ·h as lookup-table ("four Russians") products over the bit-packed code, bae_lut_product_mt:
 // groups of 8 bits index tables of their 256 subset sums, so a row costs one vector add per group
 // instead of one multiply-add per latent. ∂h = ∂x̂·W_dec and the encoder stay dense GEMMs.

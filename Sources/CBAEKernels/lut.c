@@ -1,5 +1,5 @@
-// The lookup-table ("four Russians") product behind the BAE's dense binary decoder (Method.md,
-// "Decoder"): out = bias + B·src for a bit-packed 0/1 matrix B. The inner dimension is cut into groups
+// The lookup-table ("four Russians") product behind the BAE's dense binary decoder (Method.md §10,
+// "The LUT decoder"): out = bias + B·src for a bit-packed 0/1 matrix B. The inner dimension is cut into groups
 // of 8; a group's 256 subset sums of src rows are tabulated (one vector add per entry) and each output
 // row adds one table entry per group: rows·(inner/8) adds instead of rows·inner multiply-adds.
 // Threads own disjoint output column ranges and each element is summed in one fixed order (bias, then
