@@ -94,6 +94,9 @@ final class BitKernelPathTests: XCTestCase {
       XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_PRODUCT)), path)
       XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_TRANSPOSE)), Int32(BAE_PATH_PORTABLE))
       XCTAssertEqual(
+        bae_kernels_path_of(Int32(BAE_KERNEL_LUT)),
+        path == Int32(BAE_PATH_POPCNT) ? Int32(BAE_PATH_PORTABLE) : path, "the LUT decoder has no popcnt form")
+      XCTAssertEqual(
         bae_kernels_path_of(Int32(BAE_KERNEL_BINARIZE)),
         Int32(path >= Int32(BAE_PATH_AVX2) ? BAE_PATH_AVX2 : BAE_PATH_PORTABLE))
       XCTAssertEqual(bae_kernels_have_avx512_popcnt(), path == Int32(BAE_PATH_AVX512) ? 1 : 0)

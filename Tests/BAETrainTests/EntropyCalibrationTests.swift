@@ -45,6 +45,10 @@ final class EntropyCalibrationTests: XCTestCase {
     let log = RunLog(rank: 0, worldSize: 1)
     log.quiet = true
     let trainer = try Trainer(config: c, collectives: SingleProcess(), log: log)
+    // the decoder path is one of the fixed settings: Ĥ after 3000 steps is a chaotic function of the
+    // trajectory, and the LUT decoder's other (equally exact) rounding moved Ĥ(r = 8) from 42.1 to 46.9 bits
+    // and R² from 0.980 to 0.972 (2026-12-07); the calibration was measured on the dense path
+    trainer.step.workspace.sparseDecoder.policy = .always(.dense)
     _ = try trainer.run()
     let s = try SetEvaluator.evaluate(
       trainer.model, source: InMemoryRowSource(values: values, inputDim: Self.dim),

@@ -91,6 +91,23 @@ void bae_fill_rows_mt(float *dst, int64_t n, int64_t c, const float *row, int th
 /// r = (r − x)·scale over count elements.
 void bae_scaled_residual_mt(float *r, const float *x, int64_t count, float scale, int threads);
 
+// ---- The lookup-table ("four Russians") product of the dense binary decoder (lut.c) ----
+/// Floats of table scratch one thread needs (256 KiB of tables: 8 groups x 256 subsets x 32 columns).
+int64_t bae_lut_table_floats(void);
+/// out[i*ldo + k] = bias[k] (0 when bias is NULL) + Σ_{c < inner, bit c of row i} src[c*lds + k] for
+/// i < rows, k < cols: B·src for B (rows, inner) 0/1, bit-packed with wpb words per row (bit c at word
+/// c/64, bit c%64; bits at or past `inner` must be 0). Groups of 8 inner indices become tables of their
+/// 256 subset sums (per 32 output columns), and each row adds one entry per group. Summation order per
+/// element: bias, then groups ascending, each entry built from its subset without the highest bit; the
+/// same bits on every path and thread count. scratch: scratchFloats ≥ bae_lut_table_floats() per thread
+/// used (fewer threads run when it is smaller). Returns 0, or -1 (nothing written) with no scratch.
+int bae_lut_product_mt(const uint64_t *bits, int64_t rows, int64_t wpb, int64_t inner, const float *src,
+                       int64_t lds, int64_t cols, const float *bias, float *out, int64_t ldo, float *scratch,
+                       int64_t scratchFloats, int threads);
+/// The path bae_lut_product_mt runs: BAE_PATH_AVX512 (AVX-512F, under the AVX-512 path), BAE_PATH_AVX2,
+/// or BAE_PATH_PORTABLE.
+int bae_lut_path(void);
+
 // ---- ISA paths and what runs ----
 /// Kernel implementations, best last. Values are stable (tests and BAE_KERNEL_PATH use them).
 enum {
@@ -101,7 +118,13 @@ enum {
   BAE_PATH_AVX512 = 4     ///< x86 AVX-512 VPOPCNTDQ
 };
 /// The kernels, for bae_kernels_path_of.
-enum { BAE_KERNEL_BINARIZE = 0, BAE_KERNEL_TRANSPOSE = 1, BAE_KERNEL_COVARIANCE = 2, BAE_KERNEL_PRODUCT = 3 };
+enum {
+  BAE_KERNEL_BINARIZE = 0,
+  BAE_KERNEL_TRANSPOSE = 1,
+  BAE_KERNEL_COVARIANCE = 2,
+  BAE_KERNEL_PRODUCT = 3,
+  BAE_KERNEL_LUT = 4
+};
 
 /// 1 when this CPU (and build) can run `path`; BAE_PATH_AUTO and BAE_PATH_PORTABLE always can.
 int bae_kernels_path_supported(int path);
@@ -111,7 +134,8 @@ int bae_kernels_force_path(int path);
 /// The path the next calls choose: forced, else BAE_KERNEL_PATH when valid, else the best supported.
 int bae_kernels_selected_path(void);
 /// The implementation `kernel` (BAE_KERNEL_*) runs under the selected path, as a BAE_PATH_* value:
-/// binarize has portable and AVX2 forms; the transpose is portable C on every CPU.
+/// binarize has portable and AVX2 forms; the transpose is portable C on every CPU; the LUT product runs
+/// AVX-512F under the AVX-512 path.
 int bae_kernels_path_of(int kernel);
 /// Name of a path: "auto", "portable", "popcnt", "avx2", "avx512-vpopcntdq"; "unknown" otherwise.
 const char *bae_kernels_path_name(int path);
