@@ -71,6 +71,7 @@ void bae_run_parts(bae_phase_fn fn, void *ctx, int parts);
 
 // ---- The step's float phases on `threads` threads (phases.c); bitwise the same for every count ----
 /// Adam over count elements: m += w1·(g − m); v = b2·v + w2·g²; p −= stepSize·m / (√v / bc2Sqrt + eps).
+/// AVX-512F under the avx512 path, AVX2 under avx2, else portable C; bitwise the same on every path.
 void bae_adam_update_mt(float *p, const float *g, float *m, float *v, int64_t count, float w1, float b2, float w2,
                         float stepSize, float bc2Sqrt, float eps, int threads);
 /// g: (n, m) with leading dimension ldg, per row in place: g += e (when e != NULL); g += coef·(a_i − q)
