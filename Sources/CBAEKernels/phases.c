@@ -49,41 +49,33 @@ static void adam_portable(const adam_job *a, int64_t lo, int64_t hi) {
 }
 
 #if BAE_X86
-__attribute__((target("avx512f"))) static void adam_avx512(const adam_job *a, int64_t lo, int64_t hi) {
-  float *restrict p = a->p, *restrict m = a->m, *restrict v = a->v;
-  const float *restrict g = a->g;
-  const __m512 w1 = _mm512_set1_ps(a->w1), b2 = _mm512_set1_ps(a->b2), w2 = _mm512_set1_ps(a->w2);
-  const __m512 step = _mm512_set1_ps(a->stepSize), bc2 = _mm512_set1_ps(a->bc2Sqrt), eps = _mm512_set1_ps(a->eps);
-  int64_t i = lo;
-  for (; i + 16 <= hi; i += 16) {
-    __m512 gi = _mm512_loadu_ps(g + i), m0 = _mm512_loadu_ps(m + i), v0 = _mm512_loadu_ps(v + i);
-    __m512 mi = _mm512_add_ps(m0, _mm512_mul_ps(w1, _mm512_sub_ps(gi, m0)));
-    __m512 vi = _mm512_add_ps(_mm512_mul_ps(v0, b2), _mm512_mul_ps(w2, _mm512_mul_ps(gi, gi)));
-    _mm512_storeu_ps(m + i, mi);
-    _mm512_storeu_ps(v + i, vi);
-    __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), bc2), eps);
-    _mm512_storeu_ps(p + i, _mm512_sub_ps(_mm512_loadu_ps(p + i), _mm512_mul_ps(step, _mm512_div_ps(mi, denom))));
+// One vector body for both widths, in clang's vector extensions (element-wise + − × ÷ with scalars splatted,
+// __builtin_elementwise_sqrt = vsqrtps), compiled once per target; memcpy does the unaligned loads and stores.
+#define ADAM_VECTOR_PATH(NAME, TARGET, LANES)                                                           \
+  typedef float NAME##_vector __attribute__((vector_size(4 * (LANES))));                                \
+  __attribute__((target(TARGET))) static void NAME(const adam_job *a, int64_t lo, int64_t hi) {         \
+    float *restrict p = a->p, *restrict m = a->m, *restrict v = a->v;                                    \
+    const float *restrict g = a->g;                                                                      \
+    const float w1 = a->w1, b2 = a->b2, w2 = a->w2, step = a->stepSize, bc2 = a->bc2Sqrt, eps = a->eps;  \
+    int64_t i = lo;                                                                                      \
+    for (; i + (LANES) <= hi; i += (LANES)) {                                                            \
+      NAME##_vector gi, m0, v0, p0;                                                                      \
+      __builtin_memcpy(&gi, g + i, sizeof gi);                                                           \
+      __builtin_memcpy(&m0, m + i, sizeof m0);                                                           \
+      __builtin_memcpy(&v0, v + i, sizeof v0);                                                           \
+      __builtin_memcpy(&p0, p + i, sizeof p0);                                                           \
+      NAME##_vector mi = m0 + w1 * (gi - m0);                                                            \
+      NAME##_vector vi = v0 * b2 + w2 * (gi * gi);                                                       \
+      NAME##_vector denom = __builtin_elementwise_sqrt(vi) / bc2 + eps;                                  \
+      p0 -= step * (mi / denom);                                                                         \
+      __builtin_memcpy(m + i, &mi, sizeof mi);                                                           \
+      __builtin_memcpy(v + i, &vi, sizeof vi);                                                           \
+      __builtin_memcpy(p + i, &p0, sizeof p0);                                                           \
+    }                                                                                                    \
+    adam_portable(a, i, hi);                                                                             \
   }
-  adam_portable(a, i, hi);
-}
-
-__attribute__((target("avx2"))) static void adam_avx2(const adam_job *a, int64_t lo, int64_t hi) {
-  float *restrict p = a->p, *restrict m = a->m, *restrict v = a->v;
-  const float *restrict g = a->g;
-  const __m256 w1 = _mm256_set1_ps(a->w1), b2 = _mm256_set1_ps(a->b2), w2 = _mm256_set1_ps(a->w2);
-  const __m256 step = _mm256_set1_ps(a->stepSize), bc2 = _mm256_set1_ps(a->bc2Sqrt), eps = _mm256_set1_ps(a->eps);
-  int64_t i = lo;
-  for (; i + 8 <= hi; i += 8) {
-    __m256 gi = _mm256_loadu_ps(g + i), m0 = _mm256_loadu_ps(m + i), v0 = _mm256_loadu_ps(v + i);
-    __m256 mi = _mm256_add_ps(m0, _mm256_mul_ps(w1, _mm256_sub_ps(gi, m0)));
-    __m256 vi = _mm256_add_ps(_mm256_mul_ps(v0, b2), _mm256_mul_ps(w2, _mm256_mul_ps(gi, gi)));
-    _mm256_storeu_ps(m + i, mi);
-    _mm256_storeu_ps(v + i, vi);
-    __m256 denom = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc2), eps);
-    _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), _mm256_mul_ps(step, _mm256_div_ps(mi, denom))));
-  }
-  adam_portable(a, i, hi);
-}
+ADAM_VECTOR_PATH(adam_avx512, "avx512f", 16)
+ADAM_VECTOR_PATH(adam_avx2, "avx2", 8)
 #endif
 
 static void adam_part(void *ctx, int part, int parts) {
