@@ -198,11 +198,11 @@ finish:;
 // the column words; an add/shuffle tree reduces the eight vectors to one vector of eight n11 values, and
 // the sign test and |d| run on that vector.
 #define AVX_COV_TARGET __attribute__((target("avx512f,avx512dq,avx512vpopcntdq")))
-// Short columns (n <= 64 * COV_KT_WORDS): the tile's 64 k columns are first interleaved by groups of
+// Short columns (n <= 64 * COV_KT_WORDS = 2048): the tile's 64 k columns are first interleaved by groups of
 // eight, kT[q][w][l] = word w of column 64 kb + 8 q + l, so one vector holds word w of eight columns and
 // ANDs with column j's word w broadcast: popcounts land per pair, with no horizontal sums, and each kT
 // load serves four rows j. The same pairs, signs and |d| as the form below.
-#define COV_KT_WORDS 16
+#define COV_KT_WORDS 32
 AVX_COV_TARGET static void cov_tile_interleaved(const uint64_t *colBits, int64_t m, int64_t wpc,
                                                 const int64_t *counts, int64_t n, int64_t jb, int64_t kb,
                                                 uint64_t posJ[64], uint64_t negJ[64], __m512i *totalv) {
