@@ -24,11 +24,15 @@ final class BitKernelPathTests: XCTestCase {
   func testLongVectorsAgreeWithPortable() throws {
     for path in [BAE_PATH_POPCNT, BAE_PATH_AVX2, BAE_PATH_AVX512].map({ Int32($0) })
     where bae_kernels_path_supported(path) != 0 {
-      // n = 7300: 115 column words, past the AVX2 pair kernel's 28-vector byte flush
-      let pairs = Problem(n: 7300, m: 70, seed: 11), ref = pairs.run(path: Int32(BAE_PATH_PORTABLE), threads: 1)
-      for t in [1, 2, 3] {
-        let got = pairs.run(path: path, threads: t)
-        XCTAssertTrue(got == ref, "\(name(path)) T \(t), n 7300: \(got.firstDifference(ref)) differs")
+      // n = 7300: 115 column words, past the AVX2 pair kernel's 28-vector byte flush (and the AVX-512
+      // interleaved pair form's 32); n = 1500: 24 words, inside it with a partial last vector
+      for (n, seed) in [(7300, 11), (1500, 13)] {
+        let pairs = Problem(n: n, m: 70, seed: UInt64(seed)),
+          ref = pairs.run(path: Int32(BAE_PATH_PORTABLE), threads: 1)
+        for t in [1, 2, 3] {
+          let got = pairs.run(path: path, threads: t)
+          XCTAssertTrue(got == ref, "\(name(path)) T \(t), n \(n): \(got.firstDifference(ref)) differs")
+        }
       }
       // m = 7300: 115 row words, past the AVX2 popcount form's flush. S must be symmetric: S_jk =
       // M[class j][class k] for random classes and a symmetric 4x4 M, diagonal 0. With zeros in M, Z_j
