@@ -71,6 +71,7 @@ void bae_run_parts(bae_phase_fn fn, void *ctx, int parts);
 
 // ---- The step's float phases on `threads` threads (phases.c); bitwise the same for every count ----
 /// Adam over count elements: m += w1·(g − m); v = b2·v + w2·g²; p −= stepSize·m / (√v / bc2Sqrt + eps).
+/// AVX-512F under the avx512 path, AVX2 under avx2, else portable C; bitwise the same on every path.
 void bae_adam_update_mt(float *p, const float *g, float *m, float *v, int64_t count, float w1, float b2, float w2,
                         float stepSize, float bc2Sqrt, float eps, int threads);
 /// g: (n, m) with leading dimension ldg, per row in place: g += e (when e != NULL); g += coef·(a_i − q)
@@ -79,6 +80,7 @@ void bae_code_gradient_mt(float *g, int64_t n, int64_t m, int64_t ldg, const flo
                           const float *q, float coef, int signS, int threads);
 /// out[j] = Σ_{k ∈ S⁺_j} counts_k − Σ_{k ∈ S⁻_j} counts_k (N·q_j for q = S·p, exact) over the set bits of
 /// row j of the planes; over a rank's own tiles before the planes' all-reduce it is that rank's share.
+/// AVX-512 (F, DQ) or AVX2 lane masks under those paths, else a walk over the set bits; exact on every path.
 void bae_sign_row_sums_mt(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, const int64_t *counts,
                           int64_t *out, int threads);
 /// out[k] = Σ_i a[i·lda + k] for k < c, summed in row order.
