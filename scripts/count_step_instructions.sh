@@ -63,6 +63,8 @@ command -v valgrind >/dev/null || die "valgrind is not installed: apt-get instal
 [ -z "$reference" ] || [ -f "$reference/train/trainer.py" ] ||
   die "--reference-dir $reference has no train/trainer.py: pass a checkout of github.com/hc495/Binary_Autoencoder"
 IFS=, read -r d dl n <<<"$shape"
+python=$(cd "$(dirname "$python")" && pwd)/$(basename "$python") # the PyTorch side runs from scripts/
+[ -z "$reference" ] || reference=$(cd "$reference" && pwd)
 
 if [ -n "$keep" ]; then mkdir -p "$keep"; work=$(cd "$keep" && pwd); else work=$(mktemp -d); fi
 cleanup() {
