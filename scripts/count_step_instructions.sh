@@ -24,7 +24,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 shape=576,2304,512 steps=1 lambda=1e-7 bae=.build/release/bae python=.venv-torch/bin/python
-reference="" json="" keep=""
+reference="" json="" keep="" from=""
 usage() {
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
@@ -37,6 +37,7 @@ Options:
   --reference-dir PATH  also count the reference's own trainer loop from this checkout
   --json FILE           write every count here
   --keep DIR            keep the callgrind dumps in DIR (default: a temporary directory, removed)
+  --from DIR            run nothing: report from the dumps an earlier --keep DIR run left (same flags)
 EOF
 }
 while [ $# -gt 0 ]; do
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
     --reference-dir) reference=$2; shift 2 ;;
     --json) json=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --from) from=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "count_step_instructions: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -56,60 +58,76 @@ done
 die() { echo "count_step_instructions: $*" >&2; exit 1; }
 [[ $shape =~ ^[1-9][0-9]*,[1-9][0-9]*,[1-9][0-9]*$ ]] || die "--shape takes d,d',n as positive integers (e.g. 576,2304,512)"
 [[ $steps =~ ^[1-9][0-9]*$ ]] || die "--steps takes a positive integer"
-command -v valgrind >/dev/null || die "valgrind is not installed: apt-get install valgrind"
-[ -f /usr/include/valgrind/callgrind.h ] || die "no /usr/include/valgrind/callgrind.h: apt-get install valgrind"
-[ -x "$bae" ] || die "no bae binary at $bae: build it (swift build -c release) or pass --bae"
-[ -x "$python" ] || die "no python at $python: run scripts/setup_torch.sh or pass --python"
-[ -z "$reference" ] || [ -f "$reference/train/trainer.py" ] ||
-  die "--reference-dir $reference has no train/trainer.py: pass a checkout of github.com/hc495/Binary_Autoencoder"
+if [ -z "$from" ]; then
+  command -v valgrind >/dev/null || die "valgrind is not installed: apt-get install valgrind"
+  [ -f /usr/include/valgrind/callgrind.h ] || die "no /usr/include/valgrind/callgrind.h: apt-get install valgrind"
+  [ -x "$bae" ] || die "no bae binary at $bae: build it (swift build -c release) or pass --bae"
+  [ -x "$python" ] || die "no python at $python: run scripts/setup_torch.sh or pass --python"
+  [ -z "$reference" ] || [ -f "$reference/train/trainer.py" ] ||
+    die "--reference-dir $reference has no train/trainer.py: pass a checkout of github.com/hc495/Binary_Autoencoder"
+  python=$(cd "$(dirname "$python")" && pwd)/$(basename "$python") # the PyTorch side runs from scripts/
+  [ -z "$reference" ] || reference=$(cd "$reference" && pwd)
+fi
 IFS=, read -r d dl n <<<"$shape"
-python=$(cd "$(dirname "$python")" && pwd)/$(basename "$python") # the PyTorch side runs from scripts/
-[ -z "$reference" ] || reference=$(cd "$reference" && pwd)
 
-if [ -n "$keep" ]; then mkdir -p "$keep"; work=$(cd "$keep" && pwd); else work=$(mktemp -d); fi
-cleanup() {
-  [ -z "${ours_pid:-}" ] || kill "$ours_pid" 2>/dev/null || true
-  [ -n "$keep" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-objcopy --strip-debug "$bae" "$work/bae"
-cc -O1 -shared -fPIC -o "$work/marks.so" "$here/callgrind_marks.c"
-sym=$(nm "$work/bae" | awk '$2 == "T" && $3 ~ /^\$s8BAEModel12TrainingStepC3run_.*KF$/ { print $3 }')
-[ "$(wc -l <<<"$sym")" = 1 ] && [ -n "$sym" ] || die "expected one TrainingStep.run symbol in $bae, found: '$sym'"
-echo "shape d=$d d'=$dl n=$n  λ=$lambda  $steps counted step(s) per side  load $(cut -d' ' -f1-3 /proc/loadavg)  $(date -u '+%F %H:%M') UTC"
+if [ -n "$from" ]; then
+  work=$(cd "$from" && pwd)
+  [ -f "$work/ours.1" ] || die "--from $from holds no callgrind dumps (ours.1, torch.1, ...): run with --keep DIR first"
+  want=$((2 * (steps + 1)))
+else
+  if [ -n "$keep" ]; then mkdir -p "$keep"; work=$(cd "$keep" && pwd); else work=$(mktemp -d); fi
+  cleanup() {
+    [ -z "${ours_pid:-}" ] || kill "$ours_pid" 2>/dev/null || true
+    [ -n "$keep" ] || rm -rf "$work"
+  }
+  trap cleanup EXIT
+  objcopy --strip-debug "$bae" "$work/bae"
+  cc -O1 -shared -fPIC -o "$work/marks.so" "$here/callgrind_marks.c"
+  sym=$(nm "$work/bae" | awk '$2 == "T" && $3 ~ /^\$s8BAEModel12TrainingStepC3run_.*KF$/ { print $3 }')
+  [ "$(wc -l <<<"$sym")" = 1 ] && [ -n "$sym" ] || die "expected one TrainingStep.run symbol in $bae, found: '$sym'"
+  echo "shape d=$d d'=$dl n=$n  λ=$lambda  $steps counted step(s) per side  load $(cut -d' ' -f1-3 /proc/loadavg)  $(date -u '+%F %H:%M') UTC"
 
-# ours: 2(K+1) dumps (λ = 0 then λ > 0), then stop the process (what follows in bench step is not the step)
-want=$((2 * (steps + 1)))
-OPENBLAS_NUM_THREADS=1 valgrind --tool=callgrind --collect-atstart=no "--toggle-collect=$sym" "--dump-after=$sym" \
-  --callgrind-out-file="$work/ours" "$work/bae" bench step --dim "$d" --latent "$dl" --rows "$n" \
-  --repeats "$steps" --lambda "$lambda" --threads 1 >"$work/ours.log" 2>&1 &
-ours_pid=$!
-# PyTorch (and the reference), concurrently: the counts do not depend on what else runs
-pyargs=(--marks "$work/marks.so" --shape "$shape" --steps "$steps" --lambda "$lambda")
-(
-  cd "$here"
-  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/torch" \
-    "$python" callgrind_torch_step.py "${pyargs[@]}" >"$work/torch.log" 2>&1
-  if [ -n "$reference" ]; then
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/reference" \
-      "$python" callgrind_torch_step.py "${pyargs[@]}" --reference-dir "$reference" >"$work/reference.log" 2>&1
-  fi
-) &
-py_pid=$!
-while kill -0 "$ours_pid" 2>/dev/null && ! grep -qs '^totals:' "$work/ours.$want"; do sleep 2; done
-kill "$ours_pid" 2>/dev/null || true
-wait "$ours_pid" 2>/dev/null || true
-ours_pid=""
-grep -qs '^totals:' "$work/ours.$want" || die "bae bench step under callgrind stopped before $want steps: $(tail -5 "$work/ours.log")"
-wait "$py_pid" || die "the PyTorch step under callgrind failed: $(tail -5 "$work"/torch.log "$work"/reference.log 2>/dev/null)"
+  # ours: 2(K+1) dumps (λ = 0 then λ > 0), then stop the process (what follows in bench step is not the step)
+  want=$((2 * (steps + 1)))
+  OPENBLAS_NUM_THREADS=1 valgrind --tool=callgrind --collect-atstart=no "--toggle-collect=$sym" "--dump-after=$sym" \
+    --callgrind-out-file="$work/ours" "$work/bae" bench step --dim "$d" --latent "$dl" --rows "$n" \
+    --repeats "$steps" --lambda "$lambda" --threads 1 >"$work/ours.log" 2>&1 &
+  ours_pid=$!
+  # PyTorch (and the reference), concurrently: the counts do not depend on what else runs
+  pyargs=(--marks "$work/marks.so" --shape "$shape" --steps "$steps" --lambda "$lambda")
+  (
+    cd "$here"
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/torch" \
+      "$python" callgrind_torch_step.py "${pyargs[@]}" >"$work/torch.log" 2>&1
+    if [ -n "$reference" ]; then
+      valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/reference" \
+        "$python" callgrind_torch_step.py "${pyargs[@]}" --reference-dir "$reference" >"$work/reference.log" 2>&1
+    fi
+  ) &
+  py_pid=$!
+  while kill -0 "$ours_pid" 2>/dev/null && ! grep -qs '^totals:' "$work/ours.$want"; do sleep 2; done
+  kill "$ours_pid" 2>/dev/null || true
+  wait "$ours_pid" 2>/dev/null || true
+  ours_pid=""
+  grep -qs '^totals:' "$work/ours.$want" || die "bae bench step under callgrind stopped before $want steps: $(tail -5 "$work/ours.log")"
+  wait "$py_pid" || die "the PyTorch step under callgrind failed: $(tail -5 "$work"/torch.log "$work"/reference.log 2>/dev/null)"
+fi
 
-# counts: one 'totals:' line per dump; per-object split from callgrind_annotate (self cost by ELF object)
+[ -z "$from" ] || echo "shape d=$d d'=$dl n=$n  λ=$lambda  $steps counted step(s) per side  (the dumps in $work)"
+# counts: one 'totals:' line per dump
 totals() { for f in "$@"; do awk '/^totals:/ { print $2 }' "$f"; done; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# self instructions per ELF object in the last of the given dumps; callgrind names an object once, as
+# "ob=(id) path" or "cob=(id) path", in whichever dump of the run saw it first, and by "(id)" after
 objects() {
-  callgrind_annotate --threshold=100 "$1" 2>/dev/null |
-    awk '/\[.*\]$/ { gsub(",", "", $1); o = $NF; gsub(/^\[|\]$/, "", o); n = split(o, p, "/"); s[p[n]] += $1 }
-      END { for (k in s) printf "%s %d\n", k, s[k] }' | sort -k2,2nr | head -6
+  local target=${*: -1}
+  awk -v target="$target" '
+    /^c?ob=/ { id = $1; sub(/^c?ob=/, "", id); if (NF > 1) { n = split($NF, p, "/"); name[id] = p[n] } }
+    /^ob=/ { ob = id; next }
+    FILENAME != target { next }
+    /^calls=/ { inclusive = 1; next }
+    /^[0-9+*-]/ { if (inclusive) { inclusive = 0; next } s[ob] += $2 }
+    END { for (k in s) printf "%s %.0f\n", (k in name ? name[k] : k), s[k] }' "$@" | sort -k2,2nr | head -6
 }
 zero_files=() reg_files=() torch_files=() ref_files=()
 for i in $(seq 1 $((steps + 1))); do zero_files+=("$work/ours.$i"); done
@@ -136,9 +154,9 @@ echo "ratio PyTorch / ours (λ > 0): ${ratio}x"
 echo "ours: $paths"
 echo "torch: $cap"
 echo "where ours ran (self instructions by object, last λ > 0 step):"
-objects "${reg_files[-1]}" | awk '{ printf "  %-28s %16d\n", $1, $2 }'
+objects "${zero_files[@]}" "${reg_files[@]}" | awk '{ printf "  %-28s %16.0f\n", $1, $2 }'
 echo "where PyTorch ran (last step):"
-objects "${torch_files[-1]}" | awk '{ printf "  %-28s %16d\n", $1, $2 }'
+objects "${torch_files[@]}" | awk '{ printf "  %-28s %16.0f\n", $1, $2 }'
 
 if [ -n "$json" ]; then
   list() { totals "$@" | paste -sd, -; }
