@@ -117,17 +117,23 @@ fi
 # counts: one 'totals:' line per dump
 totals() { for f in "$@"; do awk '/^totals:/ { print $2 }' "$f"; done; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-# self instructions per ELF object in the last of the given dumps; callgrind names an object once, as
-# "ob=(id) path" or "cob=(id) path", in whichever dump of the run saw it first, and by "(id)" after
-objects() {
-  local target=${*: -1}
-  awk -v target="$target" '
-    /^c?ob=/ { id = $1; sub(/^c?ob=/, "", id); if (NF > 1) { n = split($NF, p, "/"); name[id] = p[n] } }
-    /^ob=/ { ob = id; next }
+# self instructions per ELF object (by=ob) or function (by=fn) in the last of the given dumps; callgrind
+# names each once, as "ob=(id) path" / "cob=(id) path" (fn=, cfn= alike), in whichever dump of the run
+# saw it first, and by "(id)" after
+split_by() {
+  local by=$1 target=${*: -1}
+  shift
+  awk -v by="$by" -v target="$target" '
+    $0 ~ "^c?" by "=" {
+      line = $0; id = $1; sub(/^c?[a-z]+=/, "", id)
+      if (NF > 1) { sub(/^[^ ]+ /, "", line); if (by == "ob") { n = split(line, p, "/"); line = p[n] } name[id] = line }
+    }
+    $0 ~ "^" by "=" { cur = id; next }
     FILENAME != target { next }
     /^calls=/ { inclusive = 1; next }
-    /^[0-9+*-]/ { if (inclusive) { inclusive = 0; next } s[ob] += $2 }
-    END { for (k in s) printf "%s %.0f\n", (k in name ? name[k] : k), s[k] }' "$@" | sort -k2,2nr | head -6
+    /^[0-9+*-]/ { if (inclusive) { inclusive = 0; next } s[cur] += $2 }
+    END { for (k in s) printf "%.0f %s\n", s[k], substr(k in name ? name[k] : k, 1, 90) }' "$@" |
+    sort -k1,1nr | head -8 | awk '{ c = $1; $1 = ""; printf "  %14.0f %s\n", c, substr($0, 2) }'
 }
 zero_files=() reg_files=() torch_files=() ref_files=()
 for i in $(seq 1 $((steps + 1))); do zero_files+=("$work/ours.$i"); done
@@ -153,10 +159,12 @@ ratio=$(awk -v a="$torch" -v b="$ours" 'BEGIN { printf "%.2f", a / b }')
 echo "ratio PyTorch / ours (λ > 0): ${ratio}x"
 echo "ours: $paths"
 echo "torch: $cap"
-echo "where ours ran (self instructions by object, last λ > 0 step):"
-objects "${zero_files[@]}" "${reg_files[@]}" | awk '{ printf "  %-28s %16.0f\n", $1, $2 }'
-echo "where PyTorch ran (last step):"
-objects "${torch_files[@]}" | awk '{ printf "  %-28s %16.0f\n", $1, $2 }'
+echo "where ours ran (self instructions of the last λ > 0 step, by object, then by function):"
+split_by ob "${zero_files[@]}" "${reg_files[@]}"
+split_by fn "${zero_files[@]}" "${reg_files[@]}"
+echo "where PyTorch ran (last step, by object, then by function):"
+split_by ob "${torch_files[@]}"
+split_by fn "${torch_files[@]}"
 
 if [ -n "$json" ]; then
   list() { totals "$@" | paste -sd, -; }
