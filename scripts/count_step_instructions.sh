@@ -144,6 +144,10 @@ ours0=$(totals "${zero_files[@]}" | median)
 ours=$(totals "${reg_files[@]}" | median)
 torch=$(totals "${torch_files[@]}" | median)
 [ -n "$torch" ] || die "no PyTorch step dumps: $(tail -5 "$work/torch.log")"
+# bench step runs its λ = 0 steps before its λ > 0 ones; if that order ever changes, say so, not mislabel
+max0=$(totals "${zero_files[@]}" | sort -n | tail -1) min1=$(totals "${reg_files[@]}" | sort -n | head -1)
+[ "$min1" -gt "$max0" ] ||
+  die "a λ > 0 step ($min1) counted no more than a λ = 0 step ($max0): has bae bench step's step order changed?"
 paths=$(grep -m1 'bit kernels' "$work/ours.log" || true)
 cap=$(grep -m1 'cpu capability' "$work/torch.log" || true)
 printf '%-34s %16s\n' "side" "instructions/step"
