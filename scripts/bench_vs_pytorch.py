@@ -15,9 +15,15 @@ For every (shape, threads) the two are timed alternately in rounds (so load drif
 the medians and their ratio are printed, with the CPU, torch's ISA level, our kernels' paths and the
 binaries used. `--json` writes every number.
 
+With `--reference-dir PATH` (a checkout of github.com/hc495/Binary_Autoencoder kept outside this
+repository) the reference's own trainer loop is timed too, in the same rounds, imported from PATH
+(scripts/bench_reference_trainer.py): its median should match the statement list's within noise.
+
   scripts/setup_torch.sh
   .venv-torch/bin/python scripts/bench_vs_pytorch.py --bae .build/release/bae \
-      --shape 576,2304,512 --shape 2048,8192,512 --threads 1 --threads 2
+      --shape 576,2304,512 --shape 2048,8192,512 --threads 1 --threads 2 [--reference-dir PATH]
+
+Instruction counts of the same two steps (valgrind, not moved by the load): scripts/count_step_instructions.sh.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_reference_trainer import load_reference, time_reference
 
 EPSILON = 1e-10
 
@@ -139,6 +147,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per point (default 3)")
     ap.add_argument("--repeats", type=int, default=3, help="timed steps per round and side (default 3)")
     ap.add_argument("--json", type=Path, help="also write every number here")
+    ap.add_argument(
+        "--reference-dir", type=Path,
+        help="also time the reference's own trainer, imported from this checkout of hc495/Binary_Autoencoder",
+    )  # fmt: skip
     a = ap.parse_args()
     if not a.bae.is_file():
         sys.exit(f"bench_vs_pytorch: no bae binary at {a.bae}: build it (swift build -c release) or pass --bae")
@@ -147,6 +159,7 @@ def main():
         sys.exit("bench_vs_pytorch: --shape takes three positive integers d,d',n (e.g. 576,2304,512)")
     threads = a.threads or [1, 2]
     torch, step_type = torch_step_type()
+    reference = load_reference(a.reference_dir) if a.reference_dir else None
 
     meta = {
         "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -158,6 +171,7 @@ def main():
         "python": sys.executable,
         "bae": str(a.bae.resolve()),
         "lambda": a.lam,
+        "reference_dir": str(a.reference_dir.resolve()) if reference else None,
     }
     print(
         f"cpu {meta['cpu']}  load {meta['load_average'][0]:.1f}  torch {meta['torch']} "
@@ -166,9 +180,11 @@ def main():
     rows = []
     for d, dl, n in shapes:
         for t in threads:
-            torch_s, ours_ms, ours_core_ms, last = [], [], [], None
+            torch_s, ref_s, ours_ms, ours_core_ms, last = [], [], [], [], None
             for _ in range(a.rounds):
                 torch_s += time_torch(torch, step_type, d, dl, n, a.lam, t, a.repeats)
+                if reference:
+                    ref_s += time_reference(torch, reference, d, dl, n, a.lam, t, a.repeats)
                 last = run_ours(a.bae, d, dl, n, a.lam, t, a.repeats)
                 ours_ms.append(last["stepMsWithRegularizer"])
                 ours_core_ms.append(last["stepMsNoRegularizer"])
@@ -181,6 +197,14 @@ def main():
                 "dense_core_efficiency": last["denseCoreEfficiency"], "sgemm_gflops": last["sgemmGflops"],
                 "kernel_paths": last["kernelPaths"], "blas_core": last["blasCore"],
             }  # fmt: skip
+            if reference:
+                row["reference_trainer_ms"] = statistics.median(ref_s) * 1e3
+                row["reference_over_statements"] = row["reference_trainer_ms"] / tm
+                print(
+                    f"d={d} d'={dl} n={n} T={t}: reference trainer {row['reference_trainer_ms']:8.1f} ms  "
+                    f"= {row['reference_over_statements']:.3f} x the statement list",
+                    flush=True,
+                )
             rows.append(row)
             print(
                 f"d={d} d'={dl} n={n} T={t}: PyTorch {tm:8.1f} ms  ours {om:8.1f} ms  ratio {tm / om:5.2f}x  "
