@@ -8,7 +8,7 @@ public enum MachineInfo {
   public static var kernelPaths: [String: String] {
     let kernels = [
       ("binarize", BAE_KERNEL_BINARIZE), ("transpose", BAE_KERNEL_TRANSPOSE),
-      ("covariance", BAE_KERNEL_COVARIANCE), ("product", BAE_KERNEL_PRODUCT),
+      ("covariance", BAE_KERNEL_COVARIANCE), ("product", BAE_KERNEL_PRODUCT), ("lut decoder", BAE_KERNEL_LUT),
     ]
     var out: [String: String] = [:]
     for (name, k) in kernels { out[name] = String(cString: bae_kernels_path_name(bae_kernels_path_of(Int32(k)))) }

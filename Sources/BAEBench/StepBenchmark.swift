@@ -46,10 +46,12 @@ public struct StepBenchmarkResult: Codable, Sendable {
   public var blasCore: String
   /// The ISA path of each bit kernel.
   public var kernelPaths: [String: String]
-  /// The decoder path the λ = 0 step took ("dense" or "sparse") and its deviation density.
+  /// The decoder path the λ = 0 step took ("dense", "sparse" or "lut") and its deviation density.
   public var decoderPath: String
   /// Fraction of code entries the sparse decoder would touch in that step.
   public var decoderDensity: Double
+  /// The LUT decoder against the dense GEMMs it replaces, same run (LUTBenchmark).
+  public var lut: LUTDecoderTimes
 }
 
 /// A model, a random minibatch and one `TrainingStep` at a benchmark shape (single process, seeded),
@@ -160,10 +162,14 @@ public enum StepBenchmark {
   /// line per phase.
   public static func run(
     inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
-    repeats: Int = 5, lambda: Double = 1e-7, progress: (String) -> Void = { _ in }
+    repeats: Int = 5, lambda: Double = 1e-7, decoder: DecoderPolicy? = nil, progress: (String) -> Void = { _ in }
   ) throws -> StepBenchmarkResult {
     let bench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: lambda, lr: 1e-6)
     let coreBench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
+    if let decoder {
+      bench.ws.sparseDecoder.policy = decoder
+      coreBench.ws.sparseDecoder.policy = decoder
+    }
     let model = bench.model, x = bench.x, ws = bench.ws
 
     // sgemm rate at the step's own shape: (n, d)·(d', d)ᵀ
@@ -225,6 +231,7 @@ public enum StepBenchmark {
     let adamBytes = 28.0 * Double(training.gradients.count)
     progress(String(format: "Adam: %.1f ms (%.1f GB/s)", tAdam * 1e3, adamBytes / tAdam / 1e9))
     let ideal = 10.0 * Double(n) * Double(d) * Double(dl) / (gflops * 1e9)
+    let lut = try LUTBenchmark.run(inputDim: d, latentDim: dl, rows: n, repeats: repeats, progress: progress)
     return StepBenchmarkResult(
       inputDim: d, latentDim: dl, rows: n, blasThreads: BLAS.threads, repeats: repeats,
       sgemmGflops: gflops, idealStepMs: ideal * 1e3,
@@ -236,6 +243,7 @@ public enum StepBenchmark {
       avx512Popcount: bae_kernels_have_avx512_popcnt() != 0,
       adamMs: tAdam * 1e3, adamGBps: adamBytes / tAdam / 1e9,
       cpu: MachineInfo.cpuModel, blasCore: BLAS.coreName, kernelPaths: MachineInfo.kernelPaths,
-      decoderPath: coreBench.ws.sparseDecoder.path.rawValue, decoderDensity: coreBench.ws.sparseDecoder.density)
+      decoderPath: coreBench.ws.sparseDecoder.path.rawValue, decoderDensity: coreBench.ws.sparseDecoder.density,
+      lut: lut)
   }
 }

@@ -1,23 +1,25 @@
 // The sparse decoder (Documentation/Method.md, "Sparse decoder"): when few entries of the decoder input
 // a: (n, d') differ from a per-latent centre μ (0 for an SAE, the rounded mean code for a BAE),
 // x̂ = (b_dec + W_dec·μ) + Σ_{j∈S_i} (a_ij − μ_j)·w_j is a gather-add over rows of W_decᵀ, and ∂W_dec,
-// ∂a (SAE) and ∂W_enc (SAE) follow the same pattern S, instead of dense GEMMs. Each step picks dense or
-// sparse by the measured density |S|/(n·d'); both give the same results up to float rounding.
+// ∂a (SAE) and ∂W_enc (SAE) follow the same pattern S, instead of dense GEMMs. Each step picks sparse by
+// the measured density |S|/(n·d'), else the lookup-table products of a 1-bit BAE (LUTDecoder.swift), else
+// dense GEMMs; all give the same results up to float rounding.
 import BAETensor
 import CBAEKernels
 
-/// The decoder's implementation in one step: dense GEMMs or gather/scatter over the code's pattern.
+/// The decoder's implementation in one step: dense GEMMs, gather/scatter over the code's pattern, or
+/// lookup tables of subset sums for x̂ and ∂W_dec (a 1-bit BAE).
 public enum DecoderPath: String, Sendable, Codable {
-  case dense, sparse
+  case dense, sparse, lut
 }
 
 /// How each step chooses its decoder path.
 public enum DecoderPolicy: Sendable, Equatable {
   /// Sparse when the pattern density |S|/(n·d') is at most `crossover` (nil: the measured crossover for
-  /// the model's shape), else dense.
+  /// the model's shape), else LUT for a 1-bit BAE with at least `lutMinimumRows` local rows, else dense.
   case automatic(crossover: Double?)
   /// Always this path (tests and benchmarks; `.sparse` still falls back to dense where the sparse
-  /// decoder does not apply: a multi-bit BAE).
+  /// decoder does not apply: a multi-bit BAE; `.lut` falls back to dense for every model but a 1-bit BAE).
   case always(DecoderPath)
 
   /// The crossover measured on the project's machine (`bae bench step --decoder-sweep`,
@@ -30,6 +32,10 @@ public enum DecoderPolicy: Sendable, Equatable {
   /// The size of W_decᵀ up to which the gathers count as cache-resident (16 MiB: half the L3 slice of
   /// the machine's core complex).
   public static let cacheResidentBytes = 16 << 20
+  /// Local rows from which the LUT products beat the GEMMs they replace: their tables cost 256 adds per
+  /// group of 8 latents and output column against n lookups, and at n = 512 (d = 576, d' = 2304) they ran
+  /// in a half to a third of the sgemm time (Benchmarks.md, "LUT decoder"): break-even near n ≈ 100–130.
+  public static let lutMinimumRows = 128
   /// The default: automatic at the measured crossover.
   public static let standard = DecoderPolicy.automatic(crossover: nil)
 }
@@ -44,6 +50,8 @@ public final class SparseDecoderState: @unchecked Sendable {
   public internal(set) var density = 0.0
   /// Whether the sparse decoder can run for this model at all (every SAE; a BAE with k = 1).
   public let applies: Bool
+  /// Whether the LUT decoder can run for this model (a BAE with k = 1: its decoder input is bits).
+  public let lutApplies: Bool
 
   /// W_decᵀ: (d', d), refreshed by every sparse forward
   let transposedDecoder: AlignedBuffer<Float>
@@ -58,6 +66,10 @@ public final class SparseDecoderState: @unchecked Sendable {
   let center: AlignedBuffer<Float>
   let base: AlignedBuffer<Float>
   let columnSum: AlignedBuffer<Float>
+  /// LUT: column-packed local code h: (d', ceil(capacity/64)) words
+  let lutColumnBits: AlignedBuffer<UInt64>
+  /// LUT: per-thread subset-sum tables, `bae_lut_table_floats()` each; grown (once) to the step's threads
+  var lutTables: AlignedBuffer<Float>
 
   init(layout: ParameterLayout, architecture: Architecture, capacity: Int) {
     let d = layout.inputDim, dl = layout.latentDim
@@ -72,11 +84,15 @@ public final class SparseDecoderState: @unchecked Sendable {
     center = AlignedBuffer(count: on && bae ? dl : 0)
     base = AlignedBuffer(count: on && bae ? d : 0)
     columnSum = AlignedBuffer(count: on && bae ? d : 0)
+    lutApplies = bae && layout.bitsPerFeature == 1
+    lutColumnBits = AlignedBuffer(count: lutApplies ? dl * ((capacity + 63) / 64) : 0)
+    lutTables = AlignedBuffer(count: lutApplies ? Int(bae_lut_table_floats()) : 0)
   }
 
   /// Bytes the sparse decoder adds to a workspace of `capacity` rows (for memory estimates).
   public static func bytes(inputDim d: Int, latentDim dl: Int, capacity: Int) -> Int {
-    dl * d * 4 + 2 * capacity * dl * 4 + (capacity + dl + 2) * 8 + (dl + 2 * d) * 4
+    dl * d * 4 + 2 * capacity * dl * 4 + (capacity + dl + 2) * 8 + (dl + 2 * d) * 4 + dl * ((capacity + 63) / 64) * 8
+      + Int(bae_lut_table_floats()) * 4
   }
 
   var isSparse: Bool { path == .sparse }
@@ -85,8 +101,8 @@ public final class SparseDecoderState: @unchecked Sendable {
 
 extension Autoencoder {
   /// Chooses this step's decoder path from the local code; when sparse, builds the pattern, refreshes
-  /// W_decᵀ and writes x̂ = base + gather-add into `xhat`: (n, d). Returns false (nothing written) for
-  /// the dense path.
+  /// W_decᵀ and writes x̂ = base + gather-add into `xhat`: (n, d); when LUT, writes x̂ from tables.
+  /// Returns false (nothing written) for the dense path.
   func sparseDecode(_ ws: StepWorkspace, rows n: Int, into xhat: Matrix) -> Bool {
     let sd = ws.sparseDecoder
     sd.path = .dense
@@ -105,10 +121,15 @@ extension Autoencoder {
     }
     sd.density = Double(entries) / Double(n * dl)
     switch sd.policy {
-    case .always(let p): sd.path = p
+    case .always(let p): sd.path = p == .lut && !sd.lutApplies ? .dense : p
     case .automatic(let crossover):
       let limit = crossover ?? DecoderPolicy.measuredCrossover(inputDim: d, latentDim: dl)
-      sd.path = sd.density <= limit ? .sparse : .dense
+      let lut = sd.lutApplies && n >= DecoderPolicy.lutMinimumRows
+      sd.path = sd.density <= limit ? .sparse : lut ? .lut : .dense
+    }
+    if sd.path == .lut {
+      lutDecode(ws, rows: n, into: xhat)
+      return true
     }
     guard sd.isSparse else { return false }
 
@@ -152,9 +173,14 @@ extension Autoencoder {
 
   /// ∂W_dec = ∂x̂ᵀ·a: (d, d') over the pattern when this step is sparse: row j of ∂W_decᵀ is
   /// μ_j·Σ_i ∂x̂_i + Σ_{i: j∈S_i} (a_ij − μ_j)·∂x̂_i, built in `scratch` (d', d), then transposed into
-  /// `out`. Returns false for the dense path. `scratch` may be ∂W_enc's slot: it is written later.
+  /// `out` (the LUT path builds it from tables). Returns false for the dense path. `scratch` may be
+  /// ∂W_enc's slot: it is written later.
   func sparseDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix, scratch: Matrix) -> Bool {
     let sd = ws.sparseDecoder
+    if sd.path == .lut {
+      lutDecoderWeightGradient(dxhat, ws, into: out, scratch: scratch)
+      return true
+    }
     guard sd.isSparse else { return false }
     let n = dxhat.rows, d = inputDim, dl = latentDim, threads = Int32(ws.kernelThreads)
     precondition(

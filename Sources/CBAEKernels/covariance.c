@@ -198,14 +198,55 @@ finish:;
 // the column words; an add/shuffle tree reduces the eight vectors to one vector of eight n11 values, and
 // the sign test and |d| run on that vector.
 #define AVX_COV_TARGET __attribute__((target("avx512f,avx512dq,avx512vpopcntdq")))
-AVX_COV_TARGET static inline __m512i hsum8(__m512i a[8]) {
-  __m512i b01 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[0], a[1]), _mm512_unpackhi_epi64(a[0], a[1]));
-  __m512i b23 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[2], a[3]), _mm512_unpackhi_epi64(a[2], a[3]));
-  __m512i b45 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[4], a[5]), _mm512_unpackhi_epi64(a[4], a[5]));
-  __m512i b67 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[6], a[7]), _mm512_unpackhi_epi64(a[6], a[7]));
-  __m512i e0 = _mm512_add_epi64(_mm512_shuffle_i64x2(b01, b23, 0x88), _mm512_shuffle_i64x2(b01, b23, 0xDD));
-  __m512i e1 = _mm512_add_epi64(_mm512_shuffle_i64x2(b45, b67, 0x88), _mm512_shuffle_i64x2(b45, b67, 0xDD));
-  return _mm512_add_epi64(_mm512_shuffle_i64x2(e0, e1, 0x88), _mm512_shuffle_i64x2(e0, e1, 0xDD));
+// Short columns (n <= 64 * COV_KT_WORDS = 2048): the tile's 64 k columns are first interleaved by groups of
+// eight, kT[q][w][l] = word w of column 64 kb + 8 q + l, so one vector holds word w of eight columns and
+// ANDs with column j's word w broadcast: popcounts land per pair, with no horizontal sums, and each kT
+// load serves four rows j. The same pairs, signs and |d| as the form below.
+#define COV_KT_WORDS 32
+AVX_COV_TARGET static void cov_tile_interleaved(const uint64_t *colBits, int64_t m, int64_t wpc,
+                                                const int64_t *counts, int64_t n, int64_t jb, int64_t kb,
+                                                uint64_t posJ[64], uint64_t negJ[64], __m512i *totalv) {
+  uint64_t kT[8 * COV_KT_WORDS * 8] __attribute__((aligned(64)));
+  int64_t kCount[64] __attribute__((aligned(64)));
+  int groups = 0;
+  for (; groups < 8 && kb * 64 + 8 * groups < m; groups++)
+    for (int l = 0; l < 8; l++) {
+      int64_t k = kb * 64 + 8 * groups + l;
+      for (int64_t w = 0; w < wpc; w++) kT[(groups * wpc + w) * 8 + l] = k < m ? colBits[k * wpc + w] : 0;
+      kCount[8 * groups + l] = k < m ? counts[k] : 0;
+    }
+  const __m512i nv = _mm512_set1_epi64(n), lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i kLimit = _mm512_set1_epi64(m - kb * 64);  // local k below this are columns of H
+  for (int jj = 0; jj < 64 && jb * 64 + jj < m; jj += 4) {
+    // rows jj..jj+3; rows past m re-read row jj and are dropped
+    int rows = m - (jb * 64 + jj) < 4 ? (int)(m - (jb * 64 + jj)) : 4;
+    const uint64_t *cj[4];
+    __m512i cjv[4];
+    for (int r = 0; r < 4; r++) {
+      int64_t j = jb * 64 + jj + (r < rows ? r : 0);
+      cj[r] = colBits + j * wpc;
+      cjv[r] = _mm512_set1_epi64(counts[j]);
+    }
+    for (int q = kb == jb ? (jj + 1) / 8 : 0; q < groups; q++) {
+      const uint64_t *kq = kT + q * wpc * 8;
+      __m512i a[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+      for (int64_t w = 0; w < wpc; w++) {
+        __m512i v = _mm512_load_si512(kq + 8 * w);
+        for (int r = 0; r < 4; r++)
+          a[r] = _mm512_add_epi64(a[r], _mm512_popcnt_epi64(_mm512_and_si512(_mm512_set1_epi64((long long)cj[r][w]), v)));
+      }
+      __m512i kLocal = _mm512_add_epi64(_mm512_set1_epi64(8 * q), lane), ck = _mm512_load_si512(kCount + 8 * q);
+      __mmask8 real = _mm512_cmplt_epi64_mask(kLocal, kLimit);
+      for (int r = 0; r < rows; r++) {
+        __mmask8 valid = kb == jb ? real & _mm512_cmpgt_epi64_mask(kLocal, _mm512_set1_epi64(jj + r)) : real;
+        __m512i d = _mm512_sub_epi64(_mm512_mullo_epi64(nv, a[r]), _mm512_mullo_epi64(cjv[r], ck));
+        posJ[jj + r] |= (uint64_t)_mm512_mask_cmpgt_epi64_mask(valid, d, _mm512_setzero_si512()) << (8 * q);
+        negJ[jj + r] |= (uint64_t)_mm512_mask_cmplt_epi64_mask(valid, d, _mm512_setzero_si512()) << (8 * q);
+        *totalv = _mm512_mask_add_epi64(*totalv, valid, *totalv, _mm512_abs_epi64(d));
+      }
+    }
+  }
 }
 
 AVX_COV_TARGET
@@ -222,6 +263,11 @@ int64_t bae_cov_avx512(const uint64_t *colBits, int64_t m, int64_t wpc, const in
       if (tile < tile0) continue;
       if (tile >= tile1) return _mm512_reduce_add_epi64(totalv);
       uint64_t posJ[64] = {0}, negJ[64] = {0};
+      if (wpc <= COV_KT_WORDS) {
+        cov_tile_interleaved(colBits, m, wpc, counts, n, jb, kb, posJ, negJ, &totalv);
+        bae_store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);
+        continue;
+      }
       for (int jj = 0; jj < 64; jj++) {
         int64_t j = jb * 64 + jj;
         if (j >= m) break;
@@ -252,7 +298,7 @@ int64_t bae_cov_avx512(const uint64_t *colBits, int64_t m, int64_t wpc, const in
               acc[t] = _mm512_add_epi64(acc[t], _mm512_popcnt_epi64(
                   _mm512_and_si512(x, _mm512_maskz_loadu_epi64(tailMask, ck[t] + w))));
           }
-          __m512i n11 = hsum8(acc);
+          __m512i n11 = bae_hsum8(acc);
           __m512i ckv = _mm512_maskz_loadu_epi64(valid, counts + kBase);
           __m512i d = _mm512_sub_epi64(_mm512_mullo_epi64(nv, n11), _mm512_mullo_epi64(cjv, ckv));
           d = _mm512_maskz_mov_epi64(valid, d);

@@ -84,6 +84,7 @@ int bae_kernels_path_of(int kernel) {
   case BAE_KERNEL_TRANSPOSE: return BAE_PATH_PORTABLE;
   case BAE_KERNEL_COVARIANCE:
   case BAE_KERNEL_PRODUCT: return p;
+  case BAE_KERNEL_LUT: return bae_lut_path();
   default: return BAE_PATH_AUTO;
   }
 }

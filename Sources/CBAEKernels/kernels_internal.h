@@ -45,6 +45,19 @@ void bae_transpose64(uint64_t a[64]);
 void bae_store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
                     uint64_t posJ[64], uint64_t negJ[64]);
 
+#if BAE_X86
+/// [Σa0, ..., Σa7]: the lane sums of eight vectors, in order (pair sums within 128-bit lanes, then across).
+__attribute__((target("avx512f"))) static inline __m512i bae_hsum8(const __m512i a[8]) {
+  __m512i b01 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[0], a[1]), _mm512_unpackhi_epi64(a[0], a[1]));
+  __m512i b23 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[2], a[3]), _mm512_unpackhi_epi64(a[2], a[3]));
+  __m512i b45 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[4], a[5]), _mm512_unpackhi_epi64(a[4], a[5]));
+  __m512i b67 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[6], a[7]), _mm512_unpackhi_epi64(a[6], a[7]));
+  __m512i e0 = _mm512_add_epi64(_mm512_shuffle_i64x2(b01, b23, 0x88), _mm512_shuffle_i64x2(b01, b23, 0xDD));
+  __m512i e1 = _mm512_add_epi64(_mm512_shuffle_i64x2(b45, b67, 0x88), _mm512_shuffle_i64x2(b45, b67, 0xDD));
+  return _mm512_add_epi64(_mm512_shuffle_i64x2(e0, e1, 0x88), _mm512_shuffle_i64x2(e0, e1, 0xDD));
+}
+#endif
+
 /// Runs fn(ctx, part, parts) for part = 0..<parts, part 0 on the caller, the others on pool threads
 /// (created once, on first need, and kept). Returns when all parts are done. Calls are serialised;
 /// fn must not call bae_parallel itself (that would wait on its own call).

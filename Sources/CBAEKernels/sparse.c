@@ -67,7 +67,30 @@ typedef struct {
   int64_t rows, cols, lda;
   float *out;
   int64_t ldo;
+  int avx2;
 } transpose_job;
+
+#if BAE_X86
+// One 8x8 block: o[c*ldo + r] = a[r*lda + c] for r, c < 8, in registers (unpack, shuffle, lane swap).
+__attribute__((target("avx2"))) static void transpose8_avx2(const float *a, int64_t lda, float *o, int64_t ldo) {
+  __m256 r[8], t[8], s[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(a + i * lda);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);  // rows i, i+1: columns 0, 1 | 4, 5
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // columns 2, 3 | 6, 7
+  }
+  for (int i = 0; i < 8; i += 4) {  // s[i + c]: column c | column c + 4 of rows i..i+3
+    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int c = 0; c < 4; c++) {
+    _mm256_storeu_ps(o + c * ldo, _mm256_permute2f128_ps(s[c], s[c + 4], 0x20));
+    _mm256_storeu_ps(o + (c + 4) * ldo, _mm256_permute2f128_ps(s[c], s[c + 4], 0x31));
+  }
+}
+#endif
 
 static void transpose_part(void *ctx, int part, int parts) {
   const transpose_job *j = ctx;
@@ -77,9 +100,21 @@ static void transpose_part(void *ctx, int part, int parts) {
     int64_t c1 = c0 + TB < hi ? c0 + TB : hi;
     for (int64_t r0 = 0; r0 < j->rows; r0 += TB) {
       int64_t r1 = r0 + TB < j->rows ? r0 + TB : j->rows;
-      for (int64_t c = c0; c < c1; c++) {
-        float *o = j->out + c * j->ldo;
-        for (int64_t r = r0; r < r1; r++) o[r] = j->a[r * j->lda + c];
+      for (int64_t cb = c0; cb < c1; cb += 8) {  // 8x8 blocks: whole ones in registers, edges one by one
+        int64_t ce = cb + 8 < c1 ? cb + 8 : c1;
+        for (int64_t rb = r0; rb < r1; rb += 8) {
+          int64_t re = rb + 8 < r1 ? rb + 8 : r1;
+#if BAE_X86
+          if (j->avx2 && ce - cb == 8 && re - rb == 8) {
+            transpose8_avx2(j->a + rb * j->lda + cb, j->lda, j->out + cb * j->ldo + rb, j->ldo);
+            continue;
+          }
+#endif
+          for (int64_t c = cb; c < ce; c++) {
+            float *o = j->out + c * j->ldo;
+            for (int64_t r = rb; r < re; r++) o[r] = j->a[r * j->lda + c];
+          }
+        }
       }
     }
   }
@@ -87,7 +122,7 @@ static void transpose_part(void *ctx, int part, int parts) {
 
 void bae_transpose_f32_mt(const float *a, int64_t rows, int64_t cols, int64_t lda, float *out, int64_t ldo,
                           int threads) {
-  transpose_job job = {a, rows, cols, lda, out, ldo};
+  transpose_job job = {a, rows, cols, lda, out, ldo, bae_selected_path() >= BAE_PATH_AVX2};
   int64_t blocks = (cols + TB - 1) / TB;
   bae_parallel(transpose_part, &job, threads < blocks ? threads : (int)(blocks > 0 ? blocks : 1));
 }

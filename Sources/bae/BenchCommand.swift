@@ -22,7 +22,7 @@ struct BenchStepCommand: ParsableCommand {
   var architecture: Architecture = .bae
   @Option(
     help:
-      "Decoder path for --architecture steps: auto (sparse when the code's density is at most the measured crossover), dense or sparse."
+      "Decoder path of the timed steps: auto (sparse when the code's density is at most the measured crossover, else lut for a 1-bit BAE with at least 128 rows, else dense), dense, sparse or lut (lookup tables of subset sums for x̂ and ∂W_dec; a 1-bit BAE only, dense elsewhere)."
   )
   var decoder: DecoderChoice = .auto
   @Flag(
@@ -33,12 +33,13 @@ struct BenchStepCommand: ParsableCommand {
   @Flag(help: "Print JSON.") var json = false
 
   enum DecoderChoice: String, ExpressibleByArgument, CaseIterable {
-    case auto, dense, sparse
+    case auto, dense, sparse, lut
     var policy: DecoderPolicy? {
       switch self {
       case .auto: return nil
       case .dense: return .always(.dense)
       case .sparse: return .always(.sparse)
+      case .lut: return .always(.lut)
       }
     }
   }
@@ -102,7 +103,8 @@ struct BenchStepCommand: ParsableCommand {
       return
     }
     let r = try StepBenchmark.run(
-      inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats, lambda: shape.lambda
+      inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats, lambda: shape.lambda,
+      decoder: decoder.policy
     ) {
       FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
     }
@@ -118,10 +120,15 @@ struct BenchStepCommand: ParsableCommand {
             covariance term (popcount)   %8.1f ms   share of step %.1f %%   (AVX-512 popcount: %@)
             dense float covariance       %8.1f ms   speed-up %.1fx
             Adam (replicated per rank)   %8.1f ms   %.1f GB/s
+            LUT decoder (%@): x̂ %.2f ms vs sgemm %.2f ms (%.2fx)   ∂W_dec %.2f ms vs sgemm %.2f ms (%.2fx)
+            step, λ = 0, decoder lut     %8.1f ms   decoder dense %.1f ms   (%.2fx)
             cpu %@  OpenBLAS %@  bit kernels on %d thread(s)
           """, r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sgemmGflops, r.idealStepMs,
         r.stepMsNoRegularizer, r.denseCoreEfficiency, r.decoderPath, shape.lambda, r.stepMsWithRegularizer,
         r.covarianceMs, 100 * r.covarianceShare, r.avx512Popcount ? "yes" : "no", r.denseCovarianceMs,
-        r.covarianceSpeedup, r.adamMs, r.adamGBps, r.cpu, r.blasCore, r.blasThreads))
+        r.covarianceSpeedup, r.adamMs, r.adamGBps, r.lut.path, r.lut.xhatMs, r.lut.denseXhatMs,
+        r.lut.denseXhatMs / r.lut.xhatMs, r.lut.decoderGradientMs, r.lut.denseDecoderGradientMs,
+        r.lut.denseDecoderGradientMs / r.lut.decoderGradientMs, r.lut.stepMs, r.lut.denseStepMs,
+        r.lut.denseStepMs / r.lut.stepMs, r.cpu, r.blasCore, r.blasThreads))
   }
 }

@@ -1,6 +1,7 @@
 // Every ISA path of the bit kernels that this CPU can run (a path it cannot run shows as skipped), at
 // 1, 2 and 3 threads, against naive definitions on shapes that are not multiples of 64, and against
-// the portable path on shapes long enough to reach the vector kernels' byte-counter flushes.
+// the portable path on shapes long enough to reach the vector kernels' byte-counter flushes. The sign-row
+// sums N·q = S·c (phases.c) run on the same planes, so they are checked on every path too.
 import BAERandom
 import CBAEKernels
 import XCTest
@@ -23,11 +24,15 @@ final class BitKernelPathTests: XCTestCase {
   func testLongVectorsAgreeWithPortable() throws {
     for path in [BAE_PATH_POPCNT, BAE_PATH_AVX2, BAE_PATH_AVX512].map({ Int32($0) })
     where bae_kernels_path_supported(path) != 0 {
-      // n = 7300: 115 column words, past the AVX2 pair kernel's 28-vector byte flush
-      let pairs = Problem(n: 7300, m: 70, seed: 11), ref = pairs.run(path: Int32(BAE_PATH_PORTABLE), threads: 1)
-      for t in [1, 2, 3] {
-        let got = pairs.run(path: path, threads: t)
-        XCTAssertTrue(got == ref, "\(name(path)) T \(t), n 7300: \(got.firstDifference(ref)) differs")
+      // n = 7300: 115 column words, past the AVX2 pair kernel's 28-vector byte flush (and the AVX-512
+      // interleaved pair form's 32); n = 1500: 24 words, inside it with a partial last vector
+      for (n, seed) in [(7300, 11), (1500, 13)] {
+        let pairs = Problem(n: n, m: 70, seed: UInt64(seed)),
+          ref = pairs.run(path: Int32(BAE_PATH_PORTABLE), threads: 1)
+        for t in [1, 2, 3] {
+          let got = pairs.run(path: path, threads: t)
+          XCTAssertTrue(got == ref, "\(name(path)) T \(t), n \(n): \(got.firstDifference(ref)) differs")
+        }
       }
       // m = 7300: 115 row words, past the AVX2 popcount form's flush. S must be symmetric: S_jk =
       // M[class j][class k] for random classes and a symmetric 4x4 M, diagonal 0. With zeros in M, Z_j
@@ -59,12 +64,15 @@ final class BitKernelPathTests: XCTestCase {
           sneg[j * wide.wpr + j / 64] &= ~(1 << UInt64(j % 64))
         }
         let refOut = wide.product(spos, sneg, path: Int32(BAE_PATH_PORTABLE), threads: 1)
+        XCTAssertEqual(refOut.rowSums, wide.naiveRowSums(spos, sneg, counts: refOut.counts))
         for form in productForms {
           XCTAssertEqual(bae_kernels_set_product_form(form), 0)
           for t in [1, 2, 3] {
+            let got = wide.product(spos, sneg, path: path, threads: t)
             XCTAssertTrue(
-              wide.product(spos, sneg, path: path, threads: t) == refOut,
+              got.out == refOut.out,
               "\(name(path)) form \(form) H·S T \(t), m 7300, complementary planes \(complementary)")
+            XCTAssertEqual(got.rowSums, refOut.rowSums, "\(name(path)) N·q T \(t), complementary \(complementary)")
           }
         }
       }
@@ -94,6 +102,9 @@ final class BitKernelPathTests: XCTestCase {
       XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_PRODUCT)), path)
       XCTAssertEqual(bae_kernels_path_of(Int32(BAE_KERNEL_TRANSPOSE)), Int32(BAE_PATH_PORTABLE))
       XCTAssertEqual(
+        bae_kernels_path_of(Int32(BAE_KERNEL_LUT)),
+        path == Int32(BAE_PATH_POPCNT) ? Int32(BAE_PATH_PORTABLE) : path, "the LUT decoder has no popcnt form")
+      XCTAssertEqual(
         bae_kernels_path_of(Int32(BAE_KERNEL_BINARIZE)),
         Int32(path >= Int32(BAE_PATH_AVX2) ? BAE_PATH_AVX2 : BAE_PATH_PORTABLE))
       XCTAssertEqual(bae_kernels_have_avx512_popcnt(), path == Int32(BAE_PATH_AVX512) ? 1 : 0)
@@ -117,7 +128,7 @@ final class BitKernelPathTests: XCTestCase {
     guard bae_kernels_path_supported(path) != 0 else {
       throw XCTSkip("\(name(path)) is not supported on \(String(cString: bae_kernels_cpu_model()))")
     }
-    for (n, m) in [(1, 1), (70, 17), (64, 64), (130, 200), (513, 96), (65, 131)] {
+    for (n, m) in [(1, 1), (70, 17), (64, 64), (130, 200), (513, 96), (65, 131), (33, 600)] {
       let p = Problem(n: n, m: m, seed: UInt64(n * 1000 + m))
       let naive = p.naive()
       for form in productForms {
@@ -135,7 +146,7 @@ final class BitKernelPathTests: XCTestCase {
 /// Everything the kernels produce for one code matrix, compared as a whole.
 struct KernelOutputs: Equatable {
   var z: [Float], rows: [UInt64], counts: [Int64], cols: [UInt64]
-  var spos: [UInt64], sneg: [UInt64], total: Int64, product: [Float]
+  var spos: [UInt64], sneg: [UInt64], total: Int64, product: [Float], rowSums: [Int64]
 
   func firstDifference(_ o: KernelOutputs) -> String {
     if z != o.z { return "z" }
@@ -144,7 +155,8 @@ struct KernelOutputs: Equatable {
     if cols != o.cols { return "column bits" }
     if spos != o.spos || sneg != o.sneg { return "sign planes" }
     if total != o.total { return "Σ|d| \(total) vs \(o.total)" }
-    return product != o.product ? "H·S" : "none"
+    if product != o.product { return "H·S" }
+    return rowSums != o.rowSums ? "N·q row sums" : "none"
   }
 }
 
@@ -169,14 +181,29 @@ struct Problem {
     }
   }
 
-  func product(_ spos: [UInt64], _ sneg: [UInt64], path: Int32, threads t: Int) -> [Float] {
+  /// H·S and the sign-row sums N·q under `path` for given planes (codes from z).
+  func product(_ spos: [UInt64], _ sneg: [UInt64], path: Int32, threads t: Int) -> (
+    out: [Float], rowSums: [Int64], counts: [Int64]
+  ) {
     let threads = Int32(t)
     precondition(bae_kernels_force_path(path) == 0)
     var zz = z, rows = [UInt64](repeating: 0xAAAA, count: n * wpr), counts = [Int64](repeating: 0, count: m)
     bae_binarize_inplace_mt(&zz, Int64(n), Int64(m), Int64(m), &rows, Int64(wpr), &counts, threads)
     var out = [Float](repeating: -7, count: n * m)
     bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
-    return out
+    var sums = [Int64](repeating: -7, count: m)
+    bae_sign_row_sums_mt(spos, sneg, Int64(m), Int64(wpr), counts, &sums, threads)
+    return (out, sums, counts)
+  }
+
+  /// N·q_j = Σ_k S_jk·counts_k, bit by bit.
+  func naiveRowSums(_ spos: [UInt64], _ sneg: [UInt64], counts: [Int64]) -> [Int64] {
+    (0..<m).map { j in
+      (0..<m).reduce(Int64(0)) { acc, k in
+        let bit = UInt64(k % 64), w = j * wpr + k / 64
+        return acc + Int64((spos[w] >> bit) & 1) * counts[k] - Int64((sneg[w] >> bit) & 1) * counts[k]
+      }
+    }
   }
 
   /// Runs every kernel under `path` on `threads` threads; the pair triangle is split in three
@@ -201,9 +228,11 @@ struct Problem {
     }
     var out = [Float](repeating: -7, count: n * m)
     bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
+    var sums = [Int64](repeating: -7, count: m)
+    bae_sign_row_sums_mt(spos, sneg, Int64(m), Int64(wpr), counts, &sums, threads)
     return KernelOutputs(
       z: zz, rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg, total: total,
-      product: out)
+      product: out, rowSums: sums)
   }
 
   /// The definitions, element by element.
@@ -242,6 +271,6 @@ struct Problem {
     }
     return KernelOutputs(
       z: h.map(Float.init), rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg,
-      total: total, product: out)
+      total: total, product: out, rowSums: naiveRowSums(spos, sneg, counts: counts))
   }
 }

@@ -11,7 +11,7 @@ final class KernelThreadsTests: XCTestCase {
   struct Trace: Equatable {
     var params: [Float], m: [Float], v: [Float]
     var losses: [Double], sse: [Double], entropy: [Double], covariance: [Double?], sparsity: [Double]
-    var aux: [Double], threshold: [Double?]
+    var aux: [Double], threshold: [Double?], paths: [DecoderPath]
   }
 
   /// Every kind, sized so each threaded phase splits into several parts (n·d' ≫ ParallelPhase.grain).
@@ -62,7 +62,8 @@ final class KernelThreadsTests: XCTestCase {
     let step = TrainingStep(model: model, rowsPerRank: [n], collectives: SingleProcess())
     step.workspace.kernelThreads = threads
     var t = Trace(
-      params: [], m: [], v: [], losses: [], sse: [], entropy: [], covariance: [], sparsity: [], aux: [], threshold: [])
+      params: [], m: [], v: [], losses: [], sse: [], entropy: [], covariance: [], sparsity: [], aux: [], threshold: [],
+      paths: [])
     for s in 0..<steps {
       let o = try step.run(Matrix(x, rows: n, cols: d), step: s, rowsPerRank: [n])
       t.losses.append(o.loss)
@@ -72,6 +73,7 @@ final class KernelThreadsTests: XCTestCase {
       t.sparsity.append(o.statistics.sparsityLoss)
       t.aux.append(o.statistics.auxLoss)
       t.threshold.append(o.statistics.batchThreshold)
+      t.paths.append(step.workspace.sparseDecoder.path)
     }
     t.params = model.parameters.toArray()
     t.m = step.adam.m.toArray()
@@ -83,6 +85,9 @@ final class KernelThreadsTests: XCTestCase {
     for (name, c) in Self.kinds {
       let one = try run(c, threads: 1)
       XCTAssertNotEqual(one.losses[0], one.losses[3], "\(name): the steps moved the model")
+      if c.architecture == .bae && c.bitsPerFeature == 1 {
+        XCTAssertEqual(one.paths, [.lut, .lut, .lut, .lut], "\(name): n = 130 takes the LUT decoder")
+      }
       for t in [2, 3] {
         let other = try run(c, threads: t)
         XCTAssertEqual(other.losses, one.losses, "\(name), T = \(t): losses")
@@ -98,8 +103,8 @@ final class KernelThreadsTests: XCTestCase {
     }
   }
 
-  /// A BAE step (k = 1: entropy, covariance, sign_s) after warm-up makes no heap allocation at T = 1 and
-  /// T = 2. OpenBLAS runs on one thread here: its threaded sgemm mallocs a few job buffers per call.
+  /// A BAE step (k = 1: entropy, covariance, sign_s; the LUT decoder) after warm-up makes no heap
+  /// allocation at T = 1 and T = 2. OpenBLAS runs on one thread here: its threaded sgemm mallocs a few job buffers per call.
   func testBAEStepAllocatesNothing() throws {
     try XCTSkipUnless(allocation_counter_supported() != 0, "allocation counting needs glibc")
     // the counter must see allocations at all, or a zero below would prove nothing
@@ -127,6 +132,7 @@ final class KernelThreadsTests: XCTestCase {
         for s in 2..<5 { _ = try step.run(xm, step: s, rowsPerRank: rows) }
         let allocations = allocation_counter_stop()
         XCTAssertEqual(allocations, 0, "k = \(bits), T = \(threads): heap allocations in 3 steps")
+        XCTAssertEqual(step.workspace.sparseDecoder.path, .lut, "n = \(n): the LUT decoder ran")
       }
     }
   }

@@ -3,7 +3,8 @@ import XCTest
 
 // The Swift BAE against an independent PyTorch autograd implementation (fixtures in Fixtures/):
 // forward, every loss term, every gradient, and 10 Adam steps, for sign_s/sign, λ on/off, k = 1/2,
-// n = 70 and 64, an entropy start step and a threshold.
+// n = 70 and 64, an entropy start step and a threshold; on the default decoder path (dense at these n)
+// and with the LUT decoder forced (a 1-bit BAE's x̂ and ∂W_dec from lookup tables).
 @testable import BAEModel
 
 final class ReferenceFixtureTests: XCTestCase {
@@ -14,14 +15,23 @@ final class ReferenceFixtureTests: XCTestCase {
     XCTAssertTrue(all.contains { $0.int("rows") % 64 != 0 })
   }
 
+  /// The decoder policies every fixture runs under.
+  static let policies: [DecoderPolicy] = [.standard, .always(.lut)]
+
   func testForwardLossesAndGradients() throws {
+    for policy in Self.policies { try forwardLossesAndGradients(policy) }
+  }
+
+  func forwardLossesAndGradients(_ policy: DecoderPolicy) throws {
     for f in try ReferenceFixture.all {
       let model = f.makeModel()
       let n = f.int("rows"), d = f.int("inputDim"), m = model.codeBits
       let xb = f.input()
       let x = Matrix(xb, rows: n, cols: d)
       let ws = StepWorkspace(config: model.config, capacity: n, covariance: true)
+      ws.sparseDecoder.policy = policy
       let moments = try model.forward(x, ws)
+      if policy == .always(.lut) && model.bitsPerFeature == 1 { XCTAssertEqual(ws.sparseDecoder.path, .lut) }
       // codes are exact (the fixture keeps every |z| ≥ 1e-3)
       XCTAssertEqual(Array(ws.codes.buffer[0..<(n * m)]), f.array("h"), "\(f.name): codes h")
       assertClose(Array(ws.reconstruction.buffer[0..<(n * d)]), f.array("xhat"), tol: 1e-5, "\(f.name): xhat")
@@ -47,6 +57,10 @@ final class ReferenceFixtureTests: XCTestCase {
   }
 
   func testTenAdamStepsMatchReferenceTrajectory() throws {
+    for policy in Self.policies { try tenAdamStepsMatchReferenceTrajectory(policy) }
+  }
+
+  func tenAdamStepsMatchReferenceTrajectory(_ policy: DecoderPolicy) throws {
     for f in try ReferenceFixture.all {
       let model = f.makeModel()
       let n = f.int("rows"), d = f.int("inputDim")
@@ -54,6 +68,7 @@ final class ReferenceFixtureTests: XCTestCase {
       let x = Matrix(xb, rows: n, cols: d)
       let cfg = f.baseConfig
       let ws = StepWorkspace(config: model.config, capacity: n, covariance: true)
+      ws.sparseDecoder.policy = policy
       let grads = AlignedBuffer<Float>(count: model.layout.count)
       let adam = Adam(count: model.layout.count, lr: cfg.lr)
       let refLosses = f.list("losses"), refEntropies = f.list("entropies")

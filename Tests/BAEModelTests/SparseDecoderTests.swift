@@ -184,7 +184,8 @@ final class SparseDecoderTests: XCTestCase {
     let bae = Self.configs[0].1
     let model = try Self.model(bae)
     let ws = StepWorkspace(config: bae, capacity: Self.n)
-    _ = try model.forward(Matrix(Self.input(), rows: Self.n, cols: Self.d), ws)
+    let input = Self.input()  // a Matrix does not keep its buffer alive
+    _ = try withExtendedLifetime(input) { try model.forward(Matrix(input, rows: Self.n, cols: Self.d), ws) }
     var deviations = 0
     for j in 0..<Self.dl {
       var ones = 0

@@ -134,12 +134,17 @@ final class SparseKernelTests: XCTestCase {
 
   func testTransposeOnEveryThreadCount() {
     var rng = SplitMix64(seed: 4)
-    for (r, c) in [(1, 1), (33, 70), (64, 31)] {
-      let a = (0..<(r * c)).map { _ in Float(rng.nextGaussian()) }
-      for t in [1, 2, 3] {
-        var out = [Float](repeating: 0, count: r * c)
-        bae_transpose_f32_mt(a, Int64(r), Int64(c), Int64(c), &out, Int64(r), Int32(t))
-        XCTAssertEqual(out, (0..<(c * r)).map { a[($0 % r) * c + $0 / r] }, "(\(r), \(c)) T \(t)")
+    // portable, and AVX2 (8x8 blocks in registers, edges one by one) where the CPU has it
+    let paths = [BAE_PATH_PORTABLE, BAE_PATH_AVX2].map { Int32($0) }.filter { bae_kernels_path_supported($0) != 0 }
+    for path in paths {
+      XCTAssertEqual(bae_kernels_force_path(path), 0)
+      for (r, c) in [(1, 1), (33, 70), (64, 31), (40, 96)] {
+        let a = (0..<(r * c)).map { _ in Float(rng.nextGaussian()) }
+        for t in [1, 2, 3] {
+          var out = [Float](repeating: 0, count: r * c)
+          bae_transpose_f32_mt(a, Int64(r), Int64(c), Int64(c), &out, Int64(r), Int32(t))
+          XCTAssertEqual(out, (0..<(c * r)).map { a[($0 % r) * c + $0 / r] }, "path \(path), (\(r), \(c)) T \(t)")
+        }
       }
     }
   }

@@ -71,6 +71,7 @@ void bae_run_parts(bae_phase_fn fn, void *ctx, int parts);
 
 // ---- The step's float phases on `threads` threads (phases.c); bitwise the same for every count ----
 /// Adam over count elements: m += w1·(g − m); v = b2·v + w2·g²; p −= stepSize·m / (√v / bc2Sqrt + eps).
+/// AVX-512F under the avx512 path, AVX2 under avx2, else portable C; bitwise the same on every path.
 void bae_adam_update_mt(float *p, const float *g, float *m, float *v, int64_t count, float w1, float b2, float w2,
                         float stepSize, float bc2Sqrt, float eps, int threads);
 /// g: (n, m) with leading dimension ldg, per row in place: g += e (when e != NULL); g += coef·(a_i − q)
@@ -79,6 +80,7 @@ void bae_code_gradient_mt(float *g, int64_t n, int64_t m, int64_t ldg, const flo
                           const float *q, float coef, int signS, int threads);
 /// out[j] = Σ_{k ∈ S⁺_j} counts_k − Σ_{k ∈ S⁻_j} counts_k (N·q_j for q = S·p, exact) over the set bits of
 /// row j of the planes; over a rank's own tiles before the planes' all-reduce it is that rank's share.
+/// AVX-512 (F, DQ) or AVX2 lane masks under those paths, else a walk over the set bits; exact on every path.
 void bae_sign_row_sums_mt(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, const int64_t *counts,
                           int64_t *out, int threads);
 /// out[k] = Σ_i a[i·lda + k] for k < c, summed in row order.
@@ -91,6 +93,23 @@ void bae_fill_rows_mt(float *dst, int64_t n, int64_t c, const float *row, int th
 /// r = (r − x)·scale over count elements.
 void bae_scaled_residual_mt(float *r, const float *x, int64_t count, float scale, int threads);
 
+// ---- The lookup-table ("four Russians") product of the dense binary decoder (lut.c) ----
+/// Floats of table scratch one thread needs (256 KiB of tables: 8 groups x 256 subsets x 32 columns).
+int64_t bae_lut_table_floats(void);
+/// out[i*ldo + k] = bias[k] (0 when bias is NULL) + Σ_{c < inner, bit c of row i} src[c*lds + k] for
+/// i < rows, k < cols: B·src for B (rows, inner) 0/1, bit-packed with wpb words per row (bit c at word
+/// c/64, bit c%64; bits at or past `inner` must be 0). Groups of 8 inner indices become tables of their
+/// 256 subset sums (per 32 output columns), and each row adds one entry per group. Summation order per
+/// element: bias, then groups ascending, each entry built from its subset without the highest bit; the
+/// same bits on every path and thread count. scratch: scratchFloats ≥ bae_lut_table_floats() per thread
+/// used (fewer threads run when it is smaller). Returns 0, or -1 (nothing written) with no scratch.
+int bae_lut_product_mt(const uint64_t *bits, int64_t rows, int64_t wpb, int64_t inner, const float *src,
+                       int64_t lds, int64_t cols, const float *bias, float *out, int64_t ldo, float *scratch,
+                       int64_t scratchFloats, int threads);
+/// The path bae_lut_product_mt runs: BAE_PATH_AVX512 (AVX-512F, under the AVX-512 path), BAE_PATH_AVX2,
+/// or BAE_PATH_PORTABLE.
+int bae_lut_path(void);
+
 // ---- ISA paths and what runs ----
 /// Kernel implementations, best last. Values are stable (tests and BAE_KERNEL_PATH use them).
 enum {
@@ -101,7 +120,13 @@ enum {
   BAE_PATH_AVX512 = 4     ///< x86 AVX-512 VPOPCNTDQ
 };
 /// The kernels, for bae_kernels_path_of.
-enum { BAE_KERNEL_BINARIZE = 0, BAE_KERNEL_TRANSPOSE = 1, BAE_KERNEL_COVARIANCE = 2, BAE_KERNEL_PRODUCT = 3 };
+enum {
+  BAE_KERNEL_BINARIZE = 0,
+  BAE_KERNEL_TRANSPOSE = 1,
+  BAE_KERNEL_COVARIANCE = 2,
+  BAE_KERNEL_PRODUCT = 3,
+  BAE_KERNEL_LUT = 4
+};
 
 /// 1 when this CPU (and build) can run `path`; BAE_PATH_AUTO and BAE_PATH_PORTABLE always can.
 int bae_kernels_path_supported(int path);
@@ -111,7 +136,8 @@ int bae_kernels_force_path(int path);
 /// The path the next calls choose: forced, else BAE_KERNEL_PATH when valid, else the best supported.
 int bae_kernels_selected_path(void);
 /// The implementation `kernel` (BAE_KERNEL_*) runs under the selected path, as a BAE_PATH_* value:
-/// binarize has portable and AVX2 forms; the transpose is portable C on every CPU.
+/// binarize has portable and AVX2 forms; the transpose is portable C on every CPU; the LUT product runs
+/// AVX-512F under the AVX-512 path.
 int bae_kernels_path_of(int kernel);
 /// Name of a path: "auto", "portable", "popcnt", "avx2", "avx512-vpopcntdq"; "unknown" otherwise.
 const char *bae_kernels_path_name(int path);
