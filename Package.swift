@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 // Binary Autoencoder distributed trainer. Layers, bottom to top:
 //   C system libraries (CMPI, COpenBLAS, CZstd)
-//   BAERandom (SplitMix64)   BAETensor (BLAS)   BAEIO (npy, safetensors)   BAEComm (MPI)
-//   BAEBuildInfo (version, git commit recorded at build time by Plugins/BuildInfoPlugin)
 //   CBAEKernels (popcount bit kernels, the step's threaded float phases, the thread pool)
+//   BAERandom (SplitMix64)   BAETensor (BLAS, its products split over the kernels' pool)   BAEIO (npy,
+//   safetensors)   BAEComm (MPI)
+//   BAEBuildInfo (version, git commit recorded at build time by Plugins/BuildInfoPlugin)
 //   BAEModel (every autoencoder kind, losses, Adam, TrainingStep; no MPI)   BAEStore (zstd shards, sampler)
 //   BAETrain (config, trainer, checkpoints, evaluation, export)
 //   BAEBench (benchmarks)   BAEAnalysis (features, reports)   ->   bae (CLI)
@@ -35,7 +36,7 @@ let package = Package(
     .plugin(name: "BuildInfoPlugin", capability: .buildTool(), dependencies: ["BAEBuildInfoTool"]),
     .target(name: "BAEBuildInfo", plugins: ["BuildInfoPlugin"]),
     .target(name: "BAERandom"),
-    .target(name: "BAETensor", dependencies: ["COpenBLAS"]),
+    .target(name: "BAETensor", dependencies: ["COpenBLAS", "CBAEKernels"]),
     .target(name: "BAEIO"),
     .target(name: "BAEComm", dependencies: ["CMPI"]),
     .target(name: "BAEModel", dependencies: ["BAETensor", "CBAEKernels", "BAERandom"]),
