@@ -147,9 +147,10 @@ AVX2_TARGET static inline void signs_of_row(const int32_t n11[64], const int32_t
   for (int k8 = kStart & ~7; k8 < 64; k8 += 8) {
     __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(nv, _mm256_load_si256((const __m256i *)(n11 + k8))),
                                  _mm256_mullo_epi32(cjv, _mm256_load_si256((const __m256i *)(ck + k8))));
-    if (k8 < kStart)
-      d = _mm256_and_si256(d, _mm256_cmpgt_epi32(_mm256_add_epi32(_mm256_set1_epi32(k8), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-                                                 _mm256_set1_epi32(kStart - 1)));
+    if (k8 < kStart) {
+      __m256i kLocal = _mm256_add_epi32(_mm256_set1_epi32(k8), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      d = _mm256_and_si256(d, _mm256_cmpgt_epi32(kLocal, _mm256_set1_epi32(kStart - 1)));
+    }
     pos |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, zero))) << k8;
     neg |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(zero, d))) << k8;
     sum = _mm256_add_epi32(sum, _mm256_abs_epi32(d));
@@ -194,8 +195,8 @@ static void nibbles_of_block(const uint64_t *colBits, int64_t m, int64_t wpc, co
 // One 64x64 tile by nibble tables: rows j in four at a time, n11 of 64 pairs each, then signs_of_row.
 AVX2_TARGET static void cov_tile_nibbles(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
                                          int64_t n, int64_t jb, int64_t kb, const uint8_t *kNib,
-                                         const int32_t kCount[64], const uint8_t tables[16][16], uint64_t posJ[64], uint64_t negJ[64],
-                                         __m256i *totalv) {
+                                         const int32_t kCount[64], const uint8_t tables[16][16], uint64_t posJ[64],
+                                         uint64_t negJ[64], __m256i *totalv) {
   for (int jj = 0; jj < 64 && jb * 64 + jj < m; jj += 4) {
     int rows = m - (jb * 64 + jj) < 4 ? (int)(m - (jb * 64 + jj)) : 4;  // rows past m re-read row jj
     const uint64_t *cj[4];
@@ -250,7 +251,8 @@ AVX2_TARGET static int64_t cov_avx2_nibbles(const uint64_t *colBits, int64_t m, 
       if (tile < tile0 || tile >= tile1) continue;
       if (!built) { nibbles_of_block(colBits, m, wpc, counts, kb, kNib, kCount); built = 1; }
       uint64_t posJ[64] = {0}, negJ[64] = {0};
-      cov_tile_nibbles(colBits, m, wpc, counts, n, jb, kb, kNib, kCount, (const uint8_t(*)[16])tables, posJ, negJ, &totalv);
+      cov_tile_nibbles(colBits, m, wpc, counts, n, jb, kb, kNib, kCount, (const uint8_t(*)[16])tables, posJ, negJ,
+                       &totalv);
       bae_store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);
     }
   }
