@@ -136,9 +136,135 @@ AVX2_TARGET static inline __m256i n11_group(const uint64_t *cj, const uint64_t *
   return hsum4(q0, q1, q2, q3);
 }
 
+// Sign test and |d| for the 64 pairs (j, 64 kb + k) of one row, in 32-bit lanes (the nibble form has n <= 2048,
+// so |d| <= n^2 / 4 and a lane's sum of eight stay far below 2^31): n11[k] and ck[k] given (both zero for
+// columns past m, so d = 0 there), pairs with k < kStart dropped; posJ/negJ bits and the running |d| sum.
+AVX2_TARGET static inline void signs_of_row(const int32_t n11[64], const int32_t ck[64], int64_t cj, int64_t n,
+                                            int kStart, uint64_t *posJ, uint64_t *negJ, __m256i *totalv) {
+  const __m256i zero = _mm256_setzero_si256(), nv = _mm256_set1_epi32((int)n), cjv = _mm256_set1_epi32((int)cj);
+  __m256i sum = zero;
+  uint64_t pos = 0, neg = 0;
+  for (int k8 = kStart & ~7; k8 < 64; k8 += 8) {
+    __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(nv, _mm256_load_si256((const __m256i *)(n11 + k8))),
+                                 _mm256_mullo_epi32(cjv, _mm256_load_si256((const __m256i *)(ck + k8))));
+    if (k8 < kStart) {
+      __m256i kLocal = _mm256_add_epi32(_mm256_set1_epi32(k8), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      d = _mm256_and_si256(d, _mm256_cmpgt_epi32(kLocal, _mm256_set1_epi32(kStart - 1)));
+    }
+    pos |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, zero))) << k8;
+    neg |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(zero, d))) << k8;
+    sum = _mm256_add_epi32(sum, _mm256_abs_epi32(d));
+  }
+  *posJ |= pos;
+  *negJ |= neg;
+  *totalv = _mm256_add_epi64(*totalv, _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(sum)),
+                                                       _mm256_cvtepu32_epi64(_mm256_extracti128_si256(sum, 1))));
+}
+
+// Adds the byte counts of `bytes` (32 pairs) to the 32-bit counts `out[0..32)`, in order.
+AVX2_TARGET static inline void flush_bytes(__m256i bytes, int32_t *out) {
+  __m128i lo = _mm256_castsi256_si128(bytes), hi = _mm256_extracti128_si256(bytes, 1);
+  __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+  for (int i = 0; i < 4; i++) {
+    __m256i *o = (__m256i *)(out + 8 * i);
+    _mm256_storeu_si256(o, _mm256_add_epi32(_mm256_loadu_si256(o), _mm256_cvtepu8_epi32(part[i])));
+  }
+}
+
+// Short columns (n <= 64 * AVX2_NIB_WORDS): nibble tables. popcount(a & b) over one nibble b of 32 columns k
+// is one vpshufb of the 16-byte table t_a[b] = popcount(a & b), a being column j's nibble at the same place:
+// kNib[p][k] holds nibble p of column 64 kb + k, one per byte, so each vpshufb counts 32 pairs x 4 bits, and
+// each kNib load serves four rows j. Byte counts (<= 4 per nibble) are flushed to 32-bit every 48 nibbles.
+#define AVX2_NIB_WORDS 32
+#define AVX2_NIB_FLUSH 3  // words (48 nibbles, bytes <= 192) between flushes
+
+// kNib for tile column kb: nibble p of column 64 kb + k at kNib[64 p + k], and its count at kCount[k];
+// zero past m.
+static void nibbles_of_block(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t kb,
+                             uint8_t *kNib, int32_t kCount[64]) {
+  for (int k = 0; k < 64; k++) {
+    int64_t col = kb * 64 + k;
+    kCount[k] = col < m ? (int32_t)counts[col] : 0;
+    for (int64_t w = 0; w < wpc; w++) {
+      uint64_t x = col < m ? colBits[col * wpc + w] : 0;
+      for (int q = 0; q < 16; q++) kNib[64 * (16 * w + q) + k] = (uint8_t)((x >> (4 * q)) & 15);
+    }
+  }
+}
+
+// One 64x64 tile by nibble tables: rows j in four at a time, n11 of 64 pairs each, then signs_of_row.
+AVX2_TARGET static void cov_tile_nibbles(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                         int64_t n, int64_t jb, int64_t kb, const uint8_t *kNib,
+                                         const int32_t kCount[64], const uint8_t tables[16][16], uint64_t posJ[64],
+                                         uint64_t negJ[64], __m256i *totalv) {
+  for (int jj = 0; jj < 64 && jb * 64 + jj < m; jj += 4) {
+    int rows = m - (jb * 64 + jj) < 4 ? (int)(m - (jb * 64 + jj)) : 4;  // rows past m re-read row jj
+    const uint64_t *cj[4];
+    for (int r = 0; r < 4; r++) cj[r] = colBits + (jb * 64 + jj + (r < rows ? r : 0)) * wpc;
+    int32_t n11[4][64] __attribute__((aligned(32))) = {{0}};
+    for (int64_t w0 = 0; w0 < wpc; w0 += AVX2_NIB_FLUSH) {
+      int64_t w1 = w0 + AVX2_NIB_FLUSH < wpc ? w0 + AVX2_NIB_FLUSH : wpc;
+      __m256i a[4][2];
+      for (int r = 0; r < 4; r++) a[r][0] = a[r][1] = _mm256_setzero_si256();
+      for (int64_t w = w0; w < w1; w++) {
+        uint8_t offset[4][16] __attribute__((aligned(16)));  // 16 x nibble q of word w of row r: its table
+        for (int r = 0; r < 4; r++) {
+          __m128i x = _mm_cvtsi64_si128((long long)cj[r][w]), high = _mm_set1_epi8((char)0xF0);
+          __m128i lo = _mm_and_si128(_mm_slli_epi16(x, 4), high), hi = _mm_and_si128(x, high);
+          _mm_store_si128((__m128i *)offset[r], _mm_unpacklo_epi8(lo, hi));
+        }
+        const uint8_t *kw = kNib + 64 * 16 * w;
+#pragma GCC unroll 2  // halves the loop overhead; a full unroll spills registers
+        for (int q = 0; q < 16; q++) {
+          __m256i k0 = _mm256_load_si256((const __m256i *)(kw + 64 * q));
+          __m256i k1 = _mm256_load_si256((const __m256i *)(kw + 64 * q + 32));
+          for (int r = 0; r < 4; r++) {
+            __m256i t = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(tables[0] + offset[r][q])));
+            a[r][0] = _mm256_add_epi8(a[r][0], _mm256_shuffle_epi8(t, k0));
+            a[r][1] = _mm256_add_epi8(a[r][1], _mm256_shuffle_epi8(t, k1));
+          }
+        }
+      }
+      for (int r = 0; r < 4; r++) { flush_bytes(a[r][0], n11[r]); flush_bytes(a[r][1], n11[r] + 32); }
+    }
+    for (int r = 0; r < rows; r++)
+      signs_of_row(n11[r], kCount, counts[jb * 64 + jj + r], n, kb == jb ? jj + r + 1 : 0, &posJ[jj + r],
+                   &negJ[jj + r], totalv);
+  }
+}
+
+// Tiles [tile0, tile1) by tile column: kNib is built once per kb for the rows jb <= kb in range.
+AVX2_TARGET static int64_t cov_avx2_nibbles(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                            int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos,
+                                            uint64_t *sneg, int64_t wpr) {
+  uint8_t kNib[64 * 16 * AVX2_NIB_WORDS] __attribute__((aligned(32)));
+  int32_t kCount[64] __attribute__((aligned(32)));
+  uint8_t tables[16][16] __attribute__((aligned(16)));
+  for (int a = 0; a < 16; a++)
+    for (int b = 0; b < 16; b++) tables[a][b] = (uint8_t)__builtin_popcount((unsigned)(a & b));
+  __m256i totalv = _mm256_setzero_si256();
+  int64_t blocks = (m + 63) / 64;
+  for (int64_t kb = 0; kb < blocks; kb++) {
+    int built = 0;
+    for (int64_t jb = 0; jb <= kb; jb++) {
+      int64_t tile = jb * blocks - jb * (jb - 1) / 2 + (kb - jb);  // row-major index in the upper triangle
+      if (tile < tile0 || tile >= tile1) continue;
+      if (!built) { nibbles_of_block(colBits, m, wpc, counts, kb, kNib, kCount); built = 1; }
+      uint64_t posJ[64] = {0}, negJ[64] = {0};
+      cov_tile_nibbles(colBits, m, wpc, counts, n, jb, kb, kNib, kCount, (const uint8_t(*)[16])tables, posJ, negJ,
+                       &totalv);
+      bae_store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);
+    }
+  }
+  int64_t lanes[4];
+  _mm256_storeu_si256((__m256i *)lanes, totalv);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+
 AVX2_TARGET
 int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
                      int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  if (wpc <= AVX2_NIB_WORDS) return cov_avx2_nibbles(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
   const __m256i table = nibble_table(), low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
   const __m256i nv = _mm256_set1_epi64x(n), lane = _mm256_setr_epi64x(0, 1, 2, 3);
   const int64_t fullVecs = wpc / 4;

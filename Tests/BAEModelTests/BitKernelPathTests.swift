@@ -25,8 +25,9 @@ final class BitKernelPathTests: XCTestCase {
     for path in [BAE_PATH_POPCNT, BAE_PATH_AVX2, BAE_PATH_AVX512].map({ Int32($0) })
     where bae_kernels_path_supported(path) != 0 {
       // n = 7300: 115 column words, past the AVX2 pair kernel's 28-vector byte flush (and the AVX-512
-      // interleaved pair form's 32); n = 1500: 24 words, inside it with a partial last vector
-      for (n, seed) in [(7300, 11), (1500, 13)] {
+      // interleaved pair form's 32); n = 1500: 24 words, inside it with a partial last vector; n = 2048:
+      // 32 words, the largest for the AVX2 nibble-table pair form (byte flushes every 3 words, the last partial)
+      for (n, seed) in [(7300, 11), (1500, 13), (2048, 14)] {
         let pairs = Problem(n: n, m: 70, seed: UInt64(seed)),
           ref = pairs.run(path: Int32(BAE_PATH_PORTABLE), threads: 1)
         for t in [1, 2, 3] {
