@@ -125,6 +125,58 @@ AVX2_TARGET static inline void two_rows(const uint64_t *h0, const uint64_t *h1, 
   *r1 = lane_sum(s1);
 }
 
+// Register-blocked form for the sparse j (the S+ plane alone): two code rows against four S rows per step.
+// The nibble split is hoisted out of the AND: lo(x AND s) = (x AND 0x0F) AND s and hi(x AND s) =
+// ((x >> 4) AND 0x0F) AND (s >> 4), so each row's two masked nibble vectors are made once per row pair
+// (nib) and each S vector is shifted once for both rows: per result and vector two ANDs, two vpshufb
+// and two byte adds (8 ops in two_rows). Up to NIB_VECS vectors (m <= 16384); larger m uses two_rows.
+#define NIB_VECS 64
+// Byte sums gain <= 8 per vector (4 per nibble), so 31 vectors fit in a byte before vpsadbw.
+#define NIB_FLUSH 31
+
+// nib[4v..4v+3] = the low and high nibbles of h0's vector v, then h1's.
+AVX2_TARGET static inline void row_nibbles(const uint64_t *h0, const uint64_t *h1, int64_t vecs, __m256i low,
+                                           __m256i *nib) {
+  for (int64_t v = 0; v < vecs; v++) {
+    __m256i x0 = LOADV(h0 + 4 * v), x1 = LOADV(h1 + 4 * v);
+    nib[4 * v] = _mm256_and_si256(x0, low);
+    nib[4 * v + 1] = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low);
+    nib[4 * v + 2] = _mm256_and_si256(x1, low);
+    nib[4 * v + 3] = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low);
+  }
+}
+
+// r0[t] = Σ_v popcount(h0 AND s[t]), r1[t] the same for h1, t < 4, from the rows' nibbles.
+AVX2_TARGET static inline void rows2x4(const __m256i *nib, const uint64_t *const s[4], int64_t vecs,
+                                       __m256i table, int64_t r0[4], int64_t r1[4]) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i q0[4], q1[4];
+  for (int t = 0; t < 4; t++) q0[t] = q1[t] = zero;
+  for (int64_t v = 0; v < vecs;) {
+    int64_t vEnd = v + NIB_FLUSH < vecs ? v + NIB_FLUSH : vecs;
+    __m256i a[4], b[4];
+    for (int t = 0; t < 4; t++) a[t] = b[t] = zero;
+    for (; v < vEnd; v++) {
+      __m256i l0 = nib[4 * v], u0 = nib[4 * v + 1], l1 = nib[4 * v + 2], u1 = nib[4 * v + 3];
+      for (int t = 0; t < 4; t++) {
+        __m256i sl = LOADV(s[t] + 4 * v), su = _mm256_srli_epi16(sl, 4);
+        a[t] = _mm256_add_epi8(a[t], _mm256_shuffle_epi8(table, _mm256_and_si256(l0, sl)));
+        a[t] = _mm256_add_epi8(a[t], _mm256_shuffle_epi8(table, _mm256_and_si256(u0, su)));
+        b[t] = _mm256_add_epi8(b[t], _mm256_shuffle_epi8(table, _mm256_and_si256(l1, sl)));
+        b[t] = _mm256_add_epi8(b[t], _mm256_shuffle_epi8(table, _mm256_and_si256(u1, su)));
+      }
+    }
+    for (int t = 0; t < 4; t++) {
+      q0[t] = _mm256_add_epi64(q0[t], _mm256_sad_epu8(a[t], zero));
+      q1[t] = _mm256_add_epi64(q1[t], _mm256_sad_epu8(b[t], zero));
+    }
+  }
+  for (int t = 0; t < 4; t++) {
+    r0[t] = lane_sum(q0[t]);
+    r1[t] = lane_sum(q1[t]);
+  }
+}
+
 AVX2_TARGET
 void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
                       int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
@@ -138,19 +190,46 @@ void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, 
   int zCount[JB];
   int32_t zWord[JB][ZCAP];
   uint64_t zBits[JB][ZCAP];
+  __m256i nib[4 * NIB_VECS];  // 8 KB
   for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
     int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
     zero_sets(spos, sneg, wpr, words, lastValid, j0, j1, zCount, zWord, zBits);
+    // the sparse j of the block (blocked four at a time when the rows' nibbles fit nib)
+    int64_t sparse[JB];
+    int sparseCount = 0;
+    for (int64_t j = j0; j < j1; j++)
+      if (zCount[j - j0] <= ZCAP) sparse[sparseCount++] = j;
     for (int64_t i = 0; i < n; i += 2) {
       // an odd last row pairs with itself; its duplicate result is dropped
       const uint64_t *h0 = rowBits + i * wpr, *h1 = i + 1 < n ? h0 + wpr : h0;
       int64_t ones0 = 0, ones1 = 0;
       for (int64_t w = 0; w < words; w++) { ones0 += __builtin_popcountll(h0[w]); ones1 += __builtin_popcountll(h1[w]); }
+      int blocked = vecs <= NIB_VECS;
+      if (blocked) {
+        row_nibbles(h0, h1, vecs, low, nib);
+        for (int g = 0; g < sparseCount; g += 4) {
+          // a short last group repeats its final j; those results are dropped
+          const uint64_t *s[4];
+          for (int t = 0; t < 4; t++) s[t] = spos + sparse[g + t < sparseCount ? g + t : sparseCount - 1] * wpr;
+          int64_t p0[4], p1[4];
+          rows2x4(nib, s, vecs, table, p0, p1);
+          for (int t = 0; t < 4 && g + t < sparseCount; t++) {
+            int64_t j = sparse[g + t], z0 = 0, z1 = 0;
+            for (int u = 0; u < zCount[j - j0]; u++) {
+              z0 += __builtin_popcountll(h0[zWord[j - j0][u]] & zBits[j - j0][u]);
+              z1 += __builtin_popcountll(h1[zWord[j - j0][u]] & zBits[j - j0][u]);
+            }
+            out[i * ldo + j] = (float)(2 * p0[t] - ones0 + z0);
+            if (i + 1 < n) out[(i + 1) * ldo + j] = (float)(2 * p1[t] - ones1 + z1);
+          }
+        }
+      }
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
         int c = zCount[j - j0];
         int64_t r0, r1;
         if (c <= ZCAP) {
+          if (blocked) continue;
           int64_t p0, p1, z0 = 0, z1 = 0;
           two_rows(h0, h1, sp, NULL, vecs, table, low, &p0, &p1);
           for (int t = 0; t < c; t++) {
