@@ -125,11 +125,12 @@ AVX2_TARGET static inline void two_rows(const uint64_t *h0, const uint64_t *h1, 
   *r1 = lane_sum(s1);
 }
 
-// Register-blocked form for the sparse j (the S+ plane alone): two code rows against four S rows per step.
-// The nibble split is hoisted out of the AND: lo(x AND s) = (x AND 0x0F) AND s and hi(x AND s) =
-// ((x >> 4) AND 0x0F) AND (s >> 4), so each row's two masked nibble vectors are made once per row pair
-// (nib) and each S vector is shifted once for both rows: per result and vector two ANDs, two vpshufb
-// and two byte adds (8 ops in two_rows). Up to NIB_VECS vectors (m <= 16384); larger m uses two_rows.
+// Register-blocked form: two code rows against four S rows per step. The nibble split is hoisted out of
+// the AND: lo(x AND s) = (x AND 0x0F) AND s and hi(x AND s) = ((x >> 4) AND 0x0F) AND (s >> 4), so each
+// row's two masked nibble vectors are made once per row pair (nib) and each S vector is shifted once for
+// both rows: per result and vector two ANDs, two vpshufb and two byte adds (8 ops in two_rows). The S rows
+// of a block are one list: S+_j for a sparse j, S+_j then S−_j for a dense one (Z_j over ZCAP words), so
+// dense j are blocked too. Up to NIB_VECS vectors (m <= 16384); larger m uses two_rows per j.
 #define NIB_VECS 64
 // Byte sums gain <= 8 per vector (4 per nibble), so 31 vectors fit in a byte before vpsadbw.
 #define NIB_FLUSH 31
@@ -146,9 +147,16 @@ AVX2_TARGET static inline void row_nibbles(const uint64_t *h0, const uint64_t *h
   }
 }
 
-// r0[t] = Σ_v popcount(h0 AND s[t]), r1[t] the same for h1, t < 4, from the rows' nibbles.
+// The 64-bit lane sums of q[0..3] as four 32-bit integers (each lane and each sum below 2^32).
+AVX2_TARGET static inline __m128i lane_sums4(const __m256i q[4]) {
+  __m256i x = _mm256_or_si256(q[0], _mm256_slli_epi64(q[1], 32)), y = _mm256_or_si256(q[2], _mm256_slli_epi64(q[3], 32));
+  __m256i z = _mm256_add_epi32(_mm256_unpacklo_epi64(x, y), _mm256_unpackhi_epi64(x, y));
+  return _mm_add_epi32(_mm256_castsi256_si128(z), _mm256_extracti128_si256(z, 1));
+}
+
+// r0[0..3] = Σ_v popcount(h0 AND s[t]) for t < 4, r1 the same for h1, from the rows' nibbles.
 AVX2_TARGET static inline void rows2x4(const __m256i *nib, const uint64_t *const s[4], int64_t vecs,
-                                       __m256i table, int64_t r0[4], int64_t r1[4]) {
+                                       __m256i table, int32_t *r0, int32_t *r1) {
   const __m256i zero = _mm256_setzero_si256();
   __m256i q0[4], q1[4];
   for (int t = 0; t < 4; t++) q0[t] = q1[t] = zero;
@@ -171,10 +179,72 @@ AVX2_TARGET static inline void rows2x4(const __m256i *nib, const uint64_t *const
       q1[t] = _mm256_add_epi64(q1[t], _mm256_sad_epu8(b[t], zero));
     }
   }
-  for (int t = 0; t < 4; t++) {
-    r0[t] = lane_sum(q0[t]);
-    r1[t] = lane_sum(q1[t]);
+  _mm_storeu_si128((__m128i *)r0, lane_sums4(q0));
+  _mm_storeu_si128((__m128i *)r1, lane_sums4(q1));
+}
+
+// The blocked form's S rows and corrections for one block of columns [j0, j1).
+typedef struct {
+  const uint64_t *plane[2 * JB + 4];  // S+_j at j − j0, then S−_j of each dense j, padded to groups of four
+  int entries, denseCount, extraCount;
+  int denseJ[JB], denseNeg[JB];  // a dense j (offset from j0) and its S−_j entry: result P − Q
+  // for a sparse j (offset jl): Z minus the diagonal bit added as sign * popcount(h[word] AND bits)
+  int extraJ[JB * (ZCAP + 1)], extraSign[JB * (ZCAP + 1)];
+  int32_t extraWord[JB * (ZCAP + 1)];
+  uint64_t extraBits[JB * (ZCAP + 1)];
+} block_plan;
+
+static void plan_block(const uint64_t *spos, const uint64_t *sneg, int64_t wpr, int64_t j0, int64_t j1,
+                       const int zCount[JB], const int32_t zWord[JB][ZCAP], const uint64_t zBits[JB][ZCAP],
+                       block_plan *b) {
+  int count = (int)(j1 - j0);
+  b->entries = count;
+  b->denseCount = b->extraCount = 0;
+  for (int jl = 0; jl < count; jl++) {
+    int64_t j = j0 + jl;
+    b->plane[jl] = spos + j * wpr;
+    if (zCount[jl] > ZCAP) {
+      b->denseJ[b->denseCount] = jl;
+      b->denseNeg[b->denseCount++] = b->entries;
+      b->plane[b->entries++] = sneg + j * wpr;
+      continue;
+    }
+    // the finish adds h_ij for every j: take it back when j is not in Z_j
+    int64_t dw = j / 64;
+    uint64_t diag = (uint64_t)1 << (j % 64);
+    if ((spos[j * wpr + dw] | sneg[j * wpr + dw]) & diag) {
+      b->extraJ[b->extraCount] = jl, b->extraSign[b->extraCount] = -1;
+      b->extraWord[b->extraCount] = (int32_t)dw, b->extraBits[b->extraCount++] = diag;
+    }
+    for (int u = 0; u < zCount[jl]; u++) {
+      uint64_t bits = zBits[jl][u] & (zWord[jl][u] == dw ? ~diag : ~(uint64_t)0);
+      if (bits == 0) continue;
+      b->extraJ[b->extraCount] = jl, b->extraSign[b->extraCount] = 1;
+      b->extraWord[b->extraCount] = zWord[jl][u], b->extraBits[b->extraCount++] = bits;
+    }
   }
+  for (int e = b->entries; e % 4; e++) b->plane[e] = b->plane[b->entries - 1];  // padding; counts unused
+}
+
+// One code row's outputs for the block: 2P − |h| + h_ij eight at a time, then the plan's corrections.
+AVX2_TARGET static void finish_row(const block_plan *b, const int32_t *pop, const uint64_t *h, int64_t words,
+                                   int64_t ones, int64_t j0, int64_t j1, float *outRow) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
+  const __m256i o = _mm256_set1_epi32((int32_t)ones);
+  for (int64_t j = j0; j < j1; j += 8) {
+    int64_t w = j / 64, sh = j % 64;
+    uint64_t bits = h[w] >> sh;
+    if (sh > 56 && w + 1 < words) bits |= h[w + 1] << (64 - sh);
+    __m256i d = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int32_t)(bits & 0xFF)), lane), one);
+    __m256i p = _mm256_loadu_si256((const __m256i *)(pop + (j - j0)));
+    __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(p, p), d), o));
+    if (j1 - j >= 8) _mm256_storeu_ps(outRow + j, f);
+    else _mm256_maskstore_ps(outRow + j, _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(j1 - j)), lane), f);
+  }
+  for (int e = 0; e < b->extraCount; e++)
+    outRow[j0 + b->extraJ[e]] += (float)(b->extraSign[e] * __builtin_popcountll(h[b->extraWord[e]] & b->extraBits[e]));
+  for (int k = 0; k < b->denseCount; k++)
+    outRow[j0 + b->denseJ[k]] = (float)(pop[b->denseJ[k]] - pop[b->denseNeg[k]]);
 }
 
 AVX2_TARGET
@@ -187,49 +257,34 @@ void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, 
   int64_t vecs = (words + 3) / 4;
   if (vecs * 4 > wpr) vecs = wpr / 4;  // wpr is a multiple of 8 from bae_row_words; stay inside a row
   const uint64_t lastValid = m % 64 ? ((uint64_t)1 << (m % 64)) - 1 : ~(uint64_t)0;
+  const int blocked = vecs <= NIB_VECS;
   int zCount[JB];
   int32_t zWord[JB][ZCAP];
   uint64_t zBits[JB][ZCAP];
-  __m256i nib[4 * NIB_VECS];  // 8 KB
+  __m256i nib[4 * NIB_VECS];               // 8 KB
+  int32_t pop0[2 * JB + 8], pop1[2 * JB + 8];  // popcount(h_i AND plane[e]) for the row pair
+  block_plan plan;
   for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
     int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
     zero_sets(spos, sneg, wpr, words, lastValid, j0, j1, zCount, zWord, zBits);
-    // the sparse j of the block (blocked four at a time when the rows' nibbles fit nib)
-    int64_t sparse[JB];
-    int sparseCount = 0;
-    for (int64_t j = j0; j < j1; j++)
-      if (zCount[j - j0] <= ZCAP) sparse[sparseCount++] = j;
+    if (blocked) plan_block(spos, sneg, wpr, j0, j1, zCount, zWord, zBits, &plan);
     for (int64_t i = 0; i < n; i += 2) {
       // an odd last row pairs with itself; its duplicate result is dropped
       const uint64_t *h0 = rowBits + i * wpr, *h1 = i + 1 < n ? h0 + wpr : h0;
       int64_t ones0 = 0, ones1 = 0;
       for (int64_t w = 0; w < words; w++) { ones0 += __builtin_popcountll(h0[w]); ones1 += __builtin_popcountll(h1[w]); }
-      int blocked = vecs <= NIB_VECS;
       if (blocked) {
         row_nibbles(h0, h1, vecs, low, nib);
-        for (int g = 0; g < sparseCount; g += 4) {
-          // a short last group repeats its final j; those results are dropped
-          const uint64_t *s[4];
-          for (int t = 0; t < 4; t++) s[t] = spos + sparse[g + t < sparseCount ? g + t : sparseCount - 1] * wpr;
-          int64_t p0[4], p1[4];
-          rows2x4(nib, s, vecs, table, p0, p1);
-          for (int t = 0; t < 4 && g + t < sparseCount; t++) {
-            int64_t j = sparse[g + t], z0 = 0, z1 = 0;
-            for (int u = 0; u < zCount[j - j0]; u++) {
-              z0 += __builtin_popcountll(h0[zWord[j - j0][u]] & zBits[j - j0][u]);
-              z1 += __builtin_popcountll(h1[zWord[j - j0][u]] & zBits[j - j0][u]);
-            }
-            out[i * ldo + j] = (float)(2 * p0[t] - ones0 + z0);
-            if (i + 1 < n) out[(i + 1) * ldo + j] = (float)(2 * p1[t] - ones1 + z1);
-          }
-        }
+        for (int g = 0; g < plan.entries; g += 4) rows2x4(nib, plan.plane + g, vecs, table, pop0 + g, pop1 + g);
+        finish_row(&plan, pop0, h0, words, ones0, j0, j1, out + i * ldo);
+        if (i + 1 < n) finish_row(&plan, pop1, h1, words, ones1, j0, j1, out + (i + 1) * ldo);
+        continue;
       }
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
         int c = zCount[j - j0];
         int64_t r0, r1;
         if (c <= ZCAP) {
-          if (blocked) continue;
           int64_t p0, p1, z0 = 0, z1 = 0;
           two_rows(h0, h1, sp, NULL, vecs, table, low, &p0, &p1);
           for (int t = 0; t < c; t++) {
