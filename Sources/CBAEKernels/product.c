@@ -125,6 +125,128 @@ AVX2_TARGET static inline void two_rows(const uint64_t *h0, const uint64_t *h1, 
   *r1 = lane_sum(s1);
 }
 
+// Register-blocked form: two code rows against four S rows per step. The nibble split is hoisted out of
+// the AND: lo(x AND s) = (x AND 0x0F) AND s and hi(x AND s) = ((x >> 4) AND 0x0F) AND (s >> 4), so each
+// row's two masked nibble vectors are made once per row pair (nib) and each S vector is shifted once for
+// both rows: per result and vector two ANDs, two vpshufb and two byte adds (8 ops in two_rows). The S rows
+// of a block are one list: S+_j for a sparse j, S+_j then S−_j for a dense one (Z_j over ZCAP words), so
+// dense j are blocked too. Up to NIB_VECS vectors (m <= 16384); larger m uses two_rows per j.
+#define NIB_VECS 64
+// Byte sums gain <= 8 per vector (4 per nibble), so 31 vectors fit in a byte before vpsadbw.
+#define NIB_FLUSH 31
+
+// nib[4v..4v+3] = the low and high nibbles of h0's vector v, then h1's.
+AVX2_TARGET static inline void row_nibbles(const uint64_t *h0, const uint64_t *h1, int64_t vecs, __m256i low,
+                                           __m256i *nib) {
+  for (int64_t v = 0; v < vecs; v++) {
+    __m256i x0 = LOADV(h0 + 4 * v), x1 = LOADV(h1 + 4 * v);
+    nib[4 * v] = _mm256_and_si256(x0, low);
+    nib[4 * v + 1] = _mm256_and_si256(_mm256_srli_epi16(x0, 4), low);
+    nib[4 * v + 2] = _mm256_and_si256(x1, low);
+    nib[4 * v + 3] = _mm256_and_si256(_mm256_srli_epi16(x1, 4), low);
+  }
+}
+
+// The 64-bit lane sums of q[0..3] as four 32-bit integers (each lane and each sum below 2^32).
+AVX2_TARGET static inline __m128i lane_sums4(const __m256i q[4]) {
+  __m256i x = _mm256_or_si256(q[0], _mm256_slli_epi64(q[1], 32)), y = _mm256_or_si256(q[2], _mm256_slli_epi64(q[3], 32));
+  __m256i z = _mm256_add_epi32(_mm256_unpacklo_epi64(x, y), _mm256_unpackhi_epi64(x, y));
+  return _mm_add_epi32(_mm256_castsi256_si128(z), _mm256_extracti128_si256(z, 1));
+}
+
+// r0[0..3] = Σ_v popcount(h0 AND s[t]) for t < 4, r1 the same for h1, from the rows' nibbles.
+AVX2_TARGET static inline void rows2x4(const __m256i *nib, const uint64_t *const s[4], int64_t vecs,
+                                       __m256i table, int32_t *r0, int32_t *r1) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i q0[4], q1[4];
+  for (int t = 0; t < 4; t++) q0[t] = q1[t] = zero;
+  for (int64_t v = 0; v < vecs;) {
+    int64_t vEnd = v + NIB_FLUSH < vecs ? v + NIB_FLUSH : vecs;
+    __m256i a[4], b[4];
+    for (int t = 0; t < 4; t++) a[t] = b[t] = zero;
+    for (; v < vEnd; v++) {
+      __m256i l0 = nib[4 * v], u0 = nib[4 * v + 1], l1 = nib[4 * v + 2], u1 = nib[4 * v + 3];
+      for (int t = 0; t < 4; t++) {
+        __m256i sl = LOADV(s[t] + 4 * v), su = _mm256_srli_epi16(sl, 4);
+        a[t] = _mm256_add_epi8(a[t], _mm256_shuffle_epi8(table, _mm256_and_si256(l0, sl)));
+        a[t] = _mm256_add_epi8(a[t], _mm256_shuffle_epi8(table, _mm256_and_si256(u0, su)));
+        b[t] = _mm256_add_epi8(b[t], _mm256_shuffle_epi8(table, _mm256_and_si256(l1, sl)));
+        b[t] = _mm256_add_epi8(b[t], _mm256_shuffle_epi8(table, _mm256_and_si256(u1, su)));
+      }
+    }
+    for (int t = 0; t < 4; t++) {
+      q0[t] = _mm256_add_epi64(q0[t], _mm256_sad_epu8(a[t], zero));
+      q1[t] = _mm256_add_epi64(q1[t], _mm256_sad_epu8(b[t], zero));
+    }
+  }
+  _mm_storeu_si128((__m128i *)r0, lane_sums4(q0));
+  _mm_storeu_si128((__m128i *)r1, lane_sums4(q1));
+}
+
+// The blocked form's S rows and corrections for one block of columns [j0, j1).
+typedef struct {
+  const uint64_t *plane[2 * JB + 4];  // S+_j at j − j0, then S−_j of each dense j, padded to groups of four
+  int entries, denseCount, extraCount;
+  int denseJ[JB], denseNeg[JB];  // a dense j (offset from j0) and its S−_j entry: result P − Q
+  // for a sparse j (offset jl): Z minus the diagonal bit added as sign * popcount(h[word] AND bits)
+  int extraJ[JB * (ZCAP + 1)], extraSign[JB * (ZCAP + 1)];
+  int32_t extraWord[JB * (ZCAP + 1)];
+  uint64_t extraBits[JB * (ZCAP + 1)];
+} block_plan;
+
+static void plan_block(const uint64_t *spos, const uint64_t *sneg, int64_t wpr, int64_t j0, int64_t j1,
+                       const int zCount[JB], const int32_t zWord[JB][ZCAP], const uint64_t zBits[JB][ZCAP],
+                       block_plan *b) {
+  int count = (int)(j1 - j0);
+  b->entries = count;
+  b->denseCount = b->extraCount = 0;
+  for (int jl = 0; jl < count; jl++) {
+    int64_t j = j0 + jl;
+    b->plane[jl] = spos + j * wpr;
+    if (zCount[jl] > ZCAP) {
+      b->denseJ[b->denseCount] = jl;
+      b->denseNeg[b->denseCount++] = b->entries;
+      b->plane[b->entries++] = sneg + j * wpr;
+      continue;
+    }
+    // the finish adds h_ij for every j: take it back when j is not in Z_j
+    int64_t dw = j / 64;
+    uint64_t diag = (uint64_t)1 << (j % 64);
+    if ((spos[j * wpr + dw] | sneg[j * wpr + dw]) & diag) {
+      b->extraJ[b->extraCount] = jl, b->extraSign[b->extraCount] = -1;
+      b->extraWord[b->extraCount] = (int32_t)dw, b->extraBits[b->extraCount++] = diag;
+    }
+    for (int u = 0; u < zCount[jl]; u++) {
+      uint64_t bits = zBits[jl][u] & (zWord[jl][u] == dw ? ~diag : ~(uint64_t)0);
+      if (bits == 0) continue;
+      b->extraJ[b->extraCount] = jl, b->extraSign[b->extraCount] = 1;
+      b->extraWord[b->extraCount] = zWord[jl][u], b->extraBits[b->extraCount++] = bits;
+    }
+  }
+  for (int e = b->entries; e % 4; e++) b->plane[e] = b->plane[b->entries - 1];  // padding; counts unused
+}
+
+// One code row's outputs for the block: 2P − |h| + h_ij eight at a time, then the plan's corrections.
+AVX2_TARGET static void finish_row(const block_plan *b, const int32_t *pop, const uint64_t *h, int64_t words,
+                                   int64_t ones, int64_t j0, int64_t j1, float *outRow) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), one = _mm256_set1_epi32(1);
+  const __m256i o = _mm256_set1_epi32((int32_t)ones);
+  for (int64_t j = j0; j < j1; j += 8) {
+    int64_t w = j / 64, sh = j % 64;
+    uint64_t bits = h[w] >> sh;
+    if (sh > 56 && w + 1 < words) bits |= h[w + 1] << (64 - sh);
+    __m256i d = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int32_t)(bits & 0xFF)), lane), one);
+    __m256i p = _mm256_loadu_si256((const __m256i *)(pop + (j - j0)));
+    __m256 f = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_add_epi32(_mm256_add_epi32(p, p), d), o));
+    if (j1 - j >= 8) _mm256_storeu_ps(outRow + j, f);
+    else _mm256_maskstore_ps(outRow + j, _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(j1 - j)), lane), f);
+  }
+  for (int e = 0; e < b->extraCount; e++)
+    outRow[j0 + b->extraJ[e]] += (float)(b->extraSign[e] * __builtin_popcountll(h[b->extraWord[e]] & b->extraBits[e]));
+  for (int k = 0; k < b->denseCount; k++)
+    outRow[j0 + b->denseJ[k]] = (float)(pop[b->denseJ[k]] - pop[b->denseNeg[k]]);
+}
+
 AVX2_TARGET
 void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
                       int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
@@ -135,17 +257,29 @@ void bae_product_avx2(const uint64_t *rowBits, int64_t n, const uint64_t *spos, 
   int64_t vecs = (words + 3) / 4;
   if (vecs * 4 > wpr) vecs = wpr / 4;  // wpr is a multiple of 8 from bae_row_words; stay inside a row
   const uint64_t lastValid = m % 64 ? ((uint64_t)1 << (m % 64)) - 1 : ~(uint64_t)0;
+  const int blocked = vecs <= NIB_VECS;
   int zCount[JB];
   int32_t zWord[JB][ZCAP];
   uint64_t zBits[JB][ZCAP];
+  __m256i nib[4 * NIB_VECS];               // 8 KB
+  int32_t pop0[2 * JB + 8], pop1[2 * JB + 8];  // popcount(h_i AND plane[e]) for the row pair
+  block_plan plan;
   for (int64_t j0 = jLo; j0 < jHi; j0 += JB) {
     int64_t j1 = j0 + JB < jHi ? j0 + JB : jHi;
     zero_sets(spos, sneg, wpr, words, lastValid, j0, j1, zCount, zWord, zBits);
+    if (blocked) plan_block(spos, sneg, wpr, j0, j1, zCount, zWord, zBits, &plan);
     for (int64_t i = 0; i < n; i += 2) {
       // an odd last row pairs with itself; its duplicate result is dropped
       const uint64_t *h0 = rowBits + i * wpr, *h1 = i + 1 < n ? h0 + wpr : h0;
       int64_t ones0 = 0, ones1 = 0;
       for (int64_t w = 0; w < words; w++) { ones0 += __builtin_popcountll(h0[w]); ones1 += __builtin_popcountll(h1[w]); }
+      if (blocked) {
+        row_nibbles(h0, h1, vecs, low, nib);
+        for (int g = 0; g < plan.entries; g += 4) rows2x4(nib, plan.plane + g, vecs, table, pop0 + g, pop1 + g);
+        finish_row(&plan, pop0, h0, words, ones0, j0, j1, out + i * ldo);
+        if (i + 1 < n) finish_row(&plan, pop1, h1, words, ones1, j0, j1, out + (i + 1) * ldo);
+        continue;
+      }
       for (int64_t j = j0; j < j1; j++) {
         const uint64_t *sp = spos + j * wpr, *sn = sneg + j * wpr;
         int c = zCount[j - j0];
@@ -296,8 +430,9 @@ void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos
 }
 #endif
 
-// The popcount form by default: the table form runs 23-40 % fewer instructions (callgrind) but measured
-// no less CPU time at m = 2304 and 1.3-1.7x more at m = 4096..8192 (Documentation/Benchmarks.md).
+// The popcount form by default: the table form ran 23-40 % fewer instructions than its unblocked version
+// (callgrind) but no less CPU time at m = 2304 and 1.3-1.7x more at m = 4096..8192; the blocked popcount
+// form runs 117 M vs 110 M (m = 2304) and 1321 M vs 1383 M (m = 8192) (Documentation/Benchmarks.md).
 static int product_form = BAE_PRODUCT_POPCOUNT;
 
 int bae_kernels_set_product_form(int form) {

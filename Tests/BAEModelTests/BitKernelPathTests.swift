@@ -38,14 +38,16 @@ final class BitKernelPathTests: XCTestCase {
       // m = 7300: 115 row words, past the AVX2 popcount form's flush. S must be symmetric: S_jk =
       // M[class j][class k] for random classes and a symmetric 4x4 M, diagonal 0. With zeros in M, Z_j
       // spans every word (the two-plane popcount form); without, only the diagonal is zero (the one-plane
-      // form, P − Q = 2P − |h| + Z).
+      // form, P − Q = 2P − |h| + Z); with zeros in some rows of M only, every 64-column block mixes the
+      // two (AVX2 blocks S−_j rows of the dense j beside the S+ rows of the others).
       let wide = Problem(n: 5, m: 7300, seed: 12)
       let words = (wide.m + 63) / 64
-      for complementary in [false, true] {
-        let table: [[Int]] =
-          complementary
-          ? [[1, -1, 1, -1], [-1, 1, 1, -1], [1, 1, -1, 1], [-1, -1, 1, 1]]
-          : [[1, 0, -1, 0], [0, -1, 1, 1], [-1, 1, 0, -1], [0, 1, -1, 1]]
+      let tables: [(String, [[Int]])] = [
+        ("zeros", [[1, 0, -1, 0], [0, -1, 1, 1], [-1, 1, 0, -1], [0, 1, -1, 1]]),
+        ("complementary", [[1, -1, 1, -1], [-1, 1, 1, -1], [1, 1, -1, 1], [-1, -1, 1, 1]]),
+        ("mixed", [[1, -1, 1, -1], [-1, 1, 0, -1], [1, 0, -1, 1], [-1, -1, 1, 1]]),
+      ]
+      for (kind, table) in tables {
         var rng = SplitMix64(seed: 99)
         let cls = (0..<wide.m).map { _ in Int(rng.next() % 4) }
         var classBits = [[UInt64]](repeating: [UInt64](repeating: 0, count: words), count: 4)
@@ -72,8 +74,8 @@ final class BitKernelPathTests: XCTestCase {
             let got = wide.product(spos, sneg, path: path, threads: t)
             XCTAssertTrue(
               got.out == refOut.out,
-              "\(name(path)) form \(form) H·S T \(t), m 7300, complementary planes \(complementary)")
-            XCTAssertEqual(got.rowSums, refOut.rowSums, "\(name(path)) N·q T \(t), complementary \(complementary)")
+              "\(name(path)) form \(form) H·S T \(t), m 7300, planes \(kind)")
+            XCTAssertEqual(got.rowSums, refOut.rowSums, "\(name(path)) N·q T \(t), planes \(kind)")
           }
         }
       }
