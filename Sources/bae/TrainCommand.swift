@@ -39,7 +39,12 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Keep the newest N checkpoints (default \(defaults.keepLast); 0 = all).") var keepLast: Int?
   @Option(help: "Also keep checkpoints at multiples of M steps (default 0 = none).") var keepEvery: Int?
   @Option(help: "Progress line every N steps (default \(defaults.logEvery)).") var logEvery: Int?
-  @Option(help: "OpenBLAS threads per rank (default: OpenBLAS's own).") var blasThreads: Int?
+  @Option(
+    help: """
+      Threads per rank for the GEMMs (one-thread OpenBLAS calls on the kernels' pool) and the step's other \
+      phases (default: OpenBLAS's own threading, other phases on one thread).
+      """)
+  var blasThreads: Int?
   @Option(help: "Check replicas agree every K steps (default \(defaults.divergenceCheckEvery); 0 = never).")
   var divergenceCheckEvery: Int?
   @Option(
