@@ -7,6 +7,7 @@
 //                                             PATH as in bae_kernels.h, 5 = avx2 with the table H·S form
 //   bench_kernels phases n d m T reps         the step's float phases (phases.c) at T threads: median
 //                                             wall and CPU ms each, and a checksum equal for every T
+#include "bench_common.h"
 #include "kernels_internal.h"
 #include <cblas.h>
 #include <pthread.h>
@@ -57,16 +58,7 @@ static problem make_problem(int64_t n, int64_t m) {
   return p;
 }
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+static double now(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 enum { K_BINARIZE, K_TRANSPOSE, K_PAIRS, K_PRODUCT, K_COUNT };
 static const char *const kernel_names[] = {"binarize", "transpose", "pairs", "product"};
@@ -110,8 +102,8 @@ static double median_ms(problem *p, int kernel, int threads, int reps, double *c
     t[r] = now() - t0;
     c[r] = cpu_now() - c0;
   }
-  qsort(t, (size_t)reps, sizeof(double), cmp_double);
-  qsort(c, (size_t)reps, sizeof(double), cmp_double);
+  qsort(t, (size_t)reps, sizeof(double), bench_compare_doubles);
+  qsort(c, (size_t)reps, sizeof(double), bench_compare_doubles);
   *cpu = 1e3 * c[reps / 2];
   return 1e3 * t[reps / 2];
 }
@@ -132,7 +124,7 @@ static double dense_ms(problem *p, int threads, int reps) {
                 (int)m, 0.0f, p->out, (int)m);
     if (r >= 0) t[r] = now() - t0;
   }
-  qsort(t, (size_t)reps, sizeof(double), cmp_double);
+  qsort(t, (size_t)reps, sizeof(double), bench_compare_doubles);
   return 1e3 * t[reps / 2];  // OpenBLAS threads spin while waiting, so its CPU time says little
 }
 
@@ -203,8 +195,8 @@ static int phases(int64_t n, int64_t d, int64_t m, int threads, int reps) {
   printf("phases n %lld d %lld m %lld T %d (median of %d, ms wall / CPU):", (long long)n, (long long)d, (long long)m,
          threads, reps);
   for (int k = 0; k < 5; k++) {
-    qsort(wall[k], (size_t)reps, sizeof(double), cmp_double);
-    qsort(cpu[k], (size_t)reps, sizeof(double), cmp_double);
+    qsort(wall[k], (size_t)reps, sizeof(double), bench_compare_doubles);
+    qsort(cpu[k], (size_t)reps, sizeof(double), bench_compare_doubles);
     printf("  %s %.2f / %.2f", names[k], wall[k][reps / 2], cpu[k][reps / 2]);
   }
   printf("\n  checksum %016llx (the same for every T)\n", (unsigned long long)h);
@@ -243,8 +235,8 @@ int main(int argc, char **argv) {
         c[f][r] = 1e3 * (cpu_now() - c0);
       }
     for (int f = 0; f < 2; f++) {
-      qsort(c[f], (size_t)reps, sizeof(double), cmp_double);
-      qsort(w[f], (size_t)reps, sizeof(double), cmp_double);
+      qsort(c[f], (size_t)reps, sizeof(double), bench_compare_doubles);
+      qsort(w[f], (size_t)reps, sizeof(double), bench_compare_doubles);
       printf("m %s %-8s CPU ms min %.2f median %.2f; wall min %.2f median %.2f\n", argv[3], f ? "popcount" : "tables",
              c[f][0], c[f][reps / 2], w[f][0], w[f][reps / 2]);
     }

@@ -4,6 +4,7 @@
 //                                                      vs sgemm (PATH 1 portable, 3 avx2, 4 avx512)
 //   bench_lut_kernels once PATH OP N D DL             one call of OP (lut-xhat, lut-dw, sgemm-xhat,
 //                                                      sgemm-dw, transpose), single thread, for callgrind --toggle-collect
+#include "bench_common.h"
 #include "bae_kernels.h"
 #include "bae_sparse.h"
 #include <cblas.h>
@@ -13,13 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t state = 12345;
-static double unit(void) {  // SplitMix64 → [0, 1)
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-}
 
 static void *alloc(size_t bytes) {
   void *p = NULL;
@@ -87,16 +81,7 @@ static void run(problem *p, const char *op) {
 }
 
 static clockid_t timer = CLOCK_MONOTONIC;  // one thread: its CPU time (the machine is shared)
-static double now(void) {
-  struct timespec t;
-  clock_gettime(timer, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+static double now(void) { return bench_seconds(timer); }
 
 static double median_ms(problem *p, const char *op, int reps) {
   double t[101];
@@ -106,7 +91,7 @@ static double median_ms(problem *p, const char *op, int reps) {
     run(p, op);
     t[r] = 1e3 * (now() - t0);
   }
-  qsort(t, (size_t)reps, sizeof(double), cmp);
+  qsort(t, (size_t)reps, sizeof(double), bench_compare_doubles);
   return t[reps / 2];
 }
 

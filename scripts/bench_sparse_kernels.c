@@ -3,6 +3,7 @@
 //   bench_sparse_kernels time REPS PATH N D DL DENSITY    median ms per op on PATH (1 portable, 3 avx2)
 //   bench_sparse_kernels once PATH OP N D DL DENSITY      one call of OP (for callgrind --toggle-collect)
 // OP: pattern (pattern + columns), transpose, gather-add, gather-dot, scatter, sgemm (the dense x̂ product)
+#include "bench_common.h"
 #include "bae_kernels.h"
 #include "bae_sparse.h"
 #include <cblas.h>
@@ -11,13 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-static uint64_t state = 12345;
-static double unit(void) {  // SplitMix64 → [0, 1)
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return (double)((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-}
 
 typedef struct {
   int64_t n, d, dl;
@@ -73,16 +67,7 @@ static void run(problem *p, const char *op) {
   }
 }
 
-static double seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+static double seconds(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
 int main(int argc, char **argv) {
   if (argc == 8 && strcmp(argv[1], "once") == 0) {
@@ -111,7 +96,7 @@ int main(int argc, char **argv) {
       run(&p, ops[o]);
       t[r] = seconds() - t0;
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp);
+    qsort(t, (size_t)reps, sizeof(double), bench_compare_doubles);
     printf("  %s %.3f", ops[o], 1e3 * t[reps / 2]);
   }
   printf("\n");
