@@ -167,10 +167,12 @@ static int phases(int64_t n, int64_t d, int64_t m, int threads, int reps) {
         *bias = zalloc((size_t)m * 4);
   double *part = zalloc((size_t)(3 * d) * 8);
   int64_t *nq = zalloc((size_t)m * 8);
+  uint64_t *digitRows = zalloc((size_t)(64 * p.wpr) * 8);
+  float *digitOut = zalloc((size_t)(64 * m) * 4);
   for (int64_t i = 0; i < params; i++) g[i] = (float)(uniform() - 0.5) * 1e-3f, w[i] = (float)uniform();
   for (int64_t i = 0; i < n * d; i++) x[i] = (float)uniform(), xh[i] = (float)uniform();
   for (int64_t j = 0; j < m; j++) e[j] = (float)(uniform() * 1e-7), q[j] = (float)uniform();
-  const char *names[] = {"adam", "code-gradient", "moments", "column-sums", "sign-row-sums"};
+  const char *names[] = {"adam", "code-gradient", "moments", "column-sums", "count-digit-N·q"};
   double wall[5][64], cpu[5][64];
   reps = reps > 64 ? 64 : reps < 1 ? 1 : reps;
   for (int r = 0; r < reps; r++)
@@ -182,7 +184,12 @@ static int phases(int64_t n, int64_t d, int64_t m, int threads, int reps) {
                 bae_code_gradient_mt(gz, n, m, m, e, p.out, q, 1e-7f, 1, threads); break;
         case 2: bae_column_moments_mt(x, xh, n, d, part, part + d, part + 2 * d, threads); break;
         case 3: bae_column_sums_mt(p.out, n, m, m, bias, threads); break;
-        default: bae_sign_row_sums_mt(p.spos, p.sneg, m, p.wpr, p.counts, nq, threads); break;
+        default: {  // N·q = S·c as the step computes it: the counts' digits as extra H·S rows
+          int64_t digits = bae_count_digit_rows(p.counts, m, p.wpr, n, digitRows);
+          bae_signed_popcount_product_mt(digitRows, digits, p.spos, p.sneg, m, p.wpr, digitOut, m, threads);
+          bae_count_digit_sums(digitOut, digits, m, m, nq);
+          break;
+        }
       }
       wall[k][r] = 1e3 * (now() - t0);
       cpu[k][r] = 1e3 * (cpu_now() - c0);

@@ -194,7 +194,6 @@ public enum StepBenchmark {
     let sp = ws.signPlanes.baseAddress
     // on the step's own threads (the trainer's --blas-threads), as the step runs them
     let threads = Int32(ws.kernelThreads)
-    let nqBuf = AlignedBuffer<Int64>(count: m)
     let tPairs = timeMedian(repeats) {
       bae_transpose_bits_mt(
         ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), threads)
@@ -203,13 +202,8 @@ public enum StepBenchmark {
         ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
         0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w), threads)
     }
-    let tProduct = timeMedian(repeats) {
-      bae_signed_popcount_product_mt(
-        ws.localBits.baseAddress, Int64(n), sp, sp + m * w, Int64(m), Int64(w),
-        ws.covarianceProduct.baseAddress, Int64(m), threads)
-      bae_sign_row_sums_mt(
-        sp, sp + m * w, Int64(m), Int64(w), ws.counts.baseAddress, nqBuf.baseAddress, threads)
-    }
+    // H·S and N·q, as the step's backward runs them (one process: the counts are the global ones)
+    let tProduct = timeMedian(repeats) { model.covarianceProduct(ws, rows: n, globalRows: n) }
     let tCov = tPairs + tProduct
     progress(String(format: "covariance: pair signs %.1f ms, H·S product %.1f ms", tPairs * 1e3, tProduct * 1e3))
     // dense float formulation at the same shape: C = Hcᵀ·Hc (d', d') and Hc·S (n, d')

@@ -47,10 +47,6 @@ extension Autoencoder {
       ws.counts.baseAddress, Int64(n),
       Int64(tiles.lowerBound), Int64(tiles.upperBound),
       spos, sneg, Int64(w), Int32(ws.kernelThreads))
-    // N·q = S·c from this rank's tiles only (its planes hold just their bits): every rank does 1/R of
-    // the work and the exact integer shares add up in the same all-reduce as Σ|d_jk|
-    bae_sign_row_sums_mt(
-      spos, sneg, Int64(m), Int64(w), ws.counts.baseAddress, ws.pairSum.baseAddress + 1, Int32(ws.kernelThreads))
     try batch.collectives.sum(ws.signPlanes.buffer)
     try batch.collectives.sum(ws.pairSum.buffer)
     // D = Σ_{j≠k} |C_jk| = 2 Σ_{j<k} |N·n11 − c_j c_k| / (N (N − 1))
@@ -109,6 +105,25 @@ extension Autoencoder {
     return ws.gatherPlan.wordCounts
   }
 
+  /// The covariance gradient's products from the all-reduced sign planes and global counts: H·S for the n
+  /// local code rows into `ws.covarianceProduct` (n, m), and N·q = S·c into `ws.signCountSums` (m), exact.
+  /// c's binary digits β_b are appended as code rows (row b of the product is then S·β_b, exact) and
+  /// one product call covers both: N·q costs L = bit width of N more rows instead of a scan of both planes.
+  public func covarianceProduct(_ ws: StepWorkspace, rows n: Int, globalRows bigN: Int) {
+    precondition(
+      ws.hasCovarianceBuffers && n <= ws.capacity && bigN <= ws.globalCapacity,
+      "covariance product needs a workspace built with covariance, capacity ≥ \(n) and global capacity ≥ \(bigN)")
+    let m = codeBits, w = ws.rowWords, spos = ws.signPlanes.baseAddress, sneg = spos + m * w
+    // every count is ≤ N: its digits fit in bit width(N) ≤ bit width(globalCapacity) = ws.countDigits rows
+    let digits = Int(
+      bae_count_digit_rows(ws.counts.baseAddress, Int64(m), Int64(w), Int64(bigN), ws.localBits.baseAddress + n * w))
+    bae_signed_popcount_product_mt(
+      ws.localBits.baseAddress, Int64(n + digits), spos, sneg, Int64(m), Int64(w),
+      ws.covarianceProduct.baseAddress, Int64(m), Int32(ws.kernelThreads))
+    bae_count_digit_sums(
+      ws.covarianceProduct.baseAddress + n * m, Int64(digits), Int64(m), Int64(m), ws.signCountSums.baseAddress)
+  }
+
   /// ∂L/∂z for local rows from the upstream ∂L/∂v (`upstream`, (n, d')): spread over the k bits,
   /// add λ_e·∂H/∂h and λ_c·∂D/∂h, apply the estimator. Returns the (n, m) matrix holding ∂L/∂z.
   func binaryCodeBackward(
@@ -143,13 +158,8 @@ extension Autoencoder {
     // ∂(λ_c D)/∂h = coef·(H·S − 1·qᵀ) with q = S·p: the gradient of D = Σ_{j≠k}|C_jk| through the
     // centred codes (its column-mean part vanishes because Hc's columns sum to zero)
     if covariance {
-      precondition(ws.hasCovarianceBuffers, "covariance gradient without covariance buffers")
-      let w = ws.rowWords, spos = ws.signPlanes.baseAddress, sneg = spos + m * w
-      bae_signed_popcount_product_mt(
-        ws.localBits.baseAddress, Int64(n), spos, sneg, Int64(m), Int64(w),
-        ws.covarianceProduct.baseAddress, Int64(m), Int32(threads))
-      // q = S·p from the global N·q the statistics phase all-reduced
-      let nq = ws.pairSum.baseAddress + 1, invN = 1.0 / Double(bigN)
+      covarianceProduct(ws, rows: n, globalRows: bigN)
+      let nq = ws.signCountSums.baseAddress, invN = 1.0 / Double(bigN)
       for j in 0..<m { q[j] = Float(Double(nq[j]) * invN) }
     }
     guard entropy || covariance || signS else { return g }

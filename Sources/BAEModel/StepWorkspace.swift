@@ -34,10 +34,13 @@ public final class StepWorkspace: @unchecked Sendable {
   public let auxMask: AlignedBuffer<Float>
   /// AuxK ê − e, then ∂L_aux/∂ê in place: (capacity, d).
   public let auxResidual: AlignedBuffer<Float>
-  /// H·S from popcounts: (capacity, m)
+  /// H·S from popcounts, then the count digits' rows β_b·S: (capacity + countDigits, m)
   public let covarianceProduct: AlignedBuffer<Float>
-  /// row-packed local codes: capacity × rowWords
+  /// row-packed local codes, then (covariance) the binary digits of the global counts as countDigits more
+  /// code rows for N·q = S·c: (capacity + countDigits) × rowWords
   public let localBits: AlignedBuffer<UInt64>
+  /// Most count-digit rows a step appends (the bit width of globalCapacity; 0 without covariance).
+  public let countDigits: Int
   /// row-packed global codes: globalCapacity × rowWords
   public let globalBits: AlignedBuffer<UInt64>
   /// column-packed global codes: m × ceil(globalCapacity/64)
@@ -62,8 +65,10 @@ public final class StepWorkspace: @unchecked Sendable {
   let columnMoments: AlignedBuffer<Double>
   /// BAE: λ_e·H'(p_j)/N per bit, then q = S·p for the covariance gradient: (2, m)
   let bitTerms: AlignedBuffer<Float>
-  /// [Σ|d_jk|, N·q_0 … N·q_{m−1}] over this rank's tiles, all-reduced in place (q = S·p): (1 + m)
+  /// Σ|d_jk| over this rank's tiles, all-reduced in place: (1)
   let pairSum: AlignedBuffer<Int64>
+  /// N·q = S·c from the count digits' product rows: (m)
+  let signCountSums: AlignedBuffer<Int64>
   /// The gather's per-rank word counts for the last `rowsPerRank` seen (recomputed only when it changes).
   var gatherPlan: (rowsPerRank: [Int], wordCounts: [Int]) = ([], [])
   /// Threads every non-BLAS phase of the step uses (bit kernels, elementwise passes, moments, Adam);
@@ -95,8 +100,9 @@ public final class StepWorkspace: @unchecked Sendable {
     auxActivations = AlignedBuffer(count: auxk ? capacity * dl : 0)
     auxMask = AlignedBuffer(count: auxk ? capacity * dl : 0)
     auxResidual = AlignedBuffer(count: auxk ? capacity * d : 0)
-    covarianceProduct = AlignedBuffer(count: cov ? capacity * m : 0)
-    localBits = AlignedBuffer(count: bae ? capacity * rowWords : 0)
+    countDigits = cov ? Int.bitWidth - self.globalCapacity.leadingZeroBitCount : 0
+    covarianceProduct = AlignedBuffer(count: cov ? (capacity + countDigits) * m : 0)
+    localBits = AlignedBuffer(count: bae ? (capacity + countDigits) * rowWords : 0)
     globalBits = AlignedBuffer(count: cov ? self.globalCapacity * rowWords : 0)
     columnBits = AlignedBuffer(count: cov ? m * ((self.globalCapacity + 63) / 64) : 0)
     localColumnBits = AlignedBuffer(count: cov ? m * ((capacity + 63) / 64) : 0)
@@ -105,7 +111,8 @@ public final class StepWorkspace: @unchecked Sendable {
     moments = AlignedBuffer(count: Moments.count(inputDim: d))
     columnMoments = AlignedBuffer(count: 2 * d)
     bitTerms = AlignedBuffer(count: bae ? 2 * m : 0)
-    pairSum = AlignedBuffer(count: cov ? 1 + m : 1)
+    pairSum = AlignedBuffer(count: 1)
+    signCountSums = AlignedBuffer(count: cov ? m : 0)
     selectionKeys = AlignedBuffer(count: config.architecture == .batchtopk ? capacity * dl : 0)
     positiveCounts = AlignedBuffer(count: auxk ? dl : 0)
     sparseDecoder = SparseDecoderState(layout: layout, architecture: config.architecture, capacity: capacity)

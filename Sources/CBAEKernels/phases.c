@@ -131,109 +131,29 @@ void bae_code_gradient_mt(float *g, int64_t n, int64_t m, int64_t ldg, const flo
   bae_parallel(code_grad_part, &job, parts_for(threads, n * m, n));
 }
 
-// ---- N·q = S·c over the sign planes (exact integers) ----
-// The planes are about half full, so rather than visiting set bits the vector paths walk every k: each
-// 8 (AVX-512) or 4 (AVX2) bits of S+ and S− become lane masks that add or subtract counts[k..]. Integer
-// sums, so every path gives the same result.
-typedef struct {
-  const uint64_t *spos, *sneg;
-  int64_t m, wpr;
-  const int64_t *counts;
-  int64_t *out;
-  int path;
-} sign_sums_job;
+// ---- N·q = S·c through the H·S product (exact integers) ----
+// c = Σ_b 2^b β_b with β_b the b-th binary digit of every count, so S·c = Σ_b 2^b S·β_b, and S·β_b is one
+// more row of the H·S product with β_b as its code row (the product's row i, column j is Σ_k h_ik S_jk). The digit rows ride along with the
+// code rows in one product call: L = bit width of the largest count extra rows out of n, instead of a scan of
+// both sign planes.
 
-static void sign_sums_portable(const sign_sums_job *s, int64_t lo, int64_t hi) {
-  for (int64_t j = lo; j < hi; j++) {
-    int64_t acc = 0;
-    for (int64_t word = 0; word < s->wpr; word++) {
-      uint64_t pw = s->spos[j * s->wpr + word], nw = s->sneg[j * s->wpr + word];
-      while (pw) {
-        acc += s->counts[word * 64 + __builtin_ctzll(pw)];
-        pw &= pw - 1;
-      }
-      while (nw) {
-        acc -= s->counts[word * 64 + __builtin_ctzll(nw)];
-        nw &= nw - 1;
-      }
-    }
-    s->out[j] = acc;
+int64_t bae_count_digit_rows(const int64_t *counts, int64_t m, int64_t wpr, int64_t maxCount, uint64_t *rows) {
+  int64_t digits = 0;
+  while (digits < 63 && (maxCount >> digits) > 0) digits++;
+  for (int64_t b = 0; b < digits; b++) {
+    uint64_t *row = rows + b * wpr;
+    for (int64_t w = 0; w < wpr; w++) row[w] = 0;
+    for (int64_t j = 0; j < m; j++) row[j / 64] |= (uint64_t)((counts[j] >> b) & 1) << (j % 64);
   }
+  return digits;
 }
 
-#if BAE_X86
-// Only the full words below m are walked with vectors (bits past m are zero, so counts past m are never
-// needed); the last partial word, if any, takes the portable bit walk.
-__attribute__((target("avx512f,avx512dq"))) static void sign_sums_avx512(const sign_sums_job *s, int64_t lo,
-                                                                           int64_t hi) {
-  const int64_t full = s->m / 64;
-  for (int64_t j = lo; j < hi; j++) {
-    const uint64_t *sp = s->spos + j * s->wpr, *sn = s->sneg + j * s->wpr;
-    __m512i acc = _mm512_setzero_si512();
-    for (int64_t w = 0; w < full; w++) {
-      uint64_t pw = sp[w], nw = sn[w];
-      if ((pw | nw) == 0) continue;
-      for (int b = 0; b < 64; b += 8) {
-        __m512i c = _mm512_loadu_si512(s->counts + w * 64 + b);
-        acc = _mm512_mask_add_epi64(acc, (__mmask8)(pw >> b), acc, c);
-        acc = _mm512_mask_sub_epi64(acc, (__mmask8)(nw >> b), acc, c);
-      }
-    }
-    int64_t t = _mm512_reduce_add_epi64(acc);
-    if (full * 64 < s->m) {
-      uint64_t pw = sp[full], nw = sn[full];
-      for (; pw; pw &= pw - 1) t += s->counts[full * 64 + __builtin_ctzll(pw)];
-      for (; nw; nw &= nw - 1) t -= s->counts[full * 64 + __builtin_ctzll(nw)];
-    }
-    s->out[j] = t;
+void bae_count_digit_sums(const float *products, int64_t digits, int64_t m, int64_t ldo, int64_t *out) {
+  for (int64_t j = 0; j < m; j++) out[j] = 0;
+  for (int64_t b = 0; b < digits; b++) {
+    const float *row = products + b * ldo;
+    for (int64_t j = 0; j < m; j++) out[j] += (int64_t)row[j] * ((int64_t)1 << b);
   }
-}
-
-__attribute__((target("avx2"))) static void sign_sums_avx2(const sign_sums_job *s, int64_t lo, int64_t hi) {
-  const int64_t full = s->m / 64;
-  __m256i expand[16];  // lane t all ones where bit t of the index is set
-  for (int v = 0; v < 16; v++)
-    expand[v] = _mm256_setr_epi64x(v & 1 ? -1 : 0, v & 2 ? -1 : 0, v & 4 ? -1 : 0, v & 8 ? -1 : 0);
-  for (int64_t j = lo; j < hi; j++) {
-    const uint64_t *sp = s->spos + j * s->wpr, *sn = s->sneg + j * s->wpr;
-    __m256i acc = _mm256_setzero_si256();
-    for (int64_t w = 0; w < full; w++) {
-      uint64_t pw = sp[w], nw = sn[w];
-      if ((pw | nw) == 0) continue;
-      for (int b = 0; b < 64; b += 4) {
-        __m256i c = _mm256_loadu_si256((const __m256i *)(s->counts + w * 64 + b));
-        acc = _mm256_add_epi64(acc, _mm256_and_si256(c, expand[(pw >> b) & 15]));
-        acc = _mm256_sub_epi64(acc, _mm256_and_si256(c, expand[(nw >> b) & 15]));
-      }
-    }
-    int64_t lanes[4];
-    _mm256_storeu_si256((__m256i *)lanes, acc);
-    int64_t t = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-    if (full * 64 < s->m) {
-      uint64_t pw = sp[full], nw = sn[full];
-      for (; pw; pw &= pw - 1) t += s->counts[full * 64 + __builtin_ctzll(pw)];
-      for (; nw; nw &= nw - 1) t -= s->counts[full * 64 + __builtin_ctzll(nw)];
-    }
-    s->out[j] = t;
-  }
-}
-#endif
-
-static void sign_sums_part(void *ctx, int part, int parts) {
-  sign_sums_job *s = ctx;
-  int64_t lo, hi;
-  bae_split(0, s->m, part, parts, 1, &lo, &hi);
-#if BAE_X86
-  if (s->path == BAE_PATH_AVX512) return sign_sums_avx512(s, lo, hi);
-  if (s->path == BAE_PATH_AVX2) return sign_sums_avx2(s, lo, hi);
-#endif
-  sign_sums_portable(s, lo, hi);
-}
-
-void bae_sign_row_sums_mt(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, const int64_t *counts,
-                          int64_t *out, int threads) {
-  sign_sums_job job = {spos, sneg, m, wpr, counts, out, vector_path()};
-  bae_parallel(sign_sums_part, &job, parts_for(threads, m * m / 2, m));
 }
 
 // ---- column sums (bias gradients) ----

@@ -194,9 +194,19 @@ struct Problem {
     bae_binarize_inplace_mt(&zz, Int64(n), Int64(m), Int64(m), &rows, Int64(wpr), &counts, threads)
     var out = [Float](repeating: -7, count: n * m)
     bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
+    return (out, digitRowSums(spos, sneg, counts: counts, threads: threads), counts)
+  }
+
+  /// N·q by the step's route: the counts' binary digits as code rows of the H·S product, then weighted by 2^b.
+  func digitRowSums(_ spos: [UInt64], _ sneg: [UInt64], counts: [Int64], threads: Int32) -> [Int64] {
+    var digitRows = [UInt64](repeating: 0x5555, count: 64 * wpr)  // garbage the kernel must overwrite
+    let digits = Int(bae_count_digit_rows(counts, Int64(m), Int64(wpr), Int64(n), &digitRows))
+    var out = [Float](repeating: -7, count: max(digits, 1) * m)
+    bae_signed_popcount_product_mt(
+      digitRows, Int64(digits), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
     var sums = [Int64](repeating: -7, count: m)
-    bae_sign_row_sums_mt(spos, sneg, Int64(m), Int64(wpr), counts, &sums, threads)
-    return (out, sums, counts)
+    bae_count_digit_sums(out, Int64(digits), Int64(m), Int64(m), &sums)
+    return sums
   }
 
   /// N·q_j = Σ_k S_jk·counts_k, bit by bit.
@@ -231,8 +241,7 @@ struct Problem {
     }
     var out = [Float](repeating: -7, count: n * m)
     bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
-    var sums = [Int64](repeating: -7, count: m)
-    bae_sign_row_sums_mt(spos, sneg, Int64(m), Int64(wpr), counts, &sums, threads)
+    let sums = digitRowSums(spos, sneg, counts: counts, threads: threads)
     return KernelOutputs(
       z: zz, rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg, total: total,
       product: out, rowSums: sums)

@@ -78,11 +78,14 @@ void bae_adam_update_mt(float *p, const float *g, float *m, float *v, int64_t co
 /// (when a != NULL; a: (n, m) dense, q: m); then g = g − g² when signS. Each element in that order.
 void bae_code_gradient_mt(float *g, int64_t n, int64_t m, int64_t ldg, const float *e, const float *a,
                           const float *q, float coef, int signS, int threads);
-/// out[j] = Σ_{k ∈ S⁺_j} counts_k − Σ_{k ∈ S⁻_j} counts_k (N·q_j for q = S·p, exact) over the set bits of
-/// row j of the planes; over a rank's own tiles before the planes' all-reduce it is that rank's share.
-/// AVX-512 (F, DQ) or AVX2 lane masks under those paths, else a walk over the set bits; exact on every path.
-void bae_sign_row_sums_mt(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, const int64_t *counts,
-                          int64_t *out, int threads);
+/// N·q = S·c (q = S·p) by the H·S product: writes the binary digits of counts[0..m) as row-packed code rows
+/// (digit b in row b, wpr words each, zero past m) and returns their number L, the bit width of maxCount
+/// (every count ≤ maxCount). Run bae_signed_popcount_product_mt over them (its row b is then S·β_b),
+/// then bae_count_digit_sums.
+int64_t bae_count_digit_rows(const int64_t *counts, int64_t m, int64_t wpr, int64_t maxCount, uint64_t *rows);
+/// out[j] = Σ_b 2^b·products[b·ldo + j] over the L = `digits` product rows of the count digits: N·q_j, exact
+/// (each product entry is an integer of magnitude ≤ m).
+void bae_count_digit_sums(const float *products, int64_t digits, int64_t m, int64_t ldo, int64_t *out);
 /// out[k] = Σ_i a[i·lda + k] for k < c, summed in row order.
 void bae_column_sums_mt(const float *a, int64_t n, int64_t c, int64_t lda, float *out, int threads);
 /// Per column k of x, x̂: (n, d): sse[k] = Σ_i (x̂ − x)², sumsq[k] = Σ_i x², sums[k] = Σ_i x, in Double, row order.
