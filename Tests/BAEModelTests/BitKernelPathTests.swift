@@ -240,15 +240,8 @@ struct Problem {
     bae_binarize_inplace_mt(&zz, Int64(n), Int64(m), Int64(m), &rows, Int64(wpr), &counts, threads)
     var cols = [UInt64](repeating: 0, count: m * wpc)
     bae_transpose_bits_mt(rows, Int64(n), Int64(m), Int64(wpr), &cols, Int64(wpc), threads)
-    var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
-    let blocks = (m + 63) / 64, tiles = blocks * (blocks + 1) / 2
-    let cuts = [0, tiles / 3, (2 * tiles) / 3, tiles]
-    var total: Int64 = 0
-    for r in 0..<3 {
-      total += bae_covariance_signs_mt(
-        cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]),
-        Int64(cuts[r + 1]), &spos, &sneg, Int64(wpr), threads)
-    }
+    let (spos, sneg, total) = pairSignsInThreeRanges(
+      cols: cols, m: m, wpc: wpc, counts: counts, n: n, wpr: wpr, threads: t)
     var out = [Float](repeating: -7, count: n * m)
     bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
     var sums = [Int64](repeating: -7, count: m)
@@ -353,15 +346,22 @@ struct BuiltColumns {
   /// The kernel under `path` on `threads` threads over the triangle cut in three rank-like tile ranges.
   func run(path: Int32, threads: Int) -> (spos: [UInt64], sneg: [UInt64], total: Int64) {
     precondition(bae_kernels_force_path(path) == 0)
-    var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
-    let blocks = (m + 63) / 64, tiles = blocks * (blocks + 1) / 2
-    let cuts = [0, tiles / 3, (2 * tiles) / 3, tiles]
-    var total: Int64 = 0
-    for r in 0..<3 {
-      total += bae_covariance_signs_mt(
-        cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]), Int64(cuts[r + 1]), &spos, &sneg,
-        Int64(wpr), Int32(threads))
-    }
-    return (spos, sneg, total)
+    return pairSignsInThreeRanges(cols: cols, m: m, wpc: wpc, counts: counts, n: n, wpr: wpr, threads: threads)
   }
+}
+
+/// bae_covariance_signs_mt over the pair triangle cut in three rank-like tile ranges, each on `threads` threads.
+func pairSignsInThreeRanges(
+  cols: [UInt64], m: Int, wpc: Int, counts: [Int64], n: Int, wpr: Int, threads: Int
+) -> (spos: [UInt64], sneg: [UInt64], total: Int64) {
+  var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
+  let blocks = (m + 63) / 64, tiles = blocks * (blocks + 1) / 2
+  let cuts = [0, tiles / 3, (2 * tiles) / 3, tiles]
+  var total: Int64 = 0
+  for r in 0..<3 {
+    total += bae_covariance_signs_mt(
+      cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]), Int64(cuts[r + 1]), &spos, &sneg,
+      Int64(wpr), Int32(threads))
+  }
+  return (spos, sneg, total)
 }
