@@ -456,6 +456,7 @@ static int64_t cov_avx2_kb_range(const uint64_t *colBits, int64_t m, int64_t wpc
       cov_avx2_bytes(colBits, m, wpc, counts, n, tile0, tile1, kbLo, kbHi, spos, sneg, wpr, &total))
     return total;
   const int64_t blocks = (m + 63) / 64;
+  if (kbLo <= 0 && kbHi >= blocks) return cov_avx2_popcount(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
   for (int64_t jb = 0; jb < blocks && jb < kbHi; jb++) {
     const int64_t rowStart = jb * blocks - jb * (jb - 1) / 2 - jb;  // tile (jb, kb) is rowStart + kb
     int64_t a = rowStart + (kbLo > jb ? kbLo : jb), b = rowStart + kbHi;
