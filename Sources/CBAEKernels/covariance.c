@@ -180,7 +180,7 @@ AVX2_TARGET static void transpose64_avx2(uint64_t a[64]) {
 // Short columns (n <= 64 * AVX2_BYTE_WORDS): byte tables ("four Russians" over the rows). For the 64 columns k
 // of a tile column and one byte group g (rows 8g..8g+7), T_g[b][l] = popcount(b & byte g of column k_l) for
 // all 256 bytes b (one 64-byte line each), so n11 of the 64 pairs (j, k_l) is Σ_g T_g[byte g of column j]:
-// two vpaddb per 64 pairs x 8 rows, against ~11 vector ops per 32 pairs x 8 rows by nibble vpshufb. Tables
+// two vpaddb per 64 pairs x 8 rows, against ~11 vector ops per 64 pairs x 8 rows by nibble vpshufb. Tables
 // are built AVX2_BYTE_CHUNK groups at a time (64 KB) and serve every row j of the tiles in range in that tile
 // column; each row's byte counts wait in per-thread scratch between chunks and widen to int16 every
 // AVX2_BYTE_SPAN groups (bytes <= 8 * 28 < 256). The sign test then runs in 32-bit lanes by vpmaddwd.
@@ -276,8 +276,10 @@ AVX2_TARGET static inline __attribute__((always_inline)) void chunk_rows(
       _mm256_store_si256(a8 + 1, a1);
       continue;
     }
-    __m256i w[4] = {_mm256_cvtepu8_epi16(_mm256_castsi256_si128(a0)), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a0, 1)),
-                    _mm256_cvtepu8_epi16(_mm256_castsi256_si128(a1)), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a1, 1))};
+    __m256i w[4] = {_mm256_cvtepu8_epi16(_mm256_castsi256_si128(a0)),
+                    _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a0, 1)),
+                    _mm256_cvtepu8_epi16(_mm256_castsi256_si128(a1)),
+                    _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a1, 1))};
     if (pass == PASS_WIDEN || pass == PASS_SIGNS)
       for (int i = 0; i < 4; i++) w[i] = _mm256_add_epi16(w[i], _mm256_load_si256(a16 + i));
     if (pass == PASS_WIDEN || pass == PASS_WIDEN_FIRST) {
@@ -456,7 +458,8 @@ static int64_t cov_avx2_kb_range(const uint64_t *colBits, int64_t m, int64_t wpc
       cov_avx2_bytes(colBits, m, wpc, counts, n, tile0, tile1, kbLo, kbHi, spos, sneg, wpr, &total))
     return total;
   const int64_t blocks = (m + 63) / 64;
-  if (kbLo <= 0 && kbHi >= blocks) return cov_avx2_popcount(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+  if (kbLo <= 0 && kbHi >= blocks)
+    return cov_avx2_popcount(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
   for (int64_t jb = 0; jb < blocks && jb < kbHi; jb++) {
     const int64_t rowStart = jb * blocks - jb * (jb - 1) / 2 - jb;  // tile (jb, kb) is rowStart + kb
     int64_t a = rowStart + (kbLo > jb ? kbLo : jb), b = rowStart + kbHi;
