@@ -1,22 +1,29 @@
 // The covariance pair kernel behind bae_covariance_signs: for each pair of code columns, the sign of
 // N·n11 − c_j·c_k and its size, in 64x64 tiles of the upper triangle. One implementation per ISA path.
 #include "kernels_internal.h"
+#include <stdlib.h>
+#include <string.h>
 
 // One 64x64 tile of pairs (j in tile jb, k in tile kb, k > j): the upper-triangle bits of rows j go to
-// posJ/negJ; the mirrored (k, j) bits are the 64x64 bit transpose of the same tile. Tiles write
-// disjoint words, so tile ranges can run on different threads.
-void bae_store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
-                    uint64_t posJ[64], uint64_t negJ[64]) {
+// posJ/negJ; the mirrored (k, j) bits are the 64x64 bit transpose of the same tile (by `transpose`). Tiles
+// write disjoint words, so tile ranges can run on different threads.
+static inline void store_tile_by(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
+                                 uint64_t posJ[64], uint64_t negJ[64], void (*transpose)(uint64_t[64])) {
   for (int t = 0; t < 64; t++) {
     int64_t j = jb * 64 + t;
     if (j < m) { spos[j * wpr + kb] |= posJ[t]; sneg[j * wpr + kb] |= negJ[t]; }
   }
-  bae_transpose64(posJ);
-  bae_transpose64(negJ);
+  transpose(posJ);
+  transpose(negJ);
   for (int t = 0; t < 64; t++) {
     int64_t k = kb * 64 + t;
     if (k < m) { spos[k * wpr + jb] |= posJ[t]; sneg[k * wpr + jb] |= negJ[t]; }
   }
+}
+
+void bae_store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
+                    uint64_t posJ[64], uint64_t negJ[64]) {
+  store_tile_by(jb, kb, m, spos, sneg, wpr, posJ, negJ, bae_transpose64);
 }
 
 #define COV_TILE_BODY(POPCOUNT)                                                                   \
@@ -136,135 +143,255 @@ AVX2_TARGET static inline __m256i n11_group(const uint64_t *cj, const uint64_t *
   return hsum4(q0, q1, q2, q3);
 }
 
-// Sign test and |d| for the 64 pairs (j, 64 kb + k) of one row, in 32-bit lanes (the nibble form has n <= 2048,
-// so |d| <= n^2 / 4 and a lane's sum of eight stay far below 2^31): n11[k] and ck[k] given (both zero for
-// columns past m, so d = 0 there), pairs with k < kStart dropped; posJ/negJ bits and the running |d| sum.
-AVX2_TARGET static inline void signs_of_row(const int32_t n11[64], const int32_t ck[64], int64_t cj, int64_t n,
-                                            int kStart, uint64_t *posJ, uint64_t *negJ, __m256i *totalv) {
-  const __m256i zero = _mm256_setzero_si256(), nv = _mm256_set1_epi32((int)n), cjv = _mm256_set1_epi32((int)cj);
-  __m256i sum = zero;
-  uint64_t pos = 0, neg = 0;
-  for (int k8 = kStart & ~7; k8 < 64; k8 += 8) {
-    __m256i d = _mm256_sub_epi32(_mm256_mullo_epi32(nv, _mm256_load_si256((const __m256i *)(n11 + k8))),
-                                 _mm256_mullo_epi32(cjv, _mm256_load_si256((const __m256i *)(ck + k8))));
-    if (k8 < kStart) {
-      __m256i kLocal = _mm256_add_epi32(_mm256_set1_epi32(k8), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-      d = _mm256_and_si256(d, _mm256_cmpgt_epi32(kLocal, _mm256_set1_epi32(kStart - 1)));
-    }
-    pos |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(d, zero))) << k8;
-    neg |= (uint64_t)(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(zero, d))) << k8;
-    sum = _mm256_add_epi32(sum, _mm256_abs_epi32(d));
+// bae_transpose64's six swap rounds on four words at a time: rounds 32..4 swap between whole vectors, round 2
+// between 128-bit halves of two vectors, round 1 between their 64-bit lanes (about 400 instructions, not 3000).
+AVX2_TARGET static void transpose64_avx2(uint64_t a[64]) {
+  __m256i v[16];
+  for (int i = 0; i < 16; i++) v[i] = _mm256_loadu_si256((const __m256i *)(a + 4 * i));
+#define SWAP_ROUND(X, Y, J, MASK)                                                       \
+  do {                                                                                  \
+    __m256i t_ = _mm256_and_si256(_mm256_xor_si256(_mm256_srli_epi64(X, J), Y), MASK); \
+    X = _mm256_xor_si256(X, _mm256_slli_epi64(t_, J));                                 \
+    Y = _mm256_xor_si256(Y, t_);                                                        \
+  } while (0)
+  static const uint64_t masks[6] = {0x00000000FFFFFFFFULL, 0x0000FFFF0000FFFFULL, 0x00FF00FF00FF00FFULL,
+                                    0x0F0F0F0F0F0F0F0FULL, 0x3333333333333333ULL, 0x5555555555555555ULL};
+  for (int r = 0, j = 32; j >= 4; r++, j >>= 1) {  // words k and k + j: vectors k / 4 and (k + j) / 4
+    const __m256i mask = _mm256_set1_epi64x((long long)masks[r]);
+    for (int k = 0; k < 64; k = ((k | j) + 4) & ~j) SWAP_ROUND(v[k / 4], v[(k | j) / 4], j, mask);
   }
-  *posJ |= pos;
-  *negJ |= neg;
-  *totalv = _mm256_add_epi64(*totalv, _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(sum)),
-                                                       _mm256_cvtepu32_epi64(_mm256_extracti128_si256(sum, 1))));
+  const __m256i m2 = _mm256_set1_epi64x((long long)masks[4]), m1 = _mm256_set1_epi64x((long long)masks[5]);
+  for (int i = 0; i < 16; i += 2) {
+    // words 0,1 pair with 2,3: lo = [a0, a1, a4, a5], hi = [a2, a3, a6, a7]
+    __m256i lo = _mm256_permute2x128_si256(v[i], v[i + 1], 0x20), hi = _mm256_permute2x128_si256(v[i], v[i + 1], 0x31);
+    SWAP_ROUND(lo, hi, 2, m2);
+    // words 0 and 1: lo = [a0, a4, a2, a6] and hi = [a1, a5, a3, a7] in the order lo/hi now hold
+    __m256i x = _mm256_unpacklo_epi64(lo, hi), y = _mm256_unpackhi_epi64(lo, hi);
+    SWAP_ROUND(x, y, 1, m1);
+    lo = _mm256_unpacklo_epi64(x, y);
+    hi = _mm256_unpackhi_epi64(x, y);
+    v[i] = _mm256_permute2x128_si256(lo, hi, 0x20);
+    v[i + 1] = _mm256_permute2x128_si256(lo, hi, 0x31);
+  }
+#undef SWAP_ROUND
+  for (int i = 0; i < 16; i++) _mm256_storeu_si256((__m256i *)(a + 4 * i), v[i]);
 }
 
-// Adds the byte counts of `bytes` (32 pairs) to the 32-bit counts `out[0..32)`, in order.
-AVX2_TARGET static inline void flush_bytes(__m256i bytes, int32_t *out) {
-  __m128i lo = _mm256_castsi256_si128(bytes), hi = _mm256_extracti128_si256(bytes, 1);
-  __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-  for (int i = 0; i < 4; i++) {
-    __m256i *o = (__m256i *)(out + 8 * i);
-    _mm256_storeu_si256(o, _mm256_add_epi32(_mm256_loadu_si256(o), _mm256_cvtepu8_epi32(part[i])));
-  }
+// Short columns (n <= 64 * AVX2_BYTE_WORDS): byte tables ("four Russians" over the rows). For the 64 columns k
+// of a tile column and one byte group g (rows 8g..8g+7), T_g[b][l] = popcount(b & byte g of column k_l) for
+// all 256 bytes b (one 64-byte line each), so n11 of the 64 pairs (j, k_l) is Σ_g T_g[byte g of column j]:
+// two vpaddb per 64 pairs x 8 rows, against ~11 vector ops per 64 pairs x 8 rows by nibble vpshufb. Tables
+// are built AVX2_BYTE_CHUNK groups at a time (64 KB) and serve every row j of the tiles in range in that tile
+// column; each row's byte counts wait in per-thread scratch between chunks and widen to int16 every
+// AVX2_BYTE_SPAN groups (bytes <= 8 * 28 < 256). The sign test then runs in 32-bit lanes by vpmaddwd.
+#define AVX2_BYTE_WORDS 32
+#define AVX2_BYTE_CHUNK 4   // groups per table chunk: 4 x 16 KB (measured against 2 and 8: Benchmarks.md)
+#define AVX2_BYTE_SPAN 28   // groups between widenings to int16, a multiple of the chunk
+
+// Per-thread scratch, grown once and kept (the pool's threads live as long as the process).
+static __thread uint8_t *byteScratch = NULL;
+static __thread size_t byteScratchSize = 0;
+
+static uint8_t *byte_scratch(size_t bytes) {
+  if (bytes <= byteScratchSize) return byteScratch;
+  uint8_t *p = NULL;
+  if (posix_memalign((void **)&p, 64, bytes) != 0) return NULL;
+  free(byteScratch);
+  byteScratch = p;
+  byteScratchSize = bytes;
+  return p;
 }
 
-// Short columns (n <= 64 * AVX2_NIB_WORDS): nibble tables. popcount(a & b) over one nibble b of 32 columns k
-// is one vpshufb of the 16-byte table t_a[b] = popcount(a & b), a being column j's nibble at the same place:
-// kNib[p][k] holds nibble p of column 64 kb + k, one per byte, so each vpshufb counts 32 pairs x 4 bits, and
-// each kNib load serves four rows j. Byte counts (<= 4 per nibble) are flushed to 32-bit every 48 nibbles.
-#define AVX2_NIB_WORDS 32
-#define AVX2_NIB_FLUSH 3  // words (48 nibbles, bytes <= 192) between flushes
-
-// kNib for tile column kb: nibble p of column 64 kb + k at kNib[64 p + k], and its count at kCount[k];
-// zero past m.
-static void nibbles_of_block(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t kb,
-                             uint8_t *kNib, int32_t kCount[64]) {
-  for (int k = 0; k < 64; k++) {
-    int64_t col = kb * 64 + k;
-    kCount[k] = col < m ? (int32_t)counts[col] : 0;
-    for (int64_t w = 0; w < wpc; w++) {
-      uint64_t x = col < m ? colBits[col * wpc + w] : 0;
-      for (int q = 0; q < 16; q++) kNib[64 * (16 * w + q) + k] = (uint8_t)((x >> (4 * q)) & 15);
-    }
-  }
-}
-
-// One 64x64 tile by nibble tables: rows j in four at a time, n11 of 64 pairs each, then signs_of_row.
-AVX2_TARGET static void cov_tile_nibbles(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
-                                         int64_t n, int64_t jb, int64_t kb, const uint8_t *kNib,
-                                         const int32_t kCount[64], const uint8_t tables[16][16], uint64_t posJ[64],
-                                         uint64_t negJ[64], __m256i *totalv) {
-  for (int jj = 0; jj < 64 && jb * 64 + jj < m; jj += 4) {
-    int rows = m - (jb * 64 + jj) < 4 ? (int)(m - (jb * 64 + jj)) : 4;  // rows past m re-read row jj
-    const uint64_t *cj[4];
-    for (int r = 0; r < 4; r++) cj[r] = colBits + (jb * 64 + jj + (r < rows ? r : 0)) * wpc;
-    int32_t n11[4][64] __attribute__((aligned(32))) = {{0}};
-    for (int64_t w0 = 0; w0 < wpc; w0 += AVX2_NIB_FLUSH) {
-      int64_t w1 = w0 + AVX2_NIB_FLUSH < wpc ? w0 + AVX2_NIB_FLUSH : wpc;
-      __m256i a[4][2];
-      for (int r = 0; r < 4; r++) a[r][0] = a[r][1] = _mm256_setzero_si256();
-      for (int64_t w = w0; w < w1; w++) {
-        uint8_t offset[4][16] __attribute__((aligned(16)));  // 16 x nibble q of word w of row r: its table
-        for (int r = 0; r < 4; r++) {
-          __m128i x = _mm_cvtsi64_si128((long long)cj[r][w]), high = _mm_set1_epi8((char)0xF0);
-          __m128i lo = _mm_and_si128(_mm_slli_epi16(x, 4), high), hi = _mm_and_si128(x, high);
-          _mm_store_si128((__m128i *)offset[r], _mm_unpacklo_epi8(lo, hi));
-        }
-        const uint8_t *kw = kNib + 64 * 16 * w;
-#pragma GCC unroll 2  // halves the loop overhead; a full unroll spills registers
-        for (int q = 0; q < 16; q++) {
-          __m256i k0 = _mm256_load_si256((const __m256i *)(kw + 64 * q));
-          __m256i k1 = _mm256_load_si256((const __m256i *)(kw + 64 * q + 32));
-          for (int r = 0; r < 4; r++) {
-            __m256i t = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)(tables[0] + offset[r][q])));
-            a[r][0] = _mm256_add_epi8(a[r][0], _mm256_shuffle_epi8(t, k0));
-            a[r][1] = _mm256_add_epi8(a[r][1], _mm256_shuffle_epi8(t, k1));
-          }
-        }
+// T_g for groups [g0, g0 + AVX2_BYTE_CHUNK) of the 64 columns whose bytes are kBytes[g][l]:
+// tab[2 ((g - g0) 256 + b) + half]. Entry b is entry b without its top bit plus that bit's row of the columns.
+AVX2_TARGET static void byte_tables(const uint8_t *kBytes, int64_t g0, __m256i *tab) {
+  const __m256i one = _mm256_set1_epi8(1);
+  for (int64_t g = g0; g < g0 + AVX2_BYTE_CHUNK; g++) {
+    __m256i *t = tab + (g - g0) * 512;
+    for (int h = 0; h < 2; h++) {
+      __m256i kg = _mm256_load_si256((const __m256i *)(kBytes + 64 * g + 32 * h));
+      t[h] = _mm256_setzero_si256();
+      for (int bit = 0; bit < 8; bit++) {
+        __m256i row = _mm256_and_si256(_mm256_srli_epi16(kg, bit), one);
+        for (int b = 0; b < (1 << bit); b++) t[2 * ((1 << bit) + b) + h] = _mm256_add_epi8(t[2 * b + h], row);
       }
-      for (int r = 0; r < 4; r++) { flush_bytes(a[r][0], n11[r]); flush_bytes(a[r][1], n11[r] + 32); }
     }
-    for (int r = 0; r < rows; r++)
-      signs_of_row(n11[r], kCount, counts[jb * 64 + jj + r], n, kb == jb ? jj + r + 1 : 0, &posJ[jj + r],
-                   &negJ[jj + r], totalv);
   }
 }
 
-// Tiles [tile0, tile1) by tile column: kNib is built once per kb for the rows jb <= kb in range.
-AVX2_TARGET static int64_t cov_avx2_nibbles(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
-                                            int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos,
-                                            uint64_t *sneg, int64_t wpr) {
-  uint8_t kNib[64 * 16 * AVX2_NIB_WORDS] __attribute__((aligned(32)));
-  int32_t kCount[64] __attribute__((aligned(32)));
-  uint8_t tables[16][16] __attribute__((aligned(16)));
-  for (int a = 0; a < 16; a++)
-    for (int b = 0; b < 16; b++) tables[a][b] = (uint8_t)__builtin_popcount((unsigned)(a & b));
+// Sign test and |d| of the 64 pairs (j, 64 kb + l), n11 the int16 lanes of w[0..3] (l = 16 i + lane): d =
+// N·n11 − c_j·c_k is one vpmaddwd of (n11, c_k) pairs by (N, −c_j) (all below 2^15 for n <= 2048), and the
+// d pack with signed saturation (signs kept) into bytes for two movemasks. ck16: counts of the 64 columns
+// (zero past m, so d = 0 there); pairs with l < lStart dropped. |d| <= n^2 / 4: a lane's sum of 8 fits 32 bits.
+AVX2_TARGET static inline void signs_of_64(const __m256i w[4], const __m256i ck16[4], __m256i coef, int lStart,
+                                           uint64_t *pos, uint64_t *neg, __m256i *total) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i sum = zero, packed[4];
+  for (int i = 0; i < 4; i++) {
+    // unpacking works within 128-bit lanes: dl holds pairs 16i + {0..3, 8..11}, dh 16i + {4..7, 12..15}
+    __m256i dl = _mm256_madd_epi16(_mm256_unpacklo_epi16(w[i], ck16[i]), coef);
+    __m256i dh = _mm256_madd_epi16(_mm256_unpackhi_epi16(w[i], ck16[i]), coef);
+    if (lStart > 16 * i) {
+      const __m256i limit = _mm256_set1_epi32(lStart - 16 * i - 1);
+      dl = _mm256_and_si256(dl, _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11), limit));
+      dh = _mm256_and_si256(dh, _mm256_cmpgt_epi32(_mm256_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15), limit));
+    }
+    sum = _mm256_add_epi32(sum, _mm256_add_epi32(_mm256_abs_epi32(dl), _mm256_abs_epi32(dh)));
+    packed[i] = _mm256_packs_epi32(dl, dh);  // int16, pairs 16i + 0..15 in order
+  }
+  // bytes by quadword: pairs 0..7, 16..23, 8..15, 24..31; the permute puts them in order
+  __m256i b0 = _mm256_permute4x64_epi64(_mm256_packs_epi16(packed[0], packed[1]), 0xD8);
+  __m256i b1 = _mm256_permute4x64_epi64(_mm256_packs_epi16(packed[2], packed[3]), 0xD8);
+  *pos = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(b0, zero)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(b1, zero)) << 32;
+  *neg = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(zero, b0)) |
+         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(zero, b1)) << 32;
+  *total = _mm256_add_epi64(*total, _mm256_add_epi64(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(sum)),
+                                                     _mm256_cvtepu32_epi64(_mm256_extracti128_si256(sum, 1))));
+}
+
+// What a pass over the rows does with each row's byte counts once its chunk of groups is added.
+enum { PASS_KEEP, PASS_WIDEN_FIRST, PASS_WIDEN, PASS_SIGNS_FIRST, PASS_SIGNS };
+
+// One chunk of groups over rows [0, rows): a = (zero at a span start, else acc8) + the tables of the row's
+// bytes (off: their offsets, four per row); then by `pass`: back to acc8, widened into acc16 (set or added),
+// or widened, added and turned into sign words. Constant spanStart and pass give one loop per case.
+AVX2_TARGET static inline __attribute__((always_inline)) void chunk_rows(
+    const __m256i *tab, const uint16_t *off, int64_t rows, int spanStart, int pass, uint8_t *acc8,
+    int16_t *acc16, const int64_t *cj, int64_t jFirst, const __m256i ck16[4], int32_t n, uint64_t *pos,
+    uint64_t *neg, __m256i *total) {
+  for (int64_t r = 0; r < rows; r++, off += AVX2_BYTE_CHUNK) {
+    __m256i *a8 = (__m256i *)(acc8 + 64 * r), *a16 = (__m256i *)(acc16 + 64 * r);
+    __m256i a0 = spanStart ? _mm256_setzero_si256() : _mm256_load_si256(a8);
+    __m256i a1 = spanStart ? _mm256_setzero_si256() : _mm256_load_si256(a8 + 1);
+    uint64_t o4;  // the four offsets in one load
+    memcpy(&o4, off, 8);
+    for (int g = 0; g < AVX2_BYTE_CHUNK; g++, o4 >>= 16) {
+      const __m256i *t = (const __m256i *)((const uint8_t *)tab + 16384 * g + (o4 & 0xFFFF));
+      a0 = _mm256_add_epi8(a0, _mm256_load_si256(t));
+      a1 = _mm256_add_epi8(a1, _mm256_load_si256(t + 1));
+    }
+    if (pass == PASS_KEEP) {
+      _mm256_store_si256(a8, a0);
+      _mm256_store_si256(a8 + 1, a1);
+      continue;
+    }
+    __m256i w[4] = {_mm256_cvtepu8_epi16(_mm256_castsi256_si128(a0)),
+                    _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a0, 1)),
+                    _mm256_cvtepu8_epi16(_mm256_castsi256_si128(a1)),
+                    _mm256_cvtepu8_epi16(_mm256_extracti128_si256(a1, 1))};
+    if (pass == PASS_WIDEN || pass == PASS_SIGNS)
+      for (int i = 0; i < 4; i++) w[i] = _mm256_add_epi16(w[i], _mm256_load_si256(a16 + i));
+    if (pass == PASS_WIDEN || pass == PASS_WIDEN_FIRST) {
+      for (int i = 0; i < 4; i++) _mm256_store_si256(a16 + i, w[i]);
+      continue;
+    }
+    const __m256i coef = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)(-cj[r]) << 16 | (uint32_t)n));
+    signs_of_64(w, ck16, coef, jFirst + r >= 0 ? (int)(jFirst + r) + 1 : 0, &pos[r], &neg[r], total);
+  }
+}
+
+// Tiles in [tile0, tile1) with kb in [kbLo, kbHi), by tile column kb: for each chunk of groups, its tables,
+// then every row j of those tiles. Returns 0 (having written nothing) when the scratch memory could not be had.
+AVX2_TARGET static int cov_avx2_bytes(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                      int64_t n, int64_t tile0, int64_t tile1, int64_t kbLo, int64_t kbHi,
+                                      uint64_t *spos, uint64_t *sneg, int64_t wpr, int64_t *total) {
+  const int64_t blocks = (m + 63) / 64, groups = 8 * wpc;  // groups: a multiple of 8, so of the chunk
+  // the tile rows read, jb(tile0) ..= min(jb(tile1 - 1), kbHi - 1), and so the rows j
+  int64_t jbFirst = -1, jbLast = -1;
+  for (int64_t jb = 0, t = 0; jb < blocks; t += blocks - jb, jb++) {
+    if (jbFirst < 0 && tile0 < t + blocks - jb) jbFirst = jb;
+    if (tile1 - 1 < t + blocks - jb) { jbLast = jb; break; }
+  }
+  if (jbLast > kbHi - 1) jbLast = kbHi - 1;
+  *total = 0;
+  if (tile1 <= tile0 || kbHi <= kbLo || jbFirst < 0 || jbLast < jbFirst) return 1;
+  const int64_t row0 = jbFirst * 64, rowCount = ((jbLast + 1) * 64 < m ? (jbLast + 1) * 64 : m) - row0;
+  // scratch: tables; per row: int8 and int16 counts of 64 pairs, sign words, table offsets of its bytes
+  const size_t tabBytes = (size_t)AVX2_BYTE_CHUNK * 256 * 64;
+  uint8_t *scratch = byte_scratch(tabBytes + (size_t)rowCount * (64 + 128 + 16 + 2 * (size_t)groups));
+  if (!scratch) return 0;
+  const __m256i *tab = (const __m256i *)scratch;
+  uint8_t *acc8 = scratch + tabBytes;
+  int16_t *acc16 = (int16_t *)(acc8 + rowCount * 64);
+  uint64_t *posAll = (uint64_t *)(acc16 + rowCount * 64), *negAll = posAll + rowCount;
+  uint16_t *offsets = (uint16_t *)(negAll + rowCount);
+  // offsets[(c rowCount + r) 4 + g % 4] = 64 · byte g of column row0 + r, c = g / 4: each chunk's in row
+  // order, as its pass reads them; eight groups (two chunks) at a time
+  for (int64_t r = 0; r < rowCount; r++) {
+    const uint8_t *j8 = (const uint8_t *)(colBits + (row0 + r) * wpc);
+    for (int64_t g = 0; g < groups; g += 8) {
+      __m128i o = _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(j8 + g))), 6);
+      _mm_storel_epi64((__m128i *)(offsets + ((g / 4) * rowCount + r) * 4), o);
+      _mm_storel_epi64((__m128i *)(offsets + ((g / 4 + 1) * rowCount + r) * 4), _mm_unpackhi_epi64(o, o));
+    }
+  }
+  uint8_t kBytes[8 * AVX2_BYTE_WORDS * 64] __attribute__((aligned(32)));  // [g][l]: byte g of column 64 kb + l
+  int16_t kCount[64] __attribute__((aligned(32)));
   __m256i totalv = _mm256_setzero_si256();
-  int64_t blocks = (m + 63) / 64;
-  for (int64_t kb = 0; kb < blocks; kb++) {
-    int built = 0;
+  for (int64_t kb = kbLo; kb < kbHi; kb++) {
+    // the tiles (jb, kb) in range: row-major indices grow with jb, so their jb are contiguous
+    int64_t jLo = -1, jHi = -1;
     for (int64_t jb = 0; jb <= kb; jb++) {
-      int64_t tile = jb * blocks - jb * (jb - 1) / 2 + (kb - jb);  // row-major index in the upper triangle
-      if (tile < tile0 || tile >= tile1) continue;
-      if (!built) { nibbles_of_block(colBits, m, wpc, counts, kb, kNib, kCount); built = 1; }
+      int64_t tile = jb * blocks - jb * (jb - 1) / 2 + (kb - jb);
+      if (tile >= tile0 && tile < tile1) { if (jLo < 0) jLo = jb; jHi = jb; }
+    }
+    if (jLo < 0) continue;
+    // rows [64 jLo, jEnd) with a pair in this tile column (j < 64 kb + 63); row r is j = 64 jLo + r
+    const int64_t jEnd = (jHi + 1) * 64 < m ? (jHi + 1) * 64 : m;
+    const int64_t rows = (jEnd < kb * 64 + 63 ? jEnd : kb * 64 + 63) - jLo * 64, r0 = jLo * 64 - row0;
+    for (int l = 0; l < 64; l++) {
+      int64_t k = kb * 64 + l;
+      kCount[l] = k < m ? (int16_t)counts[k] : 0;
+      const uint8_t *k8 = (const uint8_t *)(colBits + k * wpc);
+      for (int64_t g = 0; g < groups; g++) kBytes[64 * g + l] = k < m ? k8[g] : 0;
+    }
+    __m256i ck16[4];
+    for (int i = 0; i < 4; i++) ck16[i] = _mm256_load_si256((const __m256i *)(kCount + 16 * i));
+    for (int64_t g0 = 0; g0 < groups; g0 += AVX2_BYTE_CHUNK) {
+      const int64_t g1 = g0 + AVX2_BYTE_CHUNK;
+      const int spanStart = g0 % AVX2_BYTE_SPAN == 0, spanEnd = g1 % AVX2_BYTE_SPAN == 0 || g1 == groups;
+      const int firstSpan = g0 < AVX2_BYTE_SPAN, last = g1 == groups;
+      const int pass = !spanEnd ? PASS_KEEP : !last ? (firstSpan ? PASS_WIDEN_FIRST : PASS_WIDEN)
+                                              : firstSpan ? PASS_SIGNS_FIRST : PASS_SIGNS;
+      byte_tables(kBytes, g0, (__m256i *)tab);
+      const uint16_t *off = offsets + (g0 / AVX2_BYTE_CHUNK * rowCount + r0) * AVX2_BYTE_CHUNK;
+#define CHUNK_ROWS(START, PASS)                                                                          \
+  chunk_rows(tab, off, rows, START, PASS, acc8, acc16, counts + jLo * 64, jLo * 64 - kb * 64, ck16, (int32_t)n, \
+             posAll + r0, negAll + r0, &totalv)
+      switch (pass + (spanStart ? 8 : 0)) {
+      case PASS_KEEP: CHUNK_ROWS(0, PASS_KEEP); break;
+      case PASS_WIDEN_FIRST: CHUNK_ROWS(0, PASS_WIDEN_FIRST); break;
+      case PASS_WIDEN: CHUNK_ROWS(0, PASS_WIDEN); break;
+      case PASS_SIGNS_FIRST: CHUNK_ROWS(0, PASS_SIGNS_FIRST); break;
+      case PASS_SIGNS: CHUNK_ROWS(0, PASS_SIGNS); break;
+      case 8 + PASS_KEEP: CHUNK_ROWS(1, PASS_KEEP); break;
+      case 8 + PASS_WIDEN_FIRST: CHUNK_ROWS(1, PASS_WIDEN_FIRST); break;
+      case 8 + PASS_WIDEN: CHUNK_ROWS(1, PASS_WIDEN); break;
+      case 8 + PASS_SIGNS_FIRST: CHUNK_ROWS(1, PASS_SIGNS_FIRST); break;
+      default: CHUNK_ROWS(1, PASS_SIGNS); break;
+      }
+#undef CHUNK_ROWS
+    }
+    for (int64_t jb = jLo; jb <= jHi; jb++) {
       uint64_t posJ[64] = {0}, negJ[64] = {0};
-      cov_tile_nibbles(colBits, m, wpc, counts, n, jb, kb, kNib, kCount, (const uint8_t(*)[16])tables, posJ, negJ,
-                       &totalv);
-      bae_store_tile(jb, kb, m, spos, sneg, wpr, posJ, negJ);
+      for (int t = 0; t < 64 && jb * 64 + t - jLo * 64 < rows; t++) {
+        posJ[t] = posAll[r0 + jb * 64 + t - jLo * 64];
+        negJ[t] = negAll[r0 + jb * 64 + t - jLo * 64];
+      }
+      store_tile_by(jb, kb, m, spos, sneg, wpr, posJ, negJ, transpose64_avx2);
     }
   }
   int64_t lanes[4];
   _mm256_storeu_si256((__m256i *)lanes, totalv);
-  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  *total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  return 1;
 }
 
-AVX2_TARGET
-int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
-                     int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
-  if (wpc <= AVX2_NIB_WORDS) return cov_avx2_nibbles(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+// Long columns (and the byte form's fallback): four pairs at a time by popcounts, tiles [tile0, tile1).
+AVX2_TARGET static int64_t cov_avx2_popcount(const uint64_t *colBits, int64_t m, int64_t wpc,
+                                             const int64_t *counts, int64_t n, int64_t tile0, int64_t tile1,
+                                             uint64_t *spos, uint64_t *sneg, int64_t wpr) {
   const __m256i table = nibble_table(), low = _mm256_set1_epi8(0x0F), zero = _mm256_setzero_si256();
   const __m256i nv = _mm256_set1_epi64x(n), lane = _mm256_setr_epi64x(0, 1, 2, 3);
   const int64_t fullVecs = wpc / 4;
@@ -320,6 +447,34 @@ finish:;
   _mm256_storeu_si256((__m256i *)lanes, totalv);
   return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
+
+// The AVX2 pairs of tiles in [tile0, tile1) with kb in [kbLo, kbHi): the byte form where it can run, else the
+// popcount form, over the part of each tile row jb in that kb range (contiguous tile indices).
+static int64_t cov_avx2_kb_range(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
+                                 int64_t n, int64_t tile0, int64_t tile1, int64_t kbLo, int64_t kbHi,
+                                 uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  int64_t total = 0;
+  if (wpc <= AVX2_BYTE_WORDS &&
+      cov_avx2_bytes(colBits, m, wpc, counts, n, tile0, tile1, kbLo, kbHi, spos, sneg, wpr, &total))
+    return total;
+  const int64_t blocks = (m + 63) / 64;
+  if (kbLo <= 0 && kbHi >= blocks)
+    return cov_avx2_popcount(colBits, m, wpc, counts, n, tile0, tile1, spos, sneg, wpr);
+  for (int64_t jb = 0; jb < blocks && jb < kbHi; jb++) {
+    const int64_t rowStart = jb * blocks - jb * (jb - 1) / 2 - jb;  // tile (jb, kb) is rowStart + kb
+    int64_t a = rowStart + (kbLo > jb ? kbLo : jb), b = rowStart + kbHi;
+    if (a < tile0) a = tile0;
+    if (b > tile1) b = tile1;
+    if (a < b) total += cov_avx2_popcount(colBits, m, wpc, counts, n, a, b, spos, sneg, wpr);
+  }
+  return total;
+}
+
+int64_t bae_cov_avx2(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts, int64_t n,
+                     int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr) {
+  return cov_avx2_kb_range(colBits, m, wpc, counts, n, tile0, tile1, 0, (m + 63) / 64, spos, sneg, wpr);
+}
+
 // AVX-512: eight pairs (j, k..k+7) at a time. Each pair's AND-popcount is accumulated in a vector over
 // the column words; an add/shuffle tree reduces the eight vectors to one vector of eight n11 values, and
 // the sign test and |d| run on that vector.
@@ -465,13 +620,45 @@ typedef struct {
   const int64_t *counts;
   uint64_t *spos, *sneg;
   int64_t partial[64];  // one sum per part; integer, so the total does not depend on the split
+  int64_t kbCut[65];    // AVX2 with short columns: part p takes the tiles with kb in [kbCut[p], kbCut[p + 1])
+  int byKb;
 } cov_job;
 
 static void cov_part(void *ctx, int p, int parts) {
   cov_job *c = ctx;
+#if BAE_X86
+  if (c->byKb) {
+    c->partial[p] = cov_avx2_kb_range(c->colBits, c->m, c->wpc, c->counts, c->n, c->tile0, c->tile1,
+                                      c->kbCut[p], c->kbCut[p + 1], c->spos, c->sneg, c->wpr);
+    return;
+  }
+#endif
   int64_t t0, t1;
   bae_split(c->tile0, c->tile1, p, parts, 1, &t0, &t1);
   c->partial[p] = c->fn(c->colBits, c->m, c->wpc, c->counts, c->n, t0, t1, c->spos, c->sneg, c->wpr);
+}
+
+// Cuts tile columns into `parts` runs of about equal work (a column's tiles in range, plus two for its tables),
+// so that each column's tables are built by one thread only.
+static void split_by_tile_column(int64_t m, int64_t tile0, int64_t tile1, int parts, int64_t kbCut[65]) {
+  const int64_t blocks = (m + 63) / 64;
+  int64_t work = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    int64_t done = 0;
+    int p = 1;
+    kbCut[0] = 0;
+    for (int64_t kb = 0; kb < blocks; kb++) {
+      int64_t tiles = 0;
+      for (int64_t jb = 0; jb <= kb; jb++) {
+        int64_t tile = jb * blocks - jb * (jb - 1) / 2 + (kb - jb);
+        tiles += tile >= tile0 && tile < tile1;
+      }
+      done += tiles ? tiles + 2 : 0;
+      while (pass == 1 && p < parts && done * parts >= work * p) kbCut[p++] = kb + 1;
+    }
+    while (p <= parts) kbCut[p++] = blocks;
+    work = done;
+  }
 }
 
 int64_t bae_covariance_signs_mt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
@@ -487,7 +674,13 @@ int64_t bae_covariance_signs_mt(const uint64_t *colBits, int64_t m, int64_t wpc,
   int64_t tiles = tile1 > tile0 ? tile1 - tile0 : 0;
   int parts = threads < 1 ? 1 : threads > 64 ? 64 : threads;
   if (parts > tiles) parts = tiles > 0 ? (int)tiles : 1;
-  cov_job job = {fn, colBits, m, wpc, n, tile0, tile1, wpr, counts, spos, sneg, {0}};
+  cov_job job = {fn, colBits, m, wpc, n, tile0, tile1, wpr, counts, spos, sneg, {0}, {0}, 0};
+#if BAE_X86
+  if (fn == bae_cov_avx2 && wpc <= AVX2_BYTE_WORDS && parts > 1) {
+    job.byKb = 1;
+    split_by_tile_column(m, tile0, tile1, parts, job.kbCut);
+  }
+#endif
   bae_parallel(cov_part, &job, parts);
   int64_t total = 0;
   for (int p = 0; p < parts; p++) total += job.partial[p];

@@ -26,7 +26,7 @@ final class BitKernelPathTests: XCTestCase {
     where bae_kernels_path_supported(path) != 0 {
       // n = 7300: 115 column words, past the AVX2 pair kernel's 28-vector byte flush (and the AVX-512
       // interleaved pair form's 32); n = 1500: 24 words, inside it with a partial last vector; n = 2048:
-      // 32 words, the largest for the AVX2 nibble-table pair form (byte flushes every 3 words, the last partial)
+      // 32 words, the largest for the AVX2 byte-table pair form (256 byte groups: int16 widenings every 28)
       for (n, seed) in [(7300, 11), (1500, 13), (2048, 14)] {
         let pairs = Problem(n: n, m: 70, seed: UInt64(seed)),
           ref = pairs.run(path: Int32(BAE_PATH_PORTABLE), threads: 1)
@@ -77,6 +77,26 @@ final class BitKernelPathTests: XCTestCase {
               "\(name(path)) form \(form) H·S T \(t), m 7300, planes \(kind)")
             XCTAssertEqual(got.rowSums, refOut.rowSums, "\(name(path)) N·q T \(t), planes \(kind)")
           }
+        }
+      }
+    }
+  }
+
+  /// The pair kernel alone on built columns: all zeros and all ones (every d = 0), duplicates and complements
+  /// (d of both signs at their extremes), random columns; n on both sides of the AVX2 byte-table form's limit
+  /// (2048) and of byte and word edges, m not a multiple of 32 or 64, triangle ranges cut like ranks, T = 1, 2, 3
+  /// (the AVX2 byte form splits threads by tile column).
+  func testPairSignsOnBuiltColumns() throws {
+    for path in [BAE_PATH_POPCNT, BAE_PATH_AVX2, BAE_PATH_AVX512].map({ Int32($0) })
+    where bae_kernels_path_supported(path) != 0 {
+      for (n, m) in [(8, 70), (9, 200), (63, 129), (512, 200), (1000, 97), (2048, 200), (2049, 200)] {
+        let cols = BuiltColumns(n: n, m: m, seed: UInt64(n * 7 + m))
+        let ref = cols.naive()
+        XCTAssertTrue(ref.spos.contains { $0 != 0 } && ref.sneg.contains { $0 != 0 }, "n \(n) m \(m): both signs")
+        for t in [1, 2, 3] {
+          let got = cols.run(path: path, threads: t)
+          XCTAssertTrue(got.spos == ref.spos && got.sneg == ref.sneg, "\(name(path)) T \(t) n \(n) m \(m): planes")
+          XCTAssertEqual(got.total, ref.total, "\(name(path)) T \(t) n \(n) m \(m): Σ|d|")
         }
       }
     }
@@ -230,15 +250,8 @@ struct Problem {
     bae_binarize_inplace_mt(&zz, Int64(n), Int64(m), Int64(m), &rows, Int64(wpr), &counts, threads)
     var cols = [UInt64](repeating: 0, count: m * wpc)
     bae_transpose_bits_mt(rows, Int64(n), Int64(m), Int64(wpr), &cols, Int64(wpc), threads)
-    var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
-    let blocks = (m + 63) / 64, tiles = blocks * (blocks + 1) / 2
-    let cuts = [0, tiles / 3, (2 * tiles) / 3, tiles]
-    var total: Int64 = 0
-    for r in 0..<3 {
-      total += bae_covariance_signs_mt(
-        cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]),
-        Int64(cuts[r + 1]), &spos, &sneg, Int64(wpr), threads)
-    }
+    let (spos, sneg, total) = pairSignsInThreeRanges(
+      cols: cols, m: m, wpc: wpc, counts: counts, n: n, wpr: wpr, threads: t)
     var out = [Float](repeating: -7, count: n * m)
     bae_signed_popcount_product_mt(rows, Int64(n), spos, sneg, Int64(m), Int64(wpr), &out, Int64(m), threads)
     let sums = digitRowSums(spos, sneg, counts: counts, threads: threads)
@@ -285,4 +298,79 @@ struct Problem {
       z: h.map(Float.init), rows: rows, counts: counts, cols: cols, spos: spos, sneg: sneg,
       total: total, product: out, rowSums: naiveRowSums(spos, sneg, counts: counts))
   }
+}
+
+/// Column-packed codes for the pair kernel alone: column k is all zeros (k % 11 == 0), all ones (k % 11 == 1),
+/// a copy of column k − 3 (k % 11 == 2), its complement (k % 11 == 3), else random with its own density.
+struct BuiltColumns {
+  let n: Int, m: Int, wpc: Int, wpr: Int
+  var cols: [UInt64], counts: [Int64]
+
+  init(n: Int, m: Int, seed: UInt64) {
+    self.n = n
+    self.m = m
+    wpc = (n + 63) / 64
+    wpr = Int(bae_row_words(Int64(m)))
+    var rng = SplitMix64(seed: seed)
+    cols = [UInt64](repeating: 0, count: m * wpc)
+    counts = [Int64](repeating: 0, count: m)
+    for k in 0..<m {
+      let density = 0.05 + 0.9 * rng.nextUnit()
+      for i in 0..<n {
+        let bit: Bool
+        switch k % 11 {
+        case 0: bit = false
+        case 1: bit = true
+        case 2 where k >= 3: bit = (cols[(k - 3) * wpc + i / 64] >> UInt64(i % 64)) & 1 == 1
+        case 3 where k >= 3: bit = (cols[(k - 3) * wpc + i / 64] >> UInt64(i % 64)) & 1 == 0
+        default: bit = rng.nextUnit() < density
+        }
+        if bit {
+          cols[k * wpc + i / 64] |= 1 << UInt64(i % 64)
+          counts[k] += 1
+        }
+      }
+    }
+  }
+
+  /// The planes and Σ|d| over the upper triangle, pair by pair.
+  func naive() -> (spos: [UInt64], sneg: [UInt64], total: Int64) {
+    var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
+    var total: Int64 = 0
+    for j in 0..<m {
+      for k in (j + 1)..<max(j + 1, m) {
+        var n11: Int64 = 0
+        for w in 0..<wpc { n11 += Int64((cols[j * wpc + w] & cols[k * wpc + w]).nonzeroBitCount) }
+        let d = Int64(n) * n11 - counts[j] * counts[k]
+        total += abs(d)
+        for (a, b) in [(j, k), (k, j)] {
+          if d > 0 { spos[a * wpr + b / 64] |= 1 << UInt64(b % 64) }
+          if d < 0 { sneg[a * wpr + b / 64] |= 1 << UInt64(b % 64) }
+        }
+      }
+    }
+    return (spos, sneg, total)
+  }
+
+  /// The kernel under `path` on `threads` threads over the triangle cut in three rank-like tile ranges.
+  func run(path: Int32, threads: Int) -> (spos: [UInt64], sneg: [UInt64], total: Int64) {
+    precondition(bae_kernels_force_path(path) == 0)
+    return pairSignsInThreeRanges(cols: cols, m: m, wpc: wpc, counts: counts, n: n, wpr: wpr, threads: threads)
+  }
+}
+
+/// bae_covariance_signs_mt over the pair triangle cut in three rank-like tile ranges, each on `threads` threads.
+func pairSignsInThreeRanges(
+  cols: [UInt64], m: Int, wpc: Int, counts: [Int64], n: Int, wpr: Int, threads: Int
+) -> (spos: [UInt64], sneg: [UInt64], total: Int64) {
+  var spos = [UInt64](repeating: 0, count: m * wpr), sneg = spos
+  let blocks = (m + 63) / 64, tiles = blocks * (blocks + 1) / 2
+  let cuts = [0, tiles / 3, (2 * tiles) / 3, tiles]
+  var total: Int64 = 0
+  for r in 0..<3 {
+    total += bae_covariance_signs_mt(
+      cols, Int64(m), Int64(wpc), counts, Int64(n), Int64(cuts[r]), Int64(cuts[r + 1]), &spos, &sneg,
+      Int64(wpr), Int32(threads))
+  }
+  return (spos, sneg, total)
 }

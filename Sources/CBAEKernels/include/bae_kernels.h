@@ -42,9 +42,9 @@ void bae_kernels_force_portable(int on);
 
 // ---- Threaded entry points: the same results, bitwise, for every thread count ----
 // `threads` <= 1 runs on the caller. Work is split into disjoint output ranges (column words, tiles,
-// output columns) and integer sums, so nothing depends on the thread count. Pool threads (and the
-// optional AVX2 table form's per-thread scratch) are created on first need and kept: a steady-state
-// call allocates nothing.
+// output columns) and integer sums, so nothing depends on the thread count. Pool threads (and the per-thread
+// scratch of the AVX2 table forms: pair signs for N <= 2048, the optional H·S one) are created on first need
+// and kept: a steady-state call allocates nothing.
 
 /// bae_binarize_inplace on `threads` threads (each owns a range of 64-column words).
 void bae_binarize_inplace_mt(float *z, int64_t n, int64_t m, int64_t ldz,
@@ -52,7 +52,8 @@ void bae_binarize_inplace_mt(float *z, int64_t n, int64_t m, int64_t ldz,
 /// bae_transpose_bits on `threads` threads (each owns a range of 64-column words).
 void bae_transpose_bits_mt(const uint64_t *rowBits, int64_t n, int64_t m, int64_t wpr,
                            uint64_t *colBits, int64_t wpc, int threads);
-/// bae_covariance_signs on `threads` threads (each owns a sub-range of [tile0, tile1)).
+/// bae_covariance_signs on `threads` threads (each owns a sub-range of [tile0, tile1); on AVX2 with N <= 2048,
+/// the tiles of a run of tile columns).
 int64_t bae_covariance_signs_mt(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
                                 int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg,
                                 int64_t wpr, int threads);
