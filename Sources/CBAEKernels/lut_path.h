@@ -20,8 +20,16 @@ LUT_TARGET static inline __attribute__((always_inline)) void LUT_CAT(LUT_NAME, r
       else if (j->bias) acc[v] = *(const LUT_VEC *)(j->bias + kt + v * LUT_VW);
       else acc[v] = (LUT_VEC){0};
     }
+#if LUT_SET * LUT_G == 64  // a set's bytes are one word of the row (q0 is a multiple of LUT_SET)
+    const uint64_t word = r[q0 / LUT_SET];
+#endif
     for (int64_t s = 0; s < ns; s++) {
-      const LUT_VEC *e = (const LUT_VEC *)(sp->tab + (s * LUT_ENTRIES + lut_group(r, q0 + s)) * LUT_TILE);
+#if LUT_SET * LUT_G == 64
+      const unsigned g = (unsigned)(word >> (s * LUT_G)) & (LUT_ENTRIES - 1u);
+#else
+      const unsigned g = lut_group(r, q0 + s);
+#endif
+      const LUT_VEC *e = (const LUT_VEC *)(sp->tab + (s * LUT_ENTRIES + g) * LUT_TILE);
       for (int v = 0; v < nv; v++) acc[v] += e[v];
     }
     float *o = !last ? p : outT ? blk + (i & 7) * LUT_TILE : j->out + i * j->ldo + kt;
@@ -30,46 +38,54 @@ LUT_TARGET static inline __attribute__((always_inline)) void LUT_CAT(LUT_NAME, r
   }
 }
 
+// Tables of groups [q0, q0 + ns) for output columns [kt, kt + nv·VW), then their rows: nv is a constant at
+// each call (the switch below), so the build's entry loop and the accumulators unroll.
+LUT_TARGET static inline __attribute__((always_inline)) void LUT_CAT(LUT_NAME, set)(
+    const lut_job *j, const lut_space *sp, int64_t kt, int64_t q0, int64_t ns, int last, const int nv) {
+  const int srcT = j->layout & BAE_LUT_SOURCE_TRANSPOSED;
+  if (srcT) lut_gather(j, kt, nv * LUT_VW, q0, ns, sp->block, 1);
+  // T_s[b] = T_s[b without its highest bit] + src row (that bit): one vector add per entry
+  for (int64_t s = 0; s < ns; s++) {
+    const int64_t c0 = (q0 + s) * LUT_G, bits = j->inner - c0 < LUT_G ? j->inner - c0 : LUT_G;
+    LUT_VEC *t = (LUT_VEC *)(sp->tab + s * LUT_ENTRIES * LUT_TILE);
+    for (int v = 0; v < nv; v++) t[v] = (LUT_VEC){0};
+    for (int64_t h = 0; h < bits; h++) {  // T[2^h + b] = T[b] + src row c0 + h: independent adds
+      const LUT_VEC *w =
+          (const LUT_VEC *)(srcT ? sp->block + (s * LUT_G + h) * LUT_TILE : j->src + (c0 + h) * j->lds + kt);
+      LUT_VEC wr[LUT_NV];
+      for (int v = 0; v < nv; v++) wr[v] = w[v];
+      LUT_VEC *hi = t + ((int64_t)1 << h) * LUT_NV;
+      for (int64_t b = 0; b < ((int64_t)1 << h); b++)
+        for (int v = 0; v < nv; v++) hi[b * LUT_NV + v] = t[b * LUT_NV + v] + wr[v];
+    }
+  }
+  LUT_CAT(LUT_NAME, rows)(j, sp, kt, q0, ns, last, nv);
+}
+
 // Output columns [k0, k1) (k1 − k0 a multiple of LUT_VW) with the thread's scratch `sp`.
 LUT_TARGET static void LUT_NAME(const lut_job *j, int64_t k0, int64_t k1, lut_space sp) {
   const int64_t groups = lut_groups(j->inner);
-  const int srcT = j->layout & BAE_LUT_SOURCE_TRANSPOSED;
   for (int64_t kt = k0; kt < k1; kt += LUT_TILE) {
     const int nv = (int)((k1 - kt < LUT_TILE ? k1 - kt : LUT_TILE) / LUT_VW);
     for (int64_t q0 = 0; q0 < groups; q0 += LUT_SET) {
       const int64_t ns = groups - q0 < LUT_SET ? groups - q0 : LUT_SET;
       const int last = q0 + ns == groups;
-      if (srcT) lut_gather(j, kt, nv * LUT_VW, q0, ns, sp.block, 1);
-      // T_s[b] = T_s[b without its highest bit] + src row (that bit): one vector add per entry
-      for (int64_t s = 0; s < ns; s++) {
-        const int64_t c0 = (q0 + s) * LUT_G, bits = j->inner - c0 < LUT_G ? j->inner - c0 : LUT_G;
-        LUT_VEC *t = (LUT_VEC *)(sp.tab + s * LUT_ENTRIES * LUT_TILE);
-        for (int v = 0; v < nv; v++) t[v] = (LUT_VEC){0};
-        for (int64_t h = 0; h < bits; h++) {  // T[2^h + b] = T[b] + src row c0 + h: independent adds
-          const LUT_VEC *w = (const LUT_VEC *)(srcT ? sp.block + (s * LUT_G + h) * LUT_TILE : j->src + (c0 + h) * j->lds + kt);
-          LUT_VEC wr[LUT_NV];
-          for (int v = 0; v < nv; v++) wr[v] = w[v];
-          LUT_VEC *hi = t + ((int64_t)1 << h) * LUT_NV;
-          for (int64_t b = 0; b < ((int64_t)1 << h); b++)
-            for (int v = 0; v < nv; v++) hi[b * LUT_NV + v] = t[b * LUT_NV + v] + wr[v];
-        }
-      }
       switch (nv) {  // a constant count keeps the accumulators in registers
-      case LUT_NV: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, LUT_NV); break;
+      case LUT_NV: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, LUT_NV); break;
 #if LUT_NV > 1
-      case 1: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, 1); break;
+      case 1: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, 1); break;
 #endif
 #if LUT_NV > 2
-      case 2: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, 2); break;
+      case 2: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, 2); break;
 #endif
 #if LUT_NV > 3
-      case 3: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, 3); break;
+      case 3: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, 3); break;
 #endif
 #if LUT_NV > 4
-      case 4: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, 4); break;
-      case 5: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, 5); break;
-      case 6: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, 6); break;
-      case 7: LUT_CAT(LUT_NAME, rows)(j, &sp, kt, q0, ns, last, 7); break;
+      case 4: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, 4); break;
+      case 5: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, 5); break;
+      case 6: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, 6); break;
+      case 7: LUT_CAT(LUT_NAME, set)(j, &sp, kt, q0, ns, last, 7); break;
 #endif
       default: break;
       }
