@@ -55,6 +55,7 @@ LUT_TARGET static inline __attribute__((always_inline)) void LUT_CAT(LUT_NAME, s
       LUT_VEC wr[LUT_NV];
       for (int v = 0; v < nv; v++) wr[v] = w[v];
       LUT_VEC *hi = t + ((int64_t)1 << h) * LUT_NV;
+#pragma clang loop unroll_count(4)
       for (int64_t b = 0; b < ((int64_t)1 << h); b++)
         for (int v = 0; v < nv; v++) hi[b * LUT_NV + v] = t[b * LUT_NV + v] + wr[v];
     }
