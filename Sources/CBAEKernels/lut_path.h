@@ -43,7 +43,14 @@ LUT_TARGET static inline __attribute__((always_inline)) void LUT_CAT(LUT_NAME, r
 LUT_TARGET static inline __attribute__((always_inline)) void LUT_CAT(LUT_NAME, set)(
     const lut_job *j, const lut_space *sp, int64_t kt, int64_t q0, int64_t ns, int last, const int nv) {
   const int srcT = j->layout & BAE_LUT_SOURCE_TRANSPOSED;
-  if (srcT) lut_gather(j, kt, nv * LUT_VW, q0, ns, sp->block, 1);
+  if (srcT) {
+    lut_gather(j, kt, nv * LUT_VW, q0, ns, sp->block, 1);
+    const int64_t c1 = (q0 + ns) * LUT_G;  // the next set's block, into L2 while this set's tables are built
+    if (c1 + LUT_SET * LUT_G <= j->inner)
+      for (int64_t k = 0; k < nv * LUT_VW; k++)
+        for (int64_t c = 0; c < LUT_SET * LUT_G; c += 16)
+          _mm_prefetch((const char *)(j->src + (kt + k) * j->lds + c1 + c), _MM_HINT_T1);
+  }
   // T_s[b] = T_s[b without its highest bit] + src row (that bit): one vector add per entry
   for (int64_t s = 0; s < ns; s++) {
     const int64_t c0 = (q0 + s) * LUT_G, bits = j->inner - c0 < LUT_G ? j->inner - c0 : LUT_G;

@@ -108,7 +108,8 @@ final class LUTKernelTests: XCTestCase {
             XCTAssertEqual(other.status, 0)
             XCTAssertTrue(other.untouched, "\(shape) path \(path) layout \(layout): a spare float was written")
             XCTAssertTrue(
-              other.out == portable.out, "\(shape) bias \(withBias): path \(path) layout \(layout) differs from portable C")
+              other.out == portable.out,
+              "\(shape) bias \(withBias): path \(path) layout \(layout) differs from portable C")
           }
         }
       }
@@ -127,7 +128,8 @@ final class LUTKernelTests: XCTestCase {
           }
           // scratch for one thread: the call runs on fewer threads and still gives the same bits
           XCTAssertTrue(
-            p.run(threads: 3, layout: layout, scratchThreads: 1).out == one.out, "path \(path), \(shape): short scratch")
+            p.run(threads: 3, layout: layout, scratchThreads: 1).out == one.out, "path \(path), \(shape): short scratch"
+          )
         }
       }
     }
