@@ -19,7 +19,8 @@
 #define LUT_SET 8  // groups whose tables are live at once: 8 x 256 x 32 floats = 256 KiB (L2)
 #endif
 // (G, TILE, SET) = (8, 32, 8) measured fastest at d = 576 among 4/8 x 16..128 x 2..32 (Benchmarks.md,
-// "LUT decoder"); build with -DLUT_TILE=... to time others (scripts/bench_lut_kernels.sh).
+// "LUT decoder") and again at d = 2048, d' = 8192 ("LUT decoder at the paper shape"); build with
+// -DLUT_TILE=... to time others (scripts/bench_lut_kernels.sh).
 #define LUT_ENTRIES (1 << LUT_G)  // subsets of a group
 #define LUT_CAT2(a, b) a##_##b
 #define LUT_CAT(a, b) LUT_CAT2(a, b)
