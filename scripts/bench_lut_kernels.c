@@ -1,7 +1,8 @@
 // Microbenchmark of the lookup-table decoder products (Sources/CBAEKernels/lut.c) against the sgemm each
 // replaces, on a random code with P(bit) = 1/2; built and run by scripts/bench_lut_kernels.sh.
-//   bench_lut_kernels time REPS PATH THREADS N D DL   median ms: x̂ = h·W_decᵀ and ∂W_decᵀ = hᵀ·∂x̂, LUT
-//                                                      vs sgemm (PATH 1 portable, 3 avx2, 4 avx512)
+//   bench_lut_kernels time REPS PATH THREADS N D DL   median ms: x̂ = h·W_decᵀ (W_dec read in place) and
+//                                                      ∂W_dec = ∂x̂ᵀ·h (written (d, d')), LUT vs sgemm
+//                                                      (PATH 1 portable, 3 avx2, 4 avx512)
 //   bench_lut_kernels once PATH OP N D DL             one call of OP (lut-xhat, lut-dw, sgemm-xhat,
 //                                                      sgemm-dw, transpose), single thread, for callgrind --toggle-collect
 #include "bench_common.h"
@@ -27,7 +28,8 @@ static void *alloc(size_t bytes) {
 
 typedef struct {
   int64_t n, d, dl, wpr, wpc;
-  float *h, *w, *wt, *b, *xhat, *dx, *dwt, *dw, *scratch;
+  float *h, *w, *wt, *b, *xhat, *dx, *dwl, *dw, *scratch;
+  int64_t scratchFloats;
   uint64_t *rowBits, *colBits;
   int threads;
 } problem;
@@ -44,28 +46,32 @@ static problem make(int64_t n, int64_t d, int64_t dl, int threads) {
   bae_binarize_inplace(p.h, n, dl, dl, p.rowBits, p.wpr, counts);
   bae_transpose_bits(p.rowBits, n, dl, p.wpr, p.colBits, p.wpc);
   p.w = alloc((size_t)(d * dl) * 4);  // W_dec: (d, d')
-  p.wt = alloc((size_t)(d * dl) * 4);  // W_decᵀ: (d', d)
+  p.wt = alloc((size_t)(d * dl) * 4);  // W_decᵀ: (d', d), for the transpose's timing
   for (int64_t k = 0; k < d; k++)
-    for (int64_t j = 0; j < dl; j++) p.wt[j * d + k] = p.w[k * dl + j] = (float)(unit() - 0.5);
+    for (int64_t j = 0; j < dl; j++) p.w[k * dl + j] = (float)(unit() - 0.5);
   p.b = alloc((size_t)d * 4);
   for (int64_t k = 0; k < d; k++) p.b[k] = (float)(unit() - 0.5);
   p.xhat = alloc((size_t)(n * d) * 4);
   p.dx = alloc((size_t)(n * d) * 4);
   for (int64_t e = 0; e < n * d; e++) p.dx[e] = (float)(unit() - 0.5);
-  p.dwt = alloc((size_t)(d * dl) * 4);
+  p.dwl = alloc((size_t)(d * dl) * 4);
   p.dw = alloc((size_t)(d * dl) * 4);
-  p.scratch = alloc((size_t)(threads * bae_lut_table_floats()) * 4);
+  int64_t sx = bae_lut_scratch_floats(n, dl), sd = bae_lut_scratch_floats(dl, n);
+  p.scratchFloats = threads * (sx > sd ? sx : sd);
+  p.scratch = alloc((size_t)p.scratchFloats * 4);
   free(counts);
   return p;
 }
 
 static void run(problem *p, const char *op) {
-  int64_t n = p->n, d = p->d, dl = p->dl, sf = p->threads * bae_lut_table_floats();
-  if (strcmp(op, "lut-xhat") == 0) {
-    bae_lut_product_mt(p->rowBits, n, p->wpr, dl, p->wt, d, d, p->b, p->xhat, d, p->scratch, sf, p->threads);
-  } else if (strcmp(op, "lut-dw") == 0) {
-    bae_lut_product_mt(p->colBits, dl, p->wpc, n, p->dx, d, d, NULL, p->dwt, d, p->scratch, sf, p->threads);
-  } else if (strcmp(op, "transpose") == 0) {  // W_dec → W_decᵀ, which the step does before x̂
+  int64_t n = p->n, d = p->d, dl = p->dl, sf = p->scratchFloats;
+  if (strcmp(op, "lut-xhat") == 0) {  // tables gathered from W_dec: (d, d') in place
+    bae_lut_product_mt(p->rowBits, n, p->wpr, dl, p->w, dl, d, p->b, p->xhat, d, BAE_LUT_SOURCE_TRANSPOSED,
+                       p->scratch, sf, p->threads);
+  } else if (strcmp(op, "lut-dw") == 0) {  // ∂W_decᵀ = hᵀ·∂x̂ stored transposed: ∂W_dec (d, d')
+    bae_lut_product_mt(p->colBits, dl, p->wpc, n, p->dx, d, d, NULL, p->dwl, dl, BAE_LUT_OUTPUT_TRANSPOSED,
+                       p->scratch, sf, p->threads);
+  } else if (strcmp(op, "transpose") == 0) {  // W_dec → W_decᵀ, which the step did before x̂ until 2026-12-07
     bae_transpose_f32_mt(p->w, d, dl, dl, p->wt, d, p->threads);
   } else if (strcmp(op, "sgemm-xhat") == 0) {  // x̂ = h·W_decᵀ + b (the bias fill as the model does it)
     for (int64_t i = 0; i < n; i++) memcpy(p->xhat + i * d, p->b, (size_t)d * 4);
@@ -109,11 +115,10 @@ static double max_rel_diff(problem *p) {
     scale = fmax(scale, fabs((double)ref[e]));
   }
   double dworst = 0, dscale = 0;
-  for (int64_t k = 0; k < p->d; k++)
-    for (int64_t j = 0; j < p->dl; j++) {
-      dworst = fmax(dworst, fabs((double)p->dwt[j * p->d + k] - p->dw[k * p->dl + j]));
-      dscale = fmax(dscale, fabs((double)p->dw[k * p->dl + j]));
-    }
+  for (int64_t e = 0; e < p->d * p->dl; e++) {
+    dworst = fmax(dworst, fabs((double)p->dwl[e] - p->dw[e]));
+    dscale = fmax(dscale, fabs((double)p->dw[e]));
+  }
   free(ref);
   return fmax(worst / scale, dworst / dscale);
 }
@@ -134,7 +139,7 @@ int main(int argc, char **argv) {
     double ld = median_ms(&p, "lut-dw", reps), gd = median_ms(&p, "sgemm-dw", reps);
     double tt = median_ms(&p, "transpose", reps);
     printf("path %-16s threads %d (%s)  n %lld d %lld d' %lld: x̂ lut %.3f ms sgemm %.3f ms (%.2fx)   "
-           "∂W_dec lut %.3f ms sgemm %.3f ms (%.2fx)   W_dec transpose %.3f ms   max rel diff %.1e\n",
+           "∂W_dec lut %.3f ms sgemm %.3f ms (%.2fx)   (a W_dec transpose: %.3f ms)   max rel diff %.1e\n",
            bae_kernels_path_name(bae_lut_path()), threads, threads == 1 ? "cpu time" : "wall", (long long)p.n, (long long)p.d, (long long)p.dl, lx, gx,
            gx / lx, ld, gd, gd / ld, tt, rel);
     return 0;

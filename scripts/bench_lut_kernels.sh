@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LUT-decoder kernel microbenchmark: compiles scripts/bench_lut_kernels.c with the package's C kernel sources
-# and OpenBLAS, then prints median ms of x̂ = h·W_decᵀ + b and ∂W_decᵀ = hᵀ·∂x̂ as LUT products against the
-# sgemm each replaces, per ISA path, at 1 thread (CPU time of the thread: steadier under load) and 2 (wall).
+# and OpenBLAS, then prints median ms of x̂ = h·W_decᵀ + b (W_dec read in place) and ∂W_dec = ∂x̂ᵀ·h (stored
+# (d, d')) as LUT products, as the step calls them, against the sgemm each replaces, per ISA path, at 1 thread
+# (CPU time of the thread: steadier under load) and 2 (wall). Build another version with OUT=... to alternate.
 #   scripts/bench_lut_kernels.sh [reps] [n d d' ...]    defaults: 7, 512 576 2304 and 512 2048 8192
 #   CC (default clang), CFLAGS (default -O2), OUT (default .build/bench_lut_kernels)
 # Instruction counts (stable under load; valgrind shows no AVX-512, so PATH 3 = AVX2), OP lut-xhat, lut-dw,

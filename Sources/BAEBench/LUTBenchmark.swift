@@ -1,5 +1,5 @@
 // The LUT decoder's lines of `bae bench step`: its two products (x̂ = b_dec + h·W_decᵀ and ∂W_dec = ∂x̂ᵀ·h,
-// each with the transposes the step pays) against the GEMMs they replace, and the λ = 0 step with
+// each with what the step pays besides: the bit transpose of the code for ∂W_dec) against the GEMMs they replace, and the λ = 0 step with
 // `--decoder lut` against `--decoder dense`, all in the same run on the step's threads.
 import BAEModel
 import BAETensor
@@ -10,9 +10,9 @@ import Foundation
 public struct LUTDecoderTimes: Codable, Sendable {
   /// The ISA path the LUT kernel ran ("avx512-vpopcntdq" means its AVX-512F form).
   public var path: String
-  /// x̂: W_dec transpose + LUT product, and bias fill + sgemm.
+  /// x̂: LUT product (W_dec read in place), and bias fill + sgemm.
   public var xhatMs: Double, denseXhatMs: Double
-  /// ∂W_dec: bit transpose + LUT product + float transpose, and sgemm.
+  /// ∂W_dec: bit transpose + LUT product (stored (d, d')), and sgemm.
   public var decoderGradientMs: Double, denseDecoderGradientMs: Double
   /// The λ = 0 step on each path (timed alternately).
   public var stepMs: Double, denseStepMs: Double
@@ -37,17 +37,17 @@ public enum LUTBenchmark {
     let xhatBuffer = AlignedBuffer<Float>(count: n * d), dxhatBuffer = AlignedBuffer<Float>(count: n * d)
     let xhat = Matrix(xhatBuffer, rows: n, cols: d), dxhat = Matrix(dxhatBuffer, rows: n, cols: d)
     for i in 0..<(n * d) { dxhat.base[i] = Float(i % 7) - 3 }
-    let wt = AlignedBuffer<Float>(count: dl * d), scratch = AlignedBuffer<Float>(count: dl * d)
     let gradientBuffer = AlignedBuffer<Float>(count: d * dl)
     let gradient = Matrix(gradientBuffer, rows: d, cols: dl)
-    let tables = AlignedBuffer<Float>(count: Int(threads) * Int(bae_lut_table_floats()))
+    let perThread = max(bae_lut_scratch_floats(Int64(n), Int64(dl)), bae_lut_scratch_floats(Int64(dl), Int64(n)))
+    let scratch = AlignedBuffer<Float>(count: Int(threads) * Int(perThread))
     let wpc = (n + 63) / 64
     let columnBits = AlignedBuffer<UInt64>(count: dl * wpc)
     let tLUT = timeMedian(repeats) {
-      bae_transpose_f32_mt(w.base, Int64(d), Int64(dl), Int64(w.ld), wt.baseAddress, Int64(d), threads)
       _ = bae_lut_product_mt(
-        ws.localBits.baseAddress, Int64(n), Int64(ws.rowWords), Int64(dl), wt.baseAddress, Int64(d), Int64(d),
-        bias.base, xhat.base, Int64(d), tables.baseAddress, Int64(tables.count), threads)
+        ws.localBits.baseAddress, Int64(n), Int64(ws.rowWords), Int64(dl), w.base, Int64(w.ld), Int64(d),
+        bias.base, xhat.base, Int64(d), Int32(BAE_LUT_SOURCE_TRANSPOSED), scratch.baseAddress, Int64(scratch.count),
+        threads)
     }
     let tDense = timeMedian(repeats) {
       bae_fill_rows_mt(xhat.base, Int64(n), Int64(d), bias.base, threads)
@@ -58,8 +58,8 @@ public enum LUTBenchmark {
         ws.localBits.baseAddress, Int64(n), Int64(dl), Int64(ws.rowWords), columnBits.baseAddress, Int64(wpc), threads)
       _ = bae_lut_product_mt(
         columnBits.baseAddress, Int64(dl), Int64(wpc), Int64(n), dxhat.base, Int64(d), Int64(d), nil,
-        scratch.baseAddress, Int64(d), tables.baseAddress, Int64(tables.count), threads)
-      bae_transpose_f32_mt(scratch.baseAddress, Int64(dl), Int64(d), Int64(d), gradient.base, Int64(dl), threads)
+        gradient.base, Int64(dl), Int32(BAE_LUT_OUTPUT_TRANSPOSED), scratch.baseAddress, Int64(scratch.count),
+        threads)
     }
     let tDenseGrad = timeMedian(repeats) { BLAS.gemm(dxhat, .transposed, h, .none, into: gradient) }
     withExtendedLifetime((xhatBuffer, dxhatBuffer, gradientBuffer)) {}

@@ -6,45 +6,43 @@ import BAETensor
 import CBAEKernels
 
 extension SparseDecoderState {
-  /// Grows the per-thread tables to `threads` (the first step at a new thread count allocates; later
+  /// Grows the per-thread scratch to `threads` (the first step at a new thread count allocates; later
   /// steps do not).
-  func reserveLUTTables(threads: Int) {
-    let need = threads * Int(bae_lut_table_floats())
-    if lutTables.count < need { lutTables = AlignedBuffer(count: need) }
+  func reserveLUTScratch(threads: Int) {
+    let need = threads * lutScratchPerThread
+    if lutScratch.count < need { lutScratch = AlignedBuffer(count: need) }
   }
 }
 
 extension Autoencoder {
-  /// x̂ = b_dec + h·W_decᵀ: (n, d) into `xhat` from the row-packed local code (ws.localBits) and
-  /// W_decᵀ: (d', d), refreshed here into the sparse decoder's transposed-weight buffer.
+  /// x̂ = b_dec + h·W_decᵀ: (n, d) into `xhat` from the row-packed local code (ws.localBits) and W_dec: (d, d')
+  /// read in place (the kernel gathers each table set's 64 latents × 32 outputs into its scratch).
   func lutDecode(_ ws: StepWorkspace, rows n: Int, into xhat: Matrix) {
     let sd = ws.sparseDecoder, d = inputDim, dl = latentDim, threads = ws.kernelThreads
     precondition(sd.lutApplies && xhat.cols == d, "LUT decoder: a 1-bit BAE, x̂ (\(xhat.rows), \(xhat.cols))")
-    sd.reserveLUTTables(threads: threads)
+    sd.reserveLUTScratch(threads: threads)
     let w = decoderWeight
-    bae_transpose_f32_mt(
-      w.base, Int64(d), Int64(dl), Int64(w.ld), sd.transposedDecoder.baseAddress, Int64(d), Int32(threads))
     let status = bae_lut_product_mt(
-      ws.localBits.baseAddress, Int64(n), Int64(ws.rowWords), Int64(dl), sd.transposedDecoder.baseAddress, Int64(d),
-      Int64(d), decoderBias.base, xhat.base, Int64(xhat.ld), sd.lutTables.baseAddress, Int64(sd.lutTables.count),
-      Int32(threads))
-    precondition(status == 0, "LUT decoder: no table scratch (\(sd.lutTables.count) floats)")
+      ws.localBits.baseAddress, Int64(n), Int64(ws.rowWords), Int64(dl), w.base, Int64(w.ld), Int64(d),
+      decoderBias.base, xhat.base, Int64(xhat.ld), Int32(BAE_LUT_SOURCE_TRANSPOSED), sd.lutScratch.baseAddress,
+      Int64(sd.lutScratch.count), Int32(threads))
+    precondition(status == 0, "LUT decoder: no scratch (\(sd.lutScratch.count) floats)")
   }
 
   /// ∂W_dec = ∂x̂ᵀ·h: (d, d') into `out`: row j of ∂W_decᵀ is Σ_i h_ij·∂x̂_i, a LUT product over the
-  /// column-packed code (tables of subset sums of 8 rows of ∂x̂), built in `scratch` (d', d) and transposed.
-  func lutDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix, scratch: Matrix) {
-    let sd = ws.sparseDecoder, n = dxhat.rows, d = inputDim, dl = latentDim, threads = Int32(ws.kernelThreads)
-    precondition(
-      scratch.rows == dl && scratch.cols == d && scratch.ld == d, "scratch (\(scratch.rows), \(scratch.cols))")
+  /// column-packed code (tables of subset sums of 8 rows of ∂x̂), stored transposed straight into `out`.
+  func lutDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix) {
+    let sd = ws.sparseDecoder, n = dxhat.rows, d = inputDim, dl = latentDim, threads = ws.kernelThreads
+    precondition(out.rows == d && out.cols == dl, "∂W_dec (\(out.rows), \(out.cols))")
+    sd.reserveLUTScratch(threads: threads)
     let wpc = (n + 63) / 64
     bae_transpose_bits_mt(
       ws.localBits.baseAddress, Int64(n), Int64(dl), Int64(ws.rowWords), sd.lutColumnBits.baseAddress, Int64(wpc),
-      threads)
+      Int32(threads))
     let status = bae_lut_product_mt(
       sd.lutColumnBits.baseAddress, Int64(dl), Int64(wpc), Int64(n), dxhat.base, Int64(dxhat.ld), Int64(d), nil,
-      scratch.base, Int64(d), sd.lutTables.baseAddress, Int64(sd.lutTables.count), threads)
-    precondition(status == 0, "LUT decoder: no table scratch (\(sd.lutTables.count) floats)")
-    bae_transpose_f32_mt(scratch.base, Int64(dl), Int64(d), Int64(d), out.base, Int64(out.ld), threads)
+      out.base, Int64(out.ld), Int32(BAE_LUT_OUTPUT_TRANSPOSED), sd.lutScratch.baseAddress,
+      Int64(sd.lutScratch.count), Int32(threads))
+    precondition(status == 0, "LUT decoder: no scratch (\(sd.lutScratch.count) floats)")
   }
 }

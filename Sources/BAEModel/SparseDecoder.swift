@@ -68,8 +68,11 @@ public final class SparseDecoderState: @unchecked Sendable {
   let columnSum: AlignedBuffer<Float>
   /// LUT: column-packed local code h: (d', ceil(capacity/64)) words
   let lutColumnBits: AlignedBuffer<UInt64>
-  /// LUT: per-thread subset-sum tables, `bae_lut_table_floats()` each; grown (once) to the step's threads
-  var lutTables: AlignedBuffer<Float>
+  /// LUT: floats of scratch one thread needs for either product at up to `capacity` rows
+  let lutScratchPerThread: Int
+  /// LUT: per-thread scratch (tables, gathered W_dec rows, running sums), `lutScratchPerThread` each;
+  /// grown (once) to the step's threads
+  var lutScratch: AlignedBuffer<Float>
 
   init(layout: ParameterLayout, architecture: Architecture, capacity: Int) {
     let d = layout.inputDim, dl = layout.latentDim
@@ -86,13 +89,19 @@ public final class SparseDecoderState: @unchecked Sendable {
     columnSum = AlignedBuffer(count: on && bae ? d : 0)
     lutApplies = bae && layout.bitsPerFeature == 1
     lutColumnBits = AlignedBuffer(count: lutApplies ? dl * ((capacity + 63) / 64) : 0)
-    lutTables = AlignedBuffer(count: lutApplies ? Int(bae_lut_table_floats()) : 0)
+    lutScratchPerThread = lutApplies ? Self.lutScratchFloats(latentDim: dl, capacity: capacity) : 0
+    lutScratch = AlignedBuffer(count: lutScratchPerThread)
+  }
+
+  /// Per-thread LUT scratch for x̂ ((n, d') code rows) and ∂W_dec ((d', n) code columns), n ≤ capacity.
+  static func lutScratchFloats(latentDim dl: Int, capacity: Int) -> Int {
+    Int(max(bae_lut_scratch_floats(Int64(capacity), Int64(dl)), bae_lut_scratch_floats(Int64(dl), Int64(capacity))))
   }
 
   /// Bytes the sparse decoder adds to a workspace of `capacity` rows (for memory estimates).
   public static func bytes(inputDim d: Int, latentDim dl: Int, capacity: Int) -> Int {
     dl * d * 4 + 2 * capacity * dl * 4 + (capacity + dl + 2) * 8 + (dl + 2 * d) * 4 + dl * ((capacity + 63) / 64) * 8
-      + Int(bae_lut_table_floats()) * 4
+      + lutScratchFloats(latentDim: dl, capacity: capacity) * 4
   }
 
   var isSparse: Bool { path == .sparse }
@@ -178,7 +187,7 @@ extension Autoencoder {
   func sparseDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix, scratch: Matrix) -> Bool {
     let sd = ws.sparseDecoder
     if sd.path == .lut {
-      lutDecoderWeightGradient(dxhat, ws, into: out, scratch: scratch)
+      lutDecoderWeightGradient(dxhat, ws, into: out)
       return true
     }
     guard sd.isSparse else { return false }

@@ -46,6 +46,26 @@ void bae_store_tile(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t 
                     uint64_t posJ[64], uint64_t negJ[64]);
 
 #if BAE_X86
+/// One 8x8 float block (the float transpose, the LUT decoder): o[c*ldo + r] = a[r*lda + c] for r, c < 8, in registers (unpack, shuffle, lane swap).
+__attribute__((target("avx2"))) static inline void bae_transpose8_avx2(const float *a, int64_t lda, float *o, int64_t ldo) {
+  __m256 r[8], t[8], s[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(a + i * lda);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);  // rows i, i+1: columns 0, 1 | 4, 5
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // columns 2, 3 | 6, 7
+  }
+  for (int i = 0; i < 8; i += 4) {  // s[i + c]: column c | column c + 4 of rows i..i+3
+    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int c = 0; c < 4; c++) {
+    _mm256_storeu_ps(o + c * ldo, _mm256_permute2f128_ps(s[c], s[c + 4], 0x20));
+    _mm256_storeu_ps(o + (c + 4) * ldo, _mm256_permute2f128_ps(s[c], s[c + 4], 0x31));
+  }
+}
+
 /// [Σa0, ..., Σa7]: the lane sums of eight vectors, in order (pair sums within 128-bit lanes, then across).
 __attribute__((target("avx512f"))) static inline __m512i bae_hsum8(const __m512i a[8]) {
   __m512i b01 = _mm512_add_epi64(_mm512_unpacklo_epi64(a[0], a[1]), _mm512_unpackhi_epi64(a[0], a[1]));

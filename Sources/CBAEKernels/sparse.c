@@ -70,28 +70,6 @@ typedef struct {
   int avx2;
 } transpose_job;
 
-#if BAE_X86
-// One 8x8 block: o[c*ldo + r] = a[r*lda + c] for r, c < 8, in registers (unpack, shuffle, lane swap).
-__attribute__((target("avx2"))) static void transpose8_avx2(const float *a, int64_t lda, float *o, int64_t ldo) {
-  __m256 r[8], t[8], s[8];
-  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(a + i * lda);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);  // rows i, i+1: columns 0, 1 | 4, 5
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // columns 2, 3 | 6, 7
-  }
-  for (int i = 0; i < 8; i += 4) {  // s[i + c]: column c | column c + 4 of rows i..i+3
-    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int c = 0; c < 4; c++) {
-    _mm256_storeu_ps(o + c * ldo, _mm256_permute2f128_ps(s[c], s[c + 4], 0x20));
-    _mm256_storeu_ps(o + (c + 4) * ldo, _mm256_permute2f128_ps(s[c], s[c + 4], 0x31));
-  }
-}
-#endif
-
 static void transpose_part(void *ctx, int part, int parts) {
   const transpose_job *j = ctx;
   int64_t lo, hi;  // a range of a's columns = out's rows
@@ -106,7 +84,7 @@ static void transpose_part(void *ctx, int part, int parts) {
           int64_t re = rb + 8 < r1 ? rb + 8 : r1;
 #if BAE_X86
           if (j->avx2 && ce - cb == 8 && re - rb == 8) {
-            transpose8_avx2(j->a + rb * j->lda + cb, j->lda, j->out + cb * j->ldo + rb, j->ldo);
+            bae_transpose8_avx2(j->a + rb * j->lda + cb, j->lda, j->out + cb * j->ldo + rb, j->ldo);
             continue;
           }
 #endif

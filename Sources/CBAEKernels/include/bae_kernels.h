@@ -98,18 +98,23 @@ void bae_fill_rows_mt(float *dst, int64_t n, int64_t c, const float *row, int th
 void bae_scaled_residual_mt(float *r, const float *x, int64_t count, float scale, int threads);
 
 // ---- The lookup-table ("four Russians") product of the dense binary decoder (lut.c) ----
-/// Floats of table scratch one thread needs (256 KiB of tables: 8 groups x 256 subsets x 32 columns).
-int64_t bae_lut_table_floats(void);
-/// out[i*ldo + k] = bias[k] (0 when bias is NULL) + Σ_{c < inner, bit c of row i} src[c*lds + k] for
-/// i < rows, k < cols: B·src for B (rows, inner) 0/1, bit-packed with wpb words per row (bit c at word
-/// c/64, bit c%64; bits at or past `inner` must be 0). Groups of 8 inner indices become tables of their
-/// 256 subset sums (per 32 output columns), and each row adds one entry per group. Summation order per
+/// Layout flags of bae_lut_product_mt: src stored (cols, inner), src[k*lds + c], instead of (inner, cols);
+/// out stored (cols, rows), out[k*ldo + i], instead of (rows, cols).
+enum { BAE_LUT_SOURCE_TRANSPOSED = 1, BAE_LUT_OUTPUT_TRANSPOSED = 2 };
+/// Floats of scratch one thread of bae_lut_product_mt needs for `rows` x `inner`: 256 KiB of tables
+/// (8 groups x 256 subsets x 32 columns), 8 KiB of source rows, and rows x 32 running sums when inner > 64.
+int64_t bae_lut_scratch_floats(int64_t rows, int64_t inner);
+/// out(i, k) = bias[k] (0 when bias is NULL) + Σ_{c < inner, bit c of row i} src(c, k) for i < rows,
+/// k < cols: B·src for B (rows, inner) 0/1, bit-packed with wpb words per row (bit c at word c/64, bit
+/// c%64; bits at or past `inner` must be 0); src(c, k) = src[c*lds + k] and out(i, k) = out[i*ldo + k],
+/// or transposed per `layout` (BAE_LUT_* flags). Groups of 8 inner indices become tables of their 256
+/// subset sums (per 32 output columns), and each row adds one entry per group. Summation order per
 /// element: bias, then groups ascending, each entry built from its subset without the highest bit; the
-/// same bits on every path and thread count. scratch: scratchFloats ≥ bae_lut_table_floats() per thread
-/// used (fewer threads run when it is smaller). Returns 0, or -1 (nothing written) with no scratch.
+/// same bits on every path, thread count and layout. scratch: scratchFloats ≥ bae_lut_scratch_floats()
+/// per thread used (fewer threads run when it is smaller). Returns 0, or -1 (nothing written) with no scratch.
 int bae_lut_product_mt(const uint64_t *bits, int64_t rows, int64_t wpb, int64_t inner, const float *src,
-                       int64_t lds, int64_t cols, const float *bias, float *out, int64_t ldo, float *scratch,
-                       int64_t scratchFloats, int threads);
+                       int64_t lds, int64_t cols, const float *bias, float *out, int64_t ldo, int layout,
+                       float *scratch, int64_t scratchFloats, int threads);
 /// The path bae_lut_product_mt runs: BAE_PATH_AVX512 (AVX-512F, under the AVX-512 path), BAE_PATH_AVX2,
 /// or BAE_PATH_PORTABLE.
 int bae_lut_path(void);
