@@ -430,10 +430,11 @@ void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos
 }
 #endif
 
-// The popcount form by default: the table form ran 23-40 % fewer instructions than its unblocked version
-// (callgrind) but no less CPU time at m = 2304 and 1.3-1.7x more at m = 4096..8192; the blocked popcount
-// form runs 117 M vs 110 M (m = 2304) and 1321 M vs 1383 M (m = 8192) (Documentation/Benchmarks.md).
-static int product_form = BAE_PRODUCT_POPCOUNT;
+// The table form by default (product_tables.c): on a step's own codes it takes 0.70-0.72x the CPU time of
+// the popcount form at m = 2304 and 8192, whose S rows with wide zero sets fall back to both planes; on the
+// synthetic benchmark codes (few such rows) 0.85x at m = 2304 and the same time at m = 8192 (Benchmarks.md,
+// "AVX2 H·S product, second pass").
+static int product_form = BAE_PRODUCT_TABLES;
 
 int bae_kernels_set_product_form(int form) {
   if (form != BAE_PRODUCT_TABLES && form != BAE_PRODUCT_POPCOUNT) return -1;
