@@ -299,11 +299,11 @@ int main(int argc, char **argv) {
     double popcntRef[3] = {0, 0, 0};
     uint64_t ref = 0;
     // scalar popcnt first: the other paths are reported as its time over theirs
-    // the AVX2 path twice: its default table form of H·S, then the popcount form
+    // the AVX2 path twice: its default H·S form (tables for n >= 384), then the popcount form
     const int order[] = {BAE_PATH_POPCNT, BAE_PATH_AVX512, BAE_PATH_AVX2, BAE_PATH_AVX2, BAE_PATH_PORTABLE};
     for (int o = 0; o < 5; o++) {
       int path = order[o];
-      bae_kernels_set_product_form(o == 3 ? BAE_PRODUCT_POPCOUNT : BAE_PRODUCT_TABLES);
+      bae_kernels_set_product_form(o == 3 ? BAE_PRODUCT_POPCOUNT : BAE_PRODUCT_AUTO);
       if (!bae_kernels_path_supported(path)) continue;
       if (path == BAE_PATH_PORTABLE && m > 4096 && !getenv("BENCH_PORTABLE")) {
         printf("%-17s    (skipped above m = 4096; BENCH_PORTABLE=1 runs it)\n", "portable");
@@ -326,7 +326,7 @@ int main(int argc, char **argv) {
       }
     }
     bae_kernels_force_path(BAE_PATH_AUTO);
-    bae_kernels_set_product_form(BAE_PRODUCT_TABLES);  // the default
+    bae_kernels_set_product_form(BAE_PRODUCT_AUTO);  // the default
     for (int threads = 1; threads <= 2; threads++)
       printf("dense sgemm       %2d  %9.3f ms (2 x 2*n*m^2 FLOP = %.2f GFLOP)\n", threads,
              dense_ms(&p, threads, reps), 4.0 * (double)n * (double)m * (double)m / 1e9);

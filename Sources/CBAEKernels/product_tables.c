@@ -1,12 +1,13 @@
-// The table form of the AVX2 H·S product ("four Russians" on code bytes), the AVX2 default: for 32 output
-// columns [j0, j0 + 32) and one code byte (8 consecutive k), the 256 subset sums Σ_{bit t of b} S_{k+t, j}
-// (each in [−8, 8]) are tabulated as int8 vectors, 8 KB per byte; each code row then adds one table entry
-// per code byte (one vpaddb per 32 outputs x 8 k). S is symmetric, so row k's values at those columns are
-// 32 bits of S±_k. PASS tables are live at once (24 KB, L1) while every row passes; CHUNK passes add up in
-// int8 (|sum| <= 8 * PASS * CHUNK = 120), then widen into int16 sums per row, exact while m <= 32767
-// (the caller checks). The cost does not depend on where S is zero, unlike the popcount form, whose
-// rows with wide zero sets Z_j fall back to both planes (a third of the rows of a step's S at m = 8192).
-// One pass does 1 load-and-add per lookup; the lookups (n·m²/256) bound it: Benchmarks.md has the numbers.
+// The table form of the AVX2 H·S product ("four Russians" on code bytes; product.c runs it for n >= 384
+// code rows): for 32 output columns [j0, j0 + 32) and one code byte (8 consecutive k), the 256 subset sums
+// Σ_{bit t of b} S_{k+t, j} (each in [−8, 8]) are tabulated as int8 vectors, 8 KB per byte; each code row
+// then adds one table entry per code byte (one vpaddb per 32 outputs x 8 k). S is symmetric, so row k's
+// values at those columns are 32 bits of S±_k. PASS tables are live at once (24 KB, L1) while every row
+// passes; CHUNK passes add up in int8 (|sum| <= 8 * PASS * CHUNK = 120), then widen into int16 sums per
+// row, exact while m <= 32767 (the caller checks). The cost does not depend on where S is zero, unlike the
+// popcount form, whose rows with wide zero sets Z_j fall back to both planes (a third of the rows of a
+// step's S at m = 8192). The lookups (n·m²/256, one load-and-add each) bound it; the table builds (m²
+// entries) do not shrink with n. Benchmarks.md, "AVX2 H·S product, second pass", has the numbers.
 #include "kernels_internal.h"
 #include <stdlib.h>
 
@@ -50,15 +51,11 @@ TARGET static inline __m256i expand(uint32_t pos, uint32_t neg) {
   return _mm256_sub_epi8(_mm256_cmpeq_epi8(n, bit), _mm256_cmpeq_epi8(p, bit));  // masks are −1 where set
 }
 
-// Table t[b] = Σ_{bit h of b} S row k0 + h over the 32 columns at word wj, shift sh (rows >= m are zero).
-TARGET static void build_table(const uint64_t *spos, const uint64_t *sneg, int64_t m, int64_t wpr, int64_t k0,
-                               int64_t wj, int sh, __m256i *t) {
+// Table t[b] = Σ_{bit h of b} S row k0 + h over 32 columns: bits sh.. of the gathered words col[2k] (S+)
+// and col[2k + 1] (S−).
+TARGET static void build_table(const uint64_t *col, int64_t k0, int sh, __m256i *t) {
   __m256i e[8];
-  for (int h = 0; h < 8; h++) {
-    int64_t k = k0 + h;
-    e[h] = k < m ? expand((uint32_t)(spos[k * wpr + wj] >> sh), (uint32_t)(sneg[k * wpr + wj] >> sh))
-                 : _mm256_setzero_si256();
-  }
+  for (int h = 0; h < 8; h++) e[h] = expand((uint32_t)(col[2 * (k0 + h)] >> sh), (uint32_t)(col[2 * (k0 + h) + 1] >> sh));
   // the 16 subsets of each nibble's rows, then every entry as one add of a high and a low subset sum
   __m256i lo[16], hi[16];
   lo[0] = hi[0] = _mm256_setzero_si256();
@@ -78,26 +75,33 @@ TARGET int bae_product_avx2_tables(const uint64_t *rowBits, int64_t n, const uin
   const int64_t bytes = (m + 7) / 8;  // code bytes that can hold bits
   const int64_t passes = (bytes + PASS - 1) / PASS;
   if (m > 32767 || jLo % 32 != 0 || n < 1) return 0;
-  if (!ensure_scratch((size_t)PASS * 256 * 32 + (size_t)n * 96 + (size_t)(passes * n) * PASS * 2)) return 0;
+  const int64_t rows = 8 * PASS * passes;  // S rows the tables cover (zero past m)
+  if (!ensure_scratch((size_t)PASS * 256 * 32 + (size_t)n * 96 + (size_t)rows * 16 + (size_t)(passes * n) * PASS * 2))
+    return 0;
   __m256i *tab = (__m256i *)scratch;              // tab[256 * t + subset], t < PASS
   __m256i *acc8 = tab + 256 * PASS;               // acc8[i]: row i's int8 sums of this chunk
   __m256i *acc = acc8 + n;                        // acc[2i], acc[2i + 1]: columns 0..15, 16..31 as int16
   const uint8_t *tb = (const uint8_t *)tab;
+  // col[2k], col[2k + 1] = word wj of S+_k, S−_k: one 64-column word of every S row, gathered once for
+  // both 32-column halves (the planes are read down their rows once per 64 columns)
+  uint64_t *col = (uint64_t *)(acc + 2 * n);
+  for (int64_t k = 2 * m; k < 2 * rows; k++) col[k] = 0;
   // off[(q * n + i) * PASS + t] = byte offset in the tables of row i's code byte PASS * q + t (table t)
-  uint16_t *off = (uint16_t *)(acc + 2 * n);
+  uint16_t *off = (uint16_t *)(col + 2 * rows);
   for (int64_t i = 0; i < n; i++) {
     const uint8_t *x = (const uint8_t *)(rowBits + i * wpr);
     for (int64_t q = 0, c = 0; q < passes; q++)
       for (int t = 0; t < PASS; t++, c++) off[(q * n + i) * PASS + t] = (uint16_t)(8192 * t + 32 * (c < bytes ? x[c] : 0));
   }
   for (int64_t j0 = jLo; j0 < jHi; j0 += 32) {
-    const int64_t wj = j0 / 64;
     const int sh = (int)(j0 % 64);
+    if (sh == 0 || j0 == jLo)
+      for (int64_t k = 0; k < m; k++) col[2 * k] = spos[k * wpr + j0 / 64], col[2 * k + 1] = sneg[k * wpr + j0 / 64];
     for (int64_t q0 = 0; q0 < passes; q0 += CHUNK) {
       const int64_t q1 = passes - q0 < CHUNK ? passes : q0 + CHUNK;
       for (int64_t q = q0; q < q1; q++) {
         // tables for code bytes PASS * q + t (rows past m: all zero)
-        for (int t = 0; t < PASS; t++) build_table(spos, sneg, m, wpr, 8 * (PASS * q + t), wj, sh, tab + 256 * t);
+        for (int t = 0; t < PASS; t++) build_table(col, 8 * (PASS * q + t), sh, tab + 256 * t);
         const uint16_t *o = off + q * n * PASS;
 #define LOOKUP(t) _mm256_load_si256((const __m256i *)(tb + o[t]))
         // first pass of a chunk: start the int8 sums; last: widen them into the int16 sums

@@ -9,11 +9,12 @@ import XCTest
 final class BitKernelPathTests: XCTestCase {
   override func tearDown() {
     _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
-    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_TABLES))  // the default
+    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_AUTO))  // the default
   }
 
-  /// The AVX2 H·S product has two forms (int8 code-byte tables, popcounts); the other paths ignore the form.
-  let productForms = [BAE_PRODUCT_TABLES, BAE_PRODUCT_POPCOUNT].map { Int32($0) }
+  /// The AVX2 H·S product has two forms (int8 code-byte tables, popcounts) and an automatic choice by row
+  /// count; the other paths ignore the form.
+  let productForms = [BAE_PRODUCT_TABLES, BAE_PRODUCT_POPCOUNT, BAE_PRODUCT_AUTO].map { Int32($0) }
 
   func testPortablePath() throws { try checkPath(Int32(BAE_PATH_PORTABLE)) }
   func testPopcntPath() throws { try checkPath(Int32(BAE_PATH_POPCNT)) }
@@ -127,7 +128,7 @@ final class BitKernelPathTests: XCTestCase {
     XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX512))), "avx512-vpopcntdq")
     XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX2))), "avx2")
     XCTAssertEqual(String(cString: bae_kernels_path_name(7)), "unknown")
-    XCTAssertEqual(bae_kernels_set_product_form(2), -1)
+    XCTAssertEqual(bae_kernels_set_product_form(3), -1)
     XCTAssertFalse(String(cString: bae_kernels_cpu_model()).isEmpty)
     for path in (1...4).map(Int32.init) {
       let ok = bae_kernels_path_supported(path) != 0
