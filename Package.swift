@@ -46,7 +46,7 @@ let package = Package(
       dependencies: ["BAEModel", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "BAERandom", "BAEBuildInfo"]),
     .target(
       name: "BAEBench",
-      dependencies: ["BAEModel", "BAETrain", "BAEStore", "BAEComm", "BAETensor", "CBAEKernels", "BAERandom"]),
+      dependencies: ["BAEModel", "BAETrain", "BAEStore", "BAEComm", "BAEIO", "BAETensor", "CBAEKernels", "BAERandom"]),
     .target(
       name: "BAEAnalysis", dependencies: ["BAETrain", "BAEModel", "BAEStore", "BAEIO", "BAETensor", "BAERandom"]),
     .executableTarget(

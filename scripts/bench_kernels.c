@@ -2,9 +2,12 @@
 // dense float formulation of the covariance term (two OpenBLAS sgemm calls). Built and run by
 // scripts/bench_kernels.sh; not part of the package.
 //   bench_kernels [reps] [n] [m...]           table of medians (ms) per path and thread count
-//   bench_kernels forms n m reps              the two AVX2 H·S forms, interleaved (min and median)
-//   bench_kernels once PATH KERNEL n m        one call of one kernel (for valgrind --tool=callgrind);
-//                                             PATH as in bae_kernels.h, 5 = avx2 with the table H·S form
+//   bench_kernels forms n m reps [CODES]      the two AVX2 H·S forms, interleaved (min and median), on
+//                                             synthetic codes or on CODES: int64 n, m, wpr, then the
+//                                             n * wpr code words (a step's own codes: Benchmarks.md)
+//   bench_kernels once PATH KERNEL n m [CODES] one call of one kernel (for valgrind --tool=callgrind);
+//                                             PATH as in bae_kernels.h, 5 = avx2 with the table H·S form,
+//                                             6 = avx2 with the popcount H·S form
 //   bench_kernels phases n d m T reps         the step's float phases (phases.c) at T threads: median
 //                                             wall and CPU ms each, and a checksum equal for every T
 #include "bench_common.h"
@@ -56,6 +59,23 @@ static problem make_problem(int64_t n, int64_t m) {
   bae_binarize_inplace(p.z, n, m, m, p.rows, p.wpr, p.counts);
   bae_transpose_bits(p.rows, n, m, p.wpr, p.cols, p.wpc);
   return p;
+}
+
+// Replaces p's codes by those in `path` (int64 n, m, wpr, then n * wpr words), with their counts and columns.
+static void load_codes(problem *p, const char *path) {
+  FILE *f = fopen(path, "rb");
+  int64_t h[3];
+  if (!f || fread(h, 8, 3, f) != 3 || h[0] != p->n || h[1] != p->m || h[2] != p->wpr ||
+      fread(p->rows, 8, (size_t)(p->n * p->wpr), f) != (size_t)(p->n * p->wpr)) {
+    fprintf(stderr, "%s: not a code dump of n = %lld, m = %lld, wpr = %lld\n", path, (long long)p->n, (long long)p->m,
+            (long long)p->wpr);
+    exit(2);
+  }
+  fclose(f);
+  for (int64_t j = 0; j < p->m; j++) p->counts[j] = 0;
+  for (int64_t i = 0; i < p->n; i++)
+    for (int64_t j = 0; j < p->m; j++) p->counts[j] += (int64_t)((p->rows[i * p->wpr + j / 64] >> (j % 64)) & 1);
+  bae_transpose_bits(p->rows, p->n, p->m, p->wpr, p->cols, p->wpc);
 }
 
 static double now(void) { return bench_seconds(CLOCK_MONOTONIC); }
@@ -216,21 +236,44 @@ int main(int argc, char **argv) {
     return phases(atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), atoi(argv[5]), atoi(argv[6]));
   }
   if (argc > 1 && strcmp(argv[1], "once") == 0) {
-    if (argc != 6) { fprintf(stderr, "usage: bench_kernels once PATH KERNEL n m\n"); return 2; }
+    if (argc != 6 && argc != 7) { fprintf(stderr, "usage: bench_kernels once PATH KERNEL n m [CODES]\n"); return 2; }
     int path = atoi(argv[2]), kernel = -1;
-    if (path == 5) { path = BAE_PATH_AVX2; bae_kernels_set_product_form(BAE_PRODUCT_TABLES); }
+    if (path == 5 || path == 6) {
+      bae_kernels_set_product_form(path == 5 ? BAE_PRODUCT_TABLES : BAE_PRODUCT_POPCOUNT);
+      path = BAE_PATH_AVX2;
+    }
     for (int k = 0; k < K_COUNT; k++) if (strcmp(argv[3], kernel_names[k]) == 0) kernel = k;
     if (kernel < 0 || bae_kernels_force_path(path) != 0) { fprintf(stderr, "bad kernel or path\n"); return 2; }
     problem p = make_problem(atoll(argv[4]), atoll(argv[5]));
+    if (argc == 7) load_codes(&p, argv[6]);
     if (kernel == K_PRODUCT) run(&p, K_PAIRS, 1);
     run(&p, kernel, 1);
     printf("%s %s done\n", bae_kernels_path_name(path), kernel_names[kernel]);
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "forms") == 0) {  // forms n m reps: the two AVX2 H·S forms, interleaved
-    if (argc != 5 || bae_kernels_force_path(BAE_PATH_AVX2) != 0) { fprintf(stderr, "usage: forms n m reps (AVX2)\n"); return 2; }
+    if ((argc != 5 && argc != 6) || bae_kernels_force_path(BAE_PATH_AVX2) != 0) {
+      fprintf(stderr, "usage: forms n m reps [CODES] (AVX2)\n");
+      return 2;
+    }
     problem p = make_problem(atoll(argv[2]), atoll(argv[3]));
+    if (argc == 6) load_codes(&p, argv[5]);
     run(&p, K_PAIRS, 1);
+    // what the popcount form's cost depends on: S rows whose zero set Z_j spans many words
+    int64_t zeros = 0, wide = 0, constant = 0, words = (p.m + 63) / 64;
+    for (int64_t j = 0; j < p.m; j++) {
+      int64_t zw = 0;
+      for (int64_t w = 0; w < words; w++) {
+        uint64_t valid = w + 1 == words && p.m % 64 ? ((uint64_t)1 << (p.m % 64)) - 1 : ~(uint64_t)0;
+        uint64_t z = ~(p.spos[j * p.wpr + w] | p.sneg[j * p.wpr + w]) & valid;
+        zeros += __builtin_popcountll(z);
+        zw += z != 0;
+      }
+      wide += zw > 16;
+      constant += p.counts[j] == 0 || p.counts[j] == p.n;
+    }
+    printf("S: %.2f %% zeros; %lld of %lld rows with zeros in > 16 words; %lld constant code columns\n",
+           100.0 * (double)zeros / ((double)p.m * (double)p.m), (long long)wide, (long long)p.m, (long long)constant);
     int reps = atoi(argv[4]) > 64 ? 64 : atoi(argv[4]);
     double c[2][64], w[2][64];
     for (int r = 0; r < reps; r++)
@@ -263,11 +306,11 @@ int main(int argc, char **argv) {
     double popcntRef[3] = {0, 0, 0};
     uint64_t ref = 0;
     // scalar popcnt first: the other paths are reported as its time over theirs
-    // the AVX2 path twice: its default popcount form of H·S, then the table form
+    // the AVX2 path twice: its default H·S form (tables for n >= 384), then the popcount form
     const int order[] = {BAE_PATH_POPCNT, BAE_PATH_AVX512, BAE_PATH_AVX2, BAE_PATH_AVX2, BAE_PATH_PORTABLE};
     for (int o = 0; o < 5; o++) {
       int path = order[o];
-      bae_kernels_set_product_form(o == 3 ? BAE_PRODUCT_TABLES : BAE_PRODUCT_POPCOUNT);
+      bae_kernels_set_product_form(o == 3 ? BAE_PRODUCT_POPCOUNT : BAE_PRODUCT_AUTO);
       if (!bae_kernels_path_supported(path)) continue;
       if (path == BAE_PATH_PORTABLE && m > 4096 && !getenv("BENCH_PORTABLE")) {
         printf("%-17s    (skipped above m = 4096; BENCH_PORTABLE=1 runs it)\n", "portable");
@@ -281,7 +324,7 @@ int main(int argc, char **argv) {
         if (ref == 0) ref = h;
         double cov = t[K_PAIRS] + t[K_PRODUCT];
         if (path == BAE_PATH_POPCNT) popcntRef[threads] = cov;
-        printf("%-17s %2d %9.3f %9.3f %9.3f %9.3f %9.3f %7.2fx%s\n", o == 3 ? "avx2 tables-HS" : bae_kernels_path_name(path), threads,
+        printf("%-17s %2d %9.3f %9.3f %9.3f %9.3f %9.3f %7.2fx%s\n", o == 3 ? "avx2 popcount-HS" : bae_kernels_path_name(path), threads,
                t[K_BINARIZE], t[K_TRANSPOSE], t[K_PAIRS], t[K_PRODUCT], cov,
                popcntRef[threads] > 0 ? popcntRef[threads] / cov : 0.0, h == ref ? "" : "  OUTPUT DIFFERS");
         printf("%-17s %2s %9.3f %9.3f %9.3f %9.3f %9.3f  (process CPU time)\n", "", "", c[K_BINARIZE],
@@ -290,7 +333,7 @@ int main(int argc, char **argv) {
       }
     }
     bae_kernels_force_path(BAE_PATH_AUTO);
-    bae_kernels_set_product_form(BAE_PRODUCT_POPCOUNT);
+    bae_kernels_set_product_form(BAE_PRODUCT_AUTO);  // the default
     for (int threads = 1; threads <= 2; threads++)
       printf("dense sgemm       %2d  %9.3f ms (2 x 2*n*m^2 FLOP = %.2f GFLOP)\n", threads,
              dense_ms(&p, threads, reps), 4.0 * (double)n * (double)m * (double)m / 1e9);

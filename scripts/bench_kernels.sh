@@ -6,7 +6,8 @@
 #   scripts/bench_kernels.sh [reps] [n] [m ...]      defaults: 7 512 2304 8192
 #   CC (default clang), CFLAGS (default -O2), OUT (default .build/bench_kernels); the portable path
 #   is skipped above m = 4096 unless BENCH_PORTABLE=1 (it takes minutes there)
-# Instruction counts (stable under load) for one call of one kernel, PATH 1..4 as in bae_kernels.h:
+# Instruction counts (stable under load) for one call of one kernel, PATH 1..4 as in bae_kernels.h (5, 6: AVX2
+# with the H·S table or popcount form forced; a trailing CODES file: a step's own codes, see bench_kernels.c):
 #   valgrind --tool=callgrind --toggle-collect='bae_*_mt' .build/bench_kernels once PATH pairs 512 2304
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,3 +1,4 @@
+import BAEIO
 import BAEModel
 // `bae bench step`: one training step at a given shape on the current BLAS threads, against the
 // sgemm rate measured in the same run (ideal = 10·n·d·d' FLOP), and the covariance term's cost
@@ -128,6 +129,17 @@ func timeInterleaved(_ a: BenchmarkStep, _ b: BenchmarkStep, repeats: Int) throw
   return (median(ta), median(tb))
 }
 
+/// Writes n code rows as the C kernel benchmark reads them (scripts/bench_kernels.c, `forms` and `once` with
+/// CODES): int64 n, m, words per row, then the n · words row words, in the machine's (little-endian) order.
+/// Throws `BAEIOError.cannotWrite` naming the file.
+func writeCodes(_ bits: UnsafePointer<UInt64>, rows n: Int, codeBits m: Int, rowWords w: Int, to path: String) throws {
+  try AtomicFile.write(to: URL(fileURLWithPath: path)) { sink in
+    let header = [Int64(n), Int64(m), Int64(w)]
+    try header.withUnsafeBytes { try sink.write($0) }
+    try sink.write(UnsafeRawBufferPointer(start: bits, count: 8 * n * w))
+  }
+}
+
 /// `bae bench step`: one training step timed at a shape, through the trainer's own `TrainingStep`.
 public enum StepBenchmark {
   /// Times a step of `architecture` (not bae) against the BAE core step, interleaved so load drifts
@@ -162,7 +174,8 @@ public enum StepBenchmark {
   /// line per phase.
   public static func run(
     inputDim d: Int = 2048, latentDim dl: Int = 8192, rows n: Int = 512,
-    repeats: Int = 5, lambda: Double = 1e-7, decoder: DecoderPolicy? = nil, progress: (String) -> Void = { _ in }
+    repeats: Int = 5, lambda: Double = 1e-7, decoder: DecoderPolicy? = nil, dumpCodes: String? = nil,
+    progress: (String) -> Void = { _ in }
   ) throws -> StepBenchmarkResult {
     let bench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: lambda, lr: 1e-6)
     let coreBench = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
@@ -191,6 +204,7 @@ public enum StepBenchmark {
     // the covariance term alone: transpose, pair signs, H·S and q (codes from the last forward)
     _ = try model.forward(x, ws)
     let w = ws.rowWords, m = dl, wpc = (n + 63) / 64
+    if let dumpCodes { try writeCodes(ws.localBits.baseAddress, rows: n, codeBits: m, rowWords: w, to: dumpCodes) }
     let sp = ws.signPlanes.baseAddress
     // on the step's own threads (the trainer's --blas-threads), as the step runs them
     let threads = Int32(ws.kernelThreads)

@@ -430,20 +430,25 @@ void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos
 }
 #endif
 
-// The popcount form by default: the table form ran 23-40 % fewer instructions than its unblocked version
-// (callgrind) but no less CPU time at m = 2304 and 1.3-1.7x more at m = 4096..8192; the blocked popcount
-// form runs 117 M vs 110 M (m = 2304) and 1321 M vs 1383 M (m = 8192) (Documentation/Benchmarks.md).
-static int product_form = BAE_PRODUCT_POPCOUNT;
+// Automatic by default: the table form (product_tables.c) for n >= BAE_TABLE_MIN_ROWS code rows, else the
+// popcount form. At n = 512 the table form takes 0.68-0.72x the CPU time of the popcount form on a step's
+// own codes at m = 2304 and 8192 (whose S rows with wide zero sets send the popcount form to both planes),
+// 0.86x on the synthetic benchmark codes at m = 2304 and the same at 8192; its table builds (m² entries)
+// do not shrink with n, so with fewer rows it loses (synthetic codes, wall: 1.1x at n = 128, m = 2304;
+// 1.26x at n = 256, m = 8192; Benchmarks.md, "AVX2 H·S product, second pass").
+#define BAE_TABLE_MIN_ROWS 384
+static int product_form = BAE_PRODUCT_AUTO;
 
 int bae_kernels_set_product_form(int form) {
-  if (form != BAE_PRODUCT_TABLES && form != BAE_PRODUCT_POPCOUNT) return -1;
+  if (form != BAE_PRODUCT_TABLES && form != BAE_PRODUCT_POPCOUNT && form != BAE_PRODUCT_AUTO) return -1;
   __atomic_store_n(&product_form, form, __ATOMIC_RELAXED);
   return 0;
 }
 
 // The table form where it can run (m <= 32767, scratch memory), else the popcount form.
-static void product_avx2_best(const uint64_t *rowBits, int64_t n, const uint64_t *spos, const uint64_t *sneg,
-                              int64_t m, int64_t wpr, float *out, int64_t ldo, int64_t jLo, int64_t jHi) {
+static void product_avx2_tables_or_popcount(const uint64_t *rowBits, int64_t n, const uint64_t *spos,
+                                            const uint64_t *sneg, int64_t m, int64_t wpr, float *out, int64_t ldo,
+                                            int64_t jLo, int64_t jHi) {
   if (!bae_product_avx2_tables(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi))
     bae_product_avx2(rowBits, n, spos, sneg, m, wpr, out, ldo, jLo, jHi);
 }
@@ -468,11 +473,12 @@ void bae_signed_popcount_product_mt(const uint64_t *rowBits, int64_t n, const ui
   bae_product_fn fn;
   switch (bae_kernels_path_of(BAE_KERNEL_PRODUCT)) {
   case BAE_PATH_AVX512: fn = wpr % 8 == 0 ? bae_product_avx512 : bae_product_popcnt; break;
-  case BAE_PATH_AVX2:
-    fn = wpr % 4 != 0 ? bae_product_popcnt
-         : __atomic_load_n(&product_form, __ATOMIC_RELAXED) == BAE_PRODUCT_TABLES ? product_avx2_best
-                                                                                 : bae_product_avx2;
+  case BAE_PATH_AVX2: {
+    int form = __atomic_load_n(&product_form, __ATOMIC_RELAXED);
+    if (form == BAE_PRODUCT_AUTO) form = n >= BAE_TABLE_MIN_ROWS ? BAE_PRODUCT_TABLES : BAE_PRODUCT_POPCOUNT;
+    fn = wpr % 4 != 0 ? bae_product_popcnt : form == BAE_PRODUCT_TABLES ? product_avx2_tables_or_popcount : bae_product_avx2;
     break;
+  }
   case BAE_PATH_POPCNT: fn = bae_product_popcnt; break;
   default: fn = bae_product_portable; break;
   }

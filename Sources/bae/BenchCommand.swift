@@ -31,6 +31,11 @@ struct BenchStepCommand: ParsableCommand {
   )
   var decoderSweep = false
   @Flag(help: "Print JSON.") var json = false
+  @Option(
+    help:
+      "Also write the codes whose H·S product the covariance lines time to this file (int64 n, d', words per row, then the row words; scripts/bench_kernels.c reads it: `forms n m reps FILE`)."
+  )
+  var dumpCodes: String? = nil
 
   enum DecoderChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, dense, sparse, lut
@@ -104,7 +109,7 @@ struct BenchStepCommand: ParsableCommand {
     }
     let r = try StepBenchmark.run(
       inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats, lambda: shape.lambda,
-      decoder: decoder.policy
+      decoder: decoder.policy, dumpCodes: dumpCodes
     ) {
       FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
     }

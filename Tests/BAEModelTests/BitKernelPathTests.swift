@@ -9,11 +9,12 @@ import XCTest
 final class BitKernelPathTests: XCTestCase {
   override func tearDown() {
     _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
-    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_POPCOUNT))  // the default
+    _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_AUTO))  // the default
   }
 
-  /// The AVX2 H·S product has two forms (popcounts, int16 subset tables); the other paths ignore the form.
-  let productForms = [BAE_PRODUCT_POPCOUNT, BAE_PRODUCT_TABLES].map { Int32($0) }
+  /// The AVX2 H·S product has two forms (int8 code-byte tables, popcounts) and an automatic choice by row
+  /// count; the other paths ignore the form.
+  let productForms = [BAE_PRODUCT_TABLES, BAE_PRODUCT_POPCOUNT, BAE_PRODUCT_AUTO].map { Int32($0) }
 
   func testPortablePath() throws { try checkPath(Int32(BAE_PATH_PORTABLE)) }
   func testPopcntPath() throws { try checkPath(Int32(BAE_PATH_POPCNT)) }
@@ -102,6 +103,42 @@ final class BitKernelPathTests: XCTestCase {
     }
   }
 
+  /// Code rows of all ones against S = +1 / −1 everywhere off the diagonal, and against two blocks (+1 within,
+  /// −1 across): every int8 chunk of the table form reaches its largest sums (±8 per code byte, ±120 per
+  /// chunk), and the int16 sums reach m − 1. Both AVX2 forms, T = 1, 2, 3, against the closed form.
+  func testExtremeProductSums() throws {
+    let path = Int32(BAE_PATH_AVX2)
+    guard bae_kernels_path_supported(path) != 0 else { throw XCTSkip("AVX2 is not supported here") }
+    for (n, m) in [(3, 1000), (2, 8200), (5, 95)] {
+      let p = Problem(n: n, m: m, value: 1)
+      let half = m / 2
+      for kind in ["plus", "minus", "blocks"] {
+        var spos = [UInt64](repeating: 0, count: m * p.wpr), sneg = spos
+        var expected = [Float](repeating: 0, count: n * m)
+        for j in 0..<m {
+          var sum = 0
+          for k in 0..<m where k != j {
+            let s = kind == "plus" ? 1 : kind == "minus" ? -1 : ((j < half) == (k < half) ? 1 : -1)
+            if s > 0 {
+              spos[j * p.wpr + k / 64] |= 1 << UInt64(k % 64)
+            } else {
+              sneg[j * p.wpr + k / 64] |= 1 << UInt64(k % 64)
+            }
+            sum += s
+          }
+          for i in 0..<n { expected[i * m + j] = Float(sum) }
+        }
+        for form in productForms {
+          XCTAssertEqual(bae_kernels_set_product_form(form), 0)
+          for t in [1, 2, 3] {
+            let got = p.product(spos, sneg, path: path, threads: t)
+            XCTAssertTrue(got.out == expected, "form \(form) T \(t) n \(n) m \(m) S \(kind)")
+          }
+        }
+      }
+    }
+  }
+
   func testPathQueriesAndForcing() {
     XCTAssertEqual(bae_kernels_path_supported(Int32(BAE_PATH_PORTABLE)), 1)
     XCTAssertEqual(bae_kernels_path_supported(Int32(BAE_PATH_AUTO)), 1)
@@ -111,7 +148,7 @@ final class BitKernelPathTests: XCTestCase {
     XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX512))), "avx512-vpopcntdq")
     XCTAssertEqual(String(cString: bae_kernels_path_name(Int32(BAE_PATH_AVX2))), "avx2")
     XCTAssertEqual(String(cString: bae_kernels_path_name(7)), "unknown")
-    XCTAssertEqual(bae_kernels_set_product_form(2), -1)
+    XCTAssertEqual(bae_kernels_set_product_form(3), -1)
     XCTAssertFalse(String(cString: bae_kernels_cpu_model()).isEmpty)
     for path in (1...4).map(Int32.init) {
       let ok = bae_kernels_path_supported(path) != 0
@@ -202,6 +239,15 @@ struct Problem {
       if u < 0.01 { return specials[i % specials.count] }
       return rng.nextUnit() < density[i % m] ? Float(u) : -Float(u)
     }
+  }
+
+  /// Every pre-activation equal to `value` (value > 0: every code bit set).
+  init(n: Int, m: Int, value: Float) {
+    self.n = n
+    self.m = m
+    wpr = Int(bae_row_words(Int64(m)))
+    wpc = (n + 63) / 64
+    z = [Float](repeating: value, count: n * m)
   }
 
   /// H·S and the sign-row sums N·q under `path` for given planes (codes from z).

@@ -5,6 +5,7 @@ import BAEModel
 import BAERandom
 import BAETensor
 import CAllocationCounter
+import CBAEKernels
 import XCTest
 
 final class KernelThreadsTests: XCTestCase {
@@ -115,6 +116,24 @@ final class KernelThreadsTests: XCTestCase {
     let blasThreads = BLAS.threads
     BLAS.threads = 1
     defer { BLAS.threads = blasThreads }
+    // the automatic kernels, then (where the CPU has AVX2) the AVX2 path with its H·S table form forced:
+    // at n = 128 the automatic choice is the popcount form, so the table form's scratch is checked here
+    var settings = [(Int32(BAE_PATH_AUTO), Int32(BAE_PRODUCT_AUTO))]
+    if bae_kernels_path_supported(Int32(BAE_PATH_AVX2)) != 0 {
+      settings.append((Int32(BAE_PATH_AVX2), Int32(BAE_PRODUCT_TABLES)))
+    }
+    defer {
+      _ = bae_kernels_force_path(Int32(BAE_PATH_AUTO))
+      _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_AUTO))
+    }
+    for (path, form) in settings {
+      XCTAssertEqual(bae_kernels_force_path(path), 0)
+      XCTAssertEqual(bae_kernels_set_product_form(form), 0)
+      try checkStepAllocatesNothing(label: "path \(path), H·S form \(form)")
+    }
+  }
+
+  func checkStepAllocatesNothing(label: String) throws {
     for bits in [1] {
       for threads in [1, 2] {
         let c = Self.kinds[bits - 1].1
@@ -131,7 +150,7 @@ final class KernelThreadsTests: XCTestCase {
         allocation_counter_start()
         for s in 2..<5 { _ = try step.run(xm, step: s, rowsPerRank: rows) }
         let allocations = allocation_counter_stop()
-        XCTAssertEqual(allocations, 0, "k = \(bits), T = \(threads): heap allocations in 3 steps")
+        XCTAssertEqual(allocations, 0, "\(label), k = \(bits), T = \(threads): heap allocations in 3 steps")
         XCTAssertEqual(step.workspace.sparseDecoder.path, .lut, "n = \(n): the LUT decoder ran")
       }
     }

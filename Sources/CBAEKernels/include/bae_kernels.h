@@ -43,8 +43,8 @@ void bae_kernels_force_portable(int on);
 // ---- Threaded entry points: the same results, bitwise, for every thread count ----
 // `threads` <= 1 runs on the caller. Work is split into disjoint output ranges (column words, tiles,
 // output columns) and integer sums, so nothing depends on the thread count. Pool threads (and the per-thread
-// scratch of the AVX2 table forms: pair signs for N <= 2048, the optional H·S one) are created on first need
-// and kept: a steady-state call allocates nothing.
+// scratch of the AVX2 table forms: pair signs for N <= 2048, H·S for n >= 384) are created on first need
+// and kept: a steady-state call at the same or smaller shapes allocates nothing.
 
 /// bae_binarize_inplace on `threads` threads (each owns a range of 64-column words).
 void bae_binarize_inplace_mt(float *z, int64_t n, int64_t m, int64_t ldz,
@@ -153,10 +153,11 @@ const char *bae_kernels_path_name(int path);
 /// What the environment variable BAE_KERNEL_PATH (read once, on first use) asked for:
 /// 0 unset or "auto", 1 honoured, -1 not a path name, -2 a path this CPU cannot run (both ignored).
 int bae_kernels_env_status(void);
-/// Forms of the AVX2 H·S product: popcounts over S+ (the default) or int16 subset tables (fewer
-/// instructions, not faster here; needs m <= 32767 and 32 KB + n*128 B of per-thread scratch, allocated
-/// once; falls back to popcounts otherwise).
-enum { BAE_PRODUCT_TABLES = 0, BAE_PRODUCT_POPCOUNT = 1 };
+/// Forms of the AVX2 H·S product: int8 tables of code-byte subset sums (needs m <= 32767 and
+/// 24 KB + 16 * m + n*(96 + 2*ceil(m/8)) B of per-thread scratch, grown when a call needs more and kept;
+/// falls back to popcounts otherwise), popcounts over S+ (slower where S has many exact zeros), or automatic
+/// (the default: tables for n >= 384 code rows, whose cost is mostly per row; popcounts for fewer).
+enum { BAE_PRODUCT_TABLES = 0, BAE_PRODUCT_POPCOUNT = 1, BAE_PRODUCT_AUTO = 2 };
 /// Chooses the AVX2 product form (tests and benchmarks compare them). Returns 0, or -1 for an unknown form.
 int bae_kernels_set_product_form(int form);
 /// The CPU's brand string from CPUID (e.g. "AMD EPYC 7B13 64-Core Processor"), trimmed;
