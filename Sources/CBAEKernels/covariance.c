@@ -185,8 +185,8 @@ AVX2_TARGET static void transpose64_avx2(uint64_t a[64]) {
 // column; each row's byte counts wait in per-thread scratch between chunks and widen to int16 every
 // AVX2_BYTE_SPAN groups (bytes <= 8 * 28 < 256). The sign test then runs in 32-bit lanes by vpmaddwd.
 #define AVX2_BYTE_WORDS 32
-#define AVX2_BYTE_CHUNK 4   // groups per table chunk: 4 x 16 KB (measured against 2 and 8: Benchmarks.md)
-#define AVX2_BYTE_SPAN 28   // groups between widenings to int16, a multiple of the chunk
+#define AVX2_BYTE_CHUNK 8   // groups per table chunk: 8 x 16 KB (measured against 2, 4 and 16: Benchmarks.md)
+#define AVX2_BYTE_SPAN 24   // groups between widenings to int16, a multiple of the chunk
 
 // Per-thread scratch, grown once and kept (the pool's threads live as long as the process).
 static __thread uint8_t *byteScratch = NULL;
@@ -264,10 +264,9 @@ AVX2_TARGET static inline __attribute__((always_inline)) void chunk_rows(
     __m256i *a8 = (__m256i *)(acc8 + 64 * r), *a16 = (__m256i *)(acc16 + 64 * r);
     __m256i a0 = spanStart ? _mm256_setzero_si256() : _mm256_load_si256(a8);
     __m256i a1 = spanStart ? _mm256_setzero_si256() : _mm256_load_si256(a8 + 1);
-    uint64_t o4;  // the four offsets in one load
-    memcpy(&o4, off, 8);
-    for (int g = 0; g < AVX2_BYTE_CHUNK; g++, o4 >>= 16) {
-      const __m256i *t = (const __m256i *)((const uint8_t *)tab + 16384 * g + (o4 & 0xFFFF));
+    // one 16-bit load per group as the index of its two table loads (cheaper than shifting out of wider loads)
+    for (int g = 0; g < AVX2_BYTE_CHUNK; g++) {
+      const __m256i *t = (const __m256i *)((const uint8_t *)tab + 16384 * g + off[g]);
       a0 = _mm256_add_epi8(a0, _mm256_load_si256(t));
       a1 = _mm256_add_epi8(a1, _mm256_load_si256(t + 1));
     }
@@ -316,14 +315,14 @@ AVX2_TARGET static int cov_avx2_bytes(const uint64_t *colBits, int64_t m, int64_
   int16_t *acc16 = (int16_t *)(acc8 + rowCount * 64);
   uint64_t *posAll = (uint64_t *)(acc16 + rowCount * 64), *negAll = posAll + rowCount;
   uint16_t *offsets = (uint16_t *)(negAll + rowCount);
-  // offsets[(c rowCount + r) 4 + g % 4] = 64 · byte g of column row0 + r, c = g / 4: each chunk's in row
-  // order, as its pass reads them; eight groups (two chunks) at a time
+  // offsets[(c rowCount + r) 8 + g % 8] = 64 · byte g of column row0 + r, c = g / 8: each chunk's in row
+  // order, as its pass reads them; one chunk (eight groups, one column word) at a time
+  _Static_assert(AVX2_BYTE_CHUNK == 8, "the offsets are laid out one column word per chunk");
   for (int64_t r = 0; r < rowCount; r++) {
     const uint8_t *j8 = (const uint8_t *)(colBits + (row0 + r) * wpc);
     for (int64_t g = 0; g < groups; g += 8) {
       __m128i o = _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(j8 + g))), 6);
-      _mm_storel_epi64((__m128i *)(offsets + ((g / 4) * rowCount + r) * 4), o);
-      _mm_storel_epi64((__m128i *)(offsets + ((g / 4 + 1) * rowCount + r) * 4), _mm_unpackhi_epi64(o, o));
+      _mm_storeu_si128((__m128i *)(offsets + ((g / 8) * rowCount + r) * 8), o);
     }
   }
   uint8_t kBytes[8 * AVX2_BYTE_WORDS * 64] __attribute__((aligned(32)));  // [g][l]: byte g of column 64 kb + l
