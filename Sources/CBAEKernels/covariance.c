@@ -191,17 +191,30 @@ static uint8_t *byte_scratch(size_t bytes) {
 }
 
 // T_g for groups [g0, g0 + AVX2_BYTE_CHUNK) of the 64 columns whose bytes are kBytes[g][l]:
-// tab[2 ((g - g0) 256 + b) + half]. Entry b is entry b without its top bit plus that bit's row of the columns.
+// tab[2 ((g - g0) 256 + b) + half]. Entry b is entry b without its top bit plus that bit's row of the columns:
+// one vpaddb and one store per vector at best, so both halves of four entries go per step (from bit 2 on) to
+// keep the loop's own instructions small beside them.
 AVX2_TARGET static void byte_tables(const uint8_t *kBytes, int64_t g0, __m256i *tab) {
   const __m256i one = _mm256_set1_epi8(1);
   for (int64_t g = g0; g < g0 + AVX2_BYTE_CHUNK; g++) {
     __m256i *t = tab + (g - g0) * 512;
-    for (int h = 0; h < 2; h++) {
-      __m256i kg = _mm256_load_si256((const __m256i *)(kBytes + 64 * g + 32 * h));
-      t[h] = _mm256_setzero_si256();
-      for (int bit = 0; bit < 8; bit++) {
-        __m256i row = _mm256_and_si256(_mm256_srli_epi16(kg, bit), one);
-        for (int b = 0; b < (1 << bit); b++) t[2 * ((1 << bit) + b) + h] = _mm256_add_epi8(t[2 * b + h], row);
+    const __m256i k0 = _mm256_load_si256((const __m256i *)(kBytes + 64 * g));
+    const __m256i k1 = _mm256_load_si256((const __m256i *)(kBytes + 64 * g + 32));
+    const __m256i r0 = _mm256_and_si256(k0, one), r1 = _mm256_and_si256(k1, one);
+    const __m256i s0 = _mm256_and_si256(_mm256_srli_epi16(k0, 1), one), s1 = _mm256_and_si256(_mm256_srli_epi16(k1, 1), one);
+    t[0] = _mm256_setzero_si256(), t[1] = _mm256_setzero_si256();  // entries 0..3: bits 0 and 1
+    t[2] = r0, t[3] = r1;
+    t[4] = s0, t[5] = s1;
+    t[6] = _mm256_add_epi8(r0, s0), t[7] = _mm256_add_epi8(r1, s1);
+    for (int bit = 2; bit < 8; bit++) {
+      const __m256i row0 = _mm256_and_si256(_mm256_srli_epi16(k0, bit), one);
+      const __m256i row1 = _mm256_and_si256(_mm256_srli_epi16(k1, bit), one);
+      __m256i *top = t + 2 * (1 << bit);
+      for (int b = 0; b < 2 * (1 << bit); b += 8) {
+        top[b] = _mm256_add_epi8(t[b], row0), top[b + 1] = _mm256_add_epi8(t[b + 1], row1);
+        top[b + 2] = _mm256_add_epi8(t[b + 2], row0), top[b + 3] = _mm256_add_epi8(t[b + 3], row1);
+        top[b + 4] = _mm256_add_epi8(t[b + 4], row0), top[b + 5] = _mm256_add_epi8(t[b + 5], row1);
+        top[b + 6] = _mm256_add_epi8(t[b + 6], row0), top[b + 7] = _mm256_add_epi8(t[b + 7], row1);
       }
     }
   }
@@ -278,6 +291,32 @@ AVX2_TARGET static inline __attribute__((always_inline)) void chunk_rows(
   }
 }
 
+// kBytes[64 g + l] = byte g of column 64 kb + l (0 past m), for all 8 wpc groups: 8x8 byte transposes of
+// one word of eight columns each (three rounds of unpacks), not one byte at a time.
+AVX2_TARGET static void column_bytes(const uint64_t *colBits, int64_t m, int64_t wpc, int64_t kb, uint8_t *kBytes) {
+  for (int l8 = 0; l8 < 64; l8 += 8)
+    for (int64_t w = 0; w < wpc; w++) {
+      __m128i x[8];
+      for (int i = 0; i < 8; i++) {
+        int64_t k = kb * 64 + l8 + i;
+        x[i] = k < m ? _mm_loadl_epi64((const __m128i *)(colBits + k * wpc + w)) : _mm_setzero_si128();
+      }
+      // bytes of columns (i, i + 1) interleaved, then pairs of those, then quads: qword q of c[g / 2] holds
+      // byte g (g = 2 (g / 2) + q) of the eight columns in order
+      __m128i a01 = _mm_unpacklo_epi8(x[0], x[1]), a23 = _mm_unpacklo_epi8(x[2], x[3]);
+      __m128i a45 = _mm_unpacklo_epi8(x[4], x[5]), a67 = _mm_unpacklo_epi8(x[6], x[7]);
+      __m128i b0 = _mm_unpacklo_epi16(a01, a23), b1 = _mm_unpackhi_epi16(a01, a23);
+      __m128i b2 = _mm_unpacklo_epi16(a45, a67), b3 = _mm_unpackhi_epi16(a45, a67);
+      __m128i c[4] = {_mm_unpacklo_epi32(b0, b2), _mm_unpackhi_epi32(b0, b2), _mm_unpacklo_epi32(b1, b3),
+                      _mm_unpackhi_epi32(b1, b3)};
+      uint8_t *out = kBytes + 64 * 8 * w + l8;
+      for (int q = 0; q < 4; q++) {
+        _mm_storel_epi64((__m128i *)(out + 64 * (2 * q)), c[q]);
+        _mm_storeh_pd((double *)(out + 64 * (2 * q + 1)), _mm_castsi128_pd(c[q]));
+      }
+    }
+}
+
 // Tiles in [tile0, tile1) with kb in [kbLo, kbHi), by tile column kb: for each chunk of groups, its tables,
 // then every row j of those tiles. Returns 0 (having written nothing) when the scratch memory could not be had.
 AVX2_TARGET static int cov_avx2_bytes(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
@@ -327,12 +366,8 @@ AVX2_TARGET static int cov_avx2_bytes(const uint64_t *colBits, int64_t m, int64_
     // rows [64 jLo, jEnd) with a pair in this tile column (j < 64 kb + 63); row r is j = 64 jLo + r
     const int64_t jEnd = (jHi + 1) * 64 < m ? (jHi + 1) * 64 : m;
     const int64_t rows = (jEnd < kb * 64 + 63 ? jEnd : kb * 64 + 63) - jLo * 64, r0 = jLo * 64 - row0;
-    for (int l = 0; l < 64; l++) {
-      int64_t k = kb * 64 + l;
-      kCount[l] = k < m ? (int16_t)counts[k] : 0;
-      const uint8_t *k8 = (const uint8_t *)(colBits + k * wpc);
-      for (int64_t g = 0; g < groups; g++) kBytes[64 * g + l] = k < m ? k8[g] : 0;
-    }
+    for (int l = 0; l < 64; l++) kCount[l] = kb * 64 + l < m ? (int16_t)counts[kb * 64 + l] : 0;
+    column_bytes(colBits, m, wpc, kb, kBytes);
     __m256i ck16[4];
     for (int i = 0; i < 4; i++) ck16[i] = _mm256_load_si256((const __m256i *)(kCount + 16 * i));
     for (int64_t g0 = 0; g0 < groups; g0 += AVX2_BYTE_CHUNK) {
