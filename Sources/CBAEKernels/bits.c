@@ -122,7 +122,8 @@ static void transpose_range(const uint64_t *rowBits, int64_t n, int64_t m, int64
 }
 
 #if BAE_X86
-// The same blocks, transposed by the AVX2 form of the six swap rounds (~300 instructions, not ~1400).
+// The same blocks, transposed by the AVX2 form of the six swap rounds (~1,240 instructions per block with its
+// gather and scatter, against ~4,970 with the scalar rounds: callgrind, n = 512, m = 2304).
 __attribute__((target("avx2"))) static void transpose_range_avx2(const uint64_t *rowBits, int64_t n, int64_t m,
                                                                   int64_t wpr, uint64_t *colBits, int64_t wpc,
                                                                   int64_t cw0, int64_t cw1) {

@@ -168,10 +168,11 @@ AVX2_TARGET static inline __m256i n11_group(const uint64_t *cj, const uint64_t *
 // Short columns (n <= 64 * AVX2_BYTE_WORDS): byte tables ("four Russians" over the rows). For the 64 columns k
 // of a tile column and one byte group g (rows 8g..8g+7), T_g[b][l] = popcount(b & byte g of column k_l) for
 // all 256 bytes b (one 64-byte line each), so n11 of the 64 pairs (j, k_l) is Σ_g T_g[byte g of column j]:
-// two vpaddb per 64 pairs x 8 rows, against ~11 vector ops per 64 pairs x 8 rows by nibble vpshufb. Tables
-// are built AVX2_BYTE_CHUNK groups at a time (64 KB) and serve every row j of the tiles in range in that tile
-// column; each row's byte counts wait in per-thread scratch between chunks and widen to int16 every
-// AVX2_BYTE_SPAN groups (bytes <= 8 * 28 < 256). The sign test then runs in 32-bit lanes by vpmaddwd.
+// two vpaddb per 64 pairs x 8 rows (and one 16-bit load of the byte's table offset), against ~11 vector ops per
+// 64 pairs x 8 rows by nibble vpshufb. Tables are built AVX2_BYTE_CHUNK groups at a time (128 KB: in L2, as
+// 64 KB was too) and serve every row j of the tiles in range in that tile column; each row's byte counts stay in
+// two registers over a chunk, wait in per-thread scratch between chunks and widen to int16 every
+// AVX2_BYTE_SPAN groups (bytes <= 8 * 24 < 256). The sign test then runs in 32-bit lanes by vpmaddwd.
 #define AVX2_BYTE_WORDS 32
 #define AVX2_BYTE_CHUNK 8   // groups per table chunk: 8 x 16 KB (measured against 2, 4 and 16: Benchmarks.md)
 #define AVX2_BYTE_SPAN 24   // groups between widenings to int16, a multiple of the chunk
@@ -201,7 +202,8 @@ AVX2_TARGET static void byte_tables(const uint8_t *kBytes, int64_t g0, __m256i *
     const __m256i k0 = _mm256_load_si256((const __m256i *)(kBytes + 64 * g));
     const __m256i k1 = _mm256_load_si256((const __m256i *)(kBytes + 64 * g + 32));
     const __m256i r0 = _mm256_and_si256(k0, one), r1 = _mm256_and_si256(k1, one);
-    const __m256i s0 = _mm256_and_si256(_mm256_srli_epi16(k0, 1), one), s1 = _mm256_and_si256(_mm256_srli_epi16(k1, 1), one);
+    const __m256i s0 = _mm256_and_si256(_mm256_srli_epi16(k0, 1), one);
+    const __m256i s1 = _mm256_and_si256(_mm256_srli_epi16(k1, 1), one);
     t[0] = _mm256_setzero_si256(), t[1] = _mm256_setzero_si256();  // entries 0..3: bits 0 and 1
     t[2] = r0, t[3] = r1;
     t[4] = s0, t[5] = s1;

@@ -152,8 +152,8 @@ int bae_kernels_force_path(int path);
 /// The path the next calls choose: forced, else BAE_KERNEL_PATH when valid, else the best supported.
 int bae_kernels_selected_path(void);
 /// The implementation `kernel` (BAE_KERNEL_*) runs under the selected path, as a BAE_PATH_* value:
-/// binarize and the transpose have portable and AVX2 forms (AVX2 under the avx2 and avx512 paths); the LUT product runs
-/// AVX-512F under the AVX-512 path.
+/// binarize and the transpose have portable and AVX2 forms (AVX2 under the avx2 and avx512 paths); the LUT
+/// product runs AVX-512F under the AVX-512 path.
 int bae_kernels_path_of(int kernel);
 /// Name of a path: "auto", "portable", "popcnt", "avx2", "avx512-vpopcntdq"; "unknown" otherwise.
 const char *bae_kernels_path_name(int path);
