@@ -164,7 +164,6 @@ AVX2_TARGET static inline __m256i n11_group(const uint64_t *cj, const uint64_t *
   return hsum4(q0, q1, q2, q3);
 }
 
-
 // Short columns (n <= 64 * AVX2_BYTE_WORDS): byte tables ("four Russians" over the rows). For the 64 columns k
 // of a tile column and one byte group g (rows 8g..8g+7), T_g[b][l] = popcount(b & byte g of column k_l) for
 // all 256 bytes b (one 64-byte line each), so n11 of the 64 pairs (j, k_l) is Σ_g T_g[byte g of column j]:
@@ -303,8 +302,8 @@ AVX2_TARGET static void column_bytes(const uint64_t *colBits, int64_t m, int64_t
         int64_t k = kb * 64 + l8 + i;
         x[i] = k < m ? _mm_loadl_epi64((const __m128i *)(colBits + k * wpc + w)) : _mm_setzero_si128();
       }
-      // bytes of columns (i, i + 1) interleaved, then pairs of those, then quads: qword q of c[g / 2] holds
-      // byte g (g = 2 (g / 2) + q) of the eight columns in order
+      // bytes of columns (i, i + 1) interleaved, then pairs of those, then quads: c[q] holds byte 2q of the
+      // eight columns, in column order, in its low qword and byte 2q + 1 in its high qword
       __m128i a01 = _mm_unpacklo_epi8(x[0], x[1]), a23 = _mm_unpacklo_epi8(x[2], x[3]);
       __m128i a45 = _mm_unpacklo_epi8(x[4], x[5]), a67 = _mm_unpacklo_epi8(x[6], x[7]);
       __m128i b0 = _mm_unpacklo_epi16(a01, a23), b1 = _mm_unpackhi_epi16(a01, a23);
