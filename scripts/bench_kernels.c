@@ -8,6 +8,9 @@
 //   bench_kernels once PATH KERNEL n m [CODES] one call of one kernel (for valgrind --tool=callgrind);
 //                                             PATH as in bae_kernels.h, 5 = avx2 with the table H·S form,
 //                                             6 = avx2 with the popcount H·S form
+//   bench_kernels signs n m reps [CODES]      the step's "pair signs" (transpose, plane zeroing where the
+//                                             kernel needs it, pair kernel) on the selected path at T = 1
+//                                             and 2: median process CPU and wall ms, and a plane checksum
 //   bench_kernels phases n d m T reps         the step's float phases (phases.c) at T threads: median
 //                                             wall and CPU ms each, and a checksum equal for every T
 #include "bench_common.h"
@@ -80,8 +83,22 @@ static void load_codes(problem *p, const char *path) {
 
 static double now(void) { return bench_seconds(CLOCK_MONOTONIC); }
 
-enum { K_BINARIZE, K_TRANSPOSE, K_PAIRS, K_PRODUCT, K_COUNT };
-static const char *const kernel_names[] = {"binarize", "transpose", "pairs", "product"};
+enum { K_BINARIZE, K_TRANSPOSE, K_PAIRS, K_PRODUCT, K_COUNT, K_SIGNS = K_COUNT };
+static const char *const kernel_names[] = {"binarize", "transpose", "pairs", "product", "signs"};
+
+// What `bae bench step` times as "pair signs": the transpose, zeroing the planes when the kernel only ORs
+// into them (before BAE_COVARIANCE_OVERWRITES), and the pair kernel over every tile. Not inlined, so that
+// callgrind --toggle-collect=step_pair_signs counts exactly this.
+__attribute__((noinline)) int64_t step_pair_signs(problem *p, int threads) {
+  int64_t m = p->m, n = p->n, B = (m + 63) / 64;
+  bae_transpose_bits_mt(p->rows, n, m, p->wpr, p->cols, p->wpc, threads);
+#ifndef BAE_COVARIANCE_OVERWRITES
+  memset(p->spos, 0, (size_t)(m * p->wpr) * 8);
+  memset(p->sneg, 0, (size_t)(m * p->wpr) * 8);
+#endif
+  return bae_covariance_signs_mt(p->cols, m, p->wpc, p->counts, n, 0, B * (B + 1) / 2, p->spos, p->sneg, p->wpr,
+                                 threads);
+}
 
 static int64_t run(problem *p, int kernel, int threads) {
   int64_t m = p->m, n = p->n, B = (m + 63) / 64;
@@ -93,8 +110,10 @@ static int64_t run(problem *p, int kernel, int threads) {
     return 0;
   case K_TRANSPOSE: bae_transpose_bits_mt(p->rows, n, m, p->wpr, p->cols, p->wpc, threads); return 0;
   case K_PAIRS:
+#ifndef BAE_COVARIANCE_OVERWRITES  // a base build from before the kernel overwrote its words
     memset(p->spos, 0, (size_t)(m * p->wpr) * 8);
     memset(p->sneg, 0, (size_t)(m * p->wpr) * 8);
+#endif
     return bae_covariance_signs_mt(p->cols, m, p->wpc, p->counts, n, 0, B * (B + 1) / 2, p->spos, p->sneg,
                                    p->wpr, threads);
   default:
@@ -242,13 +261,43 @@ int main(int argc, char **argv) {
       bae_kernels_set_product_form(path == 5 ? BAE_PRODUCT_TABLES : BAE_PRODUCT_POPCOUNT);
       path = BAE_PATH_AVX2;
     }
-    for (int k = 0; k < K_COUNT; k++) if (strcmp(argv[3], kernel_names[k]) == 0) kernel = k;
+    for (int k = 0; k <= K_SIGNS; k++) if (strcmp(argv[3], kernel_names[k]) == 0) kernel = k;
     if (kernel < 0 || bae_kernels_force_path(path) != 0) { fprintf(stderr, "bad kernel or path\n"); return 2; }
     problem p = make_problem(atoll(argv[4]), atoll(argv[5]));
     if (argc == 7) load_codes(&p, argv[6]);
     if (kernel == K_PRODUCT) run(&p, K_PAIRS, 1);
-    run(&p, kernel, 1);
+    if (kernel == K_SIGNS) {
+      // garbage in the planes first: the step's planes hold the last step's signs
+      memset(p.spos, 0xA5, (size_t)(p.m * p.wpr) * 8);
+      memset(p.sneg, 0x5A, (size_t)(p.m * p.wpr) * 8);
+      step_pair_signs(&p, 1);
+      printf("plane checksum %016llx\n", (unsigned long long)checksum(&p));
+    } else {
+      run(&p, kernel, 1);
+    }
     printf("%s %s done\n", bae_kernels_path_name(path), kernel_names[kernel]);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "signs") == 0) {
+    if (argc != 5 && argc != 6) { fprintf(stderr, "usage: bench_kernels signs n m reps [CODES]\n"); return 2; }
+    problem p = make_problem(atoll(argv[2]), atoll(argv[3]));
+    if (argc == 6) load_codes(&p, argv[5]);
+    int reps = atoi(argv[4]) > 64 ? 64 : atoi(argv[4]) < 1 ? 1 : atoi(argv[4]);
+    for (int threads = 1; threads <= 2; threads++) {
+      double c[64], w[64];
+      step_pair_signs(&p, threads);  // warm-up (and pool start-up)
+      for (int r = 0; r < reps; r++) {
+        double t0 = now(), c0 = cpu_now();
+        step_pair_signs(&p, threads);
+        w[r] = 1e3 * (now() - t0);
+        c[r] = 1e3 * (cpu_now() - c0);
+      }
+      qsort(c, (size_t)reps, sizeof(double), bench_compare_doubles);
+      qsort(w, (size_t)reps, sizeof(double), bench_compare_doubles);
+      printf("signs %s n %lld m %lld T %d: CPU ms median %.3f min %.3f; wall median %.3f; checksum %016llx\n",
+             bae_kernels_path_name(bae_kernels_selected_path()), (long long)p.n, (long long)p.m, threads,
+             c[reps / 2], c[0], w[reps / 2], (unsigned long long)checksum(&p));
+    }
     return 0;
   }
   if (argc > 1 && strcmp(argv[1], "forms") == 0) {  // forms n m reps: the two AVX2 H·S forms, interleaved

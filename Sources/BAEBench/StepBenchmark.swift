@@ -211,8 +211,7 @@ public enum StepBenchmark {
     let tPairs = timeMedian(repeats) {
       bae_transpose_bits_mt(
         ws.localBits.baseAddress, Int64(n), Int64(m), Int64(w), ws.columnBits.baseAddress, Int64(wpc), threads)
-      ws.signPlanes.zero()
-      _ = bae_covariance_signs_mt(
+      _ = bae_covariance_signs_mt(  // over every tile: overwrites every word of the planes, no zeroing
         ws.columnBits.baseAddress, Int64(m), Int64(wpc), ws.counts.baseAddress, Int64(n),
         0, Int64(CovarianceWork.tileCount(codeBits: m)), sp, sp + m * w, Int64(w), threads)
     }

@@ -39,8 +39,9 @@ extension Autoencoder {
       "covariance needs a workspace built with covariance and global capacity ≥ \(n)")
     let wpc = (n + 63) / 64
     try gatherColumns(ws, rowsPerRank: batch.rowsPerRank, rank: batch.rank, collectives: batch.collectives)
-    ws.signPlanes.zero()
     let tiles = CovarianceWork.tileRange(codeBits: m, rank: batch.rank, worldSize: batch.collectives.worldSize)
+    // the kernel overwrites exactly its tiles' words; one rank's share leaves the others' for the sum to fill
+    if tiles.count < CovarianceWork.tileCount(codeBits: m) { ws.signPlanes.zero() }
     let spos = ws.signPlanes.baseAddress, sneg = spos + m * w
     ws.pairSum[0] = bae_covariance_signs_mt(
       ws.columnBits.baseAddress, Int64(m), Int64(wpc),

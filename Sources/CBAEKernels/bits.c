@@ -121,22 +121,48 @@ static void transpose_range(const uint64_t *rowBits, int64_t n, int64_t m, int64
   }
 }
 
+#if BAE_X86
+// The same blocks, transposed by the AVX2 form of the six swap rounds (~1,240 instructions per block with its
+// gather and scatter, against ~4,970 with the scalar rounds: callgrind, n = 512, m = 2304).
+__attribute__((target("avx2"))) static void transpose_range_avx2(const uint64_t *rowBits, int64_t n, int64_t m,
+                                                                  int64_t wpr, uint64_t *colBits, int64_t wpc,
+                                                                  int64_t cw0, int64_t cw1) {
+  uint64_t block[64] __attribute__((aligned(32)));
+  for (int64_t cw = cw0; cw < cw1; cw++) {
+    const int64_t cols = m - cw * 64 < 64 ? m - cw * 64 : 64;
+    for (int64_t rb = 0; rb < wpc; rb++) {
+      for (int r = 0; r < 64; r++) {
+        int64_t i = rb * 64 + r;
+        block[r] = i < n ? rowBits[i * wpr + cw] : 0;
+      }
+      bae_transpose64_avx2(block);
+      for (int64_t c = 0; c < cols; c++) colBits[(cw * 64 + c) * wpc + rb] = block[c];
+    }
+  }
+}
+#endif
+
 typedef struct {
   const uint64_t *rowBits;
   int64_t n, m, wpr, wpc;
   uint64_t *colBits;
+  int avx2;
 } transpose_job;
 
 static void transpose_part(void *ctx, int p, int parts) {
   transpose_job *t = ctx;
   int64_t w0, w1;
   bae_split(0, (t->m + 63) / 64, p, parts, 1, &w0, &w1);
+#if BAE_X86
+  if (t->avx2) { transpose_range_avx2(t->rowBits, t->n, t->m, t->wpr, t->colBits, t->wpc, w0, w1); return; }
+#endif
   transpose_range(t->rowBits, t->n, t->m, t->wpr, t->colBits, t->wpc, w0, w1);
 }
 
 void bae_transpose_bits_mt(const uint64_t *rowBits, int64_t n, int64_t m, int64_t wpr, uint64_t *colBits,
                            int64_t wpc, int threads) {
-  transpose_job job = {rowBits, n, m, wpr, wpc, colBits};
+  transpose_job job = {rowBits, n, m, wpr, wpc, colBits,
+                       bae_kernels_path_of(BAE_KERNEL_TRANSPOSE) == BAE_PATH_AVX2};
   int64_t words = (m + 63) / 64;
   bae_parallel(transpose_part, &job, threads < words ? threads : (int)(words > 0 ? words : 1));
 }

@@ -5,19 +5,40 @@
 #include <string.h>
 
 // One 64x64 tile of pairs (j in tile jb, k in tile kb, k > j): the upper-triangle bits of rows j go to
-// posJ/negJ; the mirrored (k, j) bits are the 64x64 bit transpose of the same tile (by `transpose`). Tiles
-// write disjoint words, so tile ranges can run on different threads.
+// posJ/negJ; the mirrored (k, j) bits are the 64x64 bit transpose of the same tile (by `transpose`). Every word
+// the tile owns is overwritten (bae_kernels.h): word kb of rows j, word jb of rows k (one word of each row on the
+// diagonal, jb = kb, holding both halves), and for the last tile column the padding words [B, wpr) of rows j.
+// Tiles own disjoint words, so tile ranges can run on different threads, and no plane needs zeroing first.
 static inline void store_tile_by(int64_t jb, int64_t kb, int64_t m, uint64_t *spos, uint64_t *sneg, int64_t wpr,
                                  uint64_t posJ[64], uint64_t negJ[64], void (*transpose)(uint64_t[64])) {
-  for (int t = 0; t < 64; t++) {
-    int64_t j = jb * 64 + t;
-    if (j < m) { spos[j * wpr + kb] |= posJ[t]; sneg[j * wpr + kb] |= negJ[t]; }
+  const int64_t blocks = (m + 63) / 64, rowsJ = m - jb * 64 < 64 ? m - jb * 64 : 64;
+  const int64_t rowsK = m - kb * 64 < 64 ? m - kb * 64 : 64;
+  if (kb == blocks - 1)
+    for (int64_t t = 0; t < rowsJ; t++) {
+      memset(spos + (jb * 64 + t) * wpr + blocks, 0, (size_t)(wpr - blocks) * sizeof(uint64_t));
+      memset(sneg + (jb * 64 + t) * wpr + blocks, 0, (size_t)(wpr - blocks) * sizeof(uint64_t));
+    }
+  if (jb == kb) {  // the diagonal: bits k > j from the rows, k < j from the transpose, in the same words
+    uint64_t posT[64], negT[64];
+    memcpy(posT, posJ, sizeof posT);
+    memcpy(negT, negJ, sizeof negT);
+    transpose(posT);
+    transpose(negT);
+    for (int64_t t = 0; t < rowsJ; t++) {
+      spos[(jb * 64 + t) * wpr + kb] = posJ[t] | posT[t];
+      sneg[(jb * 64 + t) * wpr + kb] = negJ[t] | negT[t];
+    }
+    return;
+  }
+  for (int64_t t = 0; t < rowsJ; t++) {
+    spos[(jb * 64 + t) * wpr + kb] = posJ[t];
+    sneg[(jb * 64 + t) * wpr + kb] = negJ[t];
   }
   transpose(posJ);
   transpose(negJ);
-  for (int t = 0; t < 64; t++) {
-    int64_t k = kb * 64 + t;
-    if (k < m) { spos[k * wpr + jb] |= posJ[t]; sneg[k * wpr + jb] |= negJ[t]; }
+  for (int64_t t = 0; t < rowsK; t++) {
+    spos[(kb * 64 + t) * wpr + jb] = posJ[t];
+    sneg[(kb * 64 + t) * wpr + jb] = negJ[t];
   }
 }
 
@@ -143,50 +164,17 @@ AVX2_TARGET static inline __m256i n11_group(const uint64_t *cj, const uint64_t *
   return hsum4(q0, q1, q2, q3);
 }
 
-// bae_transpose64's six swap rounds on four words at a time: rounds 32..4 swap between whole vectors, round 2
-// between 128-bit halves of two vectors, round 1 between their 64-bit lanes (about 400 instructions, not 3000).
-AVX2_TARGET static void transpose64_avx2(uint64_t a[64]) {
-  __m256i v[16];
-  for (int i = 0; i < 16; i++) v[i] = _mm256_loadu_si256((const __m256i *)(a + 4 * i));
-#define SWAP_ROUND(X, Y, J, MASK)                                                       \
-  do {                                                                                  \
-    __m256i t_ = _mm256_and_si256(_mm256_xor_si256(_mm256_srli_epi64(X, J), Y), MASK); \
-    X = _mm256_xor_si256(X, _mm256_slli_epi64(t_, J));                                 \
-    Y = _mm256_xor_si256(Y, t_);                                                        \
-  } while (0)
-  static const uint64_t masks[6] = {0x00000000FFFFFFFFULL, 0x0000FFFF0000FFFFULL, 0x00FF00FF00FF00FFULL,
-                                    0x0F0F0F0F0F0F0F0FULL, 0x3333333333333333ULL, 0x5555555555555555ULL};
-  for (int r = 0, j = 32; j >= 4; r++, j >>= 1) {  // words k and k + j: vectors k / 4 and (k + j) / 4
-    const __m256i mask = _mm256_set1_epi64x((long long)masks[r]);
-    for (int k = 0; k < 64; k = ((k | j) + 4) & ~j) SWAP_ROUND(v[k / 4], v[(k | j) / 4], j, mask);
-  }
-  const __m256i m2 = _mm256_set1_epi64x((long long)masks[4]), m1 = _mm256_set1_epi64x((long long)masks[5]);
-  for (int i = 0; i < 16; i += 2) {
-    // words 0,1 pair with 2,3: lo = [a0, a1, a4, a5], hi = [a2, a3, a6, a7]
-    __m256i lo = _mm256_permute2x128_si256(v[i], v[i + 1], 0x20), hi = _mm256_permute2x128_si256(v[i], v[i + 1], 0x31);
-    SWAP_ROUND(lo, hi, 2, m2);
-    // words 0 and 1: lo = [a0, a4, a2, a6] and hi = [a1, a5, a3, a7] in the order lo/hi now hold
-    __m256i x = _mm256_unpacklo_epi64(lo, hi), y = _mm256_unpackhi_epi64(lo, hi);
-    SWAP_ROUND(x, y, 1, m1);
-    lo = _mm256_unpacklo_epi64(x, y);
-    hi = _mm256_unpackhi_epi64(x, y);
-    v[i] = _mm256_permute2x128_si256(lo, hi, 0x20);
-    v[i + 1] = _mm256_permute2x128_si256(lo, hi, 0x31);
-  }
-#undef SWAP_ROUND
-  for (int i = 0; i < 16; i++) _mm256_storeu_si256((__m256i *)(a + 4 * i), v[i]);
-}
-
 // Short columns (n <= 64 * AVX2_BYTE_WORDS): byte tables ("four Russians" over the rows). For the 64 columns k
 // of a tile column and one byte group g (rows 8g..8g+7), T_g[b][l] = popcount(b & byte g of column k_l) for
 // all 256 bytes b (one 64-byte line each), so n11 of the 64 pairs (j, k_l) is Σ_g T_g[byte g of column j]:
-// two vpaddb per 64 pairs x 8 rows, against ~11 vector ops per 64 pairs x 8 rows by nibble vpshufb. Tables
-// are built AVX2_BYTE_CHUNK groups at a time (64 KB) and serve every row j of the tiles in range in that tile
-// column; each row's byte counts wait in per-thread scratch between chunks and widen to int16 every
-// AVX2_BYTE_SPAN groups (bytes <= 8 * 28 < 256). The sign test then runs in 32-bit lanes by vpmaddwd.
+// two vpaddb per 64 pairs x 8 rows (and one 16-bit load of the byte's table offset), against ~11 vector ops per
+// 64 pairs x 8 rows by nibble vpshufb. Tables are built AVX2_BYTE_CHUNK groups at a time (128 KB: in L2, as
+// 64 KB was too) and serve every row j of the tiles in range in that tile column; each row's byte counts stay in
+// two registers over a chunk, wait in per-thread scratch between chunks and widen to int16 every
+// AVX2_BYTE_SPAN groups (bytes <= 8 * 24 < 256). The sign test then runs in 32-bit lanes by vpmaddwd.
 #define AVX2_BYTE_WORDS 32
-#define AVX2_BYTE_CHUNK 4   // groups per table chunk: 4 x 16 KB (measured against 2 and 8: Benchmarks.md)
-#define AVX2_BYTE_SPAN 28   // groups between widenings to int16, a multiple of the chunk
+#define AVX2_BYTE_CHUNK 8   // groups per table chunk: 8 x 16 KB (measured against 2, 4 and 16: Benchmarks.md)
+#define AVX2_BYTE_SPAN 24   // groups between widenings to int16, a multiple of the chunk
 
 // Per-thread scratch, grown once and kept (the pool's threads live as long as the process).
 static __thread uint8_t *byteScratch = NULL;
@@ -203,17 +191,31 @@ static uint8_t *byte_scratch(size_t bytes) {
 }
 
 // T_g for groups [g0, g0 + AVX2_BYTE_CHUNK) of the 64 columns whose bytes are kBytes[g][l]:
-// tab[2 ((g - g0) 256 + b) + half]. Entry b is entry b without its top bit plus that bit's row of the columns.
+// tab[2 ((g - g0) 256 + b) + half]. Entry b is entry b without its top bit plus that bit's row of the columns:
+// one vpaddb and one store per vector at best, so both halves of four entries go per step (from bit 2 on) to
+// keep the loop's own instructions small beside them.
 AVX2_TARGET static void byte_tables(const uint8_t *kBytes, int64_t g0, __m256i *tab) {
   const __m256i one = _mm256_set1_epi8(1);
   for (int64_t g = g0; g < g0 + AVX2_BYTE_CHUNK; g++) {
     __m256i *t = tab + (g - g0) * 512;
-    for (int h = 0; h < 2; h++) {
-      __m256i kg = _mm256_load_si256((const __m256i *)(kBytes + 64 * g + 32 * h));
-      t[h] = _mm256_setzero_si256();
-      for (int bit = 0; bit < 8; bit++) {
-        __m256i row = _mm256_and_si256(_mm256_srli_epi16(kg, bit), one);
-        for (int b = 0; b < (1 << bit); b++) t[2 * ((1 << bit) + b) + h] = _mm256_add_epi8(t[2 * b + h], row);
+    const __m256i k0 = _mm256_load_si256((const __m256i *)(kBytes + 64 * g));
+    const __m256i k1 = _mm256_load_si256((const __m256i *)(kBytes + 64 * g + 32));
+    const __m256i r0 = _mm256_and_si256(k0, one), r1 = _mm256_and_si256(k1, one);
+    const __m256i s0 = _mm256_and_si256(_mm256_srli_epi16(k0, 1), one);
+    const __m256i s1 = _mm256_and_si256(_mm256_srli_epi16(k1, 1), one);
+    t[0] = _mm256_setzero_si256(), t[1] = _mm256_setzero_si256();  // entries 0..3: bits 0 and 1
+    t[2] = r0, t[3] = r1;
+    t[4] = s0, t[5] = s1;
+    t[6] = _mm256_add_epi8(r0, s0), t[7] = _mm256_add_epi8(r1, s1);
+    for (int bit = 2; bit < 8; bit++) {
+      const __m256i row0 = _mm256_and_si256(_mm256_srli_epi16(k0, bit), one);
+      const __m256i row1 = _mm256_and_si256(_mm256_srli_epi16(k1, bit), one);
+      __m256i *top = t + 2 * (1 << bit);
+      for (int b = 0; b < 2 * (1 << bit); b += 8) {
+        top[b] = _mm256_add_epi8(t[b], row0), top[b + 1] = _mm256_add_epi8(t[b + 1], row1);
+        top[b + 2] = _mm256_add_epi8(t[b + 2], row0), top[b + 3] = _mm256_add_epi8(t[b + 3], row1);
+        top[b + 4] = _mm256_add_epi8(t[b + 4], row0), top[b + 5] = _mm256_add_epi8(t[b + 5], row1);
+        top[b + 6] = _mm256_add_epi8(t[b + 6], row0), top[b + 7] = _mm256_add_epi8(t[b + 7], row1);
       }
     }
   }
@@ -264,10 +266,9 @@ AVX2_TARGET static inline __attribute__((always_inline)) void chunk_rows(
     __m256i *a8 = (__m256i *)(acc8 + 64 * r), *a16 = (__m256i *)(acc16 + 64 * r);
     __m256i a0 = spanStart ? _mm256_setzero_si256() : _mm256_load_si256(a8);
     __m256i a1 = spanStart ? _mm256_setzero_si256() : _mm256_load_si256(a8 + 1);
-    uint64_t o4;  // the four offsets in one load
-    memcpy(&o4, off, 8);
-    for (int g = 0; g < AVX2_BYTE_CHUNK; g++, o4 >>= 16) {
-      const __m256i *t = (const __m256i *)((const uint8_t *)tab + 16384 * g + (o4 & 0xFFFF));
+    // one 16-bit load per group as the index of its two table loads (cheaper than shifting out of wider loads)
+    for (int g = 0; g < AVX2_BYTE_CHUNK; g++) {
+      const __m256i *t = (const __m256i *)((const uint8_t *)tab + 16384 * g + off[g]);
       a0 = _mm256_add_epi8(a0, _mm256_load_si256(t));
       a1 = _mm256_add_epi8(a1, _mm256_load_si256(t + 1));
     }
@@ -289,6 +290,32 @@ AVX2_TARGET static inline __attribute__((always_inline)) void chunk_rows(
     const __m256i coef = _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)(-cj[r]) << 16 | (uint32_t)n));
     signs_of_64(w, ck16, coef, jFirst + r >= 0 ? (int)(jFirst + r) + 1 : 0, &pos[r], &neg[r], total);
   }
+}
+
+// kBytes[64 g + l] = byte g of column 64 kb + l (0 past m), for all 8 wpc groups: 8x8 byte transposes of
+// one word of eight columns each (three rounds of unpacks), not one byte at a time.
+AVX2_TARGET static void column_bytes(const uint64_t *colBits, int64_t m, int64_t wpc, int64_t kb, uint8_t *kBytes) {
+  for (int l8 = 0; l8 < 64; l8 += 8)
+    for (int64_t w = 0; w < wpc; w++) {
+      __m128i x[8];
+      for (int i = 0; i < 8; i++) {
+        int64_t k = kb * 64 + l8 + i;
+        x[i] = k < m ? _mm_loadl_epi64((const __m128i *)(colBits + k * wpc + w)) : _mm_setzero_si128();
+      }
+      // bytes of columns (i, i + 1) interleaved, then pairs of those, then quads: c[q] holds byte 2q of the
+      // eight columns, in column order, in its low qword and byte 2q + 1 in its high qword
+      __m128i a01 = _mm_unpacklo_epi8(x[0], x[1]), a23 = _mm_unpacklo_epi8(x[2], x[3]);
+      __m128i a45 = _mm_unpacklo_epi8(x[4], x[5]), a67 = _mm_unpacklo_epi8(x[6], x[7]);
+      __m128i b0 = _mm_unpacklo_epi16(a01, a23), b1 = _mm_unpackhi_epi16(a01, a23);
+      __m128i b2 = _mm_unpacklo_epi16(a45, a67), b3 = _mm_unpackhi_epi16(a45, a67);
+      __m128i c[4] = {_mm_unpacklo_epi32(b0, b2), _mm_unpackhi_epi32(b0, b2), _mm_unpacklo_epi32(b1, b3),
+                      _mm_unpackhi_epi32(b1, b3)};
+      uint8_t *out = kBytes + 64 * 8 * w + l8;
+      for (int q = 0; q < 4; q++) {
+        _mm_storel_epi64((__m128i *)(out + 64 * (2 * q)), c[q]);
+        _mm_storeh_pd((double *)(out + 64 * (2 * q + 1)), _mm_castsi128_pd(c[q]));
+      }
+    }
 }
 
 // Tiles in [tile0, tile1) with kb in [kbLo, kbHi), by tile column kb: for each chunk of groups, its tables,
@@ -316,14 +343,14 @@ AVX2_TARGET static int cov_avx2_bytes(const uint64_t *colBits, int64_t m, int64_
   int16_t *acc16 = (int16_t *)(acc8 + rowCount * 64);
   uint64_t *posAll = (uint64_t *)(acc16 + rowCount * 64), *negAll = posAll + rowCount;
   uint16_t *offsets = (uint16_t *)(negAll + rowCount);
-  // offsets[(c rowCount + r) 4 + g % 4] = 64 · byte g of column row0 + r, c = g / 4: each chunk's in row
-  // order, as its pass reads them; eight groups (two chunks) at a time
+  // offsets[(c rowCount + r) 8 + g % 8] = 64 · byte g of column row0 + r, c = g / 8: each chunk's in row
+  // order, as its pass reads them; one chunk (eight groups, one column word) at a time
+  _Static_assert(AVX2_BYTE_CHUNK == 8, "the offsets are laid out one column word per chunk");
   for (int64_t r = 0; r < rowCount; r++) {
     const uint8_t *j8 = (const uint8_t *)(colBits + (row0 + r) * wpc);
     for (int64_t g = 0; g < groups; g += 8) {
       __m128i o = _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(j8 + g))), 6);
-      _mm_storel_epi64((__m128i *)(offsets + ((g / 4) * rowCount + r) * 4), o);
-      _mm_storel_epi64((__m128i *)(offsets + ((g / 4 + 1) * rowCount + r) * 4), _mm_unpackhi_epi64(o, o));
+      _mm_storeu_si128((__m128i *)(offsets + ((g / 8) * rowCount + r) * 8), o);
     }
   }
   uint8_t kBytes[8 * AVX2_BYTE_WORDS * 64] __attribute__((aligned(32)));  // [g][l]: byte g of column 64 kb + l
@@ -340,12 +367,8 @@ AVX2_TARGET static int cov_avx2_bytes(const uint64_t *colBits, int64_t m, int64_
     // rows [64 jLo, jEnd) with a pair in this tile column (j < 64 kb + 63); row r is j = 64 jLo + r
     const int64_t jEnd = (jHi + 1) * 64 < m ? (jHi + 1) * 64 : m;
     const int64_t rows = (jEnd < kb * 64 + 63 ? jEnd : kb * 64 + 63) - jLo * 64, r0 = jLo * 64 - row0;
-    for (int l = 0; l < 64; l++) {
-      int64_t k = kb * 64 + l;
-      kCount[l] = k < m ? (int16_t)counts[k] : 0;
-      const uint8_t *k8 = (const uint8_t *)(colBits + k * wpc);
-      for (int64_t g = 0; g < groups; g++) kBytes[64 * g + l] = k < m ? k8[g] : 0;
-    }
+    for (int l = 0; l < 64; l++) kCount[l] = kb * 64 + l < m ? (int16_t)counts[kb * 64 + l] : 0;
+    column_bytes(colBits, m, wpc, kb, kBytes);
     __m256i ck16[4];
     for (int i = 0; i < 4; i++) ck16[i] = _mm256_load_si256((const __m256i *)(kCount + 16 * i));
     for (int64_t g0 = 0; g0 < groups; g0 += AVX2_BYTE_CHUNK) {
@@ -379,7 +402,7 @@ AVX2_TARGET static int cov_avx2_bytes(const uint64_t *colBits, int64_t m, int64_
         posJ[t] = posAll[r0 + jb * 64 + t - jLo * 64];
         negJ[t] = negAll[r0 + jb * 64 + t - jLo * 64];
       }
-      store_tile_by(jb, kb, m, spos, sneg, wpr, posJ, negJ, transpose64_avx2);
+      store_tile_by(jb, kb, m, spos, sneg, wpr, posJ, negJ, bae_transpose64_avx2);
     }
   }
   int64_t lanes[4];

@@ -80,8 +80,8 @@ int bae_kernels_selected_path(void) { return bae_selected_path(); }
 int bae_kernels_path_of(int kernel) {
   int p = bae_selected_path();
   switch (kernel) {
-  case BAE_KERNEL_BINARIZE: return p >= BAE_PATH_AVX2 ? BAE_PATH_AVX2 : BAE_PATH_PORTABLE;
-  case BAE_KERNEL_TRANSPOSE: return BAE_PATH_PORTABLE;
+  case BAE_KERNEL_BINARIZE:
+  case BAE_KERNEL_TRANSPOSE: return p >= BAE_PATH_AVX2 ? BAE_PATH_AVX2 : BAE_PATH_PORTABLE;
   case BAE_KERNEL_COVARIANCE:
   case BAE_KERNEL_PRODUCT: return p;
   case BAE_KERNEL_LUT: return bae_lut_path();

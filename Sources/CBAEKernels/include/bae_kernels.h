@@ -23,10 +23,17 @@ void bae_transpose_bits(const uint64_t *rowBits, int64_t n, int64_t m, int64_t w
 /// (jb, kb) for jb = 0.., kb = jb..; there are B(B+1)/2 tiles for B = ceil(m/64). For every pair in tiles
 /// [tile0, tile1): d_jk = n*n11_jk - c_j*c_k where n11_jk = popcount(col_j AND col_k), so
 /// sign(d_jk) = sign(C_jk) exactly. Sets bit k of row j and bit j of row k in spos (d > 0) or sneg (d < 0),
-/// row-packed with wpr words per row (callers zero them first; bits are ORed).
+/// row-packed with wpr words per row, and clears them otherwise.
+/// The planes' words belong to tiles: tile (jb, kb) owns word kb of the rows of block jb and word jb of the rows
+/// of block kb, and the last tile of each tile row, (jb, B-1), also the padding words [B, wpr) of the rows of
+/// block jb. The call OVERWRITES exactly the words of the tiles in [tile0, tile1) and leaves all others as they
+/// were: over every tile it writes every word of both planes (no zeroing needed first); over a part (one rank's
+/// share) callers zero the planes first if the other tiles' words must read as zero (BAE_COVARIANCE_OVERWRITES).
 /// Returns sum over those pairs of |d_jk| (exact; |C_jk| = |d_jk| / (n (n-1))).
 int64_t bae_covariance_signs(const uint64_t *colBits, int64_t m, int64_t wpc, const int64_t *counts,
                              int64_t n, int64_t tile0, int64_t tile1, uint64_t *spos, uint64_t *sneg, int64_t wpr);
+/// Defined since bae_covariance_signs overwrites its tiles' words instead of ORing into zeroed planes.
+#define BAE_COVARIANCE_OVERWRITES 1
 
 /// out[i*ldo + j] = popcount(row_i AND spos_j) - popcount(row_i AND sneg_j) for i < n, j < m:
 /// the exact integer product H·S of binary codes H (n, m) with the ternary sign matrix S (m, m), S symmetric.
@@ -145,8 +152,8 @@ int bae_kernels_force_path(int path);
 /// The path the next calls choose: forced, else BAE_KERNEL_PATH when valid, else the best supported.
 int bae_kernels_selected_path(void);
 /// The implementation `kernel` (BAE_KERNEL_*) runs under the selected path, as a BAE_PATH_* value:
-/// binarize has portable and AVX2 forms; the transpose is portable C on every CPU; the LUT product runs
-/// AVX-512F under the AVX-512 path.
+/// binarize and the transpose have portable and AVX2 forms (AVX2 under the avx2 and avx512 paths); the LUT
+/// product runs AVX-512F under the AVX-512 path.
 int bae_kernels_path_of(int kernel);
 /// Name of a path: "auto", "portable", "popcnt", "avx2", "avx512-vpopcntdq"; "unknown" otherwise.
 const char *bae_kernels_path_name(int path);
