@@ -20,9 +20,9 @@
 #if BAE_X86
 #define TARGET __attribute__((target("avx2")))
 #define INLINE __attribute__((always_inline)) inline
-// (PASS, CHUNK) = (6, 3) measured about as fast as (3, 6), (4, 4), (5, 3) and (7..9, 2) at m = 2304, and
-// faster than (2, 9) (Benchmarks.md); build scripts/bench_kernels.c with -DPASS=... -DCHUNK=... -DUNROLL=...
-// to time others.
+// (PASS, CHUNK) = (6, 3) measured about as fast as (3, 6), (4, 4), (5, 3) and (7..9, 2) at m = 2304
+// (Benchmarks.md, "AVX2 H·S product, third pass"); build scripts/bench_kernels.c with -DPASS=... -DCHUNK=...
+// -DUNROLL=... to time others.
 #ifndef PASS
 #define PASS 6  // tables (7-bit code groups) per pass over the rows
 #endif
