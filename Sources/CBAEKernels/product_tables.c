@@ -6,9 +6,9 @@
 // entry per group, as bytes into v (low sum + 16·high sum, mod 256) and shifted right by 4 (as 16-bit lanes)
 // into h, whose odd bytes are then high sums and whose even bytes also carry 16·(the next byte's low sum),
 // known mod 16 from v's odd byte; the sums are split once per chunk. So one table load (and its 16-bit
-// offset), a shift and two adds per 448 multiply-adds, where the previous int8 code-byte tables (32 columns x 8 k per 32-byte entry, 8 KB per
-// table; Benchmarks.md, "AVX2 H·S product, second pass") needed 1.75 loads and 1.75 offset loads, and 3.5x
-// the table stores. PASS tables are live at once (24 KB, L1) while every row passes; CHUNK passes add up in
+// offset), a shift and two adds per 448 multiply-adds, where the previous int8 code-byte tables (32 columns
+// x 8 k per 32-byte entry, 8 KB per table; Benchmarks.md, "AVX2 H·S product, second pass") needed 1.75
+// table loads and 1.75 offset loads, and 3.5x the table stores. PASS tables are live at once (24 KB, L1) while every row passes; CHUNK passes add up in
 // bytes (sums <= 14 * PASS * CHUNK = 252), then widen into uint16 sums per row, exact while 2m − 1 <= 65535
 // (m <= 32767 is checked on entry). S is symmetric, so row k's values at those columns are one 64-bit word
 // of S±_k. The cost does not depend on where S is zero, unlike the popcount form's. The lookups (n·m²/448)
