@@ -1,19 +1,18 @@
-// The table form of the AVX2 H·S product ("four Russians" on 7-bit code groups; product.c runs it for
-// n >= 384 code rows). As h_i has no bits past m, H·S = H·(S + J) − |h_i| (J all ones), and S + 1 is 0, 1
-// or 2, so a subset sum over 7 consecutive k (group g: k = 7g … 7g + 6) lies in [0, 14] and fits a nibble:
-// one 32-byte table entry holds 64 output columns [j0, j0 + 64), column j0 + l in the low and j0 + 32 + l in
-// the high nibble of byte l. A table (128 entries, 4 KB) covers 64 columns x 7 k; each code row adds one
-// entry per group, as bytes into v (low sum + 16·high sum, mod 256) and shifted right by 4 (as 16-bit lanes)
-// into h, whose odd bytes are then high sums and whose even bytes also carry 16·(the next byte's low sum),
-// known mod 16 from v's odd byte; the sums are split once per chunk. So one table load (and its 16-bit
-// offset), a shift and two adds per 448 multiply-adds, where the previous int8 code-byte tables (32 columns
-// x 8 k per 32-byte entry, 8 KB per table; Benchmarks.md, "AVX2 H·S product, second pass") needed 1.75
-// table loads and 1.75 offset loads, and 3.5x the table stores. PASS tables are live at once (24 KB, L1) while every row passes; CHUNK passes add up in
-// bytes (sums <= 14 * PASS * CHUNK = 252), then widen into uint16 sums per row, exact while 2m − 1 <= 65535
-// (m <= 32767 is checked on entry). S is symmetric, so row k's values at those columns are one 64-bit word
-// of S±_k. The cost does not depend on where S is zero, unlike the popcount form's. The lookups (n·m²/448)
-// bound it; the table builds (128 entries per 64 columns x 7 k) do not shrink with n. Benchmarks.md, "AVX2
-// H·S product, third pass", has the numbers.
+// The table form of the AVX2 H·S product ("four Russians" on 7-bit code groups; product.c runs it for n >= 384 code
+// rows). As h_i has no bits past m, H·S = H·(S + J) − |h_i| (J all ones), and S + 1 is 0, 1 or 2, so a subset sum
+// over 7 consecutive k (group g: k = 7g … 7g + 6) lies in [0, 14] and fits a nibble: one 32-byte table entry holds
+// 64 output columns [j0, j0 + 64), column j0 + l in the low and j0 + 32 + l in the high nibble of byte l. A table
+// (128 entries, 4 KB) covers 64 columns x 7 k; each code row adds one entry per group, as bytes into v (low sum +
+// 16·high sum, mod 256) and shifted right by 4 (as 16-bit lanes) into h, whose odd bytes are then high sums and
+// whose even bytes also carry 16·(the next byte's low sum), known mod 16 from v's odd byte; the sums are split once
+// per chunk. So one table load (and its 16-bit offset), a shift and two adds per 448 multiply-adds, where the
+// previous int8 code-byte tables (32 columns x 8 k per 32-byte entry, 8 KB per table; Benchmarks.md, "AVX2 H·S
+// product, second pass") needed 1.75 table loads and 1.75 offset loads, and 3.5x the table stores. PASS tables are
+// live at once (24 KB, L1) while every row passes; CHUNK passes add up in bytes (sums <= 14 * PASS * CHUNK = 252),
+// then widen into uint16 sums per row, exact while 2m − 1 <= 65535 (m <= 32767 is checked on entry). S is
+// symmetric, so row k's values at those columns are one 64-bit word of S±_k. The cost does not depend on where S is
+// zero, unlike the popcount form's. The lookups (n·m²/448) bound it; the table builds (128 entries per 64 columns x
+// 7 k) do not shrink with n. Benchmarks.md, "AVX2 H·S product, third pass", has the numbers.
 #include "kernels_internal.h"
 #include <stdlib.h>
 
@@ -109,7 +108,8 @@ TARGET static INLINE void pass_rows(const uint8_t *tb, const uint16_t *o, int64_
     h = _mm256_sub_epi8(h, _mm256_and_si256(_mm256_srli_epi16(v, 4), evenHigh));
     __m256i l = _mm256_sub_epi8(v, _mm256_and_si256(_mm256_slli_epi16(h, 4), high));  // v − 16·high, mod 256
     __m256i z[4] = {_mm256_cvtepu8_epi16(_mm256_castsi256_si128(l)), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(l, 1)),
-                    _mm256_cvtepu8_epi16(_mm256_castsi256_si128(h)), _mm256_cvtepu8_epi16(_mm256_extracti128_si256(h, 1))};
+                    _mm256_cvtepu8_epi16(_mm256_castsi256_si128(h)),
+                    _mm256_cvtepu8_epi16(_mm256_extracti128_si256(h, 1))};
     __m256i *s = acc + 4 * i;  // columns 0-15, 16-31 (low nibbles), 32-47, 48-63 (high nibbles)
     for (int q = 0; q < 4; q++) s[q] = INIT ? z[q] : _mm256_add_epi16(s[q], z[q]);
   }
