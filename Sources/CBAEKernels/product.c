@@ -431,11 +431,11 @@ void bae_product_avx512(const uint64_t *rowBits, int64_t n, const uint64_t *spos
 #endif
 
 // Automatic by default: the table form (product_tables.c) for n >= BAE_TABLE_MIN_ROWS code rows, else the
-// popcount form. At n = 512 the table form takes 0.68-0.72x the CPU time of the popcount form on a step's
-// own codes at m = 2304 and 8192 (whose S rows with wide zero sets send the popcount form to both planes),
-// 0.86x on the synthetic benchmark codes at m = 2304 and the same at 8192; its table builds (m² entries)
-// do not shrink with n, so with fewer rows it loses (synthetic codes, wall: 1.1x at n = 128, m = 2304;
-// 1.26x at n = 256, m = 8192; Benchmarks.md, "AVX2 H·S product, second pass").
+// popcount form. At n = 512 the table form takes 0.42-0.46x the CPU time of the popcount form on a step's
+// own codes at m = 2304 and 8192 (whose S rows with wide zero sets send the popcount form to both planes;
+// Benchmarks.md, "AVX2 H·S product, third pass"). Its table builds do not shrink with n, so with few rows it
+// loses: on synthetic codes it measured faster down to n = 128 (0.58x at m = 2304, 0.82-0.89x at m = 8192,
+// CPU min) but slower at n = 64, m = 8192 (1.3x); the threshold was set before that pass and not re-tuned.
 #define BAE_TABLE_MIN_ROWS 384
 static int product_form = BAE_PRODUCT_AUTO;
 

@@ -12,7 +12,7 @@ final class BitKernelPathTests: XCTestCase {
     _ = bae_kernels_set_product_form(Int32(BAE_PRODUCT_AUTO))  // the default
   }
 
-  /// The AVX2 H·S product has two forms (int8 code-byte tables, popcounts) and an automatic choice by row
+  /// The AVX2 H·S product has two forms (nibble tables of 7-bit code groups, popcounts) and an automatic choice by row
   /// count; the other paths ignore the form.
   let productForms = [BAE_PRODUCT_TABLES, BAE_PRODUCT_POPCOUNT, BAE_PRODUCT_AUTO].map { Int32($0) }
 
@@ -104,8 +104,9 @@ final class BitKernelPathTests: XCTestCase {
   }
 
   /// Code rows of all ones against S = +1 / −1 everywhere off the diagonal, and against two blocks (+1 within,
-  /// −1 across): every int8 chunk of the table form reaches its largest sums (±8 per code byte, ±120 per
-  /// chunk), and the int16 sums reach m − 1. Both AVX2 forms, T = 1, 2, 3, against the closed form.
+  /// −1 across): the table form's byte sums of S + 1 reach their largest (14 per 7-bit code group, 252 per
+  /// chunk of 18 groups) and smallest (0) values, and its uint16 sums reach 2m − 1. Both AVX2 forms,
+  /// T = 1, 2, 3, against the closed form.
   func testExtremeProductSums() throws {
     let path = Int32(BAE_PATH_AVX2)
     guard bae_kernels_path_supported(path) != 0 else { throw XCTSkip("AVX2 is not supported here") }

@@ -160,8 +160,8 @@ const char *bae_kernels_path_name(int path);
 /// What the environment variable BAE_KERNEL_PATH (read once, on first use) asked for:
 /// 0 unset or "auto", 1 honoured, -1 not a path name, -2 a path this CPU cannot run (both ignored).
 int bae_kernels_env_status(void);
-/// Forms of the AVX2 H·S product: int8 tables of code-byte subset sums (needs m <= 32767 and
-/// 24 KB + 16 * m + n*(96 + 2*ceil(m/8)) B of per-thread scratch, grown when a call needs more and kept;
+/// Forms of the AVX2 H·S product: nibble tables of 7-bit code-group subset sums (needs m <= 32767 and
+/// about 24 KB + 17 * m + n*(196 + 2*ceil(m/7)) B of per-thread scratch, grown when a call needs more and kept;
 /// falls back to popcounts otherwise), popcounts over S+ (slower where S has many exact zeros), or automatic
 /// (the default: tables for n >= 384 code rows, whose cost is mostly per row; popcounts for fewer).
 enum { BAE_PRODUCT_TABLES = 0, BAE_PRODUCT_POPCOUNT = 1, BAE_PRODUCT_AUTO = 2 };
