@@ -1,7 +1,8 @@
-// `bae bench step --decoder-sweep`: the sparse decoder against the dense one in the same run.
+// `bae bench step --decoder-sweep`: the decoder paths against each other in the same run.
 // (1) BAE steps on synthetic codes of controlled deviation density ρ (encoder biases set so each bit
-// leaves its majority value with probability ρ), dense and sparse path interleaved, against the dense
-// bound 10·n·d·d'/sgemm-rate; (2) TopK steps on both paths beside the BAE core step (λ = 0).
+// leaves its majority value with probability ρ), dense, sparse and LUT path interleaved, against the
+// dense bound 10·n·d·d'/sgemm-rate, and the path the automatic policy takes; (2) TopK steps on both
+// paths beside the BAE core step (λ = 0).
 import BAEModel
 import BAETensor
 import CBAEKernels
@@ -12,10 +13,14 @@ public struct DecoderDensityPoint: Codable, Sendable {
   /// The density asked for and the one the step measured (|S|/(n·d')).
   public var targetDensity: Double, measuredDensity: Double
   public var denseStepMs: Double, sparseStepMs: Double
+  /// The LUT decoder's step (subset-sum tables; its cost does not depend on the density), ms.
+  public var lutStepMs: Double
   /// step / (10·n·d·d' / sgemm rate)
-  public var denseToBound: Double, sparseToBound: Double
-  /// The path the automatic policy takes at this density.
+  public var denseToBound: Double, sparseToBound: Double, lutToBound: Double
+  /// The path the automatic policy takes at this density (read from a step run with it).
   public var automaticPath: String
+  /// That path's step / the bound: what a training run at this density gets.
+  public var automaticToBound: Double
 }
 
 /// The sparse decoder sweep at one shape.
@@ -88,25 +93,33 @@ public enum SparseDecoderBenchmark {
 
     var points: [DecoderDensityPoint] = []
     for rho in densities {
-      let dense = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
-      let sparse = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
-      dense.setDeviationDensity(rho)
-      sparse.setDeviationDensity(rho)
-      dense.ws.sparseDecoder.policy = .always(.dense)
-      sparse.ws.sparseDecoder.policy = .always(.sparse)
-      let (td, ts) = try timeInterleaved(dense, sparse, repeats: repeats)
-      let measured = sparse.ws.sparseDecoder.density
-      let auto: DecoderPath =
-        measured <= DecoderPolicy.measuredCrossover(inputDim: d, latentDim: dl) ? .sparse : .dense
+      // one step per decoder path, then one on the automatic policy (untimed: it names the path a run takes)
+      let paths: [DecoderPath] = [.dense, .sparse, .lut]
+      let steps = paths.map { _ in
+        BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
+      }
+      for (s, path) in zip(steps, paths) {
+        s.setDeviationDensity(rho)
+        s.ws.sparseDecoder.policy = .always(path)
+      }
+      let t = try timeInterleaved(steps, repeats: repeats)
+      let (td, ts, tl) = (t[0], t[1], t[2])
+      let measured = steps[1].ws.sparseDecoder.density
+      let automatic = BenchmarkStep(architecture: .bae, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
+      automatic.setDeviationDensity(rho)
+      try automatic.step()
+      let auto = automatic.ws.sparseDecoder.path
+      let ta = t[paths.firstIndex(of: auto) ?? 0]
       points.append(
         DecoderDensityPoint(
           targetDensity: rho, measuredDensity: measured, denseStepMs: td * 1e3, sparseStepMs: ts * 1e3,
-          denseToBound: td / bound, sparseToBound: ts / bound, automaticPath: auto.rawValue))
+          lutStepMs: tl * 1e3, denseToBound: td / bound, sparseToBound: ts / bound, lutToBound: tl / bound,
+          automaticPath: auto.rawValue, automaticToBound: ta / bound))
       progress(
         String(
           format:
-            "BAE λ=0, deviation density %.3f (asked %.2f): dense %.1f ms (%.2f× bound), sparse %.1f ms (%.2f× bound)",
-          measured, rho, td * 1e3, td / bound, ts * 1e3, ts / bound))
+            "BAE λ=0, deviation density %.3f (asked %.2f): dense %.1f ms (%.2f× bound), sparse %.1f ms (%.2f× bound), lut %.1f ms (%.2f× bound), auto %@",
+          measured, rho, td * 1e3, td / bound, ts * 1e3, ts / bound, tl * 1e3, tl / bound, auto.rawValue))
     }
     var crossover: Double? = nil
     for (p, q) in zip(points, points.dropFirst()) {
@@ -123,17 +136,8 @@ public enum SparseDecoderBenchmark {
     let topSparse = BenchmarkStep(architecture: .topk, inputDim: d, latentDim: dl, rows: n, lambda: 0, lr: 1e-6)
     topDense.ws.sparseDecoder.policy = .always(.dense)
     topSparse.ws.sparseDecoder.policy = .always(.sparse)
-    let steps = [core, topDense, topSparse]
-    for s in steps { try s.step() }
-    var times = [[Double]](repeating: [], count: steps.count)
-    for _ in 0..<Swift.max(1, repeats) {
-      for (i, s) in steps.enumerated() {
-        let t = now()
-        try s.step()
-        times[i].append(now() - t)
-      }
-    }
-    let tc = median(times[0]), tkd = median(times[1]), tks = median(times[2])
+    let times = try timeInterleaved([core, topDense, topSparse], repeats: repeats)
+    let tc = times[0], tkd = times[1], tks = times[2]
     progress(
       String(
         format: "TopK dense %.1f ms, TopK sparse %.1f ms, BAE core (%@ decoder) %.1f ms: TopK/BAE %.2f", tkd * 1e3,

@@ -113,20 +113,24 @@ public struct ArchitectureStepResult: Codable, Sendable {
   public var kernelPaths: [String: String]
 }
 
-/// Medians of two steps timed alternately after one warm-up each (load drifts hit both alike).
-func timeInterleaved(_ a: BenchmarkStep, _ b: BenchmarkStep, repeats: Int) throws -> (Double, Double) {
-  try a.step()
-  try b.step()
-  var ta: [Double] = [], tb: [Double] = []
+/// Medians of steps timed in turn after one warm-up each (load drifts hit them alike), in `steps` order.
+func timeInterleaved(_ steps: [BenchmarkStep], repeats: Int) throws -> [Double] {
+  for s in steps { try s.step() }
+  var times = [[Double]](repeating: [], count: steps.count)
   for _ in 0..<Swift.max(1, repeats) {
-    var t = now()
-    try a.step()
-    ta.append(now() - t)
-    t = now()
-    try b.step()
-    tb.append(now() - t)
+    for (i, s) in steps.enumerated() {
+      let t = now()
+      try s.step()
+      times[i].append(now() - t)
+    }
   }
-  return (median(ta), median(tb))
+  return times.map(median)
+}
+
+/// `timeInterleaved` for two steps.
+func timeInterleaved(_ a: BenchmarkStep, _ b: BenchmarkStep, repeats: Int) throws -> (Double, Double) {
+  let t = try timeInterleaved([a, b], repeats: repeats)
+  return (t[0], t[1])
 }
 
 /// Writes n code rows as the C kernel benchmark reads them (scripts/bench_kernels.c, `forms` and `once` with

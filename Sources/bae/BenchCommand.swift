@@ -27,7 +27,7 @@ struct BenchStepCommand: ParsableCommand {
   var decoder: DecoderChoice = .auto
   @Flag(
     help:
-      "Time the sparse decoder against the dense one: BAE steps (λ = 0) on synthetic codes of 1/5/10/30 % deviation density vs the dense bound 10·n·d·d'/sgemm-rate, and TopK on both paths vs the BAE core step."
+      "Time the decoder paths against each other: BAE steps (λ = 0) on synthetic codes of 1/5/10/30 % deviation density on the dense, sparse and LUT decoders and the path auto takes, vs the dense bound 10·n·d·d'/sgemm-rate; and TopK on both paths vs the BAE core step."
   )
   var decoderSweep = false
   @Flag(help: "Print JSON.") var json = false
@@ -77,8 +77,10 @@ struct BenchStepCommand: ParsableCommand {
       for p in r.points {
         print(
           String(
-            format: "  BAE λ=0  density %.3f   dense %8.1f ms (%.2f× bound)   sparse %8.1f ms (%.2f× bound)   auto: %@",
-            p.measuredDensity, p.denseStepMs, p.denseToBound, p.sparseStepMs, p.sparseToBound, p.automaticPath))
+            format:
+              "  BAE λ=0  density %.3f   dense %8.1f ms (%.2f× bound)   sparse %8.1f ms (%.2f× bound)   lut %8.1f ms (%.2f× bound)   auto: %@ (%.2f× bound)",
+            p.measuredDensity, p.denseStepMs, p.denseToBound, p.sparseStepMs, p.sparseToBound, p.lutStepMs,
+            p.lutToBound, p.automaticPath, p.automaticToBound))
       }
       print("  crossover density: " + (r.crossoverDensity.map { String(format: "%.3f", $0) } ?? "none in range"))
       print(
