@@ -56,6 +56,13 @@ struct BenchStepCommand: ParsableCommand {
     print(String(decoding: try enc.encode(r), as: UTF8.self))
   }
 
+  func validate() throws {
+    guard (1...1024).contains(threads) else {
+      throw ValidationError(
+        "--threads \(threads): must be between 1 and 1024 (BLAS and kernel threads of this process)")
+    }
+  }
+
   func run() throws {
     BLAS.threads = threads
     let paths = MachineInfo.kernelPaths.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(

@@ -124,6 +124,18 @@ final class CLIBadInputTests: XCTestCase {
     try CLI.succeed(train(data, out: out) + ["--batch-size", "1", "--covariance-weight", "0", "--steps", "3"])
   }
 
+  func testBenchStepRejectsANonPositiveLambdaAndBadThreads() throws {
+    // λ = 0 once reached the covariance timing with no covariance buffers: a null dereference (signal 11)
+    let shape = ["bench", "step", "--dim", "64", "--latent", "128", "--rows", "64", "--repeats", "1"]
+    for bad in ["0", "-3", "100000"] { try CLI.fail(shape + ["--threads=\(bad)"], mentioning: ["--threads"]) }
+    for bad in ["0", "-1e-7", "nan", "inf"] {
+      try CLI.fail(shape + ["--lambda=\(bad)"], mentioning: ["--lambda", "finite number > 0"])
+      try CLI.fail(
+        ["bench", "scaling", "--dim", "64", "--latent", "128", "--rows", "64", "--lambda=\(bad)"],
+        mentioning: ["--lambda"])
+    }
+  }
+
   func testFortranOrderNpyIsRejectedNamingFileAndOrder() throws {
     let dir = try makeTemporaryDirectory(self, "fortran")
     let url = dir.appendingPathComponent("fortran.npy")
