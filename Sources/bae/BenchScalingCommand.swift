@@ -44,6 +44,13 @@ struct BenchScalingCommand: ParsableCommand {
     for w in weak where parseWeak(w) == nil {
       throw ValidationError("--weak '\(w)': expected RANKS=PATH, e.g. 2=runs/w2/metrics.jsonl")
     }
+    guard warmup >= 0 else { throw ValidationError("--warmup \(warmup): must be ≥ 0 steps") }
+    guard clusterLatency.isFinite, clusterLatency >= 0 else {
+      throw ValidationError("--cluster-latency \(clusterLatency): must be a finite number of seconds ≥ 0")
+    }
+    guard clusterBandwidth.isFinite, clusterBandwidth > 0 else {
+      throw ValidationError("--cluster-bandwidth \(clusterBandwidth): must be a finite number of bytes/s > 0")
+    }
   }
 
   var worldSizes: [Int]? {

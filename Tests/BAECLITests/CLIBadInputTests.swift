@@ -124,7 +124,7 @@ final class CLIBadInputTests: XCTestCase {
     try CLI.succeed(train(data, out: out) + ["--batch-size", "1", "--covariance-weight", "0", "--steps", "3"])
   }
 
-  func testBenchStepRejectsANonPositiveLambdaAndBadThreads() throws {
+  func testBenchCommandsRejectOutOfRangeNumbers() throws {
     // λ = 0 once reached the covariance timing with no covariance buffers: a null dereference (signal 11)
     let shape = ["bench", "step", "--dim", "64", "--latent", "128", "--rows", "64", "--repeats", "1"]
     for bad in ["0", "-3", "100000"] { try CLI.fail(shape + ["--threads=\(bad)"], mentioning: ["--threads"]) }
@@ -133,6 +133,13 @@ final class CLIBadInputTests: XCTestCase {
       try CLI.fail(
         ["bench", "scaling", "--dim", "64", "--latent", "128", "--rows", "64", "--lambda=\(bad)"],
         mentioning: ["--lambda"])
+    }
+    let scaling = ["bench", "scaling", "--dim", "64", "--latent", "128", "--rows", "64", "--repeats", "1"]
+    for (flag, bad) in [
+      ("--warmup", "-1"), ("--cluster-latency", "-1"), ("--cluster-latency", "nan"), ("--cluster-bandwidth", "0"),
+      ("--cluster-bandwidth", "inf"),
+    ] {
+      try CLI.fail(scaling + ["\(flag)=\(bad)"], mentioning: [flag])
     }
   }
 
