@@ -29,6 +29,17 @@ struct StoreBenchCommand: ParsableCommand {
   @Flag(name: .long, help: "Print JSON instead of a table.")
   var json = false
 
+  func validate() throws {
+    // the synthetic set is rows·dim floats in memory (and encoded copies): at most 2^30 floats (4 GiB)
+    guard rows > 0, dim > 0, rows <= (1 << 30) / dim else {
+      throw ValidationError("--rows \(rows) --dim \(dim): both must be ≥ 1 with rows·dim ≤ 2^30 floats (4 GiB)")
+    }
+    guard maxRows > 0 else { throw ValidationError("--max-rows \(maxRows): must be ≥ 1") }
+    guard seconds.isFinite, seconds > 0, seconds <= 3600 else {
+      throw ValidationError("--seconds \(seconds): must be a number of seconds in (0, 3600]")
+    }
+  }
+
   func run() throws {
     var sets: [(String, [Float], Int)] = [
       ("gaussian \(rows)x\(dim)", StoreBenchmark.gaussian(count: rows * dim, seed: 1), dim)

@@ -143,6 +143,19 @@ final class CLIBadInputTests: XCTestCase {
     }
   }
 
+  func testBenchStoreRejectsOutOfRangeNumbers() throws {
+    // --dim 0 and a rows·dim overflow once trapped (signal), --seconds inf never ended, --level 100 was clamped silently
+    let store = ["bench", "store", "--rows", "64", "--dim", "8", "--seconds", "0.01"]
+    for (flag, bad) in [
+      ("--dim", "0"), ("--rows", "0"), ("--rows", "99999999999"), ("--max-rows", "0"), ("--seconds", "inf"),
+      ("--seconds", "nan"), ("--seconds", "-1"), ("--level", "100"), ("--level", "-200000"),
+    ] {
+      try CLI.fail(store + ["\(flag)=\(bad)"], mentioning: [flag])
+    }
+    try CLI.fail(
+      ["pack", "--level=23", "--input", "x.npy", "--dtype", "f16", "--out", "y"], mentioning: ["--level", "22"])
+  }
+
   func testFortranOrderNpyIsRejectedNamingFileAndOrder() throws {
     let dir = try makeTemporaryDirectory(self, "fortran")
     let url = dir.appendingPathComponent("fortran.npy")
