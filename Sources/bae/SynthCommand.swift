@@ -19,6 +19,14 @@ struct SynthCommand: ParsableCommand {
   func validate() throws {
     guard bits > 0, dim > 0, rows > 0 else { throw ValidationError("--bits, --dim and --rows must be ≥ 1") }
     guard noise >= 0 else { throw ValidationError("--noise must be ≥ 0") }
+    // rows × dim values, bits × dim directions and rows × bits codes as floats, before anything is allocated
+    let need = 4 * (Double(rows) * Double(dim) + Double(bits) * Double(dim) + Double(rows) * Double(bits))
+    guard need <= MemoryBudget.limitBytes else {
+      let gib = { (b: Double) in String(format: "%.1f GiB", b / 1_073_741_824) }
+      throw ValidationError(
+        "--rows \(rows) --dim \(dim) --bits \(bits): about \(gib(need)), more than this machine's \(gib(MemoryBudget.limitBytes)); write fewer rows per file (or set BAE_MEMORY_LIMIT_BYTES)"
+      )
+    }
   }
 
   func run() throws {

@@ -143,7 +143,7 @@ final class CLIBadInputTests: XCTestCase {
     }
   }
 
-  func testBenchStoreRejectsOutOfRangeNumbers() throws {
+  func testBenchStoreAndSynthRejectOutOfRangeNumbers() throws {
     // --dim 0 and a rows·dim overflow once trapped (signal), --seconds inf never ended, --level 100 was clamped silently
     let store = ["bench", "store", "--rows", "64", "--dim", "8", "--seconds", "0.01"]
     for (flag, bad) in [
@@ -151,6 +151,12 @@ final class CLIBadInputTests: XCTestCase {
       ("--seconds", "nan"), ("--seconds", "-1"), ("--level", "100"), ("--level", "-200000"),
     ] {
       try CLI.fail(store + ["\(flag)=\(bad)"], mentioning: [flag])
+    }
+    let dir = try makeTemporaryDirectory(self, "synth-size")
+    for (rows, dim) in [("99999999999", "4"), ("99999999", "99999999")] {  // both aborted allocating
+      try CLI.fail(
+        ["synth", "--bits", "4", "--dim", dim, "--rows", rows, "--out", dir.appendingPathComponent("s.npy").path],
+        mentioning: ["--rows \(rows)", "GiB"])
     }
     try CLI.fail(
       ["pack", "--level=23", "--input", "x.npy", "--dtype", "f16", "--out", "y"], mentioning: ["--level", "22"])
