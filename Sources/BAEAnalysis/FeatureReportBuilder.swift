@@ -35,6 +35,7 @@ public enum AnalysisError: Error, CustomStringConvertible {
   case widthMismatch(data: String, found: Int, model: String, expected: Int)
   case judgeNeedsTokens(data: String)
   case judgeGaveUp(consecutiveFailures: Int, last: String)
+  case topKBeyondFeatures(topK: Int, features: Int, model: String)
 
   /// What went wrong and what to do, in one line for the CLI.
   public var description: String {
@@ -47,6 +48,8 @@ public enum AnalysisError: Error, CustomStringConvertible {
         "\(data): the judge needs token contexts but no tokens were found; pass --tokens P.tokens.tsv or pack the dataset with --tokens"
     case let .judgeGaveUp(n, last):
       return "judge failed on \(n) features in a row, stopping (last error: \(last)); the partial report was kept"
+    case let .topKBeyondFeatures(topK, features, model):
+      return "--top \(topK): the model in \(model) has \(features) features; pass --top between 1 and \(features)"
     }
   }
 }
@@ -69,6 +72,9 @@ public enum FeatureReportBuilder {
     }
     let n = options.maxRows > 0 ? min(options.maxRows, source.rowCount) : source.rowCount
     let width = model.architecture.isBinary ? model.codeBits : model.latentDim
+    guard options.topK <= width else {
+      throw AnalysisError.topKBeyondFeatures(topK: options.topK, features: width, model: modelDirectory.path)
+    }
     let chunk = min(options.chunk, max(1, n))
     let values: any FeatureValueSource =
       options.randomCodes

@@ -158,6 +158,16 @@ final class CLIBadInputTests: XCTestCase {
         ["synth", "--bits", "4", "--dim", dim, "--rows", rows, "--out", dir.appendingPathComponent("s.npy").path],
         mentioning: ["--rows \(rows)", "GiB"])
     }
+    // --top beyond the model's features once tripped a precondition in the sampler (signal)
+    let data = dir.appendingPathComponent("d.npy"), run = dir.appendingPathComponent("run")
+    try CLI.succeed(["synth", "--bits", "4", "--dim", "8", "--rows", "256", "--out", data.path])
+    try CLI.succeed(train(data, out: run))  // 32 features
+    try CLI.fail(
+      [
+        "features", "--model", run.path, "--data", data.path, "--top", "33", "--out",
+        dir.appendingPathComponent("f").path,
+      ],
+      mentioning: ["--top 33", "32 features"])
     try CLI.fail(
       ["pack", "--level=23", "--input", "x.npy", "--dtype", "f16", "--out", "y"], mentioning: ["--level", "22"])
   }
