@@ -2,7 +2,8 @@
 // each one replaces, on a random code of a given density; built and run by scripts/bench_sparse_kernels.sh.
 //   bench_sparse_kernels time REPS PATH N D DL DENSITY    median ms per op on PATH (1 portable, 3 avx2)
 //   bench_sparse_kernels once PATH OP N D DL DENSITY      one call of OP (for callgrind --toggle-collect)
-// OP: pattern (pattern + columns), transpose, gather-add, gather-dot, scatter, sgemm (the dense x̂ product)
+// OP: pattern (pattern + columns), gather-add (x̂ from W_dec in place), gather-dot (∂a), scatter-columns
+// (∂W_dec in place), scatter (∂W_enc's rows), sgemm (the dense x̂ product)
 #include "bench_common.h"
 #include "bae_kernels.h"
 #include "bae_sparse.h"
@@ -15,7 +16,7 @@
 
 typedef struct {
   int64_t n, d, dl;
-  float *v, *w, *wt, *a, *out, *g, *s;
+  float *v, *w, *wt, *a, *out, *g, *s, *scratch, *rowValue, *colValue;
   int64_t *rowStart, *colStart;
   int32_t *colIndex, *rowIndex;
 } problem;
@@ -30,7 +31,7 @@ static problem make(int64_t n, int64_t d, int64_t dl, double density) {
   p.w = malloc((size_t)(d * dl) * sizeof(float));
   p.wt = malloc((size_t)(d * dl) * sizeof(float));
   for (int64_t e = 0; e < d * dl; e++) p.w[e] = (float)(unit() - 0.5);
-  bae_transpose_f32_mt(p.w, d, dl, dl, p.wt, d, 1);
+  p.scratch = malloc((size_t)bae_sparse_scratch_floats(d, dl) * sizeof(float));
   p.a = malloc((size_t)(n * d) * sizeof(float));
   for (int64_t e = 0; e < n * d; e++) p.a[e] = (float)(unit() - 0.5);
   p.out = malloc((size_t)(n * d) * sizeof(float));
@@ -40,21 +41,26 @@ static problem make(int64_t n, int64_t d, int64_t dl, double density) {
   p.colStart = malloc((size_t)(dl + 1) * sizeof(int64_t));
   p.colIndex = malloc((size_t)(n * dl) * sizeof(int32_t));
   p.rowIndex = malloc((size_t)(n * dl) * sizeof(int32_t));
-  bae_sparse_pattern(p.v, n, dl, dl, NULL, p.rowStart, p.colIndex);
-  bae_sparse_columns(p.rowStart, p.colIndex, n, dl, p.colStart, p.rowIndex);
+  p.rowValue = malloc((size_t)(n * dl) * sizeof(float));
+  p.colValue = malloc((size_t)(n * dl) * sizeof(float));
+  bae_sparse_pattern(p.v, n, dl, dl, NULL, p.rowStart, p.colIndex, p.rowValue);
+  bae_sparse_columns(p.rowStart, p.colIndex, p.rowValue, n, dl, p.colStart, p.rowIndex, p.colValue);
   return p;
 }
 
 static void run(problem *p, const char *op) {
   if (strcmp(op, "pattern") == 0) {
-    bae_sparse_pattern(p->v, p->n, p->dl, p->dl, NULL, p->rowStart, p->colIndex);
-    bae_sparse_columns(p->rowStart, p->colIndex, p->n, p->dl, p->colStart, p->rowIndex);
-  } else if (strcmp(op, "transpose") == 0) {
-    bae_transpose_f32_mt(p->w, p->d, p->dl, p->dl, p->wt, p->d, 1);
+    bae_sparse_pattern(p->v, p->n, p->dl, p->dl, NULL, p->rowStart, p->colIndex, p->rowValue);
+    bae_sparse_columns(p->rowStart, p->colIndex, p->rowValue, p->n, p->dl, p->colStart, p->rowIndex, p->colValue);
   } else if (strcmp(op, "gather-add") == 0) {
-    bae_sparse_gather_add_mt(p->rowStart, p->colIndex, p->n, p->v, p->dl, NULL, p->wt, p->d, p->d, p->out, p->d, 1);
+    bae_sparse_decode_mt(p->rowStart, p->colIndex, p->rowValue, p->n, p->dl, NULL, NULL, p->w, p->dl, p->d, p->out,
+                         p->d, p->scratch, 1);
   } else if (strcmp(op, "gather-dot") == 0) {
-    bae_sparse_gather_dot_mt(p->rowStart, p->colIndex, p->n, p->a, p->d, p->wt, p->d, p->d, p->g, p->dl, 1);
+    bae_sparse_column_dot_mt(p->colStart, p->rowIndex, p->dl, p->a, p->d, p->w, p->dl, p->d, p->g, p->dl,
+                             p->scratch, 1);
+  } else if (strcmp(op, "scatter-columns") == 0) {
+    bae_sparse_scatter_columns_mt(p->colStart, p->rowIndex, p->colValue, p->dl, NULL, NULL, p->a, p->d, p->d, p->wt,
+                                  p->dl, p->scratch, 1);
   } else if (strcmp(op, "scatter") == 0) {
     bae_sparse_scatter_mt(p->colStart, p->rowIndex, p->dl, p->v, p->dl, NULL, NULL, p->a, p->d, p->d, p->wt, p->d,
                           1);
@@ -84,7 +90,7 @@ int main(int argc, char **argv) {
   if (bae_kernels_force_path(atoi(argv[3])) != 0) return fprintf(stderr, "path %s unsupported\n", argv[3]), 3;
   openblas_set_num_threads(1);
   problem p = make(atoll(argv[4]), atoll(argv[5]), atoll(argv[6]), atof(argv[7]));
-  const char *ops[] = {"pattern", "transpose", "gather-add", "gather-dot", "scatter", "sgemm"};
+  const char *ops[] = {"pattern", "gather-add", "gather-dot", "scatter-columns", "scatter", "sgemm"};
   printf("sparse kernels: path %s, n %lld d %lld d' %lld, density %.3f (%lld entries), median of %d (ms):",
          bae_kernels_path_name(bae_sparse_path()), (long long)p.n, (long long)p.d, (long long)p.dl,
          (double)p.rowStart[p.n] / (double)(p.n * p.dl), (long long)p.rowStart[p.n], reps);

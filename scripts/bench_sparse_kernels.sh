@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Sparse-decoder kernel microbenchmark: compiles scripts/bench_sparse_kernels.c with the package's C kernel
-# sources and OpenBLAS, then prints median ms per kernel (pattern, transpose, gather-add, gather-dot,
+# sources and OpenBLAS, then prints median ms per kernel (pattern, gather-add, gather-dot, scatter-columns,
 # scatter) beside the dense sgemm that gather-add replaces, for each density, on every path this CPU runs.
 #   scripts/bench_sparse_kernels.sh [reps] [n d d'] [density ...]    defaults: 7 512 576 2304 0.0139 0.01 0.05 0.1 0.3
 #   CC (default clang), CFLAGS (default -O2), OUT (default .build/bench_sparse_kernels)
 # Instruction counts (stable under load) for one call of one kernel, PATH 1 portable / 3 avx2:
-#   valgrind --tool=callgrind --toggle-collect='bae_sparse_gather_add_mt' \
+#   valgrind --tool=callgrind --toggle-collect='bae_sparse_decode_mt' \
 #     .build/bench_sparse_kernels once 3 gather-add 512 576 2304 0.0139
 set -euo pipefail
 cd "$(dirname "$0")/.."

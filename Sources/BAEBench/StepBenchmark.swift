@@ -63,6 +63,22 @@ final class BenchmarkStep {
   let xBuffer: AlignedBuffer<Float>
   var model: Autoencoder { training.model }
   var ws: StepWorkspace { training.workspace }
+  /// Each timed step's seconds per `StepPhases.Phase` while phases are attached (`recordPhases`).
+  var phaseRounds: [[Double]] = []
+
+  /// Attaches a phase clock: every step after this one records its phase times in `phaseRounds`.
+  func recordPhases() {
+    ws.phases = StepPhases(clock: now)
+    phaseRounds = []
+  }
+
+  /// Median milliseconds per phase over the recorded steps (the warm-up step excluded), by phase label.
+  var phaseMedians: [String: Double] {
+    var out: [String: Double] = [:]
+    let timed = phaseRounds.dropFirst()
+    for p in StepPhases.Phase.allCases { out[p.label] = median(timed.map { $0[p.rawValue] }) * 1e3 }
+    return out
+  }
 
   /// lr 0 keeps the parameters (hence code density and the sign matrix) fixed, so every repetition
   /// does the same work; a tiny lr lets the codes move slightly as in real training. For a BAE
@@ -88,6 +104,13 @@ final class BenchmarkStep {
 
   /// One full training step (forward, statistics, backward, Adam, post-step state).
   func step() throws { _ = try training.run(x, step: 0, rowsPerRank: [x.rows]) }
+
+  /// `step`, keeping its phase times in `phaseRounds` when phases are attached.
+  func timedStep() throws {
+    ws.phases?.reset()
+    try step()
+    if let p = ws.phases { phaseRounds.append(p.seconds) }
+  }
 }
 
 /// One architecture's step at a shape, beside the BAE's dense core measured in the same run.
@@ -113,18 +136,24 @@ public struct ArchitectureStepResult: Codable, Sendable {
   public var kernelPaths: [String: String]
 }
 
-/// Medians of steps timed in turn after one warm-up each (load drifts hit them alike), in `steps` order.
-func timeInterleaved(_ steps: [BenchmarkStep], repeats: Int) throws -> [Double] {
-  for s in steps { try s.step() }
-  var times = [[Double]](repeating: [], count: steps.count)
+/// Medians of bodies timed in turn after one warm-up each (load drifts hit them alike), in `bodies` order.
+func timeInterleaved(_ bodies: [() throws -> Void], repeats: Int) throws -> [Double] {
+  for b in bodies { try b() }
+  var times = [[Double]](repeating: [], count: bodies.count)
   for _ in 0..<Swift.max(1, repeats) {
-    for (i, s) in steps.enumerated() {
+    for (i, b) in bodies.enumerated() {
       let t = now()
-      try s.step()
+      try b()
       times[i].append(now() - t)
     }
   }
   return times.map(median)
+}
+
+/// Medians of steps timed in turn after one warm-up each, in `steps` order. A step with a
+/// `StepPhases` attached keeps each timed repetition's phase times in `phaseRounds`.
+func timeInterleaved(_ steps: [BenchmarkStep], repeats: Int) throws -> [Double] {
+  try timeInterleaved(steps.map { s in { try s.timedStep() } }, repeats: repeats)
 }
 
 /// `timeInterleaved` for two steps.

@@ -47,8 +47,11 @@ extension Autoencoder {
   /// `forward` leaving the local moments in `ws.moments` (the training step's form: no allocation).
   func forwardInPlace(_ x: Matrix, _ ws: StepWorkspace, batch: BatchContext?) throws {
     encode(x, ws)
+    ws.phases?.end(.encode)
     try code(ws, rows: x.rows, batch: batch)
+    ws.phases?.end(.code)
     decode(x, ws)
+    ws.phases?.end(.decode)
   }
 
   /// z = x·W_encᵀ + b_enc: (n, m) into ws.codes.
@@ -174,15 +177,17 @@ extension Autoencoder {
     bae_scaled_residual_mt(dxhat.base, x.base, Int64(n * d), scale, Int32(ws.kernelThreads))
     columnSums(dxhat, into: gDecB, threads: ws.kernelThreads)
     if !config.decoderBias { gDecB.buffer.update(repeating: 0) }
-    // ∂W_dec = ∂x̂ᵀ·a: (d, d'); the sparse form builds ∂W_decᵀ in ∂W_enc's slot (m = d'), written last
-    if !sparseDecoderWeightGradient(dxhat, ws, into: gDecW, scratch: Matrix(gEncW.base, rows: dl, cols: d)) {
+    // ∂W_dec = ∂x̂ᵀ·a: (d, d')
+    if !sparseDecoderWeightGradient(dxhat, ws, into: gDecW) {
       BLAS.gemm(dxhat, .transposed, decoderInput(ws, rows: n), .none, into: gDecW)
     }
     // AuxK: ∂W_dec += ∂êᵀ·a_aux (before a_aux's buffer is reused for ∂L_aux/∂a_aux)
     if let aux { BLAS.gemm(aux.residualGrad, .transposed, aux.activations, .none, into: gDecW, beta: 1) }
+    ws.phases?.end(.decoderGradient)
     // ∂L/∂a = ∂x̂·W_dec: (n, d')
     let ga = Matrix(ws.valueGrad, rows: n, cols: dl)
     if !sparseValueGradient(dxhat, ws, into: ga) { BLAS.gemm(dxhat, .none, decoderWeight, .none, into: ga) }
+    ws.phases?.end(.valueGradient)
 
     // ∂L/∂z: (n, m), in place, through the kind's code function
     let gz: Matrix
@@ -192,9 +197,11 @@ extension Autoencoder {
       sparseCodeBackward(ws, rows: n, globalRows: bigN, upstream: ga, aux: aux, into: grads)
       gz = ga
     }
+    ws.phases?.end(.codeGradient)
     columnSums(gz, into: gEncB, threads: ws.kernelThreads)
     // ∂W_enc = (∂L/∂z)ᵀ·x: (m, d)
     if !sparseEncoderWeightGradient(gz, x, ws, into: gEncW) { BLAS.gemm(gz, .transposed, x, .none, into: gEncW) }
+    ws.phases?.end(.encoderGradient)
   }
 }
 

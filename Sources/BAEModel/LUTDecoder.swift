@@ -5,28 +5,19 @@
 import BAETensor
 import CBAEKernels
 
-extension SparseDecoderState {
-  /// Grows the per-thread scratch to `threads` (the first step at a new thread count allocates; later
-  /// steps do not).
-  func reserveLUTScratch(threads: Int) {
-    let need = threads * lutScratchPerThread
-    if lutScratch.count < need { lutScratch = AlignedBuffer(count: need) }
-  }
-}
-
 extension Autoencoder {
   /// x̂ = b_dec + h·W_decᵀ: (n, d) into `xhat` from the row-packed local code (ws.localBits) and W_dec: (d, d')
   /// read in place (the kernel gathers each table set's 64 latents × 32 outputs into its scratch).
   func lutDecode(_ ws: StepWorkspace, rows n: Int, into xhat: Matrix) {
     let sd = ws.sparseDecoder, d = inputDim, dl = latentDim, threads = ws.kernelThreads
     precondition(sd.lutApplies && xhat.cols == d, "LUT decoder: a 1-bit BAE, x̂ (\(xhat.rows), \(xhat.cols))")
-    sd.reserveLUTScratch(threads: threads)
+    sd.reserveScratch(threads: threads)
     let w = decoderWeight
     let status = bae_lut_product_mt(
       ws.localBits.baseAddress, Int64(n), Int64(ws.rowWords), Int64(dl), w.base, Int64(w.ld), Int64(d),
-      decoderBias.base, xhat.base, Int64(xhat.ld), Int32(BAE_LUT_SOURCE_TRANSPOSED), sd.lutScratch.baseAddress,
-      Int64(sd.lutScratch.count), Int32(threads))
-    precondition(status == 0, "LUT decoder: no scratch (\(sd.lutScratch.count) floats)")
+      decoderBias.base, xhat.base, Int64(xhat.ld), Int32(BAE_LUT_SOURCE_TRANSPOSED), sd.scratch.baseAddress,
+      Int64(sd.scratch.count), Int32(threads))
+    precondition(status == 0, "LUT decoder: no scratch (\(sd.scratch.count) floats)")
   }
 
   /// ∂W_dec = ∂x̂ᵀ·h: (d, d') into `out`: row j of ∂W_decᵀ is Σ_i h_ij·∂x̂_i, a LUT product over the
@@ -34,15 +25,15 @@ extension Autoencoder {
   func lutDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix) {
     let sd = ws.sparseDecoder, n = dxhat.rows, d = inputDim, dl = latentDim, threads = ws.kernelThreads
     precondition(out.rows == d && out.cols == dl, "∂W_dec (\(out.rows), \(out.cols))")
-    sd.reserveLUTScratch(threads: threads)
+    sd.reserveScratch(threads: threads)
     let wpc = (n + 63) / 64
     bae_transpose_bits_mt(
       ws.localBits.baseAddress, Int64(n), Int64(dl), Int64(ws.rowWords), sd.lutColumnBits.baseAddress, Int64(wpc),
       Int32(threads))
     let status = bae_lut_product_mt(
       sd.lutColumnBits.baseAddress, Int64(dl), Int64(wpc), Int64(n), dxhat.base, Int64(dxhat.ld), Int64(d), nil,
-      out.base, Int64(out.ld), Int32(BAE_LUT_OUTPUT_TRANSPOSED), sd.lutScratch.baseAddress,
-      Int64(sd.lutScratch.count), Int32(threads))
-    precondition(status == 0, "LUT decoder: no scratch (\(sd.lutScratch.count) floats)")
+      out.base, Int64(out.ld), Int32(BAE_LUT_OUTPUT_TRANSPOSED), sd.scratch.baseAddress,
+      Int64(sd.scratch.count), Int32(threads))
+    precondition(status == 0, "LUT decoder: no scratch (\(sd.scratch.count) floats)")
   }
 }

@@ -1,6 +1,6 @@
 // The sparse decoder (Documentation/Method.md, "Sparse decoder"): when few entries of the decoder input
 // a: (n, d') differ from a per-latent centre μ (0 for an SAE, the rounded mean code for a BAE),
-// x̂ = (b_dec + W_dec·μ) + Σ_{j∈S_i} (a_ij − μ_j)·w_j is a gather-add over rows of W_decᵀ, and ∂W_dec,
+// x̂ = (b_dec + W_dec·μ) + Σ_{j∈S_i} (a_ij − μ_j)·w_j adds columns of W_dec (read in place), and ∂W_dec,
 // ∂a (SAE) and ∂W_enc (SAE) follow the same pattern S, instead of dense GEMMs. Each step picks sparse by
 // the measured density |S|/(n·d'), else the lookup-table products of a 1-bit BAE (LUTDecoder.swift), else
 // dense GEMMs; all give the same results up to float rounding.
@@ -53,55 +53,70 @@ public final class SparseDecoderState: @unchecked Sendable {
   /// Whether the LUT decoder can run for this model (a BAE with k = 1: its decoder input is bits).
   public let lutApplies: Bool
 
-  /// W_decᵀ: (d', d), refreshed by every sparse forward
-  let transposedDecoder: AlignedBuffer<Float>
-  /// CSR pattern: rowStart (capacity + 1), columnIndex (capacity·d')
+  /// CSR pattern: rowStart (capacity + 1), columnIndex (capacity·d'), and each entry's a_ij − μ_j (capacity·d')
   let rowStart: AlignedBuffer<Int64>
   let columnIndex: AlignedBuffer<Int32>
-  /// CSC pattern: columnStart (d' + 1), rowIndex (capacity·d')
+  let rowValue: AlignedBuffer<Float>
+  /// CSC pattern: columnStart (d' + 1), rowIndex (capacity·d'), and the entries' values in that order
   let columnStart: AlignedBuffer<Int64>
   let rowIndex: AlignedBuffer<Int32>
-  /// BAE: the centre μ (rounded local mean code, 0/1): (d'); the base b_dec + W_dec·μ: (d);
+  let columnValue: AlignedBuffer<Float>
+  /// BAE: the centre μ (rounded local mean code, 0/1): (d');
   /// Σ_i ∂x̂_i: (d)
   let center: AlignedBuffer<Float>
-  let base: AlignedBuffer<Float>
+  /// BAE: μ packed as one code row (row words)
+  let centerBits: AlignedBuffer<UInt64>
   let columnSum: AlignedBuffer<Float>
   /// LUT: column-packed local code h: (d', ceil(capacity/64)) words
   let lutColumnBits: AlignedBuffer<UInt64>
-  /// LUT: floats of scratch one thread needs for either product at up to `capacity` rows
-  let lutScratchPerThread: Int
-  /// LUT: per-thread scratch (tables, gathered W_dec rows, running sums), `lutScratchPerThread` each;
-  /// grown (once) to the step's threads
-  var lutScratch: AlignedBuffer<Float>
+  /// Floats of scratch one thread needs for any product of the sparse or LUT path at up to `capacity` rows
+  let scratchPerThread: Int
+  /// Per-thread scratch, `scratchPerThread` each: the sparse kernels' blocks of W_dec columns or ∂W_dec
+  /// sums, the LUT products' tables, gathered W_dec rows and running sums; grown (once) to the step's threads
+  var scratch: AlignedBuffer<Float>
 
   init(layout: ParameterLayout, architecture: Architecture, capacity: Int) {
     let d = layout.inputDim, dl = layout.latentDim
     let bae = architecture == .bae
     applies = !bae || layout.bitsPerFeature == 1
     let on = applies
-    transposedDecoder = AlignedBuffer(count: on ? dl * d : 0)
     rowStart = AlignedBuffer(count: on ? capacity + 1 : 0)
     columnIndex = AlignedBuffer(count: on ? capacity * dl : 0)
+    rowValue = AlignedBuffer(count: on ? capacity * dl : 0)
     columnStart = AlignedBuffer(count: on ? dl + 1 : 0)
     rowIndex = AlignedBuffer(count: on ? capacity * dl : 0)
+    columnValue = AlignedBuffer(count: on ? capacity * dl : 0)
     center = AlignedBuffer(count: on && bae ? dl : 0)
-    base = AlignedBuffer(count: on && bae ? d : 0)
+    centerBits = AlignedBuffer(count: on && bae ? Int(bae_row_words(Int64(layout.codeBits))) : 0)
     columnSum = AlignedBuffer(count: on && bae ? d : 0)
     lutApplies = bae && layout.bitsPerFeature == 1
     lutColumnBits = AlignedBuffer(count: lutApplies ? dl * ((capacity + 63) / 64) : 0)
-    lutScratchPerThread = lutApplies ? Self.lutScratchFloats(latentDim: dl, capacity: capacity) : 0
-    lutScratch = AlignedBuffer(count: lutScratchPerThread)
+    scratchPerThread = Self.scratchFloats(
+      inputDim: d, latentDim: dl, capacity: capacity, sparse: on, lut: lutApplies)
+    scratch = AlignedBuffer(count: scratchPerThread)
   }
 
-  /// Per-thread LUT scratch for x̂ ((n, d') code rows) and ∂W_dec ((d', n) code columns), n ≤ capacity.
-  static func lutScratchFloats(latentDim dl: Int, capacity: Int) -> Int {
-    Int(max(bae_lut_scratch_floats(Int64(capacity), Int64(dl)), bae_lut_scratch_floats(Int64(dl), Int64(capacity))))
+  /// Per-thread scratch: the sparse kernels' (bae_sparse_scratch_floats) and the LUT products' for x̂
+  /// ((n, d') code rows) and ∂W_dec ((d', n) code columns), n ≤ capacity.
+  static func scratchFloats(inputDim d: Int, latentDim dl: Int, capacity: Int, sparse: Bool, lut: Bool) -> Int {
+    let columns = sparse ? Int(bae_sparse_scratch_floats(Int64(d), Int64(dl))) : 0
+    guard lut else { return columns }
+    return max(
+      columns,
+      Int(max(bae_lut_scratch_floats(Int64(capacity), Int64(dl)), bae_lut_scratch_floats(Int64(dl), Int64(capacity)))))
   }
 
-  /// Bytes the sparse decoder adds to a workspace of `capacity` rows (for memory estimates).
+  /// Grows the per-thread scratch to `threads` (the first step at a new thread count allocates; later
+  /// steps do not).
+  func reserveScratch(threads: Int) {
+    let need = threads * scratchPerThread
+    if scratch.count < need { scratch = AlignedBuffer(count: need) }
+  }
+
+  /// Bytes the sparse decoder adds to a workspace of `capacity` rows on one thread (for memory estimates).
   public static func bytes(inputDim d: Int, latentDim dl: Int, capacity: Int) -> Int {
-    dl * d * 4 + 2 * capacity * dl * 4 + (capacity + dl + 2) * 8 + (dl + 2 * d) * 4 + dl * ((capacity + 63) / 64) * 8
-      + lutScratchFloats(latentDim: dl, capacity: capacity) * 4
+    4 * capacity * dl * 4 + (capacity + dl + 2) * 8 + (dl + d) * 4 + (dl + 63) / 64 * 8 + dl * ((capacity + 63) / 64) * 8
+      + scratchFloats(inputDim: d, latentDim: dl, capacity: capacity, sparse: true, lut: true) * 4
   }
 
   var isSparse: Bool { path == .sparse }
@@ -142,69 +157,59 @@ extension Autoencoder {
     }
     guard sd.isSparse else { return false }
 
-    // S: entries of the decoder input away from the centre (an SAE's pass mask, whose support holds a's)
+    // S: entries of the decoder input away from the centre, with their values a_ij − μ_j: a BAE's from its
+    // row-packed bits, an SAE's from its pass mask (whose support holds the activations)
     let values = decoderInput(ws, rows: n)
-    let patternSource: UnsafeMutablePointer<Float>
     var centre: UnsafePointer<Float>? = nil
     if sd.hasCenter {
+      for word in 0..<ws.rowWords { sd.centerBits[word] = 0 }
+      for j in 0..<dl where 2 * Int(ws.counts[j]) > n { sd.centerBits[j / 64] |= 1 << UInt64(j % 64) }
       for j in 0..<dl { sd.center[j] = 2 * Int(ws.counts[j]) > n ? 1 : 0 }
       centre = UnsafePointer(sd.center.baseAddress)
-      patternSource = values.base
+      _ = bae_sparse_pattern_bits(
+        ws.localBits.baseAddress, Int64(n), Int64(dl), Int64(ws.rowWords), sd.centerBits.baseAddress,
+        sd.rowStart.baseAddress, sd.columnIndex.baseAddress, sd.rowValue.baseAddress)
     } else {
-      patternSource = ws.mask.baseAddress
+      _ = bae_sparse_pattern(
+        ws.mask.baseAddress, Int64(n), Int64(dl), Int64(dl), nil, sd.rowStart.baseAddress, sd.columnIndex.baseAddress,
+        nil)
+      bae_sparse_gather_values(
+        sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), values.base, Int64(values.ld),
+        sd.rowValue.baseAddress)
     }
-    _ = bae_sparse_pattern(
-      patternSource, Int64(n), Int64(dl), Int64(dl), centre, sd.rowStart.baseAddress, sd.columnIndex.baseAddress)
     bae_sparse_columns(
-      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), Int64(dl), sd.columnStart.baseAddress,
-      sd.rowIndex.baseAddress)
+      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, sd.rowValue.baseAddress, Int64(n), Int64(dl),
+      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, sd.columnValue.baseAddress)
+    // every row: b_dec (+ W_dec·μ for a BAE, once per chunk of outputs) + its entries
     let w = decoderWeight
-    bae_transpose_f32_mt(w.base, Int64(d), Int64(dl), Int64(w.ld), sd.transposedDecoder.baseAddress, Int64(d), threads)
-
-    // every row starts from b_dec (+ W_dec·μ for a BAE: one (1, d') × (d', d) product per batch)
-    let start: UnsafeMutablePointer<Float>
-    if sd.hasCenter {
-      let b = Matrix(sd.base, rows: 1, cols: d)
-      b.row(0).update(from: decoderBias.base, count: d)
-      BLAS.gemm(
-        Matrix(sd.center, rows: 1, cols: dl), .none, Matrix(sd.transposedDecoder, rows: dl, cols: d), .none,
-        into: b, beta: 1)
-      start = b.base
-    } else {
-      start = decoderBias.base
-    }
-    for i in 0..<n { xhat.row(i).update(from: start, count: d) }
-    bae_sparse_gather_add_mt(
-      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), values.base, Int64(values.ld), centre,
-      sd.transposedDecoder.baseAddress, Int64(d), Int64(d), xhat.base, Int64(xhat.ld), threads)
+    sd.reserveScratch(threads: ws.kernelThreads)
+    bae_sparse_decode_mt(
+      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, sd.rowValue.baseAddress, Int64(n), Int64(dl), centre,
+      decoderBias.base, w.base, Int64(w.ld), Int64(d), xhat.base, Int64(xhat.ld), sd.scratch.baseAddress, threads)
     return true
   }
 
-  /// ∂W_dec = ∂x̂ᵀ·a: (d, d') over the pattern when this step is sparse: row j of ∂W_decᵀ is
-  /// μ_j·Σ_i ∂x̂_i + Σ_{i: j∈S_i} (a_ij − μ_j)·∂x̂_i, built in `scratch` (d', d), then transposed into
-  /// `out` (the LUT path builds it from tables). Returns false for the dense path. `scratch` may be
-  /// ∂W_enc's slot: it is written later.
-  func sparseDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix, scratch: Matrix) -> Bool {
+  /// ∂W_dec = ∂x̂ᵀ·a: (d, d') over the pattern when this step is sparse: column j is
+  /// μ_j·Σ_i ∂x̂_i + Σ_{i: j∈S_i} (a_ij − μ_j)·∂x̂_i, summed for blocks of columns in per-thread scratch and
+  /// stored into `out` (the LUT path builds it from tables). Returns false for the dense path.
+  func sparseDecoderWeightGradient(_ dxhat: Matrix, _ ws: StepWorkspace, into out: Matrix) -> Bool {
     let sd = ws.sparseDecoder
     if sd.path == .lut {
       lutDecoderWeightGradient(dxhat, ws, into: out)
       return true
     }
     guard sd.isSparse else { return false }
-    let n = dxhat.rows, d = inputDim, dl = latentDim, threads = Int32(ws.kernelThreads)
-    precondition(
-      scratch.rows == dl && scratch.cols == d && scratch.ld == d, "scratch (\(scratch.rows), \(scratch.cols))")
-    let values = decoderInput(ws, rows: n)
+    let d = inputDim, dl = latentDim, threads = Int32(ws.kernelThreads)
     var centre: UnsafePointer<Float>? = nil, sums: UnsafePointer<Float>? = nil
     if sd.hasCenter {
       columnSums(dxhat, into: Vector(sd.columnSum, count: d))
       centre = UnsafePointer(sd.center.baseAddress)
       sums = UnsafePointer(sd.columnSum.baseAddress)
     }
-    bae_sparse_scatter_mt(
-      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, Int64(dl), values.base, Int64(values.ld), centre, sums,
-      dxhat.base, Int64(dxhat.ld), Int64(d), scratch.base, Int64(d), threads)
-    bae_transpose_f32_mt(scratch.base, Int64(dl), Int64(d), Int64(d), out.base, Int64(out.ld), threads)
+    sd.reserveScratch(threads: ws.kernelThreads)
+    bae_sparse_scatter_columns_mt(
+      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, sd.columnValue.baseAddress, Int64(dl), centre, sums,
+      dxhat.base, Int64(dxhat.ld), Int64(d), out.base, Int64(out.ld), sd.scratch.baseAddress, threads)
     return true
   }
 
@@ -216,9 +221,11 @@ extension Autoencoder {
     guard sd.isSparse, architecture != .bae, !layout.learnedThreshold else { return false }
     let n = dxhat.rows, d = inputDim
     ga.base.update(repeating: 0, count: n * ga.ld)
-    bae_sparse_gather_dot_mt(
-      sd.rowStart.baseAddress, sd.columnIndex.baseAddress, Int64(n), dxhat.base, Int64(dxhat.ld),
-      sd.transposedDecoder.baseAddress, Int64(d), Int64(d), ga.base, Int64(ga.ld), Int32(ws.kernelThreads))
+    let w = decoderWeight
+    sd.reserveScratch(threads: ws.kernelThreads)
+    bae_sparse_column_dot_mt(
+      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, Int64(latentDim), dxhat.base, Int64(dxhat.ld),
+      w.base, Int64(w.ld), Int64(d), ga.base, Int64(ga.ld), sd.scratch.baseAddress, Int32(ws.kernelThreads))
     return true
   }
 

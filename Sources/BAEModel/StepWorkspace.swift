@@ -78,6 +78,8 @@ public final class StepWorkspace: @unchecked Sendable {
   public let sparseDecoder: SparseDecoderState
   /// AuxK: whether this step has dead latents (then the aux buffers hold this step's values).
   public internal(set) var auxActive = false
+  /// When set, each step adds its phases' times here (benchmarks); nil in training.
+  public var phases: StepPhases? = nil
 
   /// - covariance: allocate the bit-plane buffers of the BAE covariance term.
   public init(config: ModelConfig, capacity: Int, globalCapacity: Int? = nil, covariance: Bool? = nil) {

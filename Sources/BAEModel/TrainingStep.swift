@@ -55,18 +55,23 @@ public final class TrainingStep {
       x.rows == batch.localRows && x.rows <= workspace.capacity && batch.globalRows <= workspace.globalCapacity,
       "step: x has \(x.rows) rows, slice \(batch.localRows), workspace \(workspace.capacity)/\(workspace.globalCapacity)"
     )
+    let phases = workspace.phases
+    phases?.begin()
     try model.forwardInPlace(x, workspace, batch: batch)  // forward
     var stats = try model.globalStatisticsInPlace(
       workspace, batch: batch, covariance: model.config.usesCovariance)  // global statistics
     stats.batchThreshold = workspace.selectedThreshold
+    phases?.end(.statistics)
     let weights = LossWeights.scheduled(model.config, step: step, entropy: stats.entropy)
     model.backward(x, workspace, statistics: stats, weights: weights, into: gradients)  // backward
     // gradient sync: every term was divided by the global N, so the SUM over ranks is the full gradient
     try collectives.sum(gradients.buffer)
+    phases?.end(.gradientSync)
     model.constrainGradient(gradients)  // optimizer step
     adam.update(parameters: model.parameters, gradients: gradients, threads: workspace.kernelThreads)
     model.afterOptimizerStep(
       stats, globalCounts: workspace.positiveCounts.count > 0 ? workspace.positiveCounts : workspace.counts)
+    phases?.end(.update)
     return Outcome(statistics: stats, weights: weights, loss: weights.loss(stats, inputDim: model.inputDim))
   }
 }

@@ -24,19 +24,32 @@ int bae_sparse_path(void) {
 // ---- patterns ----
 
 int64_t bae_sparse_pattern(const float *v, int64_t n, int64_t c, int64_t ldv, const float *center,
-                           int64_t *rowStart, int32_t *colIndex) {
+                           int64_t *rowStart, int32_t *colIndex, float *rowValue) {
   int64_t e = 0;
   for (int64_t i = 0; i < n; i++) {
     rowStart[i] = e;
     const float *r = v + i * ldv;
-    if (center == NULL) {
+    // branch-free: every slot is written, and overwritten unless the entry counts
+    if (center == NULL && rowValue == NULL) {
       for (int64_t j = 0; j < c; j++) {
         colIndex[e] = (int32_t)j;
-        e += r[j] != 0.0f;  // branch-free: the slot is overwritten unless the entry counts
+        e += r[j] != 0.0f;
+      }
+    } else if (center == NULL) {
+      for (int64_t j = 0; j < c; j++) {
+        colIndex[e] = (int32_t)j;
+        rowValue[e] = r[j] - 0.0f;
+        e += r[j] != 0.0f;
+      }
+    } else if (rowValue == NULL) {
+      for (int64_t j = 0; j < c; j++) {
+        colIndex[e] = (int32_t)j;
+        e += r[j] != center[j];
       }
     } else {
       for (int64_t j = 0; j < c; j++) {
         colIndex[e] = (int32_t)j;
+        rowValue[e] = r[j] - center[j];
         e += r[j] != center[j];
       }
     }
@@ -45,8 +58,35 @@ int64_t bae_sparse_pattern(const float *v, int64_t n, int64_t c, int64_t ldv, co
   return e;
 }
 
-void bae_sparse_columns(const int64_t *rowStart, const int32_t *colIndex, int64_t n, int64_t c,
-                        int64_t *colStart, int32_t *rowIndex) {
+int64_t bae_sparse_pattern_bits(const uint64_t *bits, int64_t n, int64_t c, int64_t wpr, const uint64_t *centerBits,
+                                int64_t *rowStart, int32_t *colIndex, float *rowValue) {
+  int64_t e = 0, words = (c + 63) / 64;
+  for (int64_t i = 0; i < n; i++) {
+    rowStart[i] = e;
+    const uint64_t *r = bits + i * wpr;
+    for (int64_t w = 0; w < words; w++) {
+      uint64_t away = r[w] ^ centerBits[w];
+      while (away) {
+        int b = __builtin_ctzll(away);
+        away &= away - 1;
+        colIndex[e] = (int32_t)(w * 64 + b);
+        rowValue[e] = (centerBits[w] >> b) & 1 ? -1.0f : 1.0f;  // h − μ
+        e++;
+      }
+    }
+  }
+  rowStart[n] = e;
+  return e;
+}
+
+void bae_sparse_gather_values(const int64_t *rowStart, const int32_t *colIndex, int64_t n, const float *v,
+                              int64_t ldv, float *rowValue) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t e = rowStart[i]; e < rowStart[i + 1]; e++) rowValue[e] = v[i * ldv + colIndex[e]];
+}
+
+void bae_sparse_columns(const int64_t *rowStart, const int32_t *colIndex, const float *rowValue, int64_t n,
+                        int64_t c, int64_t *colStart, int32_t *rowIndex, float *colValue) {
   // counting sort by column; colStart[j+1] is used as column j's cursor while filling
   memset(colStart, 0, (size_t)(c + 1) * sizeof(int64_t));
   int64_t nnz = rowStart[n];
@@ -55,7 +95,11 @@ void bae_sparse_columns(const int64_t *rowStart, const int32_t *colIndex, int64_
   // fill with cursors starting at colStart[j]; shift the array down by one slot afterwards
   for (int64_t j = c; j > 0; j--) colStart[j] = colStart[j - 1];
   for (int64_t i = 0; i < n; i++)
-    for (int64_t e = rowStart[i]; e < rowStart[i + 1]; e++) rowIndex[colStart[colIndex[e] + 1]++] = (int32_t)i;
+    for (int64_t e = rowStart[i]; e < rowStart[i + 1]; e++) {
+      int64_t slot = colStart[colIndex[e] + 1]++;
+      rowIndex[slot] = (int32_t)i;
+      if (colValue) colValue[slot] = rowValue[e];
+    }
   colStart[0] = 0;
 }
 
@@ -106,35 +150,6 @@ void bae_transpose_f32_mt(const float *a, int64_t rows, int64_t cols, int64_t ld
 }
 
 // ---- portable products ----
-
-static void gather_add_portable(const int64_t *rowStart, const int32_t *colIndex, int64_t i0, int64_t i1,
-                                const float *v, int64_t ldv, const float *center, const float *w, int64_t ldw,
-                                int64_t d, float *out, int64_t ldo) {
-  for (int64_t i = i0; i < i1; i++) {
-    float *o = out + i * ldo;
-    for (int64_t e = rowStart[i]; e < rowStart[i + 1]; e++) {
-      int64_t j = colIndex[e];
-      float coef = v[i * ldv + j] - (center ? center[j] : 0.0f);
-      const float *wr = w + j * ldw;
-      for (int64_t k = 0; k < d; k++) o[k] += coef * wr[k];
-    }
-  }
-}
-
-static void gather_dot_portable(const int64_t *rowStart, const int32_t *colIndex, int64_t i0, int64_t i1,
-                                const float *a, int64_t lda, const float *w, int64_t ldw, int64_t d, float *g,
-                                int64_t ldg) {
-  for (int64_t i = i0; i < i1; i++) {
-    const float *ar = a + i * lda;
-    for (int64_t e = rowStart[i]; e < rowStart[i + 1]; e++) {
-      int64_t j = colIndex[e];
-      const float *wr = w + j * ldw;
-      float s = 0;
-      for (int64_t k = 0; k < d; k++) s += ar[k] * wr[k];
-      g[i * ldg + j] = s;
-    }
-  }
-}
 
 // Starts row j of a scatter's output at center[j]·s (or 0) and returns center[j] (or 0).
 static inline float scatter_start(float *o, const float *center, const float *s, int64_t j, int64_t d) {
@@ -208,27 +223,6 @@ SPARSE_TARGET static inline void axpy_tail(float *o, int64_t k0, int64_t d, cons
 // Entries are taken in chunks of ECH so their coefficients and row pointers sit in small stack arrays.
 #define ECH 64
 
-SPARSE_TARGET static void gather_add_avx2(const int64_t *rowStart, const int32_t *colIndex, int64_t i0, int64_t i1,
-                                          const float *v, int64_t ldv, const float *center, const float *w,
-                                          int64_t ldw, int64_t d, float *out, int64_t ldo) {
-  float coefs[ECH];
-  const float *src[ECH];
-  for (int64_t i = i0; i < i1; i++) {
-    float *o = out + i * ldo;
-    for (int64_t e0 = rowStart[i]; e0 < rowStart[i + 1]; e0 += ECH) {
-      int64_t count = rowStart[i + 1] - e0 < ECH ? rowStart[i + 1] - e0 : ECH;
-      for (int64_t e = 0; e < count; e++) {
-        int64_t j = colIndex[e0 + e];
-        coefs[e] = v[i * ldv + j] - (center ? center[j] : 0.0f);
-        src[e] = w + j * ldw;
-      }
-      int64_t k = 0;
-      for (; k + 32 <= d; k += 32) axpy_block(o, k, 32, coefs, src, count);
-      axpy_tail(o, k, d, coefs, src, count);
-    }
-  }
-}
-
 SPARSE_TARGET static void scatter_avx2(const int64_t *colStart, const int32_t *rowIndex, int64_t j0, int64_t j1,
                                        const float *v, int64_t ldv, const float *center, const float *s,
                                        const float *a, int64_t lda, int64_t d, float *out, int64_t ldo) {
@@ -258,29 +252,6 @@ SPARSE_TARGET static inline float hsum(__m256 x) {
   return _mm_cvtss_f32(s);
 }
 
-SPARSE_TARGET static void gather_dot_avx2(const int64_t *rowStart, const int32_t *colIndex, int64_t i0, int64_t i1,
-                                          const float *a, int64_t lda, const float *w, int64_t ldw, int64_t d,
-                                          float *g, int64_t ldg) {
-  for (int64_t i = i0; i < i1; i++) {
-    const float *ar = a + i * lda;
-    for (int64_t e = rowStart[i]; e < rowStart[i + 1]; e++) {
-      int64_t j = colIndex[e];
-      const float *wr = w + j * ldw;
-      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-      int64_t k = 0;
-      for (; k + 32 <= d; k += 32) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(ar + k), _mm256_loadu_ps(wr + k), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(ar + k + 8), _mm256_loadu_ps(wr + k + 8), s1);
-        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(ar + k + 16), _mm256_loadu_ps(wr + k + 16), s2);
-        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(ar + k + 24), _mm256_loadu_ps(wr + k + 24), s3);
-      }
-      for (; k + 8 <= d; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(ar + k), _mm256_loadu_ps(wr + k), s0);
-      float t = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-      for (; k < d; k++) t = __builtin_fmaf(ar[k], wr[k], t);
-      g[i * ldg + j] = t;
-    }
-  }
-}
 #endif
 
 // ---- threaded entry points: rows (gather) or columns (scatter) split into disjoint ranges ----
@@ -295,32 +266,6 @@ typedef struct {
   int64_t ldo;
   int avx2;
 } sparse_job;
-
-static void gather_add_part(void *ctx, int part, int parts) {
-  const sparse_job *j = ctx;
-  int64_t lo, hi;
-  bae_split(0, j->count, part, parts, 1, &lo, &hi);
-#if BAE_X86
-  if (j->avx2) {
-    gather_add_avx2(j->start, j->index, lo, hi, j->v, j->ldv, j->center, j->w, j->ldw, j->d, j->out, j->ldo);
-    return;
-  }
-#endif
-  gather_add_portable(j->start, j->index, lo, hi, j->v, j->ldv, j->center, j->w, j->ldw, j->d, j->out, j->ldo);
-}
-
-static void gather_dot_part(void *ctx, int part, int parts) {
-  const sparse_job *j = ctx;
-  int64_t lo, hi;
-  bae_split(0, j->count, part, parts, 1, &lo, &hi);
-#if BAE_X86
-  if (j->avx2) {
-    gather_dot_avx2(j->start, j->index, lo, hi, j->a, j->lda, j->w, j->ldw, j->d, j->out, j->ldo);
-    return;
-  }
-#endif
-  gather_dot_portable(j->start, j->index, lo, hi, j->a, j->lda, j->w, j->ldw, j->d, j->out, j->ldo);
-}
 
 static void scatter_part(void *ctx, int part, int parts) {
   const sparse_job *j = ctx;
@@ -340,26 +285,323 @@ static int parts_for(int threads, int64_t count) {
   return count < threads ? (int)(count > 0 ? count : 1) : threads;
 }
 
-void bae_sparse_gather_add_mt(const int64_t *rowStart, const int32_t *colIndex, int64_t n, const float *v,
-                              int64_t ldv, const float *center, const float *w, int64_t ldw, int64_t d,
-                              float *out, int64_t ldo, int threads) {
-  sparse_job job = {rowStart, colIndex, n, v, center, NULL, NULL, w, ldv, 0, ldw, d, out, ldo,
-                    bae_sparse_path() == BAE_PATH_AVX2};
-  bae_parallel(gather_add_part, &job, parts_for(threads, n));
-}
-
-void bae_sparse_gather_dot_mt(const int64_t *rowStart, const int32_t *colIndex, int64_t n, const float *a,
-                              int64_t lda, const float *w, int64_t ldw, int64_t d, float *g, int64_t ldg,
-                              int threads) {
-  sparse_job job = {rowStart, colIndex, n, NULL, NULL, NULL, a, w, 0, lda, ldw, d, g, ldg,
-                    bae_sparse_path() == BAE_PATH_AVX2};
-  bae_parallel(gather_dot_part, &job, parts_for(threads, n));
-}
-
 void bae_sparse_scatter_mt(const int64_t *colStart, const int32_t *rowIndex, int64_t c, const float *v,
                            int64_t ldv, const float *center, const float *s, const float *a, int64_t lda,
                            int64_t d, float *out, int64_t ldo, int threads) {
   sparse_job job = {colStart, rowIndex, c, v, center, s, a, NULL, ldv, lda, 0, d, out, ldo,
                     bae_sparse_path() == BAE_PATH_AVX2};
   bae_parallel(scatter_part, &job, parts_for(threads, c));
+}
+
+// ---- slab kernels: the decoder's weight matrix read, and ∂W_dec written, in their own (d, c) layout ----
+//
+// x̂ and ∂W_dec run over chunks of ks output columns of width d. For each chunk, a slab (c, ks) of
+// per-thread scratch, small enough for L2, holds the chunk transposed: x̂ transposes W_dec's ks rows into
+// it and then gathers each CSR row's entries from it into ks running sums in registers; ∂W_dec sums
+// each CSC column's entries into it (ks sums in registers per column), then transposes it into ∂W_dec's
+// ks rows. Each output element's entries are added in pattern order, as the row gather over W_decᵀ and
+// the row scatter did: no full transpose of W_dec or of ∂W_dec is ever written. ∂a (an SAE's) dots each
+// entry over the whole width against a block of CB columns of w transposed into scratch.
+
+#define CB 8
+// The slab's chunk width: the widest of 64, 32, 16, 8 whose slab (c·ks floats) fits SLAB_BYTES.
+#define SLAB_BYTES (640 << 10)
+
+static int64_t slab_width(int64_t c) {
+  int64_t ks = 64;
+  while (ks > 8 && ks * (c > 0 ? c : 1) * (int64_t)sizeof(float) > SLAB_BYTES) ks /= 2;
+  return ks;
+}
+
+int64_t bae_sparse_scratch_floats(int64_t d, int64_t c) {
+  c = c > 0 ? c : 1;
+  int64_t dot = (int64_t)CB * (d > 0 ? d : 1), slab = slab_width(c) * (c + 1);  // the slab and x̂'s base row
+  return dot > slab ? dot : slab;
+}
+
+// o (cols, ldo) = a (rows, cols; lda)ᵀ for a small block, 8×8 in registers where whole (AVX2).
+static void transpose_into(const float *a, int64_t lda, int64_t rows, int64_t cols, float *o, int64_t ldo,
+                           int avx2) {
+  int64_t r0 = 0;
+#if BAE_X86
+  if (avx2)
+    for (; r0 + 8 <= rows; r0 += 8) {
+      int64_t c0 = 0;
+      for (; c0 + 8 <= cols; c0 += 8) bae_transpose8_avx2(a + r0 * lda + c0, lda, o + c0 * ldo + r0, ldo);
+      for (int64_t c = c0; c < cols; c++)
+        for (int64_t r = r0; r < r0 + 8; r++) o[c * ldo + r] = a[r * lda + c];
+    }
+#else
+  (void)avx2;
+#endif
+  for (int64_t r = r0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) o[c * ldo + r] = a[r * lda + c];
+}
+
+typedef struct {
+  const int64_t *start;
+  const int32_t *index;
+  int64_t n, c;  // rows of the code, latent columns
+  const float *v, *center, *s, *a, *w;
+  int64_t ldv, lda, ldw, d;
+  float *out;
+  int64_t ldo;
+  float *scratch;  // bae_sparse_scratch_floats(d, c) per part
+  int64_t ks;
+  int avx2;
+} slab_job;
+
+// The sums of one chunk [k0, k0 + width) as two passes over the entries: nv whole vectors of 8 in
+// registers, then the tail (width mod 8) element by element. Each output element still takes its
+// entries in pattern order; the tail uses fmaf so it rounds as the vector lanes do.
+//   x̂ (gather): row i's chunk += Σ_e coef_e · slab[j_e], coef = v[i, j] − center[j] (CSR, row order)
+//   ∂W_dec (scatter): slab[col] = center[col]·s chunk + Σ_e value_e · a[i_e] chunk (CSC with its values)
+#if BAE_X86
+SPARSE_TARGET __attribute__((always_inline)) static inline void gather_rows_fma(
+    const int64_t *start, const int32_t *index, const float *value, int64_t n, const float *slab, int64_t ks,
+    const float *base, float *out, int64_t ldo, int nv) {
+  for (int64_t i = 0; i < n; i++) {
+    float *o = out + i * ldo;
+    __m256 acc[8];
+    for (int q = 0; q < nv; q++) acc[q] = _mm256_loadu_ps(base + 8 * q);
+    for (int64_t e = start[i], e1 = start[i + 1]; e < e1; e++) {
+      __m256 c = _mm256_set1_ps(value[e]);
+      const float *p = slab + index[e] * ks;
+      for (int q = 0; q < nv; q++) acc[q] = _mm256_fmadd_ps(c, _mm256_loadu_ps(p + 8 * q), acc[q]);
+    }
+    for (int q = 0; q < nv; q++) _mm256_storeu_ps(o + 8 * q, acc[q]);
+  }
+}
+
+SPARSE_TARGET __attribute__((always_inline)) static inline void scatter_columns_fma(
+    const int64_t *start, const int32_t *index, const float *value, int64_t c, const float *center,
+    const float *s, const float *a, int64_t lda, float *slab, int64_t ks, int nv) {
+  for (int64_t col = 0; col < c; col++) {
+    __m256 acc[8];
+    if (center) {
+      __m256 cj = _mm256_set1_ps(center[col]);
+      for (int q = 0; q < nv; q++) acc[q] = _mm256_mul_ps(cj, _mm256_loadu_ps(s + 8 * q));
+    } else {
+      for (int q = 0; q < nv; q++) acc[q] = _mm256_setzero_ps();
+    }
+    for (int64_t e = start[col], e1 = start[col + 1]; e < e1; e++) {
+      __m256 cf = _mm256_set1_ps(value[e]);
+      const float *p = a + index[e] * lda;
+      for (int q = 0; q < nv; q++) acc[q] = _mm256_fmadd_ps(cf, _mm256_loadu_ps(p + 8 * q), acc[q]);
+    }
+    float *o = slab + col * ks;
+    for (int q = 0; q < nv; q++) _mm256_storeu_ps(o + 8 * q, acc[q]);
+  }
+}
+
+#define NV_CASES(call)   \
+  switch (nv) {          \
+  case 8: call(8); break; \
+  case 7: call(7); break; \
+  case 6: call(6); break; \
+  case 5: call(5); break; \
+  case 4: call(4); break; \
+  case 3: call(3); break; \
+  case 2: call(2); break; \
+  case 1: call(1); break; \
+  default: break;        \
+  }
+
+// The chunk's base row, bias + Σ_j center[j]·w[:, j] over the slab (j ascending; center NULL: bias).
+SPARSE_TARGET static void chunk_base_fma(const slab_job *j, int64_t k0, int64_t width, const float *slab,
+                                         float *base) {
+  for (int64_t kk = 0; kk < width; kk++) base[kk] = j->s ? j->s[k0 + kk] : 0.0f;
+  if (j->center == NULL) return;
+  int64_t v8 = width / 8 * 8;
+  for (int64_t col = 0; col < j->c; col++) {
+    float cj = j->center[col];
+    if (cj == 0.0f) continue;
+    const float *p = slab + col * j->ks;
+    __m256 c = _mm256_set1_ps(cj);
+    for (int64_t kk = 0; kk < v8; kk += 8)
+      _mm256_storeu_ps(base + kk, _mm256_fmadd_ps(c, _mm256_loadu_ps(p + kk), _mm256_loadu_ps(base + kk)));
+    for (int64_t kk = v8; kk < width; kk++) base[kk] = __builtin_fmaf(cj, p[kk], base[kk]);
+  }
+}
+
+SPARSE_TARGET static void gather_chunk_fma(const slab_job *j, int64_t k0, int64_t width, const float *slab) {
+  int nv = (int)(width / 8);
+  float *out = j->out + k0, *base = (float *)slab + j->c * j->ks;
+  chunk_base_fma(j, k0, width, slab, base);
+#define GATHER(NV) gather_rows_fma(j->start, j->index, j->v, j->n, slab, j->ks, base, out, j->ldo, NV)
+  NV_CASES(GATHER)
+#undef GATHER
+  for (int64_t i = 0; i < j->n; i++) {  // the tail
+    float *o = out + i * j->ldo;
+    for (int64_t kk = 8 * nv; kk < width; kk++) o[kk] = base[kk];
+    for (int64_t e = j->start[i]; e < j->start[i + 1]; e++) {
+      const float *p = slab + j->index[e] * j->ks;
+      for (int64_t kk = 8 * nv; kk < width; kk++) o[kk] = __builtin_fmaf(j->v[e], p[kk], o[kk]);
+    }
+  }
+}
+
+SPARSE_TARGET static void scatter_chunk_fma(const slab_job *j, int64_t k0, int64_t width, float *slab) {
+  int nv = (int)(width / 8);
+  const float *s = j->s ? j->s + k0 : NULL;
+#define SCATTER(NV) scatter_columns_fma(j->start, j->index, j->v, j->c, j->center, s, j->a + k0, j->lda, slab, j->ks, NV)
+  NV_CASES(SCATTER)
+#undef SCATTER
+  for (int64_t col = 0; col < j->c; col++) {  // the tail
+    float *o = slab + col * j->ks;
+    float cj = j->center ? j->center[col] : 0.0f;
+    for (int64_t kk = 8 * nv; kk < width; kk++) o[kk] = j->center ? cj * j->s[k0 + kk] : 0.0f;
+    for (int64_t e = j->start[col]; e < j->start[col + 1]; e++) {
+      const float *p = j->a + j->index[e] * j->lda + k0;
+      for (int64_t kk = 8 * nv; kk < width; kk++) o[kk] = __builtin_fmaf(j->v[e], p[kk], o[kk]);
+    }
+  }
+}
+#endif
+
+static void gather_chunk_portable(const slab_job *j, int64_t k0, int64_t width, const float *slab) {
+  float *base = (float *)slab + j->c * j->ks;
+  for (int64_t kk = 0; kk < width; kk++) base[kk] = j->s ? j->s[k0 + kk] : 0.0f;
+  if (j->center)
+    for (int64_t col = 0; col < j->c; col++) {
+      float cj = j->center[col];
+      if (cj == 0.0f) continue;
+      for (int64_t kk = 0; kk < width; kk++) base[kk] += cj * slab[col * j->ks + kk];
+    }
+  for (int64_t i = 0; i < j->n; i++) {
+    float *o = j->out + i * j->ldo + k0;
+    for (int64_t kk = 0; kk < width; kk++) o[kk] = base[kk];
+    for (int64_t e = j->start[i]; e < j->start[i + 1]; e++) {
+      const float *p = slab + j->index[e] * j->ks;
+      for (int64_t kk = 0; kk < width; kk++) o[kk] += j->v[e] * p[kk];
+    }
+  }
+}
+
+static void scatter_chunk_portable(const slab_job *j, int64_t k0, int64_t width, float *slab) {
+  for (int64_t col = 0; col < j->c; col++) {
+    float *o = slab + col * j->ks;
+    float cj = j->center ? j->center[col] : 0.0f;
+    for (int64_t kk = 0; kk < width; kk++) o[kk] = j->center ? cj * j->s[k0 + kk] : 0.0f;
+    for (int64_t e = j->start[col]; e < j->start[col + 1]; e++) {
+      const float *p = j->a + j->index[e] * j->lda + k0;
+      for (int64_t kk = 0; kk < width; kk++) o[kk] += j->v[e] * p[kk];
+    }
+  }
+}
+
+// x̂: chunks of output columns split over the parts (CSR pattern in start/index over n rows).
+static void slab_gather_part(void *ctx, int part, int parts) {
+  const slab_job *j = ctx;
+  int64_t chunks = (j->d + j->ks - 1) / j->ks, lo, hi;
+  bae_split(0, chunks, part, parts, 1, &lo, &hi);
+  float *slab = j->scratch + (int64_t)part * bae_sparse_scratch_floats(j->d, j->c);
+  for (int64_t ch = lo; ch < hi; ch++) {
+    int64_t k0 = ch * j->ks, width = j->d - k0 < j->ks ? j->d - k0 : j->ks;
+    transpose_into(j->w + k0 * j->ldw, j->ldw, width, j->c, slab, j->ks, j->avx2);
+#if BAE_X86
+    if (j->avx2) {
+      gather_chunk_fma(j, k0, width, slab);
+      continue;
+    }
+#endif
+    gather_chunk_portable(j, k0, width, slab);
+  }
+}
+
+// ∂W_dec: chunks of ∂W_dec's rows split over the parts (CSC pattern and values in start/index/v).
+static void slab_scatter_part(void *ctx, int part, int parts) {
+  const slab_job *j = ctx;
+  int64_t chunks = (j->d + j->ks - 1) / j->ks, lo, hi;
+  bae_split(0, chunks, part, parts, 1, &lo, &hi);
+  float *slab = j->scratch + (int64_t)part * bae_sparse_scratch_floats(j->d, j->c);
+  for (int64_t ch = lo; ch < hi; ch++) {
+    int64_t k0 = ch * j->ks, width = j->d - k0 < j->ks ? j->d - k0 : j->ks;
+#if BAE_X86
+    if (j->avx2)
+      scatter_chunk_fma(j, k0, width, slab);
+    else
+#endif
+      scatter_chunk_portable(j, k0, width, slab);
+    transpose_into(slab, j->ks, j->c, width, j->out + k0 * j->ldo, j->ldo, j->avx2);
+  }
+}
+
+static int slab_parts(int threads, int64_t d, int64_t ks) {
+  int64_t chunks = (d + ks - 1) / ks;
+  return parts_for(threads, chunks);
+}
+
+void bae_sparse_decode_mt(const int64_t *rowStart, const int32_t *colIndex, const float *rowValue, int64_t n,
+                          int64_t c, const float *center, const float *bias, const float *w, int64_t ldw, int64_t d,
+                          float *out, int64_t ldo, float *scratch, int threads) {
+  slab_job job = {.start = rowStart, .index = colIndex, .n = n, .c = c, .v = rowValue, .center = center, .s = bias,
+                  .w = w, .ldw = ldw, .d = d, .out = out, .ldo = ldo, .scratch = scratch,
+                  .ks = slab_width(c), .avx2 = bae_sparse_path() == BAE_PATH_AVX2};
+  bae_parallel(slab_gather_part, &job, slab_parts(threads, d, job.ks));
+}
+
+void bae_sparse_scatter_columns_mt(const int64_t *colStart, const int32_t *rowIndex, const float *colValue,
+                                   int64_t c, const float *center, const float *s, const float *a, int64_t lda,
+                                   int64_t d, float *out, int64_t ldo, float *scratch, int threads) {
+  slab_job job = {.start = colStart, .index = rowIndex, .n = 0, .c = c, .v = colValue, .center = center, .s = s,
+                  .a = a, .lda = lda, .d = d, .out = out, .ldo = ldo, .scratch = scratch,
+                  .ks = slab_width(c), .avx2 = bae_sparse_path() == BAE_PATH_AVX2};
+  bae_parallel(slab_scatter_part, &job, slab_parts(threads, d, job.ks));
+}
+
+// ---- ∂a at the pattern (an SAE's): blocks of CB columns of w transposed into scratch ----
+
+#if BAE_X86
+SPARSE_TARGET static float dot_fma(const float *a, const float *w, int64_t d) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 32 <= d; k += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(w + k), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(w + k + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 16), _mm256_loadu_ps(w + k + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 24), _mm256_loadu_ps(w + k + 24), s3);
+  }
+  for (; k + 8 <= d; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(w + k), s0);
+  float t = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; k < d; k++) t = __builtin_fmaf(a[k], w[k], t);
+  return t;
+}
+#endif
+
+// Σ_k a[k]·w[k]: four running sums over 32 floats, then 8, then fmaf (AVX2), or one sum (portable).
+static inline float dot(const float *a, const float *w, int64_t d, int avx2) {
+#if BAE_X86
+  if (avx2) return dot_fma(a, w, d);
+#endif
+  (void)avx2;
+  float s = 0;
+  for (int64_t k = 0; k < d; k++) s += a[k] * w[k];
+  return s;
+}
+
+// ∂a: a range of latent blocks; every entry's dot over the whole width d.
+static void column_dot_part(void *ctx, int part, int parts) {
+  const slab_job *j = ctx;
+  int64_t lo, hi;
+  bae_split(0, j->c, part, parts, CB, &lo, &hi);
+  float *wt = j->scratch + (int64_t)part * bae_sparse_scratch_floats(j->d, j->c);
+  for (int64_t b0 = lo; b0 < hi; b0 += CB) {
+    int64_t jb = hi - b0 < CB ? hi - b0 : CB;
+    if (j->start[b0] == j->start[b0 + jb]) continue;
+    transpose_into(j->w + b0, j->ldw, j->d, jb, wt, j->d, j->avx2);
+    for (int64_t jj = 0; jj < jb; jj++)
+      for (int64_t e = j->start[b0 + jj]; e < j->start[b0 + jj + 1]; e++) {
+        int64_t i = j->index[e];
+        j->out[i * j->ldo + b0 + jj] = dot(j->a + i * j->lda, wt + jj * j->d, j->d, j->avx2);
+      }
+  }
+}
+
+void bae_sparse_column_dot_mt(const int64_t *colStart, const int32_t *rowIndex, int64_t c, const float *a,
+                              int64_t lda, const float *w, int64_t ldw, int64_t d, float *g, int64_t ldg,
+                              float *scratch, int threads) {
+  slab_job job = {.start = colStart, .index = rowIndex, .c = c, .a = a, .lda = lda, .w = w, .ldw = ldw, .d = d,
+                  .out = g, .ldo = ldg, .scratch = scratch, .avx2 = bae_sparse_path() == BAE_PATH_AVX2};
+  bae_parallel(column_dot_part, &job, parts_for(threads, (c + CB - 1) / CB));
 }

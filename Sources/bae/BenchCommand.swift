@@ -30,6 +30,11 @@ struct BenchStepCommand: ParsableCommand {
       "Time the decoder paths against each other: BAE steps (λ = 0) on synthetic codes of 1/5/10/30 % deviation density on the dense, sparse and LUT decoders and the path auto takes, vs the dense bound 10·n·d·d'/sgemm-rate; and TopK on both paths vs the BAE core step."
   )
   var decoderSweep = false
+  @Option(
+    help: ArgumentHelp(
+      "Deviation densities of the decoder sweep, comma-separated, each in (0, 0.5] (default 0.01,0.05,0.1,0.3).",
+      valueName: "list"))
+  var densities: String? = nil
   @Flag(help: "Print JSON.") var json = false
   @Option(
     help:
@@ -61,6 +66,26 @@ struct BenchStepCommand: ParsableCommand {
       throw ValidationError(
         "--threads \(threads): must be between 1 and 1024 (BLAS and kernel threads of this process)")
     }
+    if densities != nil {
+      guard decoderSweep else { throw ValidationError("--densities: only with --decoder-sweep") }
+      _ = try sweepDensities()
+    }
+  }
+
+  /// The sweep's densities: --densities parsed, or the standard list.
+  func sweepDensities() throws -> [Double] {
+    guard let text = densities else { return SparseDecoderBenchmark.standardDensities }
+    let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+    var out: [Double] = []
+    for f in fields {
+      let t = f.trimmingCharacters(in: .whitespaces)
+      guard let v = Double(t), v > 0, v <= 0.5 else {
+        throw ValidationError(
+          "--densities '\(text)': '\(t)' is not a density in (0, 0.5] (a deviation from the rounded mean code is at most half of the entries); give e.g. 0.01,0.1")
+      }
+      out.append(v)
+    }
+    return out
   }
 
   func run() throws {
@@ -71,7 +96,8 @@ struct BenchStepCommand: ParsableCommand {
       Data("  cpu: \(MachineInfo.cpuModel)  OpenBLAS core: \(BLAS.coreName)  bit kernels: \(paths)\n".utf8))
     if decoderSweep {
       let r = try SparseDecoderBenchmark.run(
-        inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats
+        inputDim: shape.dim, latentDim: shape.latent, rows: shape.rows, repeats: shape.repeats,
+        densities: try sweepDensities()
       ) {
         FileHandle.standardError.write(Data(("  " + $0 + "\n").utf8))
       }
@@ -80,16 +106,29 @@ struct BenchStepCommand: ParsableCommand {
         String(
           format: "sparse decoder sweep  d=%d d'=%d n=%d  BLAS threads %d  (median of %d)  sparse kernels %@",
           r.inputDim, r.latentDim, r.rows, r.blasThreads, r.repeats, r.sparseKernelPath))
-      print(String(format: "  sgemm %.1f GFLOP/s   dense bound 10·n·d·d'/rate %.1f ms", r.sgemmGflops, r.denseBoundMs))
+      print(
+        String(
+          format: "  sgemm %.1f GFLOP/s   dense bound 10·n·d·d'/rate %.1f ms (median over the rounds; each row's own bound)",
+          r.sgemmGflops, r.denseBoundMs))
       for p in r.points {
         print(
           String(
             format:
-              "  BAE λ=0  density %.3f   dense %8.1f ms (%.2f× bound)   sparse %8.1f ms (%.2f× bound)   lut %8.1f ms (%.2f× bound)   auto: %@ (%.2f× bound)",
-            p.measuredDensity, p.denseStepMs, p.denseToBound, p.sparseStepMs, p.sparseToBound, p.lutStepMs,
-            p.lutToBound, p.automaticPath, p.automaticToBound))
+              "  BAE λ=0  density %.3f   bound %5.1f ms   dense %8.1f ms (%.2f× bound)   sparse %8.1f ms (%.2f× bound)   lut %8.1f ms (%.2f× bound)   auto: %@ (%.2f× bound)",
+            p.measuredDensity, p.boundMs, p.denseStepMs, p.denseToBound, p.sparseStepMs, p.sparseToBound,
+            p.lutStepMs, p.lutToBound, p.automaticPath, p.automaticToBound))
       }
-      print("  crossover density: " + (r.crossoverDensity.map { String(format: "%.3f", $0) } ?? "none in range"))
+      let labels = StepPhases.Phase.allCases.map(\.label)
+      print("  phases (median ms)      " + labels.map { $0.padding(toLength: 8, withPad: " ", startingAt: 0) }.joined())
+      for p in r.points {
+        for path in ["dense", "sparse", "lut"] {
+          guard let ph = p.phases[path] else { continue }
+          let row = labels.map { String(format: "%-8.2f", ph[$0] ?? .nan) }.joined()
+          print(String(format: "    %.3f %@", p.measuredDensity, path.padding(toLength: 7, withPad: " ", startingAt: 0)) + "    " + row)
+        }
+      }
+      let show = { (x: Double?) in x.map { String(format: "%.3f", $0) } ?? "none in range" }
+      print("  crossover density: sparse vs dense \(show(r.crossoverDensity)), sparse vs lut \(show(r.lutCrossoverDensity))")
       print(
         String(
           format:
