@@ -4,16 +4,20 @@
 # frames, manifests, token TSVs) under `ulimit -v` with a per-case watchdog, and whole-binary cases
 # (scripts/fuzz_cli.py: those inputs plus config JSON and checkpoint directories through `bae pack`,
 # `inspect`, `train --config`, `train --resume` and `entropy --model`) each under RLIMIT_AS and a
-# time limit. Any signal or time-out fails. Kept crash files (fuzz/crashes/KIND/) always run first;
+# time limit, then command-line flags (scripts/fuzz_flags.py: every option of every subcommand given
+# hostile values; a signal, crash message, hang, or exit 0 with a nonsense value fails; a huge legal
+# value that runs long is only reported). Any signal or time-out fails. Kept crash files (fuzz/crashes/KIND/) always run first;
 # fuzz/known-open/ holds crashes in code this stage does not cover yet, listed in
 # fuzz/known-open.txt, which CI does not run.
-#   scripts/fuzz.sh --ci                   the CI stage: >= 10,000 cases, fixed seed, <= 5 min
+#   scripts/fuzz.sh --ci                   the CI stage: >= 10,000 cases + 1,200 flag cases, fixed seed,
+#                                          <= 6 min
 #   scripts/fuzz.sh --campaign [MINUTES]   rounds with fresh seeds (default 30 min); crash inputs
 #                                          are copied into fuzz/crashes/ (move ones in code owned
 #                                          elsewhere to fuzz/known-open/ and list them)
 #   scripts/fuzz.sh --known-open           replay fuzz/known-open/ and report what still crashes
 # Environment: SCRATCH (default .build), CONFIG (release or debug, default release), SKIP_BUILD=1
-# (use the existing build), BAE_FUZZ_SEED (default 20261201), FUZZ_CASES / FUZZ_CLI_CASES.
+# (use the existing build), BAE_FUZZ_SEED (default 20261201), FUZZ_CASES / FUZZ_CLI_CASES /
+# FUZZ_FLAG_CASES (0 = every flag case, ~2,600).
 set -euo pipefail
 case "${1:-}" in --ci|--campaign|--known-open) ;; *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;; esac
 mode="$1"
@@ -77,6 +81,9 @@ case "$mode" in
     echo "fuzz: binary part ($bin/bae)" >&2
     python3 scripts/fuzz_cli.py --bae "$bin/bae" --cases "${FUZZ_CLI_CASES:-320}" --seed "$seed" \
       --mem-mb "$cli_mem_mb" --case-seconds "$case_seconds" --replay fuzz/crashes --skip-ids fuzz/known-open.txt >&2 || failed=1
+    echo "fuzz: flag part (${FUZZ_FLAG_CASES:-1200} cases, seed $seed)" >&2
+    python3 scripts/fuzz_flags.py --bae "$bin/bae" --cases "${FUZZ_FLAG_CASES:-1200}" --seed "$seed" --jobs 2 \
+      --mem-mb "$cli_mem_mb" --case-seconds "$case_seconds" >&2 || failed=1
     echo "fuzz: --ci took $(( $(date +%s) - start )) s" >&2
     exit "$failed"
     ;;
@@ -95,6 +102,9 @@ case "$mode" in
       fi
       cat "$log" >&2
       rm -f "$log"
+      # every flag case, in a fresh order (the seed orders them)
+      python3 scripts/fuzz_flags.py --bae "$bin/bae" --cases 0 --seed "$s" --jobs 2 --mem-mb "$cli_mem_mb" \
+        --case-seconds "$case_seconds" >&2 || failed=1
     done
     echo "fuzz: campaign of $minutes min done (failures: $failed)" >&2
     exit "$failed"

@@ -225,14 +225,20 @@ def mutate_manifest(rng, data):
 # ---------------------------------------------------------------- seeds and targets
 
 
-def run(args, cmd, case_dir, seconds, mem_mb):
-    """Runs one command; returns ("ok"|"error"|"signal N"|"timeout", stderr tail)."""
+def child_limits(mem_mb):
+    """A preexec_fn for one bae process: RLIMIT_AS of mem_mb MiB, files of at most 256 MiB, no core."""
 
     def limits():
         resource.setrlimit(resource.RLIMIT_AS, (mem_mb << 20, mem_mb << 20))
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
+    return limits
+
+
+def run(args, cmd, case_dir, seconds, mem_mb):
+    """Runs one command; returns ("ok"|"error"|"signal N"|"timeout", stderr tail)."""
+    limits = child_limits(mem_mb)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     try:
         p = subprocess.run(

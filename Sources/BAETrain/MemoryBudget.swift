@@ -23,6 +23,10 @@ public enum MemoryBudget {
   public static func bytes(_ c: ModelConfig, rows: Int, training: Bool) -> Double {
     let copies: Double = training ? 4 : 1
     let m = Double(c.codeBits), dl = Double(c.latentDim), d = Double(c.inputDim)
+    // the sparse decoder's size is Int arithmetic: a shape far beyond any memory (latentDim 2^36 with
+    // batchSize 2^30) overflowed it and trapped. Such a shape is over the limit on its dense part alone.
+    let dense = copies * parameterCount(c) * 4 + Double(rows) * (3 * m + 6 * dl + 3 * d) * 4
+    if dense > 1e15 { return dense }
     let sparseDecoder = SparseDecoderState.bytes(inputDim: c.inputDim, latentDim: c.latentDim, capacity: rows)
     let workspace = Double(rows) * (3 * m + 6 * dl + 3 * d) * 4 + Double(sparseDecoder)
     return copies * parameterCount(c) * 4 + workspace

@@ -37,9 +37,12 @@ struct BenchScalingCommand: ParsableCommand {
     var projections: [String: [ScalingProjection]]
   }
 
+  /// The largest world size a projection is made for.
+  static let maxRanks = 1 << 16
+
   func validate() throws {
     guard worldSizes != nil else {
-      throw ValidationError("--ranks '\(ranks)': expected a comma-separated list of integers ≥ 2")
+      throw ValidationError("--ranks '\(ranks)': expected a comma-separated list of integers in 2…\(Self.maxRanks)")
     }
     for w in weak where parseWeak(w) == nil {
       throw ValidationError("--weak '\(w)': expected RANKS=PATH, e.g. 2=runs/w2/metrics.jsonl")
@@ -55,7 +58,8 @@ struct BenchScalingCommand: ParsableCommand {
 
   var worldSizes: [Int]? {
     let v = ranks.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) >= 2 }) else { return nil }
+    // a projection is computed per rank: 99999999999 ranks failed to allocate (SIGABRT)
+    guard !v.isEmpty, v.allSatisfy({ (2...Self.maxRanks).contains($0 ?? 0) }) else { return nil }
     return v.compactMap { $0 }
   }
 

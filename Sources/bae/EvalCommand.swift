@@ -27,6 +27,7 @@ struct EvalCommand: ParsableCommand {
   func validate() throws {
     guard chunk >= 1 else { throw ValidationError("--chunk must be ≥ 1") }
     if let n = lastRows, n < 1 { throw ValidationError("--last-rows must be ≥ 1") }
+    try FlagCheck.nonEmpty(out, "--out", "a directory for eval.json")
   }
 
   func run() throws {

@@ -28,6 +28,9 @@ struct ExportCommand: ParsableCommand {
 
   func validate() throws {
     guard format == "saelens" else { throw ValidationError("--format \(format): only saelens is supported") }
+    try FlagCheck.nonEmpty(out, "--out", "the directory to write the SAELens folder to")
+    try FlagCheck.nonEmpty(modelName, "--model-name", "the LM's name for cfg.json (or omit it)")
+    try FlagCheck.nonEmpty(hookName, "--hook-name", "the hook point for cfg.json (or omit it)")
   }
 
   func run() throws {

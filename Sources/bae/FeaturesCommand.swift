@@ -55,6 +55,9 @@ struct FeaturesCommand: ParsableCommand {
   @Flag(help: "Ask the judge everything again; read and write no answer cache.") var noJudgeCache = false
   @Option(help: "Judge at most N interpretable features, in index order (0 = all).") var judgeMaxFeatures: Int = 50
 
+  /// Most samples per feature for --describe and for --test.
+  static let maxSamples = 10_000
+
   func validate() throws {
     guard top >= 1, describe >= 1, test >= 1, context >= 0, maxRows >= 0, chunk >= 1, show >= 0 else {
       throw ValidationError("--top, --describe, --test, --chunk must be >= 1; --context, --max-rows, --show >= 0")
@@ -69,6 +72,22 @@ struct FeaturesCommand: ParsableCommand {
       throw ValidationError(
         "--judge-timeout must be > 0, --judge-retries, --judge-max-features and --judge-max-backoff >= 0")
     }
+    // samples kept per feature: describe + test overflowed (a trap) at Int.max
+    guard describe <= Self.maxSamples, test <= Self.maxSamples else {
+      throw ValidationError(
+        "--describe \(describe) --test \(test): at most \(Self.maxSamples) samples each (they are kept per feature)")
+    }
+    // seconds reach Dispatch as nanoseconds: 1e308 or inf trapped there; inf as a back-off was taken silently
+    try FlagCheck.seconds(judgeTimeout, "--judge-timeout", in: 0.001...86_400)
+    try FlagCheck.seconds(judgeMaxBackoff, "--judge-max-backoff", in: 0...86_400)
+    guard judgeRetries <= 100 else {
+      throw ValidationError("--judge-retries \(judgeRetries): at most 100 retries per request")
+    }
+    try FlagCheck.nonEmpty(out, "--out", "a report directory")
+    try FlagCheck.nonEmpty(tokens, "--tokens", "a tokens TSV (or omit it to use the dataset's sidecars)")
+    try FlagCheck.nonEmpty(judgeUrl, "--judge-url", "the judge server's URL (or omit it for no judge)")
+    try FlagCheck.nonEmpty(judgeModel, "--judge-model", "the model name the judge server serves")
+    try FlagCheck.nonEmpty(judgeCache, "--judge-cache", "a JSONL file (or omit it for REPORT_DIR/judge_cache.jsonl)")
     guard (1...64).contains(judgeConcurrency) else {
       throw ValidationError("--judge-concurrency must be in 1...64 (requests in flight)")
     }

@@ -27,9 +27,16 @@ struct FeaturesCompareCommand: ParsableCommand {
     guard bootstrap >= 1, confidence > 0, confidence < 1 else {
       throw ValidationError("--bootstrap must be >= 1 and --confidence in (0, 1)")
     }
-    if let l = labels, l.split(separator: ",", omittingEmptySubsequences: false).count != reports.count {
-      throw ValidationError("--labels needs one label per report (\(reports.count))")
+    if let l = labels {
+      let given = l.split(separator: ",", omittingEmptySubsequences: false)
+      guard given.count == reports.count else {
+        throw ValidationError("--labels needs one label per report (\(reports.count))")
+      }
+      guard given.allSatisfy({ !$0.isEmpty }) else {
+        throw ValidationError("--labels '\(l)': a label is empty; give one non-empty label per report")
+      }
     }
+    try FlagCheck.nonEmpty(out, "--out", "an output directory")
   }
 
   func run() throws {

@@ -11,8 +11,14 @@ struct FrameOptions: ParsableArguments {
   @Option(name: .long, help: "zstd compression level.")
   var level: Int32 = 1
 
+  /// The most rows one frame may hold (the unit of decoding; the default is 256).
+  static let maxRowsPerFrame = 1 << 20
+
   func validate() throws {
-    guard rowsPerFrame > 0 else { throw ValidationError("--rows-per-frame must be > 0") }
+    // a frame is one buffer: 2^31 rows failed to allocate (SIGABRT), 2^63 − 1 overflowed (SIGILL)
+    guard (1...Self.maxRowsPerFrame).contains(rowsPerFrame) else {
+      throw ValidationError("--rows-per-frame \(rowsPerFrame): must be in 1…\(Self.maxRowsPerFrame)")
+    }
     let levels = zstdLevels
     guard levels.contains(level) else {
       throw ValidationError(

@@ -46,7 +46,13 @@ struct PackCommand: ParsableCommand {
     guard rowsPerShard >= frame.rowsPerFrame else {
       throw ValidationError("--rows-per-shard must be >= --rows-per-frame")
     }
-    for m in meta where !m.contains("=") { throw ValidationError("--meta \(m): expected KEY=VALUE") }
+    // "=" has no key: it trapped when the pair was split
+    for m in meta where !m.contains("=") || m.hasPrefix("=") {
+      throw ValidationError("--meta '\(m)': expected KEY=VALUE with a non-empty KEY")
+    }
+    try FlagCheck.nonEmpty(out, "--out", "an output dataset directory")
+    try FlagCheck.nonEmpty(tensor, "--tensor", "a tensor name (or omit it when the file holds one tensor)")
+    try FlagCheck.nonEmpty(tokens, "--tokens", "a tokens TSV (or omit it)")
   }
 
   func run() throws {

@@ -40,6 +40,8 @@ struct PositionEntropyCommand: ParsableCommand {
     guard steps >= 1, bucketBatch >= 2, evalRows >= 0 else {
       throw ValidationError("--steps >= 1, --bucket-batch >= 2, --eval-rows >= 0")
     }
+    try FlagCheck.nonEmpty(out, "--out", "an output directory")
+    try FlagCheck.nonEmpty(tokens, "--tokens", "a tokens TSV (or omit it to use the dataset's sidecars)")
     if let b = buckets {
       let e = b.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard e.count == b.split(separator: ",").count, !e.isEmpty, e[0] >= 0,

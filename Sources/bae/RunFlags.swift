@@ -18,8 +18,10 @@ struct RunFlags: ParsableArguments {
       throw ValidationError("--resume continues the run in --out; --overwrite deletes it: give one of them")
     }
     if allowNewData && !resume { throw ValidationError("--allow-new-data applies to --resume only") }
-    if !(stepTimeout >= 0 && stepTimeout <= 1e7) {
-      throw ValidationError("--step-timeout \(stepTimeout): must be in 0 … 10^7 seconds (0 = never)")
+    // below 10 ms the watchdog polls in a busy loop (it waits a quarter of the timeout) and can starve the
+    // step it watches: `--step-timeout 1e-320` hung instead of ending
+    if !(stepTimeout == 0 || (stepTimeout >= 0.01 && stepTimeout <= 1e7)) {
+      throw ValidationError("--step-timeout \(stepTimeout): must be 0 (never) or in 0.01 … 10^7 seconds")
     }
   }
 

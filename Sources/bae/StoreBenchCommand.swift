@@ -35,8 +35,21 @@ struct StoreBenchCommand: ParsableCommand {
       throw ValidationError("--rows \(rows) --dim \(dim): both must be ≥ 1 with rows·dim ≤ 2^30 floats (4 GiB)")
     }
     guard maxRows > 0 else { throw ValidationError("--max-rows \(maxRows): must be ≥ 1") }
+    try Self.checkFrame(rowsPerFrame: frame.rowsPerFrame, dim: dim, what: "--dim \(dim)")
     guard seconds.isFinite, seconds > 0, seconds <= 3600 else {
       throw ValidationError("--seconds \(seconds): must be a number of seconds in (0, 3600]")
+    }
+  }
+
+  /// One frame of `rowsPerFrame` rows of `dim` floats within the cap `bae pack` applies (BAE_MAX_FRAME_BYTES):
+  /// --rows-per-frame 1048576 with --dim 1024 failed to allocate its 4 GiB frame (SIGABRT).
+  static func checkFrame(rowsPerFrame: Int, dim: Int, what: String) throws {
+    let cap = try Limits.frameBytes()
+    let bytes = 4 * Double(rowsPerFrame) * Double(dim)
+    guard bytes <= Double(cap) else {
+      throw ValidationError(
+        "--rows-per-frame \(rowsPerFrame) with \(what): a frame of \(Int(bytes)) bytes is above the cap of \(cap); use fewer rows per frame (or raise BAE_MAX_FRAME_BYTES)"
+      )
     }
   }
 
@@ -48,6 +61,7 @@ struct StoreBenchCommand: ParsableCommand {
       let url = URL(fileURLWithPath: npy)
       let h = try Npy.readHeader(url)
       guard h.shape.count == 2 else { throw ValidationError("--npy \(npy): shape \(h.shape) is not 2-D") }
+      try Self.checkFrame(rowsPerFrame: frame.rowsPerFrame, dim: h.shape[1], what: "--npy \(npy) (width \(h.shape[1]))")
       let n = min(h.shape[0], maxRows)
       sets.append(
         ("\(url.lastPathComponent) \(n)x\(h.shape[1])", try Npy.readRows(url, rows: 0..<n).values, h.shape[1]))

@@ -18,7 +18,9 @@ struct SynthCommand: ParsableCommand {
 
   func validate() throws {
     guard bits > 0, dim > 0, rows > 0 else { throw ValidationError("--bits, --dim and --rows must be ≥ 1") }
-    guard noise >= 0 else { throw ValidationError("--noise must be ≥ 0") }
+    guard noise >= 0, noise.isFinite else {
+      throw ValidationError("--noise \(noise): must be a finite standard deviation ≥ 0 (inf wrote rows of ±inf)")
+    }
     // rows × dim values, bits × dim directions and rows × bits codes as floats, before anything is allocated
     let need = 4 * (Double(rows) * Double(dim) + Double(bits) * Double(dim) + Double(rows) * Double(bits))
     guard need <= MemoryBudget.limitBytes else {

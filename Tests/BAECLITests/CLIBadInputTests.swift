@@ -172,6 +172,75 @@ final class CLIBadInputTests: XCTestCase {
       ["pack", "--level=23", "--input", "x.npy", "--dtype", "f16", "--out", "y"], mentioning: ["--level", "22"])
   }
 
+  func testFlagFuzzerFindingsAreTypedErrors() throws {
+    // each found by scripts/fuzz_flags.py: a signal, a hang, or exit 0 with a nonsense value
+    let dir = try makeTemporaryDirectory(self, "flag-fuzz")
+    let out = dir.appendingPathComponent("out").path
+    let run = dir.appendingPathComponent("run").path  // never read: each case fails validation first
+    // --dim/--latent/--rows 2^31 failed to allocate (SIGABRT), 2^63 − 1 overflowed (SIGILL)
+    let step = ["bench", "step", "--dim", "8", "--latent", "16", "--rows", "32", "--repeats", "1"]
+    let scaling = [
+      "bench", "scaling", "--dim", "8", "--latent", "16", "--rows", "32", "--repeats", "1", "--ranks", "2",
+    ]
+    for flag in ["--dim", "--latent", "--rows"] {
+      for bad in ["2147483648", "9223372036854775807"] {
+        try CLI.fail(step + ["\(flag)=\(bad)"], mentioning: ["\(flag) \(bad)", "GiB"])
+        try CLI.fail(scaling + ["\(flag)=\(bad)"], mentioning: ["\(flag) \(bad)", "GiB"])
+      }
+    }
+    try CLI.fail(scaling + ["--ranks=99999999999"], mentioning: ["--ranks", "2…65536"])  // SIGABRT
+    // a frame is one buffer: 2^31 rows aborted allocating, 2^20 rows of 1024 floats too (4 GiB)
+    let store = ["bench", "store", "--rows", "64", "--dim", "8", "--seconds", "0.01"]
+    try CLI.fail(store + ["--rows-per-frame=2147483648"], mentioning: ["--rows-per-frame", "1048576"])
+    try CLI.fail(
+      store + ["--dim=1024", "--rows-per-frame=1048576"],
+      mentioning: ["--rows-per-frame 1048576", "BAE_MAX_FRAME_BYTES"])
+    // a step timeout of 1e-320 s hung the run (the watchdog's busy poll); 0 still means never
+    try CLI.fail(
+      ["train", "--data", "x.npy", "--out", out, "--step-timeout", "1e-320"], mentioning: ["--step-timeout"])
+    try CLI.fail(["sweep", "--config", "s.json", "--step-timeout", "0.001"], mentioning: ["--step-timeout"])
+    // latentDim 2^36 with batchSize 2^30 overflowed the memory estimate's Int arithmetic (SIGILL)
+    let data = dir.appendingPathComponent("d.npy")
+    try CLI.succeed(["synth", "--bits", "4", "--dim", "8", "--rows", "64", "--out", data.path])
+    try CLI.fail(
+      ["train", "--data", data.path, "--latent-dim", "68719476736", "--batch-size", "1073741824", "--out", out],
+      mentioning: ["latentDim", "GiB"])
+    // features: describe + test overflowed (SIGILL); judge seconds of 1e308 or inf trapped in Dispatch;
+    // an infinite back-off and an empty judge model were taken silently; enormous retries never ended
+    let features = ["features", "--model", run, "--data", data.path, "--out", out]
+    let judge = features + ["--judge-url", "http://127.0.0.1:9", "--judge-model", "m"]
+    try CLI.fail(features + ["--describe", "9223372036854775807"], mentioning: ["--describe"])
+    try CLI.fail(features + ["--test", "9223372036854775807"], mentioning: ["--test"])
+    for bad in ["inf", "1e308", "nan"] {
+      try CLI.fail(judge + ["--judge-timeout", bad], mentioning: ["--judge-timeout"])
+    }
+    try CLI.fail(judge + ["--judge-max-backoff", "inf"], mentioning: ["--judge-max-backoff"])
+    try CLI.fail(judge + ["--judge-retries", "99999999999"], mentioning: ["--judge-retries"])
+    try CLI.fail(judge + ["--judge-model", ""], mentioning: ["--judge-model is empty"])
+    // pack --meta = trapped splitting the pair (SIGILL)
+    let pack = ["pack", "--input", data.path, "--dtype", "f16", "--out", out]
+    try CLI.fail(pack + ["--meta", "="], mentioning: ["--meta '='", "KEY"])
+    try CLI.fail(pack + ["--meta", "=v"], mentioning: ["--meta '=v'"])
+    try CLI.fail(pack + ["--tensor", ""], mentioning: ["--tensor is empty"])
+    // noise inf wrote rows of ±inf (exit 0)
+    try CLI.fail(
+      ["synth", "--bits", "4", "--dim", "8", "--rows", "64", "--noise", "inf", "--out", data.path],
+      mentioning: ["--noise"])
+    // an empty --out (the working directory) or metadata string was taken with exit 0
+    for command in [
+      ["eval", "--model", run, "--data", data.path], ["export", "--model", run],
+      ["entropy-position", "--data", data.path], ["features", "--model", run, "--data", data.path],
+      ["features-compare", dir.appendingPathComponent("report").path],
+      ["pack", "--input", data.path, "--dtype", "f16"],
+    ] {
+      try CLI.fail(command + ["--out", ""], mentioning: ["--out is empty"])
+    }
+    let export = ["export", "--model", run, "--out", out]
+    try CLI.fail(export + ["--model-name", ""], mentioning: ["--model-name is empty"])
+    try CLI.fail(export + ["--hook-name", ""], mentioning: ["--hook-name is empty"])
+    try CLI.fail(["features-compare", "a", "b", "--labels", "x,", "--out", out], mentioning: ["--labels", "empty"])
+  }
+
   func testFortranOrderNpyIsRejectedNamingFileAndOrder() throws {
     let dir = try makeTemporaryDirectory(self, "fortran")
     let url = dir.appendingPathComponent("fortran.npy")
