@@ -15,23 +15,23 @@ public enum DecoderPath: String, Sendable, Codable {
 
 /// How each step chooses its decoder path.
 public enum DecoderPolicy: Sendable, Equatable {
-  /// Sparse when the pattern density |S|/(n·d') is at most `crossover` (nil: the measured crossover for
-  /// the model's shape), else LUT for a 1-bit BAE with at least `lutMinimumRows` local rows, else dense.
+  /// Sparse when the pattern density |S|/(n·d') is at most `crossover` (nil: the measured crossover, against
+  /// the LUT path where that applies, else against dense), else LUT for a 1-bit BAE with at least
+  /// `lutMinimumRows` local rows, else dense.
   case automatic(crossover: Double?)
   /// Always this path (tests and benchmarks; `.sparse` still falls back to dense where the sparse
   /// decoder does not apply: a multi-bit BAE; `.lut` falls back to dense for every model but a 1-bit BAE).
   case always(DecoderPath)
 
-  /// The crossover measured on the project's machine (`bae bench step --decoder-sweep`,
-  /// Documentation/Benchmarks.md). The gathers read n·|S_i|·d floats of W_decᵀ: while W_decᵀ fits in
-  /// `cacheResidentBytes` they come from cache and beat the GEMMs up to ~12 % density (d = 576,
-  /// d' = 2304); beyond it they stream from memory and only ~1 % pays (d = 2048, d' = 8192).
-  public static func measuredCrossover(inputDim d: Int, latentDim dl: Int) -> Double {
-    d * dl * MemoryLayout<Float>.size <= cacheResidentBytes ? 0.12 : 0.01
-  }
-  /// The size of W_decᵀ up to which the gathers count as cache-resident (16 MiB: half the L3 slice of
-  /// the machine's core complex).
-  public static let cacheResidentBytes = 16 << 20
+  /// The densities where the sparse step stops beating the other paths, measured on the project's
+  /// machine with `bae bench step --decoder-sweep` (Documentation/Benchmarks.md, "Sparse decoder"): the
+  /// LUT step from ~0.09–0.12 at d = 576, d' = 2304 and ~0.10 at d = 2048, d' = 8192; the dense step
+  /// from ~0.28 at d = 576 and past 0.10 (the sweep's top) at the paper shape. Since the sparse kernels
+  /// read W_dec in place, neither moves with the decoder's size the way the old W_decᵀ gathers did.
+  public static let measuredLUTCrossover = 0.10
+  public static let measuredDenseCrossover = 0.25
+  /// The crossover that applies: against the LUT path when `lut` (a 1-bit BAE with enough rows), else dense.
+  public static func measuredCrossover(lut: Bool) -> Double { lut ? measuredLUTCrossover : measuredDenseCrossover }
   /// Local rows from which the LUT products beat the GEMMs they replace: their tables cost 256 adds per
   /// group of 8 latents and output column against n lookups, and at n = 512 (d = 576, d' = 2304) they ran
   /// in a half to a third of the sgemm time (Benchmarks.md, "LUT decoder"): break-even near n ≈ 100–130.
@@ -147,8 +147,8 @@ extension Autoencoder {
     switch sd.policy {
     case .always(let p): sd.path = p == .lut && !sd.lutApplies ? .dense : p
     case .automatic(let crossover):
-      let limit = crossover ?? DecoderPolicy.measuredCrossover(inputDim: d, latentDim: dl)
       let lut = sd.lutApplies && n >= DecoderPolicy.lutMinimumRows
+      let limit = crossover ?? DecoderPolicy.measuredCrossover(lut: lut)
       sd.path = sd.density <= limit ? .sparse : lut ? .lut : .dense
     }
     if sd.path == .lut {

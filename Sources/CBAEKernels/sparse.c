@@ -296,7 +296,7 @@ void bae_sparse_scatter_mt(const int64_t *colStart, const int32_t *rowIndex, int
 // ---- slab kernels: the decoder's weight matrix read, and ∂W_dec written, in their own (d, c) layout ----
 //
 // x̂ and ∂W_dec run over chunks of ks output columns of width d. For each chunk, a slab (c, ks) of
-// per-thread scratch, small enough for L2, holds the chunk transposed: x̂ transposes W_dec's ks rows into
+// per-thread scratch (at most 2.5 MiB) holds the chunk transposed: x̂ transposes W_dec's ks rows into
 // it and then gathers each CSR row's entries from it into ks running sums in registers; ∂W_dec sums
 // each CSC column's entries into it (ks sums in registers per column), then transposes it into ∂W_dec's
 // ks rows. Each output element's entries are added in pattern order, as the row gather over W_decᵀ and
@@ -304,8 +304,10 @@ void bae_sparse_scatter_mt(const int64_t *colStart, const int32_t *rowIndex, int
 // entry over the whole width against a block of CB columns of w transposed into scratch.
 
 #define CB 8
-// The slab's chunk width: the widest of 64, 32, 16, 8 whose slab (c·ks floats) fits SLAB_BYTES.
-#define SLAB_BYTES (640 << 10)
+// The slab's chunk width: the widest of 64, 32, 16, 8 whose slab (c·ks floats) fits SLAB_BYTES. Wide
+// chunks pay the entry lists' overhead fewer times; at d' = 8192 a 64-column slab (2 MiB, past L2) ran
+// the x̂ gather in about half the time of a 16-column one that fits L2 (scripts/bench_sparse_kernels.sh).
+#define SLAB_BYTES (5 << 19)
 
 static int64_t slab_width(int64_t c) {
   int64_t ks = 64;

@@ -177,9 +177,9 @@ final class SparseDecoderTests: XCTestCase {
     XCTAssertEqual(below.density, kd, accuracy: 1e-12)
     XCTAssertEqual(below.path, .dense)
     XCTAssertEqual(try Self.pass(c, policy: .automatic(crossover: kd)).path, .sparse)
-    // the measured crossover: 12 % while W_decᵀ fits the cache budget, 1 % beyond
-    XCTAssertEqual(DecoderPolicy.measuredCrossover(inputDim: 576, latentDim: 2304), 0.12)
-    XCTAssertEqual(DecoderPolicy.measuredCrossover(inputDim: 2048, latentDim: 8192), 0.01)
+    // the measured crossovers: 10 % against the LUT path (a 1-bit BAE with enough rows), 25 % against dense
+    XCTAssertEqual(DecoderPolicy.measuredCrossover(lut: true), 0.10)
+    XCTAssertEqual(DecoderPolicy.measuredCrossover(lut: false), 0.25)
     // a BAE's density is its deviations from the rounded mean code: Σ_j min(c_j, n − c_j)/(n·d')
     let bae = Self.configs[0].1
     let model = try Self.model(bae)
@@ -196,7 +196,7 @@ final class SparseDecoderTests: XCTestCase {
     XCTAssertGreaterThan(ws.sparseDecoder.density, 0.05, "random init: a dense-ish code")
     XCTAssertEqual(
       ws.sparseDecoder.path,
-      ws.sparseDecoder.density <= DecoderPolicy.measuredCrossover(inputDim: Self.d, latentDim: Self.dl)
-        ? .sparse : .dense)
+      ws.sparseDecoder.density <= DecoderPolicy.measuredCrossover(lut: Self.n >= DecoderPolicy.lutMinimumRows)
+        ? .sparse : Self.n >= DecoderPolicy.lutMinimumRows ? .lut : .dense)
   }
 }

@@ -40,7 +40,7 @@ void bae_transpose_f32_mt(const float *a, int64_t rows, int64_t cols, int64_t ld
                           int threads);
 
 /// Floats of scratch the kernels below need per thread at width d and c latent columns: a slab of the
-/// weights' (or ∂W_dec's) columns for a chunk of up to 64 output columns (≤ 640 KB, to stay in L2) with
+/// weights' (or ∂W_dec's) columns for a chunk of up to 64 output columns (≤ 2.5 MiB) with
 /// x̂'s base row, or 8 rows of d floats for the dot.
 int64_t bae_sparse_scratch_floats(int64_t d, int64_t c);
 
