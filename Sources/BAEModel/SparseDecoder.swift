@@ -24,11 +24,12 @@ public enum DecoderPolicy: Sendable, Equatable {
   case always(DecoderPath)
 
   /// The densities where the sparse step stops beating the other paths, measured on the project's
-  /// machine with `bae bench step --decoder-sweep` (Documentation/Benchmarks.md, "Sparse decoder"): the
-  /// LUT step from ~0.09–0.12 at d = 576, d' = 2304 and ~0.10 at d = 2048, d' = 8192; the dense step
-  /// from ~0.28 at d = 576 and past 0.10 (the sweep's top) at the paper shape. Since the sparse kernels
-  /// read W_dec in place, neither moves with the decoder's size the way the old W_decᵀ gathers did.
-  public static let measuredLUTCrossover = 0.10
+  /// machine with `bae bench step --decoder-sweep` (Documentation/Benchmarks.md, "Sparse decoder in
+  /// place"): the LUT step from 0.08–0.12 at d = 576, d' = 2304 (median 0.095 over 6 runs) and 0.086 at
+  /// d = 2048, d' = 8192 (AVX2 and AVX-512); the dense step from ~0.28 at d = 576 and past 0.10 (the
+  /// sweep's top) at the paper shape. Since the sparse kernels read W_dec in place, neither moves with
+  /// the decoder's size the way the old W_decᵀ gathers did.
+  public static let measuredLUTCrossover = 0.09
   public static let measuredDenseCrossover = 0.25
   /// The crossover that applies: against the LUT path when `lut` (a 1-bit BAE with enough rows), else dense.
   public static func measuredCrossover(lut: Bool) -> Double { lut ? measuredLUTCrossover : measuredDenseCrossover }
