@@ -350,6 +350,7 @@ typedef struct {
   int64_t ldo;
   float *scratch;  // bae_sparse_scratch_floats(d, c) per part
   int64_t ks;
+  int scatter;  // ∂W_dec (else x̂)
   int avx2;
 } slab_job;
 
@@ -492,40 +493,36 @@ static void scatter_chunk_portable(const slab_job *j, int64_t k0, int64_t width,
   }
 }
 
-// x̂: chunks of output columns split over the parts (CSR pattern in start/index over n rows).
-static void slab_gather_part(void *ctx, int part, int parts) {
-  const slab_job *j = ctx;
-  int64_t chunks = (j->d + j->ks - 1) / j->ks, lo, hi;
-  bae_split(0, chunks, part, parts, 1, &lo, &hi);
-  float *slab = j->scratch + (int64_t)part * bae_sparse_scratch_floats(j->d, j->c);
-  for (int64_t ch = lo; ch < hi; ch++) {
-    int64_t k0 = ch * j->ks, width = j->d - k0 < j->ks ? j->d - k0 : j->ks;
-    transpose_into(j->w + k0 * j->ldw, j->ldw, width, j->c, slab, j->ks, j->avx2);
+// One chunk's sums on the job's path: ∂W_dec's columns into the slab, or x̂'s rows from it.
+static void slab_chunk(const slab_job *j, int64_t k0, int64_t width, float *slab) {
 #if BAE_X86
-    if (j->avx2) {
-      gather_chunk_fma(j, k0, width, slab);
-      continue;
-    }
-#endif
-    gather_chunk_portable(j, k0, width, slab);
-  }
-}
-
-// ∂W_dec: chunks of ∂W_dec's rows split over the parts (CSC pattern and values in start/index/v).
-static void slab_scatter_part(void *ctx, int part, int parts) {
-  const slab_job *j = ctx;
-  int64_t chunks = (j->d + j->ks - 1) / j->ks, lo, hi;
-  bae_split(0, chunks, part, parts, 1, &lo, &hi);
-  float *slab = j->scratch + (int64_t)part * bae_sparse_scratch_floats(j->d, j->c);
-  for (int64_t ch = lo; ch < hi; ch++) {
-    int64_t k0 = ch * j->ks, width = j->d - k0 < j->ks ? j->d - k0 : j->ks;
-#if BAE_X86
-    if (j->avx2)
+  if (j->avx2) {
+    if (j->scatter)
       scatter_chunk_fma(j, k0, width, slab);
     else
+      gather_chunk_fma(j, k0, width, slab);
+    return;
+  }
 #endif
-      scatter_chunk_portable(j, k0, width, slab);
-    transpose_into(slab, j->ks, j->c, width, j->out + k0 * j->ldo, j->ldo, j->avx2);
+  if (j->scatter)
+    scatter_chunk_portable(j, k0, width, slab);
+  else
+    gather_chunk_portable(j, k0, width, slab);
+}
+
+// Chunks of output columns split over the parts. x̂ (CSR pattern over n rows): the chunk of W_dec into the
+// slab, then the rows. ∂W_dec (`scatter`, CSC pattern with values over c columns): the columns into the
+// slab, then the slab into ∂W_dec's rows.
+static void slab_part(void *ctx, int part, int parts) {
+  const slab_job *j = ctx;
+  int64_t chunks = (j->d + j->ks - 1) / j->ks, lo, hi;
+  bae_split(0, chunks, part, parts, 1, &lo, &hi);
+  float *slab = j->scratch + (int64_t)part * bae_sparse_scratch_floats(j->d, j->c);
+  for (int64_t ch = lo; ch < hi; ch++) {
+    int64_t k0 = ch * j->ks, width = j->d - k0 < j->ks ? j->d - k0 : j->ks;
+    if (!j->scatter) transpose_into(j->w + k0 * j->ldw, j->ldw, width, j->c, slab, j->ks, j->avx2);
+    slab_chunk(j, k0, width, slab);
+    if (j->scatter) transpose_into(slab, j->ks, j->c, width, j->out + k0 * j->ldo, j->ldo, j->avx2);
   }
 }
 
@@ -540,7 +537,7 @@ void bae_sparse_decode_mt(const int64_t *rowStart, const int32_t *colIndex, cons
   slab_job job = {.start = rowStart, .index = colIndex, .n = n, .c = c, .v = rowValue, .center = center, .s = bias,
                   .w = w, .ldw = ldw, .d = d, .out = out, .ldo = ldo, .scratch = scratch,
                   .ks = slab_width(c), .avx2 = bae_sparse_path() == BAE_PATH_AVX2};
-  bae_parallel(slab_gather_part, &job, slab_parts(threads, d, job.ks));
+  bae_parallel(slab_part, &job, slab_parts(threads, d, job.ks));
 }
 
 void bae_sparse_scatter_columns_mt(const int64_t *colStart, const int32_t *rowIndex, const float *colValue,
@@ -548,8 +545,8 @@ void bae_sparse_scatter_columns_mt(const int64_t *colStart, const int32_t *rowIn
                                    int64_t d, float *out, int64_t ldo, float *scratch, int threads) {
   slab_job job = {.start = colStart, .index = rowIndex, .n = 0, .c = c, .v = colValue, .center = center, .s = s,
                   .a = a, .lda = lda, .d = d, .out = out, .ldo = ldo, .scratch = scratch,
-                  .ks = slab_width(c), .avx2 = bae_sparse_path() == BAE_PATH_AVX2};
-  bae_parallel(slab_scatter_part, &job, slab_parts(threads, d, job.ks));
+                  .ks = slab_width(c), .scatter = 1, .avx2 = bae_sparse_path() == BAE_PATH_AVX2};
+  bae_parallel(slab_part, &job, slab_parts(threads, d, job.ks));
 }
 
 // ---- ∂a at the pattern (an SAE's): blocks of CB columns of w transposed into scratch ----
