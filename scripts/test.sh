@@ -29,7 +29,7 @@ fi
 grep -E "^Test Suite 'All tests'|Executed .* tests|skipped" "$unit_log" | tail -4 >&2
 rm -f "$unit_log"
 
-stage "fuzz: 10,000 in-process + ~320 binary cases, ulimit -v and per-case time limits"
+stage "fuzz: 10,000 in-process + ~320 binary-input + 1,200 flag cases, ulimit -v and per-case time limits"
 SCRATCH="$SCRATCH" CONFIG=release SKIP_BUILD=1 scripts/fuzz.sh --ci
 
 stage "multi-rank tests under mpirun -np 2, -np 3 and -np 4 --oversubscribe"

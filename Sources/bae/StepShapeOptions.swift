@@ -9,13 +9,17 @@ struct StepShapeOptions: ParsableArguments {
   @Option(help: "Input width d.") var dim: Int = 2048
   @Option(help: "Features d'.") var latent: Int = 8192
   @Option(help: "Rows per step on each rank, n_local (in one process: n).") var rows: Int = 512
-  @Option(help: "Timed repetitions (median reported).") var repeats: Int = 5
+  @Option(help: "Timed repetitions (median reported), 1…10,000.") var repeats: Int = 5
   @Option(help: "λ_e = λ_c for the regularised step (finite, > 0: the λ = 0 step is always timed beside it).")
   var lambda: Double = 1e-7
 
   func validate() throws {
     guard dim > 0, latent > 0, rows > 0, repeats > 0 else {
       throw ValidationError("--dim, --latent, --rows, --repeats must be ≥ 1")
+    }
+    // a median of more than 10,000 steps says nothing fewer would not; 2^32 ran for days (the flag fuzzer's "long")
+    guard repeats <= 10_000 else {
+      throw ValidationError("--repeats \(repeats): at most 10,000 timed repetitions (the median settles long before)")
     }
     // the step's buffers (the model, its Adam state, a workspace of --rows rows) and the covariance's dense
     // float form (d'² floats, twice), in Double so no size can overflow, before anything is allocated:

@@ -141,6 +141,16 @@ final class CLIBadInputTests: XCTestCase {
     ] {
       try CLI.fail(scaling + ["\(flag)=\(bad)"], mentioning: [flag])
     }
+    // --repeats 2^32 was accepted and ran for days (the flag fuzzer's "long" list)
+    let small = ["--dim", "64", "--latent", "128", "--rows", "64"]
+    for command in [["bench", "step"], ["bench", "scaling"]] {
+      try CLI.fail(command + small + ["--repeats=10001"], mentioning: ["--repeats 10001", "10,000"])
+    }
+    // the decoder sweep's densities: each in (0, 0.5], and only with the sweep
+    for bad in ["0", "0.6", "nan", "x1", "0.1,", "-0.1"] {
+      try CLI.fail(shape + ["--decoder-sweep", "--densities=\(bad)"], mentioning: ["--densities"])
+    }
+    try CLI.fail(shape + ["--densities=0.1"], mentioning: ["--densities", "--decoder-sweep"])
   }
 
   func testBenchStoreAndSynthRejectOutOfRangeNumbers() throws {
