@@ -42,6 +42,11 @@ public struct StepRecord: Codable, Sendable {
   public var inputWaitSeconds: Double
   /// Seconds since the run (or the resumed run) started.
   public var elapsedSeconds: Double
+  /// The decoder path rank 0's step took ("dense", "sparse" or "lut", Method.md §10) and rank 0's
+  /// pattern density |S|/(n·d') that chose it (each rank chooses from its own rows). Optional so that
+  /// metrics written before stop 19 still decode.
+  public var decoderPath: String? = nil
+  public var decoderDensity: Double? = nil
   /// Conditions in force this step (absent when none): "fvu-above-1", "all-bits-constant"
   /// (Documentation/CLI.md, "Warnings").
   public var warnings: [String]? = nil

@@ -34,6 +34,8 @@ extension Trainer {
       l0: l0 / n, deadBits: dead, denseBits: dense, nearConstantBits: nearConst,
       rowsPerSecond: n / elapsed, computeSeconds: max(0, elapsed - comm - wait),
       communicationSeconds: comm, inputWaitSeconds: wait, elapsedSeconds: runSeconds,
+      decoderPath: run.step.workspace.sparseDecoder.path.rawValue,
+      decoderDensity: run.step.workspace.sparseDecoder.density,
       warnings: warnings.current.isEmpty ? nil : warnings.current)
   }
 

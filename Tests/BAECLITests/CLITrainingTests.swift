@@ -115,6 +115,9 @@ final class CLITrainingTests: XCTestCase {
       let o = try jsonObject(Data(line.utf8), what: "metrics line")
       if o["validation"] != nil { continue }  // the end-of-run validation record
       for k in keys { XCTAssertNotNil(o[k] as? Double, "metrics line lacks numeric \(k): \(line)") }
+      XCTAssertTrue(["dense", "sparse", "lut"].contains(o["decoderPath"] as? String ?? ""), "decoderPath: \(line)")
+      let density = try XCTUnwrap(o["decoderDensity"] as? Double, "decoderDensity: \(line)")
+      XCTAssertTrue(density >= 0 && density <= 1, "decoderDensity \(density)")
       steps.append(try XCTUnwrap(o["step"] as? Int))
       let l0 = try XCTUnwrap(o["l0"] as? Double)
       XCTAssertTrue(l0 >= 0 && l0 <= Double(SharedRun.latent))
