@@ -7,6 +7,8 @@ import Foundation
 public final class StepWatchdog: @unchecked Sendable {
   /// Seconds one step may take before `onExpire` is called.
   public let timeout: Double
+  /// The shortest wait between two looks at the clock (1 ms), whatever the timeout.
+  static let shortestPoll = 0.001
   private let onExpire: @Sendable (_ step: Int, _ seconds: Double) -> Void
   private let condition = NSCondition()
   private var current: (step: Int, start: Double)?
@@ -55,8 +57,9 @@ public final class StepWatchdog: @unchecked Sendable {
         condition.lock()
         continue
       }
-      // poll a few times per timeout, at least once a second, so expiry is noticed promptly
-      _ = condition.wait(until: Date(timeIntervalSinceNow: Swift.min(1, timeout / 4)))
+      // poll a few times per timeout, at least once a second, so expiry is noticed promptly, and at
+      // most every `shortestPoll` seconds: a tiny timeout (1e-320 s) made this loop spin on a core
+      _ = condition.wait(until: Date(timeIntervalSinceNow: Swift.max(Self.shortestPoll, Swift.min(1, timeout / 4))))
     }
     condition.unlock()
   }

@@ -338,6 +338,29 @@ final class RunSafetyTests: TrainerTestCase {
     XCTAssertEqual(seen.step, 7)
     XCTAssertGreaterThanOrEqual(seen.seconds, 0.05)
   }
+
+  /// A tiny timeout (1e-320 s) once made the watching thread spin on its lock, so `begin`/`end` (and
+  /// `stop`) starved: the training loop hung and never reached its SIGTERM check. Idle for 0.4 s the
+  /// watchdog must use about nothing of the CPU (a spinning thread takes ~0.4 s, or a large share of it
+  /// on a loaded machine), and `begin`/`end`/`stop` must return.
+  func testWatchdogWithATinyTimeoutDoesNotSpin() throws {
+    let dog = StepWatchdog(timeout: 1e-320) { _, _ in }
+    let before = processCPUSeconds()
+    Thread.sleep(forTimeInterval: 0.4)
+    let used = processCPUSeconds() - before
+    // a spinning watchdog would starve these calls: fail instead of hanging the test run
+    guard used < 0.1 else { return XCTFail("the idle watchdog used \(used) s of CPU in 0.4 s") }
+    dog.begin(step: 1)
+    dog.end()
+    dog.stop()
+  }
+
+  /// User + system CPU seconds of this process so far.
+  func processCPUSeconds() -> Double {
+    var u = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+  }
 }
 
 /// A thread-safe (step, seconds) pair for the watchdog's callback.
