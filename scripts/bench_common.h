@@ -3,6 +3,7 @@
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 /// Seconds on `clock` (CLOCK_MONOTONIC for wall time, CLOCK_THREAD_CPUTIME_ID / CLOCK_PROCESS_CPUTIME_ID for CPU time).
@@ -17,6 +18,9 @@ static inline int bench_compare_doubles(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
+
+/// `bytes` (rounded up to whole cache lines) at a 64-byte boundary, as the package's AlignedBuffer gives.
+static inline void *bench_aligned(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
 static uint64_t bench_state = 12345;
 /// The next SplitMix64 number mapped to [0, 1) (a fixed seed: every run draws the same inputs).

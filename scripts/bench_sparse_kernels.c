@@ -28,13 +28,13 @@ static problem make(int64_t n, int64_t d, int64_t dl, double density) {
   p.dl = dl;
   p.v = calloc((size_t)(n * dl), sizeof(float));
   for (int64_t e = 0; e < n * dl; e++) p.v[e] = unit() < density ? (float)(unit() + 0.1) : 0.0f;
-  p.w = malloc((size_t)(d * dl) * sizeof(float));
-  p.wt = malloc((size_t)(d * dl) * sizeof(float));
+  p.w = bench_aligned((size_t)(d * dl) * sizeof(float));
+  p.wt = bench_aligned((size_t)(d * dl) * sizeof(float));
   for (int64_t e = 0; e < d * dl; e++) p.w[e] = (float)(unit() - 0.5);
-  p.scratch = malloc((size_t)bae_sparse_scratch_floats(d, dl) * sizeof(float));
-  p.a = malloc((size_t)(n * d) * sizeof(float));
+  p.scratch = bench_aligned((size_t)bae_sparse_scratch_floats(d, dl, n) * sizeof(float));
+  p.a = bench_aligned((size_t)(n * d) * sizeof(float));
   for (int64_t e = 0; e < n * d; e++) p.a[e] = (float)(unit() - 0.5);
-  p.out = malloc((size_t)(n * d) * sizeof(float));
+  p.out = bench_aligned((size_t)(n * d) * sizeof(float));
   p.g = calloc((size_t)(n * dl), sizeof(float));
   p.s = calloc((size_t)d, sizeof(float));
   p.rowStart = malloc((size_t)(n + 1) * sizeof(int64_t));
@@ -59,7 +59,7 @@ static void run(problem *p, const char *op) {
     bae_sparse_column_dot_mt(p->colStart, p->rowIndex, p->dl, p->a, p->d, p->w, p->dl, p->d, p->g, p->dl,
                              p->scratch, 1);
   } else if (strcmp(op, "scatter-columns") == 0) {
-    bae_sparse_scatter_columns_mt(p->colStart, p->rowIndex, p->colValue, p->dl, NULL, NULL, p->a, p->d, p->d, p->wt,
+    bae_sparse_scatter_columns_mt(p->colStart, p->rowIndex, p->colValue, p->n, p->dl, NULL, NULL, p->a, p->d, p->d, p->wt,
                                   p->dl, p->scratch, 1);
   } else if (strcmp(op, "scatter") == 0) {
     bae_sparse_scatter_mt(p->colStart, p->rowIndex, p->dl, p->v, p->dl, NULL, NULL, p->a, p->d, p->d, p->wt, p->d,

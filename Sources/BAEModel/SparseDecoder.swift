@@ -24,12 +24,12 @@ public enum DecoderPolicy: Sendable, Equatable {
   case always(DecoderPath)
 
   /// The densities where the sparse step stops beating the other paths, measured on the project's
-  /// machine with `bae bench step --decoder-sweep` (Documentation/Benchmarks.md, "Sparse decoder in
-  /// place"): the LUT step from 0.08–0.12 at d = 576, d' = 2304 (median 0.095 over 6 runs) and 0.086 at
-  /// d = 2048, d' = 8192 (AVX2 and AVX-512); the dense step from ~0.28 at d = 576 and past 0.10 (the
-  /// sweep's top) at the paper shape. Since the sparse kernels read W_dec in place, neither moves with
-  /// the decoder's size the way the old W_decᵀ gathers did.
-  public static let measuredLUTCrossover = 0.09
+  /// machine with `bae bench step --decoder-sweep` (Documentation/Benchmarks.md, "Sparse kernels on cache
+  /// lines"): the LUT step from 0.154–0.160 at d = 576, d' = 2304 on 1 thread (AVX2 and AVX-512), 0.138–0.147
+  /// on 2, and 0.161 at d = 2048, d' = 8192; the dense step from 0.39 at d = 576 (0.25 kept: an SAE's
+  /// sparse ∂a, a gather-dot, crosses its GEMM earlier). Since the sparse kernels read W_dec in place,
+  /// neither moves with the decoder's size the way the old W_decᵀ gathers did.
+  public static let measuredLUTCrossover = 0.14
   public static let measuredDenseCrossover = 0.25
   /// The crossover that applies: against the LUT path when `lut` (a 1-bit BAE with enough rows), else dense.
   public static func measuredCrossover(lut: Bool) -> Double { lut ? measuredLUTCrossover : measuredDenseCrossover }
@@ -100,7 +100,7 @@ public final class SparseDecoderState: @unchecked Sendable {
   /// Per-thread scratch: the sparse kernels' (bae_sparse_scratch_floats) and the LUT products' for x̂
   /// ((n, d') code rows) and ∂W_dec ((d', n) code columns), n ≤ capacity.
   static func scratchFloats(inputDim d: Int, latentDim dl: Int, capacity: Int, sparse: Bool, lut: Bool) -> Int {
-    let columns = sparse ? Int(bae_sparse_scratch_floats(Int64(d), Int64(dl))) : 0
+    let columns = sparse ? Int(bae_sparse_scratch_floats(Int64(d), Int64(dl), Int64(capacity))) : 0
     guard lut else { return columns }
     return max(
       columns,
@@ -209,7 +209,8 @@ extension Autoencoder {
     }
     sd.reserveScratch(threads: ws.kernelThreads)
     bae_sparse_scatter_columns_mt(
-      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, sd.columnValue.baseAddress, Int64(dl), centre, sums,
+      sd.columnStart.baseAddress, sd.rowIndex.baseAddress, sd.columnValue.baseAddress, Int64(dxhat.rows), Int64(dl),
+      centre, sums,
       dxhat.base, Int64(dxhat.ld), Int64(d), out.base, Int64(out.ld), sd.scratch.baseAddress, threads)
     return true
   }

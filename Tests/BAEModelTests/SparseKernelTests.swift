@@ -53,7 +53,7 @@ final class SparseKernelTests: XCTestCase {
     }
 
     func scratch(_ threads: Int) -> [Float] {
-      [Float](repeating: .nan, count: threads * Int(bae_sparse_scratch_floats(Int64(d), Int64(c))))
+      [Float](repeating: .nan, count: threads * Int(bae_sparse_scratch_floats(Int64(d), Int64(c), Int64(n))))
     }
 
     func coef(_ i: Int, _ j: Int) -> Double { Double(v[i * c + j]) - Double(center?[j] ?? 0) }
@@ -84,7 +84,7 @@ final class SparseKernelTests: XCTestCase {
       var work = scratch(threads)
       (center ?? []).withUnsafeBufferPointer { cp in
         bae_sparse_scatter_columns_mt(
-          colStart, rowIndex, colValue, Int64(c), center == nil ? nil : cp.baseAddress, s, a, Int64(d), Int64(d),
+          colStart, rowIndex, colValue, Int64(n), Int64(c), center == nil ? nil : cp.baseAddress, s, a, Int64(d), Int64(d),
           &out, Int64(c), &work, Int32(threads))
       }
       return out

@@ -39,16 +39,17 @@ void bae_sparse_columns(const int64_t *rowStart, const int32_t *colIndex, const 
 void bae_transpose_f32_mt(const float *a, int64_t rows, int64_t cols, int64_t lda, float *out, int64_t ldo,
                           int threads);
 
-/// Floats of scratch the kernels below need per thread at width d and c latent columns: a slab of the
-/// weights' (or ∂W_dec's) columns for a chunk of up to 64 output columns (≤ 2.5 MiB) with
-/// x̂'s base row, or 8 rows of d floats for the dot.
-int64_t bae_sparse_scratch_floats(int64_t d, int64_t c);
+/// Floats of scratch the kernels below need per thread at width d, c latent columns and up to n rows: a
+/// slab of the weights' (or ∂W_dec's) columns for a chunk of up to 64 output columns (≤ 2.5 MiB) with
+/// x̂'s base row and room for ∂W_dec's chunk of its n input rows, or 8 rows of d floats for the dot; a
+/// multiple of 16, so 64-byte aligned scratch keeps every thread's part aligned.
+int64_t bae_sparse_scratch_floats(int64_t d, int64_t c, int64_t n);
 
 /// x̂ over the CSR pattern with its values (n rows, c columns), with w (d, c) in its own layout (leading
 /// dimension ldw): out[i, 0..<d] = bias + Σ_j center[j]·w[0..<d, j] + Σ_e rowValue_e·w[0..<d, j_e] (bias
 /// NULL: 0; center NULL: no centre term), each element summed in that order (centre and entries by
 /// ascending column). Every row of out is written. Threads own chunks of out's columns; scratch:
-/// `threads` · bae_sparse_scratch_floats(d, c) floats.
+/// `threads` · bae_sparse_scratch_floats(d, c, n) floats.
 void bae_sparse_decode_mt(const int64_t *rowStart, const int32_t *colIndex, const float *rowValue, int64_t n,
                           int64_t c, const float *center, const float *bias, const float *w, int64_t ldw, int64_t d,
                           float *out, int64_t ldo, float *scratch, int threads);
@@ -59,13 +60,13 @@ void bae_sparse_column_dot_mt(const int64_t *colStart, const int32_t *rowIndex, 
                               int64_t lda, const float *w, int64_t ldw, int64_t d, float *g, int64_t ldg,
                               float *scratch, int threads);
 
-/// ∂W_dec over the CSC pattern with its values (bae_sparse_columns), written in out's own (d, c) layout
-/// (leading dimension ldo): out[0..<d, j] = center[j]·s + Σ_e colValue_e·a[i_e, 0..<d], entries in row
-/// order (center NULL: 0 and s unused); every column of out is overwritten. scratch as for
-/// bae_sparse_decode_mt.
+/// ∂W_dec over the CSC pattern with its values (bae_sparse_columns) of n rows and c columns, written in
+/// out's own (d, c) layout (leading dimension ldo): out[0..<d, j] = center[j]·s + Σ_e colValue_e·a[i_e, 0..<d],
+/// entries in row order (center NULL: 0 and s unused); every column of out is overwritten. a is (n, d) with
+/// leading dimension lda. scratch as for bae_sparse_decode_mt.
 void bae_sparse_scatter_columns_mt(const int64_t *colStart, const int32_t *rowIndex, const float *colValue,
-                                   int64_t c, const float *center, const float *s, const float *a, int64_t lda,
-                                   int64_t d, float *out, int64_t ldo, float *scratch, int threads);
+                                   int64_t n, int64_t c, const float *center, const float *s, const float *a,
+                                   int64_t lda, int64_t d, float *out, int64_t ldo, float *scratch, int threads);
 
 /// Scatter over the CSC pattern, every column j < c: out[j, 0..<d] = center[j]·s[0..<d] + Σ_e (v[i_e, j] −
 /// center[j])·a[i_e, 0..<d] (center NULL: 0 and s unused; s is the column sum Σ_i a[i, :] when center is
