@@ -215,6 +215,27 @@ final class SparseKernelTests: XCTestCase {
     }
   }
 
+  /// ∂W_dec reads ∂x̂ through its leading dimension: the kernel packs each chunk of a's rows, so a with
+  /// padded rows (lda > d, here lda = d + 5, the pads NaN) must give the same bits as the dense copy.
+  func testScatterColumnsReadsPaddedRows() {
+    for (n, c, d) in [(9, 70, 150), (40, 150, 64), (13, 40, 77)] {
+      let p = Problem(n: n, c: c, d: d, density: 0.3, centered: true, seed: UInt64(7 * n + c))
+      let lda = d + 5
+      var padded = [Float](repeating: .nan, count: n * lda)
+      for i in 0..<n { for k in 0..<d { padded[i * lda + k] = p.a[i * d + k] } }
+      for t in [1, 2] {
+        var out = [Float](repeating: 7, count: d * c)
+        var work = [Float](repeating: .nan, count: t * Int(bae_sparse_scratch_floats(Int64(d), Int64(c), Int64(n))))
+        p.center!.withUnsafeBufferPointer { cp in
+          bae_sparse_scatter_columns_mt(
+            p.colStart, p.rowIndex, p.colValue, Int64(n), Int64(c), cp.baseAddress, p.s, padded, Int64(lda), Int64(d),
+            &out, Int64(c), &work, Int32(t))
+        }
+        assertSame(out, p.scatterColumns(threads: 1), "(\(n), \(c), \(d)) lda \(lda) T \(t)")
+      }
+    }
+  }
+
   func testPortablePath() throws { try checkPath(Int32(BAE_PATH_PORTABLE), expected: Int32(BAE_PATH_PORTABLE)) }
   func testAVX2Path() throws { try checkPath(Int32(BAE_PATH_AVX2), expected: Int32(BAE_PATH_AVX2)) }
   func testAutomaticPath() throws { try checkPath(Int32(BAE_PATH_AUTO), expected: nil) }
