@@ -26,9 +26,14 @@ public struct BatchContext {
       rowsPerRank.count == collectives.worldSize, "rowsPerRank \(rowsPerRank.count) != world \(collectives.worldSize)")
     self.rowsPerRank = rowsPerRank
     self.collectives = collectives
+    // an index loop: a debug build runs `reduce` unspecialised, and its iterator allocates on every call
+    // (KernelThreadsTests counts the step's allocations, and a batch context is made every step)
+    var total = 0
+    for r in 0..<rowsPerRank.count { total += rowsPerRank[r] }
+    globalRows = total
   }
   /// N, the rows of the global batch.
-  public var globalRows: Int { rowsPerRank.reduce(0, +) }
+  public let globalRows: Int
   /// This rank's index.
   public var rank: Int { collectives.rank }
   /// Rows this rank holds, n_r.

@@ -61,7 +61,9 @@ extension Autoencoder {
   /// gathered and transposed whole.
   func gatherColumns(_ ws: StepWorkspace, rowsPerRank: [Int], rank: Int, collectives: Collectives) throws {
     let m = codeBits, w = ws.rowWords
-    let n = rowsPerRank.reduce(0, +), nLocal = rowsPerRank[rank]
+    var n = 0  // an index loop, not `reduce`: see BatchContext.init
+    for r in 0..<rowsPerRank.count { n += rowsPerRank[r] }
+    let nLocal = rowsPerRank[rank]
     let wpc = (n + 63) / 64
     if collectives.worldSize == 1 {
       bae_transpose_bits_mt(
